@@ -1,0 +1,261 @@
+//! The root component: loads the store, wires actions to the sync runner, lays out the page.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use postino_pop3::Secret;
+use postino_sync::{Account, Store};
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::check::check_account;
+use crate::components::account_form::AccountForm;
+use crate::components::message_list::MessageList;
+use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
+use crate::components::reader::Reader;
+use crate::explain::Failure;
+use crate::idb::IdbStore;
+use crate::message_view::reader_view;
+use crate::state::{Action, CertPrompt, State};
+
+pub const DATABASE: &str = "postino";
+
+type Dispatcher = UseReducerDispatcher<State>;
+type StoreCell = Rc<RefCell<Option<Rc<IdbStore>>>>;
+
+fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// Check one account and report to the state.
+async fn run_check(store: Rc<IdbStore>, account: Account, password: Secret<String>, d: Dispatcher) {
+    d.dispatch(Action::SyncStarted(account.id.clone()));
+    let progress_d = d.clone();
+    let mut progress = move |p| progress_d.dispatch(Action::SyncProgress(p));
+    match check_account(&store, &account, &password, &mut progress).await {
+        Ok(report) => {
+            let messages = store.summaries().await.unwrap_or_default();
+            d.dispatch(Action::SyncFinished {
+                account_id: account.id.clone(),
+                report,
+                messages,
+            });
+        }
+        Err(Failure::Untrusted {
+            fingerprint,
+            problem,
+        }) => d.dispatch(Action::CertUntrusted(CertPrompt {
+            account_id: account.id.clone(),
+            host: account.host.clone(),
+            fingerprint,
+            problem,
+        })),
+        Err(Failure::Message { text, detail }) => d.dispatch(Action::SyncFailed {
+            account_id: account.id.clone(),
+            text,
+            detail,
+        }),
+    }
+}
+
+/// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
+async fn start(cell: StoreCell, d: Dispatcher) {
+    let store = match IdbStore::open(DATABASE).await {
+        Ok(s) => Rc::new(s),
+        Err(e) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino cannot open its storage in this browser ({e}). Private windows and some \
+                 privacy settings block it; open Postino in a normal window."
+            )));
+            return;
+        }
+    };
+    *cell.borrow_mut() = Some(store.clone());
+    let accounts = store.accounts().await;
+    let messages = store.summaries().await;
+    match (accounts, messages) {
+        (Ok(accounts), Ok(messages)) => d.dispatch(Action::Loaded { accounts, messages }),
+        (Err(e), _) | (_, Err(e)) => {
+            d.dispatch(Action::Failed(format!("Postino could not read its storage: {e}.")));
+            return;
+        }
+    }
+    if let Some((account, password)) = crate::demo::fetch(&page_origin()).await {
+        if let Err(e) = store.put_account(&account).await {
+            d.dispatch(Action::Failed(format!("Postino could not save the demo account: {e}.")));
+            return;
+        }
+        d.dispatch(Action::AccountSaved {
+            account: account.clone(),
+            password: Some(password.clone()),
+        });
+        run_check(store, account, password, d).await;
+    }
+}
+
+/// A callback that dispatches one action, whatever its event.
+fn on<T: 'static>(d: &Dispatcher, action: impl Fn() -> Action + 'static) -> Callback<T> {
+    let d = d.clone();
+    Callback::from(move |_| d.dispatch(action()))
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(State::default);
+    let cell: StoreCell = use_mut_ref(|| None);
+
+    {
+        let (cell, d) = (cell.clone(), state.dispatcher());
+        use_effect_with((), move |_| {
+            spawn_local(start(cell, d));
+        });
+    }
+
+    let store = cell.borrow().clone();
+    let d = state.dispatcher();
+
+    let on_save = {
+        let (store, d) = (store.clone(), d.clone());
+        Callback::from(move |(account, password): (Account, Secret<String>)| {
+            let Some(store) = store.clone() else { return };
+            let d = d.clone();
+            spawn_local(async move {
+                if let Err(e) = store.put_account(&account).await {
+                    d.dispatch(Action::Failed(format!("Postino could not save the account: {e}.")));
+                    return;
+                }
+                d.dispatch(Action::AccountSaved {
+                    account: account.clone(),
+                    password: Some(password.clone()),
+                });
+                run_check(store, account, password, d).await;
+            });
+        })
+    };
+
+    let on_trust = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |prompt: CertPrompt| {
+            let (Some(store), Some(account)) = (store.clone(), state.account(&prompt.account_id))
+            else {
+                return;
+            };
+            let account = Account {
+                pinned_cert: Some(prompt.fingerprint.clone()),
+                ..account.clone()
+            };
+            let password = state.passwords.get(&account.id).cloned();
+            let d = d.clone();
+            spawn_local(async move {
+                if let Err(e) = store.put_account(&account).await {
+                    d.dispatch(Action::Failed(format!("Postino could not save the account: {e}.")));
+                    return;
+                }
+                d.dispatch(Action::AccountSaved {
+                    account: account.clone(),
+                    password: None,
+                });
+                match password {
+                    Some(p) => run_check(store, account, p, d).await,
+                    None => d.dispatch(Action::AskPassword(account.id.clone())),
+                }
+            });
+        })
+    };
+
+    let on_check_all = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(store) = store.clone() else { return };
+            if let Some(missing) = state
+                .accounts
+                .iter()
+                .find(|a| !state.passwords.contains_key(&a.id))
+            {
+                d.dispatch(Action::AskPassword(missing.id.clone()));
+                return;
+            }
+            let jobs: Vec<(Account, Secret<String>)> = state
+                .accounts
+                .iter()
+                .filter_map(|a| state.passwords.get(&a.id).map(|p| (a.clone(), p.clone())))
+                .collect();
+            let d = d.clone();
+            spawn_local(async move {
+                for (account, password) in jobs {
+                    run_check(store.clone(), account, password, d.clone()).await;
+                }
+            });
+        })
+    };
+
+    let on_password = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |password: Secret<String>| {
+            let (Some(store), Some(id)) = (store.clone(), state.password_prompt.clone()) else {
+                return;
+            };
+            let Some(account) = state.account(&id).cloned() else {
+                return;
+            };
+            d.dispatch(Action::Password {
+                account_id: id,
+                password: password.clone(),
+            });
+            spawn_local(run_check(store, account, password, d.clone()));
+        })
+    };
+
+    let on_open = {
+        let (store, d) = (store.clone(), d.clone());
+        Callback::from(move |id: String| {
+            let Some(store) = store.clone() else { return };
+            let d = d.clone();
+            spawn_local(async move {
+                match store.raw_message(&id).await {
+                    Ok(Some(raw)) => d.dispatch(Action::Open(reader_view(&id, &raw))),
+                    Ok(None) => d.dispatch(Action::Failed("That message is no longer stored.".into())),
+                    Err(e) => d.dispatch(Action::Failed(format!("Postino could not read the message: {e}."))),
+                }
+            });
+        })
+    };
+
+    let busy = state.syncing.is_some();
+    let messages = Rc::new(state.messages.clone());
+    let selected = state.reader.as_ref().map(|r| r.id.clone());
+
+    html! {
+        <div class="app">
+            <header class="toolbar">
+                <h1>{"Postino"}</h1>
+                if !state.accounts.is_empty() {
+                    <button id="check-mail" class="primary" onclick={on_check_all} disabled={busy}>{"Check mail"}</button>
+                    <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{"Add account"}</button>
+                }
+            </header>
+            <StatusLine notice={state.notice.clone()} progress={state.progress.clone()} />
+            if let Some(prompt) = &state.cert_prompt {
+                <CertQuestion prompt={prompt.clone()} on_trust={on_trust}
+                    on_dismiss={on(&d, || Action::CertDismissed)} />
+            }
+            if let Some(id) = &state.password_prompt {
+                <PasswordQuestion
+                    account_name={state.account(id).map(|a| a.name.clone()).unwrap_or_default()}
+                    on_password={on_password} />
+            }
+            if state.loaded && state.show_form {
+                <AccountForm default_relay={page_origin()} {on_save}
+                    on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
+            }
+            <main class={classes!("mail", state.reader.is_some().then_some("reading"))}>
+                <MessageList {messages} {selected} {on_open} />
+                if let Some(view) = &state.reader {
+                    <Reader view={view.clone()} on_close={on(&d, || Action::CloseReader)} />
+                }
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,6 @@
+//! One component per file (Yew's function_router layout).
+
+pub mod account_form;
+pub mod message_list;
+pub mod notice;
+pub mod reader;

@@ -1,0 +1,97 @@
+//! The status line, the progress bar, and the two questions: trust a certificate, give a password.
+
+use postino_pop3::Secret;
+use postino_sync::Progress;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::state::{CertPrompt, Notice};
+
+#[derive(Properties, PartialEq)]
+pub struct StatusProps {
+    pub notice: Notice,
+    pub progress: Option<Progress>,
+}
+
+#[function_component(StatusLine)]
+pub fn status_line(props: &StatusProps) -> Html {
+    let bar = match &props.progress {
+        Some(Progress::Downloading {
+            done,
+            total,
+            bytes_done,
+            bytes_total,
+        }) if *total > 0 => html! {
+            <progress max={bytes_total.max(&1).to_string()} value={bytes_done.to_string()}
+                aria-label={format!("{done} of {total} messages")}></progress>
+        },
+        _ => html! {},
+    };
+    let line = match &props.notice {
+        Notice::None => html! {},
+        Notice::Info(t) => html! { <span class="info">{t}</span> },
+        Notice::Busy(t) => html! { <span class="busy">{t}</span> },
+        Notice::Error { text, detail } => html! {
+            <span class="error" role="alert">{text}
+                if let Some(d) = detail { <span class="detail">{" "}{d}</span> }
+            </span>
+        },
+    };
+    html! { <div id="status" aria-live="polite">{line}{bar}</div> }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CertProps {
+    pub prompt: CertPrompt,
+    pub on_trust: Callback<CertPrompt>,
+    pub on_dismiss: Callback<()>,
+}
+
+#[function_component(CertQuestion)]
+pub fn cert_question(props: &CertProps) -> Html {
+    let p = props.prompt.clone();
+    let on_trust = props.on_trust.clone();
+    html! {
+        <section id="cert-prompt" class="card" role="alertdialog" aria-labelledby="cert-title">
+            <h2 id="cert-title">{"Trust this server's certificate?"}</h2>
+            <p>{format!("{} presented a certificate Postino cannot verify: {}.", p.host, p.problem)}</p>
+            <p>{"If this is your own server with a self-signed certificate, compare this SHA-256 fingerprint with the one the server shows, and trust it only if they match:"}</p>
+            <code class="fingerprint">{&p.fingerprint}</code>
+            <p class="hint">{"Postino will then accept exactly this certificate for this account, and warn you if it ever changes."}</p>
+            <div class="actions">
+                <button id="trust-cert" class="primary" onclick={Callback::from(move |_| on_trust.emit(p.clone()))}>{"Trust and check mail"}</button>
+                <button onclick={props.on_dismiss.reform(|_| ())}>{"Don't trust"}</button>
+            </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PasswordProps {
+    pub account_name: String,
+    pub on_password: Callback<Secret<String>>,
+}
+
+#[function_component(PasswordQuestion)]
+pub fn password_question(props: &PasswordProps) -> Html {
+    let input = use_node_ref();
+    let onsubmit = {
+        let input = input.clone();
+        let on_password = props.on_password.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(i) = input.cast::<HtmlInputElement>() {
+                if !i.value().is_empty() {
+                    on_password.emit(Secret::new(i.value()));
+                }
+            }
+        })
+    };
+    html! {
+        <form id="password-prompt" class="card" {onsubmit}>
+            <label for="prompt-password">{format!("Password for {}", props.account_name)}</label>
+            <input id="prompt-password" ref={input} type="password" autocomplete="current-password" />
+            <button id="password-ok" type="submit" class="primary">{"Check mail"}</button>
+        </form>
+    }
+}

@@ -1,0 +1,137 @@
+//! Every failure becomes a sentence that says what happened and what to do (DESIGN.md: errors
+//! that say what to do next), keeping the server's or relay's own words as detail.
+
+use postino_pop3::tls::CertProblem;
+use postino_pop3::Error as Pop3Error;
+use postino_sync::{Account, StoreError, SyncError};
+
+use crate::transport::{CloseInfo, WsError};
+
+/// Why a check failed, as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The certificate is not trusted; the user may trust this fingerprint for the account.
+    Untrusted { fingerprint: String, problem: String },
+    Message { text: String, detail: Option<String> },
+}
+
+fn message(text: String) -> Failure {
+    Failure::Message { text, detail: None }
+}
+
+/// The relay refused or ended the connection with one of its 4xxx codes.
+pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
+    let dest = format!("{}:{}", account.host, account.port);
+    let reason = if info.reason.is_empty() {
+        "no reason given".to_string()
+    } else {
+        info.reason.clone()
+    };
+    let text = match info.code {
+        4401 => format!(
+            "The relay refused the connection: {reason}. Check the relay token in the account settings."
+        ),
+        4403 => format!("The relay refused to connect to {dest}: {reason}."),
+        4429 => format!("The relay is busy: {reason}. Try again in a minute."),
+        4502 => format!(
+            "The relay could not reach the server {dest}: {reason}. Check the server name and port."
+        ),
+        4504 => format!(
+            "The relay timed out connecting to {dest}. Check the server name and port, or try again later."
+        ),
+        4000..=4999 => format!("The relay closed the connection: {reason} (code {}).", info.code),
+        _ => return None,
+    };
+    Some(Failure::Message {
+        text,
+        detail: Some(format!("relay close code {}", info.code)),
+    })
+}
+
+/// The WebSocket to the relay did not open.
+pub fn ws_failure(err: &WsError, account: &Account) -> Failure {
+    match err {
+        WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| {
+            message(format!(
+                "Postino could not reach the relay at {}. Check the relay address in the account \
+                 settings and that the relay is running.",
+                account.relay
+            ))
+        }),
+        WsError::Refused(e) => message(format!(
+            "The relay address {} is not usable: {e}. Check it in the account settings.",
+            account.relay
+        )),
+    }
+}
+
+/// A failure during the POP3 session or while storing.
+pub fn sync_failure(err: &SyncError, close: Option<CloseInfo>, account: &Account) -> Failure {
+    // A relay refusal surfaces as a broken stream: its close code says more than the stream.
+    if let Some(f) = close.as_ref().and_then(|c| relay_close(c, account)) {
+        if matches!(err, SyncError::Pop3(Pop3Error::Io(_) | Pop3Error::Closed)) {
+            return f;
+        }
+    }
+    match err {
+        SyncError::Pop3(e) => pop3_failure(e, account),
+        SyncError::Store(StoreError::QuotaExceeded) => message(
+            "The browser's storage for Postino is full, so the check stopped; nothing was deleted \
+             from the server. Free some space or allow Postino more storage, then check again."
+                .into(),
+        ),
+        SyncError::Store(e) => message(format!(
+            "Postino could not save mail in this browser ({e}). Nothing was deleted from the server."
+        )),
+    }
+}
+
+fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
+    let host = &account.host;
+    match err {
+        Pop3Error::LoginFailed { code, text } => {
+            let temporary = code.as_ref().is_some_and(|c| c.is_temporary());
+            let text_out = if temporary {
+                format!("{host} asked to wait before logging in again. Try again later.")
+            } else {
+                format!(
+                    "{host} refused the user name or password. Check them and try again \
+                     (some providers need an app password or POP enabled in their settings)."
+                )
+            };
+            Failure::Message {
+                text: text_out,
+                detail: Some(format!("The server said: {text}")),
+            }
+        }
+        Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
+            (CertProblem::UnknownIssuer, Some(fp)) => Failure::Untrusted {
+                fingerprint: fp.clone(),
+                problem: cert.to_string(),
+            },
+            _ => message(format!("Postino did not log in to {host} because {cert}.")),
+        },
+        Pop3Error::Io(_) | Pop3Error::Closed => Failure::Message {
+            text: format!(
+                "The connection to {host} broke. Check mail again to continue; what was already \
+                 downloaded is kept."
+            ),
+            detail: Some(err.to_string()),
+        },
+        Pop3Error::Server { text, .. } => Failure::Message {
+            text: format!("{host} reported an error. Try again later."),
+            detail: Some(format!("The server said: {text}")),
+        },
+        Pop3Error::Unsupported(what) => message(format!(
+            "{host} does not support {what}. Choose another security setting for this account."
+        )),
+        Pop3Error::PlaintextRefused | Pop3Error::DataAfterStls => {
+            message(format!("Postino stopped talking to {host}: {err}."))
+        }
+        Pop3Error::Tls(e) => message(format!("The secure connection to {host} failed: {e}.")),
+        Pop3Error::Protocol(_) | Pop3Error::TooLong { .. } => Failure::Message {
+            text: format!("{host} sent something Postino cannot read; the check stopped."),
+            detail: Some(err.to_string()),
+        },
+    }
+}

@@ -1,0 +1,417 @@
+//! The `Store` over IndexedDB: a thin wrapper over web-sys, with one future per request or
+//! transaction.
+//!
+//! Database layout (version 1):
+//! - `accounts`: `Account` values, key path `id`.
+//! - `ledger`: `LedgerEntry` values, key path `[account, uidl]`, index `account` on `account`.
+//! - `summaries`: `Summary` values, key path `id`.
+//! - `messages`: `{ id, raw: Uint8Array }`, key path `id`; kept apart from the summaries so that
+//!   the message list loads without the bytes.
+//!
+//! DESIGN.md invariant 5: nothing awaits anything but IndexedDB inside a transaction. Every
+//! request of a transaction is issued synchronously, then only the transaction's own events are
+//! awaited.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_channel::oneshot;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use postino_sync::store::{Store, StoreError};
+use postino_sync::{Account, LedgerEntry, Summary};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbObjectStore,
+    IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+};
+
+const VERSION: u32 = 1;
+const ACCOUNTS: &str = "accounts";
+const LEDGER: &str = "ledger";
+const LEDGER_BY_ACCOUNT: &str = "account";
+const SUMMARIES: &str = "summaries";
+const MESSAGES: &str = "messages";
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `IDBDatabase` seen through the one method web-sys has only behind
+    /// `web_sys_unstable_apis`.
+    type DatabaseWithOptions;
+
+    /// `IDBDatabase.transaction(stores, mode, options)`; browsers that do not know `durability`
+    /// ignore it.
+    #[wasm_bindgen(catch, method, js_name = transaction)]
+    fn transaction_with_options(
+        this: &DatabaseWithOptions,
+        stores: &Array,
+        mode: &str,
+        options: &Object,
+    ) -> Result<IdbTransaction, JsValue>;
+}
+
+/// A Postino database, open. Closing happens on drop, or when another connection wants to
+/// upgrade or delete the database (`versionchange`).
+pub struct IdbStore {
+    db: IdbDatabase,
+    _on_versionchange: Closure<dyn FnMut(Event)>,
+}
+
+impl IdbStore {
+    /// Opens database `name`, creating it and its object stores on first use.
+    pub async fn open(name: &str) -> Result<IdbStore, StoreError> {
+        let request = factory()?.open_with_u32(name, VERSION).map_err(js_error)?;
+
+        // The stores must be created while `upgradeneeded` is being dispatched: the version
+        // change transaction is active only then, so this runs inside the event handler.
+        let upgrade_error: Rc<RefCell<Option<StoreError>>> = Rc::default();
+        let on_upgrade = {
+            let request = request.clone();
+            let upgrade_error = upgrade_error.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+                if let Err(error) = create_stores(&request) {
+                    *upgrade_error.borrow_mut() = Some(error);
+                    if let Some(tx) = request.transaction() {
+                        let _ = tx.abort();
+                    }
+                }
+            })
+        };
+        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let outcome = NextEvent::new(&request, &["success", "error"]).await;
+        request.set_onupgradeneeded(None);
+        drop(on_upgrade);
+
+        if let Some(error) = upgrade_error.borrow_mut().take() {
+            return Err(error);
+        }
+        if outcome != "success" {
+            return Err(request_error(&request));
+        }
+        let db: IdbDatabase = request.result().map_err(js_error)?.unchecked_into();
+        let on_versionchange = {
+            let db = db.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_: Event| db.close())
+        };
+        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        Ok(IdbStore {
+            db,
+            _on_versionchange: on_versionchange,
+        })
+    }
+
+    fn transaction(
+        &self,
+        stores: &[&str],
+        mode: IdbTransactionMode,
+    ) -> Result<IdbTransaction, StoreError> {
+        let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        self.db
+            .transaction_with_str_sequence_and_mode(&names, mode)
+            .map_err(js_error)
+    }
+
+    /// Runs one read request in its own read-only transaction and returns its result.
+    async fn read(
+        &self,
+        store: &str,
+        request: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
+    ) -> Result<JsValue, StoreError> {
+        let tx = self.transaction(&[store], IdbTransactionMode::Readonly)?;
+        let request = request(&object_store(&tx, store)?).map_err(js_error)?;
+        let outcome = NextEvent::new(&request, &["success", "error"]).await;
+        if outcome == "success" {
+            request.result().map_err(js_error)
+        } else {
+            Err(request_error(&request))
+        }
+    }
+}
+
+impl Drop for IdbStore {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+}
+
+impl Store for IdbStore {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let all = self.read(ACCOUNTS, |s| s.get_all()).await?;
+        Array::from(&all).iter().map(|v| from_js(v)).collect()
+    }
+
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        let tx = self.transaction(&[ACCOUNTS], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let put =
+            to_js(account).and_then(|v| object_store(&tx, ACCOUNTS)?.put(&v).map_err(js_error));
+        if let Err(error) = put {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+
+    async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError> {
+        // The index's keys are the primary keys, `[account, uidl]`: no entry is deserialized.
+        let keys = self
+            .read(LEDGER, |s| {
+                s.index(LEDGER_BY_ACCOUNT)?
+                    .get_all_keys_with_key(&JsValue::from_str(account))
+            })
+            .await?;
+        Array::from(&keys)
+            .iter()
+            .map(|key| {
+                Reflect::get_u32(&key, 1)
+                    .ok()
+                    .and_then(|uidl| uidl.as_string())
+                    .ok_or_else(|| StoreError::Corrupt(format!("ledger key {key:?}")))
+            })
+            .collect()
+    }
+
+    async fn commit_message(
+        &self,
+        entry: &LedgerEntry,
+        summary: &Summary,
+        raw: &[u8],
+    ) -> Result<(), StoreError> {
+        // Everything that can fail before the transaction is prepared before it.
+        let entry_value = to_js(entry)?;
+        let summary_value = to_js(summary)?;
+        let message_value = message_record(&entry.message_id, raw)?;
+
+        // Strict durability: the commit is on disk when `complete` fires, and only then may the
+        // message be deleted on the server (invariant 1). Chromium defaults to relaxed.
+        let options = Object::new();
+        Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
+        let names: Array = [LEDGER, SUMMARIES, MESSAGES]
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect();
+        let tx = self
+            .db
+            .unchecked_ref::<DatabaseWithOptions>()
+            .transaction_with_options(&names, "readwrite", &options)
+            .map_err(js_error)?;
+        let completion = Completion::new(&tx);
+
+        // The three puts, synchronously, one after the other; then only the transaction's events.
+        let puts = (|| {
+            object_store(&tx, LEDGER)?
+                .put(&entry_value)
+                .map_err(js_error)?;
+            object_store(&tx, SUMMARIES)?
+                .put(&summary_value)
+                .map_err(js_error)?;
+            object_store(&tx, MESSAGES)?
+                .put(&message_value)
+                .map_err(js_error)?;
+            Ok(())
+        })();
+        if let Err(error) = puts {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+
+    async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {
+        let all = self.read(SUMMARIES, |s| s.get_all()).await?;
+        Array::from(&all).iter().map(|v| from_js(v)).collect()
+    }
+
+    async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let record = self
+            .read(MESSAGES, |s| s.get(&JsValue::from_str(id)))
+            .await?;
+        if record.is_undefined() {
+            return Ok(None);
+        }
+        let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
+        match raw.dyn_into::<Uint8Array>() {
+            Ok(bytes) => Ok(Some(bytes.to_vec())),
+            Err(_) => Err(StoreError::Corrupt(format!("message {id} has no bytes"))),
+        }
+    }
+}
+
+/// Deletes database `name`. Waits until every connection to it is closed (drop the `IdbStore`s
+/// first).
+pub async fn delete_database(name: &str) -> Result<(), StoreError> {
+    let request = factory()?.delete_database(name).map_err(js_error)?;
+    if NextEvent::new(&request, &["success", "error"]).await == "success" {
+        Ok(())
+    } else {
+        Err(request_error(&request))
+    }
+}
+
+/// `indexedDB` of the page or of the worker.
+fn factory() -> Result<IdbFactory, StoreError> {
+    let factory = Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(js_error)?;
+    factory
+        .dyn_into::<IdbFactory>()
+        .map_err(|_| StoreError::Failed("IndexedDB is not available in this browser".into()))
+}
+
+fn create_stores(request: &IdbOpenDbRequest) -> Result<(), StoreError> {
+    let db: IdbDatabase = request.result().map_err(js_error)?.unchecked_into();
+    let by_id = IdbObjectStoreParameters::new();
+    by_id.set_key_path(&"id".into());
+    for store in [ACCOUNTS, SUMMARIES, MESSAGES] {
+        db.create_object_store_with_optional_parameters(store, &by_id)
+            .map_err(js_error)?;
+    }
+    let by_account_and_uidl = IdbObjectStoreParameters::new();
+    let key_path: Array = ["account", "uidl"]
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect();
+    by_account_and_uidl.set_key_path(&key_path);
+    db.create_object_store_with_optional_parameters(LEDGER, &by_account_and_uidl)
+        .map_err(js_error)?
+        .create_index_with_str(LEDGER_BY_ACCOUNT, "account")
+        .map_err(js_error)?;
+    Ok(())
+}
+
+fn object_store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StoreError> {
+    tx.object_store(name).map_err(js_error)
+}
+
+/// `{ id, raw }`, the bytes as a `Uint8Array` (serde would make an array of numbers).
+fn message_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
+    let record = Object::new();
+    Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
+    Reflect::set(&record, &"raw".into(), &Uint8Array::from(raw)).map_err(js_error)?;
+    Ok(record.into())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
+    serde_wasm_bindgen::to_value(value).map_err(|e| StoreError::Failed(e.to_string()))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A thrown value or an `error` attribute, as a `StoreError`. A full disk or an exhausted quota
+/// is the one the user can act on.
+fn js_error(error: JsValue) -> StoreError {
+    match error.dyn_ref::<DomException>() {
+        Some(e) if e.name() == "QuotaExceededError" => StoreError::QuotaExceeded,
+        Some(e) => StoreError::Failed(format!("{}: {}", e.name(), e.message())),
+        None => StoreError::Failed(error.as_string().unwrap_or_else(|| format!("{error:?}"))),
+    }
+}
+
+fn request_error(request: &IdbRequest) -> StoreError {
+    match request.error() {
+        Ok(Some(e)) => js_error(e.into()),
+        Ok(None) => StoreError::Failed("request failed".into()),
+        Err(e) => js_error(e),
+    }
+}
+
+/// Resolves when the transaction commits (`complete`), or fails with the reason it aborted.
+struct Completion {
+    tx: IdbTransaction,
+    event: NextEvent,
+}
+
+impl Completion {
+    fn new(tx: &IdbTransaction) -> Self {
+        // A failed request aborts the transaction (nobody calls `preventDefault` on its error),
+        // so `abort` follows every `error` and carries it in `tx.error`.
+        Completion {
+            tx: tx.clone(),
+            event: NextEvent::new(tx, &["complete", "abort"]),
+        }
+    }
+}
+
+impl Future for Completion {
+    type Output = Result<(), StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let name = match Pin::new(&mut self.event).poll(cx) {
+            Poll::Ready(name) => name,
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready(if name == "complete" {
+            Ok(())
+        } else {
+            match self.tx.error() {
+                Some(e) => Err(js_error(e.into())),
+                None => Err(StoreError::Failed("transaction aborted".into())),
+            }
+        })
+    }
+}
+
+/// The first of some events on a target: resolves with its name. Its listeners live exactly as
+/// long as it does and are removed on drop, so a late event finds no destroyed closure.
+struct NextEvent {
+    target: EventTarget,
+    listeners: Vec<(&'static str, Closure<dyn FnMut(Event)>)>,
+    fired: oneshot::Receiver<&'static str>,
+}
+
+impl NextEvent {
+    fn new(target: &EventTarget, names: &[&'static str]) -> Self {
+        let (sender, fired) = oneshot::channel();
+        let sender = Rc::new(RefCell::new(Some(sender)));
+        let listeners = names
+            .iter()
+            .map(|&name| {
+                let sender = sender.clone();
+                let listener = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+                    if let Some(sender) = sender.borrow_mut().take() {
+                        let _ = sender.send(name);
+                    }
+                });
+                // Cannot fail for a function listener on a live target.
+                let _ = target
+                    .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+                (name, listener)
+            })
+            .collect();
+        NextEvent {
+            target: target.clone(),
+            listeners,
+            fired,
+        }
+    }
+}
+
+impl Future for NextEvent {
+    type Output = &'static str;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        // The sender lives in the listeners, which live in `self`: it is never dropped unsent
+        // while this future is polled.
+        Pin::new(&mut self.fired)
+            .poll(cx)
+            .map(|fired| fired.unwrap_or("canceled"))
+    }
+}
+
+impl Drop for NextEvent {
+    fn drop(&mut self) {
+        for (name, listener) in &self.listeners {
+            let _ = self
+                .target
+                .remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        }
+    }
+}

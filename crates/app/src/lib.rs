@@ -1,0 +1,15 @@
+//! Postino's browser app: the Yew UI over postino-sync, with the IndexedDB store and the
+//! WebSocket transport to the relay.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod check;
+pub mod components;
+pub mod demo;
+pub mod explain;
+pub mod idb;
+pub mod message_view;
+pub mod state;
+pub mod transport;
+
+pub use app::App;

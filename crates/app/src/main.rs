@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<postino_app::App>::new().render();
+}

@@ -1,0 +1,257 @@
+//! The app's state in one place: data, the `Action`s that change it, and a pure reducer
+//! (Yew's todomvc pattern). No browser calls here.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use postino_pop3::Secret;
+use postino_sync::{Account, Progress, Summary, SyncReport};
+use yew::Reducible;
+
+/// The sentence under the toolbar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Notice {
+    #[default]
+    None,
+    Info(String),
+    Busy(String),
+    /// What happened and what to do, plus the server's or relay's own words if any.
+    Error { text: String, detail: Option<String> },
+}
+
+/// The server showed a certificate the user may choose to trust for this account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertPrompt {
+    pub account_id: String,
+    pub host: String,
+    pub fingerprint: String,
+    pub problem: String,
+}
+
+/// An open message, parsed for display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReaderView {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub date: Option<i64>,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// The store was read at least once.
+    pub loaded: bool,
+    pub accounts: Vec<Account>,
+    /// Passwords for this browser session only, by account id.
+    pub passwords: HashMap<String, Secret<String>>,
+    /// Newest first.
+    pub messages: Vec<Summary>,
+    pub reader: Option<ReaderView>,
+    pub notice: Notice,
+    pub progress: Option<Progress>,
+    /// The account being checked.
+    pub syncing: Option<String>,
+    pub cert_prompt: Option<CertPrompt>,
+    /// The account whose password is asked for.
+    pub password_prompt: Option<String>,
+    pub show_form: bool,
+}
+
+pub enum Action {
+    Loaded {
+        accounts: Vec<Account>,
+        messages: Vec<Summary>,
+    },
+    /// An account was added or changed; `password` is kept for this session.
+    AccountSaved {
+        account: Account,
+        password: Option<Secret<String>>,
+    },
+    Password {
+        account_id: String,
+        password: Secret<String>,
+    },
+    AskPassword(String),
+    ShowForm(bool),
+    SyncStarted(String),
+    SyncProgress(Progress),
+    SyncFinished {
+        account_id: String,
+        report: SyncReport,
+        messages: Vec<Summary>,
+    },
+    SyncFailed {
+        account_id: String,
+        text: String,
+        detail: Option<String>,
+    },
+    CertUntrusted(CertPrompt),
+    CertDismissed,
+    Open(ReaderView),
+    CloseReader,
+    Failed(String),
+}
+
+impl State {
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    fn account_name(&self, id: &str) -> String {
+        self.account(id)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// Newest first; messages without a date last, then by id for a stable order.
+pub fn sort_messages(messages: &mut [Summary]) {
+    messages.sort_by(|a, b| {
+        b.date
+            .unwrap_or(i64::MIN)
+            .cmp(&a.date.unwrap_or(i64::MIN))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Loaded { accounts, messages } => {
+                s.loaded = true;
+                s.show_form = accounts.is_empty();
+                s.accounts = accounts;
+                s.messages = messages;
+                sort_messages(&mut s.messages);
+            }
+            Action::AccountSaved { account, password } => {
+                if let Some(p) = password {
+                    s.passwords.insert(account.id.clone(), p);
+                }
+                match s.accounts.iter_mut().find(|a| a.id == account.id) {
+                    Some(existing) => *existing = account,
+                    None => s.accounts.push(account),
+                }
+                s.show_form = false;
+                s.cert_prompt = None;
+            }
+            Action::Password {
+                account_id,
+                password,
+            } => {
+                s.passwords.insert(account_id, password);
+                s.password_prompt = None;
+            }
+            Action::AskPassword(id) => s.password_prompt = Some(id),
+            Action::ShowForm(show) => s.show_form = show,
+            Action::SyncStarted(id) => {
+                s.notice = Notice::Busy(format!("Checking mail for {}…", s.account_name(&id)));
+                s.syncing = Some(id);
+                s.progress = None;
+                s.cert_prompt = None;
+            }
+            Action::SyncProgress(p) => {
+                if let Progress::Downloading { done, total, .. } = &p {
+                    let name = s.syncing.as_deref().map(|id| s.account_name(id));
+                    s.notice = Notice::Busy(format!(
+                        "Downloading {done} of {total} new messages for {}…",
+                        name.unwrap_or_default()
+                    ));
+                }
+                s.progress = Some(p);
+            }
+            Action::SyncFinished {
+                account_id,
+                report,
+                mut messages,
+            } => {
+                sort_messages(&mut messages);
+                s.messages = messages;
+                s.syncing = None;
+                s.progress = None;
+                let name = s.account_name(&account_id);
+                s.notice = Notice::Info(match report.downloaded {
+                    0 => format!("No new mail for {name}."),
+                    1 => format!("1 new message for {name}."),
+                    n => format!("{n} new messages for {name}."),
+                });
+            }
+            Action::SyncFailed { text, detail, .. } => {
+                s.syncing = None;
+                s.progress = None;
+                s.notice = Notice::Error { text, detail };
+            }
+            Action::CertUntrusted(prompt) => {
+                s.syncing = None;
+                s.progress = None;
+                s.notice = Notice::Error {
+                    text: format!(
+                        "Postino did not log in to {} because {}.",
+                        prompt.host, prompt.problem
+                    ),
+                    detail: None,
+                };
+                s.cert_prompt = Some(prompt);
+            }
+            Action::CertDismissed => s.cert_prompt = None,
+            Action::Open(view) => s.reader = Some(view),
+            Action::CloseReader => s.reader = None,
+            Action::Failed(text) => s.notice = Notice::Error { text, detail: None },
+        }
+        Rc::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn summary(id: &str, date: Option<i64>) -> Summary {
+        Summary {
+            id: id.into(),
+            account: "a".into(),
+            uidl: id.into(),
+            from: String::new(),
+            subject: String::new(),
+            date,
+            size: 0,
+            snippet: String::new(),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn messages_sort_newest_first_undated_last() {
+        let mut m = vec![summary("x", None), summary("old", Some(1)), summary("new", Some(9))];
+        sort_messages(&mut m);
+        let ids: Vec<_> = m.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["new", "old", "x"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn first_load_without_accounts_shows_the_form() {
+        let s = Rc::new(State::default()).reduce(Action::Loaded {
+            accounts: vec![],
+            messages: vec![],
+        });
+        assert!(s.show_form && s.loaded);
+    }
+
+    #[wasm_bindgen_test]
+    fn failure_ends_the_sync_with_an_error() {
+        let s = Rc::new(State::default())
+            .reduce(Action::SyncStarted("a".into()))
+            .reduce(Action::SyncFailed {
+                account_id: "a".into(),
+                text: "The server refused the password.".into(),
+                detail: None,
+            });
+        assert!(s.syncing.is_none());
+        assert!(matches!(&s.notice, Notice::Error { text, .. } if text.contains("password")));
+    }
+}

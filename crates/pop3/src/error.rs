@@ -1,0 +1,62 @@
+//! Errors of the POP3 client. Each says what happened in words the app can show.
+
+use crate::tls::CertError;
+use crate::types::ResponseCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The connection failed or closed.
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server closed the connection in the middle of a response.
+    #[error("the server closed the connection unexpectedly")]
+    Closed,
+    /// The server answered `-ERR`. `code` tells whether to try later or stop.
+    #[error("the server said: {text}")]
+    Server {
+        code: Option<ResponseCode>,
+        text: String,
+    },
+    /// The server refused the login. With `[AUTH]` or no code the credentials are wrong; with
+    /// `[IN-USE]`, `[LOGIN-DELAY]` or `[SYS/TEMP]` they may be right and the user should try later.
+    #[error("the server refused the login: {text}")]
+    LoginFailed {
+        code: Option<ResponseCode>,
+        text: String,
+    },
+    /// The server's bytes do not follow the protocol.
+    #[error("the server sent something that is not POP3: {0}")]
+    Protocol(String),
+    /// A line or a response went past its limit.
+    #[error("the server sent a {what} longer than {limit} bytes")]
+    TooLong { what: &'static str, limit: u64 },
+    /// The server's certificate was not accepted.
+    #[error("{0}")]
+    Certificate(CertError),
+    /// The TLS handshake failed for another reason.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    /// The server offers no way to log in without sending the password in clear.
+    #[error("the server does not offer encryption; refusing to send the password in clear")]
+    PlaintextRefused,
+    /// Bytes followed the STLS `+OK` before the TLS handshake (RFC 2595 section 4): a possible
+    /// injection attack.
+    #[error("the server sent data after accepting STLS, before TLS began; refusing to continue")]
+    DataAfterStls,
+    /// The server does not support what the client needs.
+    #[error("the server does not support {0}")]
+    Unsupported(&'static str),
+}
+
+impl Error {
+    /// Whether trying again later may succeed without the user changing anything.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            Error::Io(_) | Error::Closed => true,
+            Error::Server { code: Some(c), .. } | Error::LoginFailed { code: Some(c), .. } => {
+                c.is_temporary()
+            }
+            _ => false,
+        }
+    }
+}

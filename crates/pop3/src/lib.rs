@@ -1,0 +1,27 @@
+//! POP3 for Postino: the protocol core, an async client over any byte stream, and the server side.
+//!
+//! - [`response`]: the sans-IO response decoder. Bytes go in with
+//!   [`ResponseDecoder::enqueue_input`], lines and dot-unstuffed multi-line chunks come out. No
+//!   socket, no clock (DESIGN.md invariants 6 and 7): every size has a limit and going past it
+//!   is an [`Error`], never a panic or unbounded growth.
+//! - [`command`]: commands of RFC 1939 and RFC 2449 and their encoding.
+//! - [`client`]: the async client, generic over futures-io `AsyncRead + AsyncWrite`, so the same
+//!   code runs over a browser WebSocket and over native TCP.
+//! - [`tls`]: rustls configuration with certificate pinning and errors that name their cause.
+//! - [`server`]: the server side, for the demo mailbox and for tests.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod command;
+pub mod error;
+pub mod response;
+pub mod secret;
+pub mod server;
+pub mod tls;
+pub mod types;
+
+pub use client::{connect, Client, ConnectOptions, MaybeTls};
+pub use error::Error;
+pub use response::{Limits, ResponseDecoder};
+pub use secret::Secret;
+pub use types::{Capabilities, ResponseCode, Security, Stat, StatusLine};

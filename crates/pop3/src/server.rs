@@ -1,0 +1,795 @@
+//! The server side of POP3 (RFC 1939, RFC 2449 CAPA, RFC 3206 response codes) over an immutable
+//! message store: enough for real clients, used by the relay's demo mailbox and by tests.
+//!
+//! Sans-IO like the client: [`ServerSession::handle_line`] takes one command line and returns the
+//! bytes to write and whether to close. [`serve`] is the async loop on top, over any futures-io
+//! byte stream (TCP, TLS, an in-memory pipe).
+//!
+//! The store is immutable: DELE marks a message for this session only (it disappears from STAT,
+//! LIST, UIDL, RETR and TOP as RFC 1939 section 6 says), and QUIT does not remove it, so every
+//! session sees the same mailbox.
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::Secret;
+
+/// The greeting sent when a client connects (RFC 1939 section 4).
+pub const GREETING: &[u8] = b"+OK Postino POP3 ready\r\n";
+
+/// The longest command line accepted, CRLF included. RFC 2449 section 4 allows 255 octets; we
+/// accept more so that long passwords fit, and refuse past this to bound memory.
+pub const MAX_COMMAND_LINE: usize = 512;
+
+/// After this many `-ERR` replies in a row the server closes the connection, so that a client
+/// stuck in a loop (or guessing passwords) does not keep the session forever.
+pub const MAX_CONSECUTIVE_ERRORS: u32 = 10;
+
+/// A maildrop: one user and an immutable list of messages.
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    pub user: String,
+    pub password: Secret<String>,
+    pub messages: Vec<MailboxMessage>,
+}
+
+/// One message of a [`Mailbox`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxMessage {
+    /// The unique-id listing of RFC 1939 section 7: 1 to 70 characters in 0x21 to 0x7E.
+    pub uidl: String,
+    /// The message as sent on the wire (before dot-stuffing), with CRLF line endings.
+    pub raw: Vec<u8>,
+}
+
+/// What to do after a command: write `bytes`, then close the connection if `close`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub bytes: Vec<u8>,
+    pub close: bool,
+}
+
+impl Reply {
+    fn ok(text: &str) -> Self {
+        Reply {
+            bytes: format!("+OK {text}\r\n").into_bytes(),
+            close: false,
+        }
+    }
+
+    fn err(text: &str) -> Self {
+        Reply {
+            bytes: format!("-ERR {text}\r\n").into_bytes(),
+            close: false,
+        }
+    }
+
+    /// A multi-line reply (RFC 1939 section 3): status line, dot-stuffed body, `.` terminator.
+    fn multi(status: &str, body: &[u8]) -> Self {
+        let mut bytes = format!("+OK {status}\r\n").into_bytes();
+        bytes.reserve(body.len() + body.len() / 64 + 5);
+        dot_stuff_into(body, &mut bytes);
+        bytes.extend_from_slice(b".\r\n");
+        Reply {
+            bytes,
+            close: false,
+        }
+    }
+
+    fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    fn is_err(&self) -> bool {
+        self.bytes.starts_with(b"-ERR")
+    }
+}
+
+/// The state of a POP3 session (RFC 1939 section 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Before login; `user` is the name given by USER, waiting for PASS.
+    Authorization { user: Option<String> },
+    Transaction,
+    /// After QUIT: nothing more is accepted.
+    Closed,
+}
+
+/// One client's session with a [`Mailbox`]: feed it command lines, write what it returns.
+///
+/// Call [`ServerSession::greeting`] once when the client connects, then
+/// [`ServerSession::handle_line`] for each line the client sends, in order (PIPELINING: the
+/// replies come back in the order of the commands). When a reply says `close`, write it and close
+/// the connection. A line longer than [`MAX_COMMAND_LINE`] is answered by
+/// [`ServerSession::line_too_long`].
+#[derive(Debug)]
+pub struct ServerSession<'a> {
+    mailbox: &'a Mailbox,
+    state: State,
+    deleted: Vec<bool>,
+    consecutive_errors: u32,
+}
+
+impl<'a> ServerSession<'a> {
+    pub fn new(mailbox: &'a Mailbox) -> Self {
+        ServerSession {
+            mailbox,
+            state: State::Authorization { user: None },
+            deleted: vec![false; mailbox.messages.len()],
+            consecutive_errors: 0,
+        }
+    }
+
+    pub fn greeting(&self) -> &'static [u8] {
+        GREETING
+    }
+
+    /// Whether the session ended (QUIT, or too many errors).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// The reply to a command line that went past [`MAX_COMMAND_LINE`]: an error, then close.
+    pub fn line_too_long(&mut self) -> Reply {
+        self.state = State::Closed;
+        Reply::err("line too long").closing()
+    }
+
+    /// Handle one command line, with or without its CRLF.
+    pub fn handle_line(&mut self, line: &[u8]) -> Reply {
+        if self.state == State::Closed {
+            return Reply::err("session closed").closing();
+        }
+        let line = strip_line_end(line);
+        if line.len() + 2 > MAX_COMMAND_LINE {
+            return self.line_too_long();
+        }
+        let reply = self.dispatch(line);
+        if reply.is_err() {
+            self.consecutive_errors += 1;
+            if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                self.state = State::Closed;
+                let mut reply = reply;
+                reply
+                    .bytes
+                    .extend_from_slice(b"-ERR too many errors, closing connection\r\n");
+                return reply.closing();
+            }
+        } else {
+            self.consecutive_errors = 0;
+        }
+        if reply.close {
+            self.state = State::Closed;
+        }
+        reply
+    }
+
+    fn dispatch(&mut self, line: &[u8]) -> Reply {
+        // RFC 1939 section 3: a keyword, then arguments separated by single spaces; keywords are
+        // case-insensitive.
+        let (keyword, rest) = match line.iter().position(|&b| b == b' ') {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, &line[..0]),
+        };
+        let keyword = keyword.to_ascii_uppercase();
+        let args: Vec<&[u8]> = rest
+            .split(|&b| b == b' ')
+            .filter(|a| !a.is_empty())
+            .collect();
+
+        match keyword.as_slice() {
+            b"CAPA" => Reply::multi(
+                "Capability list follows",
+                b"USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nIMPLEMENTATION Postino\r\n",
+            ),
+            b"QUIT" => self.quit(),
+            b"NOOP" | b"USER" | b"PASS" | b"STAT" | b"LIST" | b"UIDL" | b"RETR" | b"TOP"
+            | b"DELE" | b"RSET" => match &self.state {
+                State::Authorization { .. } => self.authorization(&keyword, rest, &args),
+                State::Transaction => self.transaction(&keyword, &args),
+                State::Closed => Reply::err("session closed").closing(),
+            },
+            b"" => Reply::err("empty command"),
+            _ => Reply::err("unknown command"),
+        }
+    }
+
+    fn quit(&mut self) -> Reply {
+        match self.state {
+            // RFC 1939 section 6: the UPDATE state. The store is immutable, so marked messages
+            // stay; the reply still says how many the client sees as left.
+            State::Transaction => {
+                let left = self.visible().count();
+                Reply::ok(&format!(
+                    "Postino POP3 server signing off ({left} messages left)"
+                ))
+                .closing()
+            }
+            _ => Reply::ok("Postino POP3 server signing off").closing(),
+        }
+    }
+
+    fn authorization(&mut self, keyword: &[u8], rest: &[u8], args: &[&[u8]]) -> Reply {
+        match keyword {
+            b"USER" => {
+                let [name] = args else {
+                    return Reply::err("syntax: USER name");
+                };
+                // Any name is accepted here, so that USER does not tell which names exist.
+                self.state = State::Authorization {
+                    user: Some(String::from_utf8_lossy(name).into_owned()),
+                };
+                Reply::ok("send PASS")
+            }
+            b"PASS" => {
+                let State::Authorization { user } = &mut self.state else {
+                    return Reply::err("command not valid in this state");
+                };
+                let Some(user) = user.take() else {
+                    return Reply::err("send USER first");
+                };
+                // RFC 1939 section 7: the password is the rest of the line and may hold spaces.
+                let user_ok = constant_time_eq(user.as_bytes(), self.mailbox.user.as_bytes());
+                let pass_ok = constant_time_eq(rest, self.mailbox.password.expose().as_bytes());
+                if user_ok && pass_ok {
+                    self.state = State::Transaction;
+                    let (count, size) = self.stat();
+                    Reply::ok(&format!(
+                        "{} has {count} messages ({size} octets)",
+                        self.mailbox.user
+                    ))
+                } else {
+                    // RFC 3206 section 4: [AUTH] means the credentials were wrong.
+                    Reply::err("[AUTH] invalid user name or password")
+                }
+            }
+            _ => Reply::err("command not valid in this state"),
+        }
+    }
+
+    fn transaction(&mut self, keyword: &[u8], args: &[&[u8]]) -> Reply {
+        match keyword {
+            b"STAT" => {
+                if !args.is_empty() {
+                    return Reply::err("syntax: STAT");
+                }
+                let (count, size) = self.stat();
+                Reply::ok(&format!("{count} {size}"))
+            }
+            b"LIST" => match args {
+                [] => {
+                    let (count, size) = self.stat();
+                    let body: String = self
+                        .visible()
+                        .map(|(n, m)| format!("{n} {}\r\n", m.raw.len()))
+                        .collect();
+                    Reply::multi(
+                        &format!("{count} messages ({size} octets)"),
+                        body.as_bytes(),
+                    )
+                }
+                [n] => match self.message(n) {
+                    Ok((n, m)) => Reply::ok(&format!("{n} {}", m.raw.len())),
+                    Err(e) => e,
+                },
+                _ => Reply::err("syntax: LIST [msg]"),
+            },
+            b"UIDL" => match args {
+                [] => {
+                    let body: String = self
+                        .visible()
+                        .map(|(n, m)| format!("{n} {}\r\n", m.uidl))
+                        .collect();
+                    Reply::multi("unique-id listing follows", body.as_bytes())
+                }
+                [n] => match self.message(n) {
+                    Ok((n, m)) => Reply::ok(&format!("{n} {}", m.uidl)),
+                    Err(e) => e,
+                },
+                _ => Reply::err("syntax: UIDL [msg]"),
+            },
+            b"RETR" => match args {
+                [n] => match self.message(n) {
+                    Ok((_, m)) => Reply::multi(&format!("{} octets", m.raw.len()), &m.raw),
+                    Err(e) => e,
+                },
+                _ => Reply::err("syntax: RETR msg"),
+            },
+            b"TOP" => match args {
+                [n, lines] => {
+                    let Some(lines) = parse_number(lines) else {
+                        return Reply::err("syntax: TOP msg lines");
+                    };
+                    match self.message(n) {
+                        Ok((_, m)) => Reply::multi("top of message follows", top(&m.raw, lines)),
+                        Err(e) => e,
+                    }
+                }
+                _ => Reply::err("syntax: TOP msg lines"),
+            },
+            b"DELE" => match args {
+                [n] => {
+                    let Some(number) = parse_number(n) else {
+                        return Reply::err("syntax: DELE msg");
+                    };
+                    match number.checked_sub(1).and_then(|i| self.deleted.get(i).copied()) {
+                        None => Reply::err("no such message"),
+                        Some(true) => Reply::err(&format!("message {number} already deleted")),
+                        Some(false) => {
+                            self.deleted[number - 1] = true;
+                            Reply::ok(&format!("message {number} deleted"))
+                        }
+                    }
+                }
+                _ => Reply::err("syntax: DELE msg"),
+            },
+            b"NOOP" if args.is_empty() => Reply::ok(""),
+            b"NOOP" => Reply::err("syntax: NOOP"),
+            b"RSET" if args.is_empty() => {
+                self.deleted.iter_mut().for_each(|d| *d = false);
+                let (count, size) = self.stat();
+                Reply::ok(&format!("maildrop has {count} messages ({size} octets)"))
+            }
+            b"RSET" => Reply::err("syntax: RSET"),
+            _ => Reply::err("command not valid in this state"),
+        }
+    }
+
+    /// Messages not marked as deleted, with their 1-based numbers.
+    fn visible(&self) -> impl Iterator<Item = (usize, &'a MailboxMessage)> + '_ {
+        self.mailbox
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.deleted[*i])
+            .map(|(i, m)| (i + 1, m))
+    }
+
+    fn stat(&self) -> (usize, usize) {
+        self.visible()
+            .fold((0, 0), |(count, size), (_, m)| (count + 1, size + m.raw.len()))
+    }
+
+    /// The message a `msg` argument names, unless it does not exist or is marked as deleted.
+    fn message(&self, arg: &[u8]) -> Result<(usize, &'a MailboxMessage), Reply> {
+        let Some(number) = parse_number(arg) else {
+            return Err(Reply::err("invalid message number"));
+        };
+        match number.checked_sub(1) {
+            Some(i) if i < self.deleted.len() && !self.deleted[i] => {
+                Ok((number, &self.mailbox.messages[i]))
+            }
+            Some(i) if i < self.deleted.len() => {
+                Err(Reply::err(&format!("message {number} already deleted")))
+            }
+            _ => Err(Reply::err("no such message")),
+        }
+    }
+}
+
+/// A decimal number of at most 9 digits: no sign, no spaces (RFC 1939 section 3).
+fn parse_number(arg: &[u8]) -> Option<usize> {
+    if arg.is_empty() || arg.len() > 9 || !arg.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+fn strip_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The header, the blank line and the first `lines` lines of the body (RFC 1939 section 7, TOP).
+fn top(raw: &[u8], lines: usize) -> &[u8] {
+    let body_start = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .unwrap_or(raw.len());
+    let mut end = body_start;
+    for _ in 0..lines {
+        match raw[end..].iter().position(|&b| b == b'\n') {
+            Some(i) => end += i + 1,
+            None => {
+                end = raw.len();
+                break;
+            }
+        }
+    }
+    &raw[..end]
+}
+
+/// Append `body` to `out` with every line that starts with `.` given one more `.`, ending with
+/// CRLF (RFC 1939 section 3). The terminator is not added.
+fn dot_stuff_into(body: &[u8], out: &mut Vec<u8>) {
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        out.extend_from_slice(b"\r\n");
+    } else if body.ends_with(b"\n") && !body.ends_with(b"\r\n") {
+        // A bare LF at the very end: make the last line end with CRLF.
+        out.pop();
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Serve one client over `stream` until QUIT, an error that closes the session, or EOF.
+///
+/// Reads through a bounded buffer: a command line longer than [`MAX_COMMAND_LINE`] is answered
+/// with `-ERR line too long` and the connection is closed.
+pub async fn serve<S>(mut stream: S, mailbox: &Mailbox) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut session = ServerSession::new(mailbox);
+    stream.write_all(session.greeting()).await?;
+    stream.flush().await?;
+
+    let mut pending: Vec<u8> = Vec::with_capacity(MAX_COMMAND_LINE);
+    let mut chunk = [0u8; 1024];
+    loop {
+        // Answer every complete line already received (PIPELINING), then read more.
+        let mut out = Vec::new();
+        let mut close = false;
+        let mut consumed = 0;
+        while let Some(i) = pending[consumed..].iter().position(|&b| b == b'\n') {
+            let line = &pending[consumed..consumed + i + 1];
+            consumed += i + 1;
+            let reply = if line.len() > MAX_COMMAND_LINE {
+                session.line_too_long()
+            } else {
+                session.handle_line(line)
+            };
+            out.extend_from_slice(&reply.bytes);
+            if reply.close {
+                close = true;
+                break;
+            }
+        }
+        pending.drain(..consumed);
+        if !close && pending.len() > MAX_COMMAND_LINE {
+            out.extend_from_slice(&session.line_too_long().bytes);
+            close = true;
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            stream.flush().await?;
+        }
+        if close {
+            // Best effort: a TLS stream sends close_notify here.
+            let _ = stream.close().await;
+            return Ok(());
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        pending.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailbox() -> Mailbox {
+        Mailbox {
+            user: "demo".into(),
+            password: Secret::new("demo pass".into()),
+            messages: vec![
+                MailboxMessage {
+                    uidl: "uid-1".into(),
+                    raw: b"Subject: one\r\n\r\nHello\r\n.leading dot\r\n..two\r\nend\r\n".to_vec(),
+                },
+                MailboxMessage {
+                    uidl: "uid-2".into(),
+                    raw: b"Subject: two\r\nFrom: a@example.org\r\n\r\nl1\r\nl2\r\nl3".to_vec(),
+                },
+            ],
+        }
+    }
+
+    /// Client sends `line`, server must reply exactly `expected`.
+    fn exchange(session: &mut ServerSession<'_>, line: &str, expected: &str) -> bool {
+        let reply = session.handle_line(line.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&reply.bytes),
+            expected,
+            "client sent {line:?}"
+        );
+        reply.close
+    }
+
+    fn logged_in(mb: &Mailbox) -> ServerSession<'_> {
+        let mut s = ServerSession::new(mb);
+        exchange(&mut s, "USER demo\r\n", "+OK send PASS\r\n");
+        exchange(
+            &mut s,
+            "PASS demo pass\r\n",
+            "+OK demo has 2 messages (96 octets)\r\n",
+        );
+        s
+    }
+
+    #[test]
+    fn greeting_and_capa() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        assert_eq!(s.greeting(), b"+OK Postino POP3 ready\r\n");
+        exchange(
+            &mut s,
+            "capa\r\n",
+            "+OK Capability list follows\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\n\
+             IMPLEMENTATION Postino\r\n.\r\n",
+        );
+    }
+
+    #[test]
+    fn login_with_user_and_pass() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        // Commands are case-insensitive.
+        exchange(&mut s, "stat\r\n", "+OK 2 96\r\n");
+    }
+
+    #[test]
+    fn wrong_password_is_refused_with_auth_code() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        exchange(&mut s, "USER demo\r\n", "+OK send PASS\r\n");
+        exchange(
+            &mut s,
+            "PASS wrong\r\n",
+            "-ERR [AUTH] invalid user name or password\r\n",
+        );
+        // PASS needs a new USER after a failure.
+        exchange(&mut s, "PASS demo pass\r\n", "-ERR send USER first\r\n");
+        exchange(&mut s, "USER nobody\r\n", "+OK send PASS\r\n");
+        exchange(
+            &mut s,
+            "PASS demo pass\r\n",
+            "-ERR [AUTH] invalid user name or password\r\n",
+        );
+    }
+
+    #[test]
+    fn transaction_commands_need_login() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        for cmd in ["STAT", "LIST", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "RSET", "NOOP"] {
+            exchange(
+                &mut s,
+                &format!("{cmd}\r\n"),
+                "-ERR command not valid in this state\r\n",
+            );
+        }
+        exchange(&mut s, "USER\r\n", "-ERR syntax: USER name\r\n");
+    }
+
+    #[test]
+    fn list_and_uidl() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        exchange(
+            &mut s,
+            "LIST\r\n",
+            "+OK 2 messages (96 octets)\r\n1 49\r\n2 47\r\n.\r\n",
+        );
+        exchange(&mut s, "LIST 2\r\n", "+OK 2 47\r\n");
+        exchange(&mut s, "LIST 3\r\n", "-ERR no such message\r\n");
+        exchange(&mut s, "LIST 0\r\n", "-ERR no such message\r\n");
+        exchange(&mut s, "LIST x\r\n", "-ERR invalid message number\r\n");
+        exchange(&mut s, "LIST 1 2\r\n", "-ERR syntax: LIST [msg]\r\n");
+        exchange(
+            &mut s,
+            "UIDL\r\n",
+            "+OK unique-id listing follows\r\n1 uid-1\r\n2 uid-2\r\n.\r\n",
+        );
+        exchange(&mut s, "uidl 1\r\n", "+OK 1 uid-1\r\n");
+        exchange(&mut s, "UIDL 9\r\n", "-ERR no such message\r\n");
+    }
+
+    #[test]
+    fn retr_dot_stuffs_and_ends_with_crlf() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        exchange(
+            &mut s,
+            "RETR 1\r\n",
+            "+OK 49 octets\r\nSubject: one\r\n\r\nHello\r\n..leading dot\r\n...two\r\nend\r\n.\r\n",
+        );
+        // The second message lacks a final CRLF: the server adds one before the terminator.
+        exchange(
+            &mut s,
+            "RETR 2\r\n",
+            "+OK 47 octets\r\nSubject: two\r\nFrom: a@example.org\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n",
+        );
+        exchange(&mut s, "RETR\r\n", "-ERR syntax: RETR msg\r\n");
+        exchange(&mut s, "RETR 5\r\n", "-ERR no such message\r\n");
+    }
+
+    #[test]
+    fn top_sends_headers_and_n_body_lines() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        exchange(
+            &mut s,
+            "TOP 2 0\r\n",
+            "+OK top of message follows\r\nSubject: two\r\nFrom: a@example.org\r\n\r\n.\r\n",
+        );
+        exchange(
+            &mut s,
+            "TOP 1 2\r\n",
+            "+OK top of message follows\r\nSubject: one\r\n\r\nHello\r\n..leading dot\r\n.\r\n",
+        );
+        exchange(
+            &mut s,
+            "TOP 2 99\r\n",
+            "+OK top of message follows\r\nSubject: two\r\nFrom: a@example.org\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n",
+        );
+        exchange(&mut s, "TOP 1\r\n", "-ERR syntax: TOP msg lines\r\n");
+        exchange(&mut s, "TOP 1 -1\r\n", "-ERR syntax: TOP msg lines\r\n");
+    }
+
+    #[test]
+    fn dele_hides_the_message_until_rset() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        exchange(&mut s, "DELE 1\r\n", "+OK message 1 deleted\r\n");
+        exchange(&mut s, "DELE 1\r\n", "-ERR message 1 already deleted\r\n");
+        exchange(&mut s, "DELE 7\r\n", "-ERR no such message\r\n");
+        exchange(&mut s, "DELE\r\n", "-ERR syntax: DELE msg\r\n");
+        exchange(&mut s, "STAT\r\n", "+OK 1 47\r\n");
+        exchange(
+            &mut s,
+            "LIST\r\n",
+            "+OK 1 messages (47 octets)\r\n2 47\r\n.\r\n",
+        );
+        exchange(&mut s, "RETR 1\r\n", "-ERR message 1 already deleted\r\n");
+        exchange(&mut s, "UIDL\r\n", "+OK unique-id listing follows\r\n2 uid-2\r\n.\r\n");
+        exchange(&mut s, "RSET\r\n", "+OK maildrop has 2 messages (96 octets)\r\n");
+        exchange(&mut s, "STAT\r\n", "+OK 2 96\r\n");
+        exchange(&mut s, "NOOP\r\n", "+OK \r\n");
+        exchange(&mut s, "DELE 2\r\n", "+OK message 2 deleted\r\n");
+        assert!(exchange(
+            &mut s,
+            "QUIT\r\n",
+            "+OK Postino POP3 server signing off (1 messages left)\r\n"
+        ));
+        assert!(s.is_closed());
+        // The store itself is unchanged: a new session sees both messages.
+        let mut again = logged_in(&mb);
+        exchange(&mut again, "STAT\r\n", "+OK 2 96\r\n");
+    }
+
+    #[test]
+    fn quit_in_authorization_closes() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        assert!(exchange(
+            &mut s,
+            "QUIT\r\n",
+            "+OK Postino POP3 server signing off\r\n"
+        ));
+    }
+
+    #[test]
+    fn unknown_and_empty_commands() {
+        let mb = mailbox();
+        let mut s = logged_in(&mb);
+        exchange(&mut s, "HELO x\r\n", "-ERR unknown command\r\n");
+        exchange(&mut s, "\r\n", "-ERR empty command\r\n");
+        exchange(&mut s, "USER demo\r\n", "-ERR command not valid in this state\r\n");
+        exchange(&mut s, "STAT 1\r\n", "-ERR syntax: STAT\r\n");
+    }
+
+    #[test]
+    fn ten_errors_in_a_row_close_the_session() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        for _ in 0..9 {
+            assert!(!exchange(&mut s, "BOGUS\r\n", "-ERR unknown command\r\n"));
+        }
+        assert!(exchange(
+            &mut s,
+            "BOGUS\r\n",
+            "-ERR unknown command\r\n-ERR too many errors, closing connection\r\n"
+        ));
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn a_good_command_resets_the_error_count() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        for _ in 0..9 {
+            exchange(&mut s, "BOGUS\r\n", "-ERR unknown command\r\n");
+        }
+        exchange(&mut s, "USER demo\r\n", "+OK send PASS\r\n");
+        assert!(!exchange(&mut s, "BOGUS\r\n", "-ERR unknown command\r\n"));
+    }
+
+    #[test]
+    fn long_line_is_refused() {
+        let mb = mailbox();
+        let mut s = ServerSession::new(&mb);
+        let line = format!("USER {}\r\n", "a".repeat(600));
+        assert!(exchange(&mut s, &line, "-ERR line too long\r\n"));
+    }
+
+    /// Run [`serve`] over an in-memory pipe: the client writes `input` and reads until EOF.
+    fn transcript(input: &[u8]) -> String {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mb = mailbox();
+            let (client, server) = tokio::io::duplex(64);
+            let (mut rd, mut wr) = tokio::io::split(client);
+            let input = input.to_vec();
+            let writer = async move {
+                // The server may close before all input is written (line too long).
+                let _ = wr.write_all(&input).await;
+                let _ = wr.shutdown().await;
+            };
+            let reader = async move {
+                let mut out = Vec::new();
+                rd.read_to_end(&mut out).await.unwrap();
+                out
+            };
+            let (result, (), out) = tokio::join!(serve(server.compat(), &mb), writer, reader);
+            result.unwrap();
+            String::from_utf8(out).unwrap()
+        })
+    }
+
+    #[test]
+    fn serve_answers_pipelined_commands_in_order() {
+        let out = transcript(b"USER demo\r\nPASS demo pass\r\nSTAT\r\nUIDL 2\r\nQUIT\r\n");
+        assert_eq!(
+            out,
+            "+OK Postino POP3 ready\r\n+OK send PASS\r\n+OK demo has 2 messages (96 octets)\r\n\
+             +OK 2 96\r\n+OK 2 uid-2\r\n+OK Postino POP3 server signing off (2 messages left)\r\n"
+        );
+    }
+
+    #[test]
+    fn serve_closes_on_a_line_too_long() {
+        let mut input = b"NOOP".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 4000));
+        let out = transcript(&input);
+        assert_eq!(out, "+OK Postino POP3 ready\r\n-ERR line too long\r\n");
+    }
+
+    #[test]
+    fn serve_closes_on_a_terminated_line_too_long() {
+        let input = format!("CAPA\r\nUSER {}\r\nQUIT\r\n", "b".repeat(520));
+        let out = transcript(input.as_bytes());
+        assert!(out.ends_with(".\r\n-ERR line too long\r\n"), "{out}");
+    }
+
+    #[test]
+    fn serve_accepts_a_bare_lf_and_ends_at_eof() {
+        let out = transcript(b"NOOP\n");
+        // NOOP is not valid before login; the session ends when the client closes.
+        assert_eq!(
+            out,
+            "+OK Postino POP3 ready\r\n-ERR command not valid in this state\r\n"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The tests every `Store` must pass: `MemoryStore` natively (`tests/memory_store.rs`), the app's
+//! `IdbStore` in a browser (`crates/app/tests/idb.rs`). One suite, so that both stores mean the
+//! same thing by "committed".
+
+use std::collections::HashSet;
+
+use crate::ledger::message_id;
+use crate::store::Store;
+use crate::{Account, LedgerEntry, Security, Summary};
+
+/// Runs the suite on `store`, which must be empty. Panics (`assert!`) on the first failure.
+pub async fn check_store<S: Store>(store: &S) {
+    check_empty(store).await;
+    check_accounts(store).await;
+    check_commits(store).await;
+}
+
+/// An account as the suite uses it.
+pub fn sample_account(id: &str) -> Account {
+    Account {
+        id: id.to_owned(),
+        name: format!("user@{id}.example"),
+        relay: "http://127.0.0.1:8080".to_owned(),
+        host: format!("pop.{id}.example"),
+        port: 995,
+        security: Security::Tls,
+        user: "user".to_owned(),
+        pinned_cert: None,
+    }
+}
+
+/// A message as the suite commits it: its ledger entry, summary and bytes agree with each other.
+pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, Summary, Vec<u8>) {
+    let id = message_id(account, uidl);
+    let size = raw.len() as u64;
+    let entry = LedgerEntry {
+        account: account.to_owned(),
+        uidl: uidl.to_owned(),
+        size,
+        // Not a real SHA-256: the store keeps the digest, it does not check it.
+        digest: format!("{:064x}", size),
+        downloaded_at: 1_700_000_000,
+        message_id: id.clone(),
+    };
+    let summary = Summary {
+        id,
+        account: account.to_owned(),
+        uidl: uidl.to_owned(),
+        from: "Alice <alice@example.org>".to_owned(),
+        subject: format!("Message {uidl} ✉"),
+        date: if raw.len() % 2 == 0 {
+            Some(1_699_999_999)
+        } else {
+            None
+        },
+        size,
+        snippet: "Hello".to_owned(),
+    };
+    (entry, summary, raw)
+}
+
+async fn check_empty<S: Store>(store: &S) {
+    assert_eq!(store.accounts().await.unwrap(), Vec::<Account>::new());
+    assert_eq!(store.summaries().await.unwrap(), Vec::<Summary>::new());
+    assert!(store.ledger_uidls("acct-1").await.unwrap().is_empty());
+    assert_eq!(store.raw_message("acct-1/u1").await.unwrap(), None);
+}
+
+async fn check_accounts<S: Store>(store: &S) {
+    let a = sample_account("acct-1");
+    let b = sample_account("acct-2");
+    store.put_account(&a).await.unwrap();
+    store.put_account(&b).await.unwrap();
+    assert_eq!(sorted_accounts(store).await, vec![a.clone(), b.clone()]);
+
+    // Same id: replaced, not added.
+    let a2 = Account {
+        name: "renamed".to_owned(),
+        port: 110,
+        security: Security::Stls,
+        pinned_cert: Some("AB:CD".to_owned()),
+        ..a
+    };
+    store.put_account(&a2).await.unwrap();
+    assert_eq!(sorted_accounts(store).await, vec![a2, b]);
+}
+
+async fn check_commits<S: Store>(store: &S) {
+    // Every byte value, NUL and 0xFF included; a message of 1 MiB; an empty one; the same UIDL in
+    // two accounts; a UIDL with spaces, kept exactly as the server sent it.
+    let every_byte: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+    let large: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let messages = vec![
+        sample_message("acct-1", "u1", every_byte),
+        sample_message("acct-1", "u2", large),
+        sample_message("acct-1", " padded uidl ", Vec::new()),
+        sample_message("acct-2", "u1", b"\x00\xff\r\n.\r\n\xff\x00".to_vec()),
+    ];
+    for (entry, summary, raw) in &messages {
+        store.commit_message(entry, summary, raw).await.unwrap();
+    }
+    check_contents(store, &messages).await;
+
+    // Committing the same (account, uidl) again changes nothing.
+    let (entry, summary, raw) = &messages[0];
+    store.commit_message(entry, summary, raw).await.unwrap();
+    let (entry, summary, raw) = &messages[1];
+    store.commit_message(entry, summary, raw).await.unwrap();
+    check_contents(store, &messages).await;
+}
+
+async fn check_contents<S: Store>(store: &S, messages: &[(LedgerEntry, Summary, Vec<u8>)]) {
+    let mut summaries = store.summaries().await.unwrap();
+    summaries.sort_by(|x, y| x.id.cmp(&y.id));
+    let mut expected: Vec<Summary> = messages.iter().map(|(_, s, _)| s.clone()).collect();
+    expected.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(summaries, expected);
+
+    for (entry, _, raw) in messages {
+        let stored = store.raw_message(&entry.message_id).await.unwrap();
+        let stored = stored.unwrap_or_else(|| panic!("no raw message for {}", entry.message_id));
+        assert!(stored == *raw, "raw bytes of {} differ", entry.message_id);
+    }
+    assert_eq!(store.raw_message("acct-1/unknown").await.unwrap(), None);
+    assert_eq!(store.raw_message("acct-3/u1").await.unwrap(), None);
+
+    // Each account sees its own ledger only.
+    let uidls = |account: &str| -> HashSet<String> {
+        messages
+            .iter()
+            .filter(|(e, _, _)| e.account == account)
+            .map(|(e, _, _)| e.uidl.clone())
+            .collect()
+    };
+    assert_eq!(store.ledger_uidls("acct-1").await.unwrap(), uidls("acct-1"));
+    assert_eq!(store.ledger_uidls("acct-2").await.unwrap(), uidls("acct-2"));
+    assert!(store.ledger_uidls("acct-3").await.unwrap().is_empty());
+    // A prefix of an account id is another account.
+    assert!(store.ledger_uidls("acct").await.unwrap().is_empty());
+}
+
+async fn sorted_accounts<S: Store>(store: &S) -> Vec<Account> {
+    let mut accounts = store.accounts().await.unwrap();
+    accounts.sort_by(|x, y| x.id.cmp(&y.id));
+    accounts
+}

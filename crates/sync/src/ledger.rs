@@ -1,0 +1,25 @@
+//! The download ledger: the only record of what was downloaded (DESIGN.md invariant 2).
+
+use serde::{Deserialize, Serialize};
+
+/// One downloaded message, keyed by (account, uidl). Written in the same store transaction as the
+/// message bytes and its summary (invariant 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub account: String,
+    /// The server's unique id, kept exactly as the server sent it.
+    pub uidl: String,
+    /// Size in octets of the message as stored.
+    pub size: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub digest: String,
+    /// Unix seconds when the message was committed.
+    pub downloaded_at: i64,
+    /// Key of the stored message and of its summary.
+    pub message_id: String,
+}
+
+/// The key of a stored message: account and UIDL, which identify it for good.
+pub fn message_id(account: &str, uidl: &str) -> String {
+    format!("{account}/{uidl}")
+}

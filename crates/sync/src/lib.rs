@@ -1,0 +1,25 @@
+//! Postino's download engine: accounts, the download ledger, the sync plan and the runner that
+//! carries it out, and the storage trait. No browser code: the app supplies an IndexedDB store
+//! and a WebSocket stream, the tests a memory store and TCP.
+//!
+//! Invariants (DESIGN.md): a message and its ledger entry are committed in one store
+//! transaction; the ledger is the only record of what was downloaded; the default is to leave
+//! mail on the server.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod conformance;
+pub mod ledger;
+pub mod memory;
+pub mod plan;
+pub mod runner;
+pub mod store;
+pub mod summary;
+
+pub use account::{Account, Security};
+pub use ledger::{message_id, LedgerEntry};
+pub use memory::MemoryStore;
+pub use plan::{Fetch, SyncPlan};
+pub use runner::{open_session, sync_account, Progress, SyncError, SyncReport};
+pub use store::{Store, StoreError};
+pub use summary::Summary;

@@ -1,0 +1,42 @@
+//! The storage trait. The app implements it over IndexedDB, the tests and the CLI natively.
+
+use std::collections::HashSet;
+
+use crate::{Account, LedgerEntry, Summary};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The browser (or disk) refused to store more. Sync stops before any DELE.
+    #[error("storage is full: free some space or allow Postino more storage")]
+    QuotaExceeded,
+    /// The store could not be opened or a transaction failed.
+    #[error("storage failed: {0}")]
+    Failed(String),
+    /// A stored record could not be read back.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Where accounts, the ledger, summaries and raw messages live.
+///
+/// Futures are not `Send`: IndexedDB lives on the browser's one thread.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Insert or replace the account with the same id.
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// The UIDLs in the ledger for one account.
+    async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError>;
+    /// Store the raw bytes, the summary and the ledger entry in one transaction. Returns only once
+    /// the store confirmed the commit; on error none of the three is stored.
+    async fn commit_message(
+        &self,
+        entry: &LedgerEntry,
+        summary: &Summary,
+        raw: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Every stored summary, in no particular order.
+    async fn summaries(&self) -> Result<Vec<Summary>, StoreError>;
+    /// The raw bytes of a stored message, by `Summary::id`.
+    async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}

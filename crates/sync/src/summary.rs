@@ -1,0 +1,97 @@
+//! What the message list shows of a message, parsed once when it is stored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Same as `LedgerEntry::message_id`.
+    pub id: String,
+    pub account: String,
+    pub uidl: String,
+    pub from: String,
+    pub subject: String,
+    /// Unix seconds of the Date header, if it parsed.
+    pub date: Option<i64>,
+    pub size: u64,
+    /// The start of the plain-text body, whitespace collapsed.
+    pub snippet: String,
+}
+
+impl Summary {
+    /// Parse what the list shows. Never fails: a malformed message gets empty fields.
+    pub fn from_raw(account: &str, uidl: &str, raw: &[u8]) -> Summary {
+        let parsed = mail_parser::MessageParser::default().parse(raw);
+        let (from, subject, date, snippet) = match &parsed {
+            Some(m) => {
+                let from = m
+                    .from()
+                    .and_then(|a| a.first())
+                    .map(|a| match (a.name(), a.address()) {
+                        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+                        (Some(n), None) => n.to_string(),
+                        (None, Some(addr)) => addr.to_string(),
+                        (None, None) => String::new(),
+                    })
+                    .unwrap_or_default();
+                let subject = m.subject().unwrap_or_default().to_string();
+                let date = m.date().map(|d| d.to_timestamp());
+                let snippet = m
+                    .body_text(0)
+                    .map(|t| snippet_of(&t))
+                    .unwrap_or_default();
+                (from, subject, date, snippet)
+            }
+            None => Default::default(),
+        };
+        Summary {
+            id: crate::message_id(account, uidl),
+            account: account.to_string(),
+            uidl: uidl.to_string(),
+            from,
+            subject,
+            date,
+            size: raw.len() as u64,
+            snippet,
+        }
+    }
+}
+
+const SNIPPET_CHARS: usize = 160;
+
+fn snippet_of(text: &str) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if out.chars().count() + word.chars().count() > SNIPPET_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_headers_and_snippet() {
+        let raw = b"From: Ada Lovelace <ada@example.org>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\
+Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nHello   there,\r\n\r\nsecond line\r\n";
+        let s = Summary::from_raw("acc", "u1", raw);
+        assert_eq!(s.from, "Ada Lovelace <ada@example.org>");
+        assert_eq!(s.subject, "Grüße");
+        assert_eq!(s.date, Some(1_751_364_000));
+        assert_eq!(s.snippet, "Hello there, second line");
+        assert_eq!(s.id, "acc/u1");
+        assert_eq!(s.size, raw.len() as u64);
+    }
+
+    #[test]
+    fn garbage_gives_empty_fields_not_a_panic() {
+        let s = Summary::from_raw("a", "u", &[0xff, 0x00, b'\n', b':']);
+        assert_eq!(s.size, 4);
+    }
+}

@@ -1,0 +1,341 @@
+//! `cargo xtask run | test | setup`: the README's commands.
+//!
+//! Each command first installs what this machine lacks and skips what it has: the wasm target,
+//! Trunk, wasm-bindgen-cli at the version in Cargo.lock, wasm-opt (npm package binaryen, into
+//! `.tools/`), the end-to-end test's npm packages, and, as root on Debian, the apt packages.
+//! Only std: xtask must build fast on a fresh machine.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+const APT_PACKAGES: &[&str] = &["clang", "chromium", "chromium-driver", "dovecot-pop3d"];
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("setup") => setup(),
+        Some("bench") => Err("`cargo xtask bench` is not built yet (issue 8)".into()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  run [--listen ADDR]  build the app and serve it with the demo mailbox\n  \
+                 test                 run every test: native, wasm in headless Chromium, end to end\n  \
+                 setup                install what is missing, nothing else"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("xtask lives in crates/xtask")
+        .to_path_buf()
+}
+
+fn tools_bin() -> PathBuf {
+    root().join(".tools/binaryen/node_modules/.bin")
+}
+
+/// PATH with cargo's bin folder and the project's wasm-opt in front.
+fn path_env() -> String {
+    let mut parts = vec![tools_bin()];
+    if let Some(home) = env::var_os("CARGO_HOME").or_else(|| {
+        env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())
+    }) {
+        parts.push(Path::new(&home).join("bin"));
+    }
+    let old = env::var_os("PATH").unwrap_or_default();
+    parts.extend(env::split_paths(&old));
+    env::join_paths(parts)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn cmd(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(root()).env("PATH", path_env());
+    c
+}
+
+fn status(c: &mut Command) -> Result {
+    let shown = format!("{c:?}");
+    println!("xtask: $ {}", shown.replace('"', ""));
+    let s = c.status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    if s.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({s})"))
+    }
+}
+
+fn output(c: &mut Command) -> Option<String> {
+    let out = c.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).as_deref() == Some("0")
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup
+
+fn setup() -> Result {
+    let started = Instant::now();
+    apt_packages()?;
+    wasm_target()?;
+    cargo_tool("trunk", TRUNK_VERSION, &["trunk", "--version", TRUNK_VERSION, "--locked"])?;
+    let bindgen = lockfile_version("wasm-bindgen")?;
+    // Not --locked: its lock file names a webpki-roots release the registry lacks (TOOLCHAIN.md).
+    cargo_tool(
+        "wasm-bindgen",
+        &bindgen,
+        &["wasm-bindgen-cli", "--version", &bindgen],
+    )?;
+    npm_tools()?;
+    println!("xtask: setup done in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn apt_packages() -> Result {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            output(cmd("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_none_or(|s| !s.contains("install ok installed"))
+        })
+        .collect();
+    let node_missing = output(cmd("npm").arg("--version")).is_none();
+    let mut wanted: Vec<&str> = missing.clone();
+    if node_missing {
+        wanted.extend(["nodejs", "npm"]);
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let line = format!("apt-get install -y --no-install-recommends {}", wanted.join(" "));
+    if !Path::new("/etc/debian_version").exists() {
+        return Err(format!(
+            "missing system packages: {}; install them with your package manager",
+            wanted.join(", ")
+        ));
+    }
+    if !is_root() {
+        return Err(format!(
+            "missing system packages; run this, then try again:\n  sudo apt-get update && sudo {line}"
+        ));
+    }
+    let mut update = cmd("apt-get");
+    update.arg("update").arg("-q");
+    status(&mut update)?;
+    let mut install = cmd("apt-get");
+    install
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&wanted);
+    status(&mut install)
+}
+
+fn wasm_target() -> Result {
+    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))
+        .unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    let mut c = cmd("rustup");
+    c.args(["target", "add", WASM_TARGET]);
+    status(&mut c)
+}
+
+/// Install `crate_args` with `cargo install` unless `binary --version` already says `version`.
+fn cargo_tool(binary: &str, version: &str, crate_args: &[&str]) -> Result {
+    let have = output(cmd(binary).arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    println!("xtask: installing {binary} {version} (this takes a few minutes, once)");
+    let mut c = cmd("cargo");
+    c.arg("install").args(crate_args);
+    status(&mut c)
+}
+
+fn lockfile_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
+        + needle.len();
+    let end = lock[start..]
+        .find('"')
+        .ok_or("Cargo.lock is malformed")?;
+    Ok(lock[start..start + end].to_string())
+}
+
+fn npm_tools() -> Result {
+    if !tools_bin().join("wasm-opt").exists() {
+        let mut c = cmd("npm");
+        c.args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(root().join(".tools/binaryen"))
+            .arg(format!("binaryen@{BINARYEN_VERSION}"));
+        status(&mut c)?;
+    }
+    if !root().join("tests/e2e/node_modules/playwright-core").exists() {
+        let mut c = cmd("npm");
+        c.args(["ci", "--no-audit", "--no-fund", "--prefix", "tests/e2e"]);
+        status(&mut c)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// build
+
+/// The web app in release, size-tuned, into `dist/`.
+fn build_app() -> Result {
+    status(cmd("cargo").arg("fetch"))?;
+    let mut c = cmd("trunk");
+    c.args([
+        "build",
+        "--release",
+        "--cargo-profile",
+        "wasm-release",
+        "--offline",
+    ]);
+    status(&mut c)?;
+    report_app_size();
+    Ok(())
+}
+
+fn report_app_size() {
+    let Ok(dir) = std::fs::read_dir(root().join("dist")) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let gz = output(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("gzip -9 -c '{}' | wc -c", path.display()))
+                    ,
+            )
+            .unwrap_or_default();
+            println!(
+                "xtask: app wasm {}: {} KB raw, {} KB gzipped",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                raw / 1024,
+                gz.parse::<u64>().unwrap_or(0) / 1024
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// run
+
+fn run(args: &[String]) -> Result {
+    let listen = match args {
+        [] => "127.0.0.1:8080".to_string(),
+        [flag, addr] if flag == "--listen" => addr.clone(),
+        _ => return Err("usage: cargo xtask run [--listen ADDR]".into()),
+    };
+    setup()?;
+    build_app()?;
+    let mut build = cmd("cargo");
+    build.args(["build", "--release", "-p", "postino-relay"]);
+    status(&mut build)?;
+    println!("xtask: open http://{listen}/ (the demo mailbox is already set up); Ctrl-C stops");
+    let mut relay = cmd(&root().join("target/release/postino-relay").to_string_lossy());
+    relay.args(["--listen", &listen, "--dist", "dist", "--demo"]);
+    status(&mut relay)
+}
+
+// ---------------------------------------------------------------------------------------------
+// test
+
+fn test() -> Result {
+    let started = Instant::now();
+    setup()?;
+    let mut results: Vec<(&str, Result, f64)> = Vec::new();
+    let mut step = |name: &'static str, f: &dyn Fn() -> Result| {
+        let t = Instant::now();
+        println!("\nxtask: ==== {name} ====");
+        let r = f();
+        if let Err(e) = &r {
+            eprintln!("xtask: {name} FAILED: {e}");
+        }
+        results.push((name, r, t.elapsed().as_secs_f64()));
+    };
+
+    step("native tests", &|| {
+        let mut c = cmd("cargo");
+        c.args(["test", "--workspace", "--exclude", "postino-app"]);
+        status(&mut c)
+    });
+    step("wasm tests in headless Chromium", &|| {
+        let mut c = cmd("cargo");
+        c.args(["test", "-p", "postino-app", "--target", WASM_TARGET])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+        status(&mut c)
+    });
+    let built = {
+        let t = Instant::now();
+        println!("\nxtask: ==== build for the end-to-end test ====");
+        let r = build_app().and_then(|()| {
+            let mut c = cmd("cargo");
+            c.args(["build", "-p", "postino-relay", "-p", "postino-testkit"]);
+            status(&mut c)
+        });
+        let ok = r.is_ok();
+        results.push(("build app, relay and testkit", r, t.elapsed().as_secs_f64()));
+        ok
+    };
+    if built {
+        let t = Instant::now();
+        println!("\nxtask: ==== end-to-end tests (Chromium, relay, Dovecot) ====");
+        let target = root().join("target/debug");
+        let mut c = cmd("node");
+        c.args(["--test", "--test-concurrency=1", "tests/e2e/"])
+            .env("POSTINO_RELAY_BIN", target.join("postino-relay"))
+            .env("POSTINO_TESTKIT_BIN", target.join("postino-testkit"))
+            .env("POSTINO_DIST", root().join("dist"))
+            .env("CHROMIUM", "/usr/bin/chromium");
+        results.push(("end-to-end tests", status(&mut c), t.elapsed().as_secs_f64()));
+    }
+
+    println!("\nxtask: summary ({:.0?} in all)", started.elapsed());
+    let mut failed = 0;
+    for (name, r, secs) in &results {
+        let mark = if r.is_ok() { "ok  " } else { "FAIL" };
+        println!("  {mark} {name} ({secs:.0} s)");
+        failed += r.is_err() as usize;
+    }
+    if failed > 0 {
+        return Err(format!("{failed} step(s) failed"));
+    }
+    Ok(())
+}

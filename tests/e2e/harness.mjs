@@ -1,0 +1,284 @@
+// Shared helpers for the end-to-end tests: spawn the testkit's Dovecot and the relay (and kill
+// them whatever happens), a recording TCP proxy, Chromium through playwright-core, the fixtures.
+//
+// Environment:
+//   POSTINO_RELAY_BIN    the relay binary     (default: target/debug/postino-relay)
+//   POSTINO_TESTKIT_BIN  the testkit binary   (default: target/debug/postino-testkit)
+//   POSTINO_DIST         the built app folder (default: dist)
+//   CHROMIUM             the browser          (default: /usr/bin/chromium)
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES_DIR = path.join(REPO_ROOT, 'tests/fixtures/mail');
+export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'target/e2e');
+
+/** How long a spawned process may take to print its first line. */
+const STARTUP_TIMEOUT_MS = 30_000;
+/** How long a process may take to exit after SIGTERM before it gets SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+
+const SETTINGS = {
+  relayBin: ['POSTINO_RELAY_BIN', 'target/debug/postino-relay'],
+  testkitBin: ['POSTINO_TESTKIT_BIN', 'target/debug/postino-testkit'],
+  dist: ['POSTINO_DIST', 'dist'],
+  chromium: ['CHROMIUM', '/usr/bin/chromium'],
+};
+
+/**
+ * One setting ('relayBin', 'testkitBin', 'dist' or 'chromium') from the environment, relative
+ * paths taken from the repo root; fails clearly when the file or folder does not exist.
+ */
+export function setting(key) {
+  const [name, fallback] = SETTINGS[key];
+  const value = process.env[name] || fallback;
+  const file = path.isAbsolute(value) ? value : path.join(REPO_ROOT, value);
+  if (!existsSync(file)) {
+    throw new Error(`${name}: ${file} does not exist (build it first, or set ${name})`);
+  }
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every child is tracked and killed on exit, even when a test fails or throws.
+
+const children = new Set();
+
+function killAll() {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+/**
+ * Spawns `bin args`, resolves with the first stdout line once it matches `firstLine` (a RegExp),
+ * and returns { child, match, log(), stop() }. Later output is kept (the tail) for diagnostics.
+ */
+export function spawnTracked(name, bin, args, firstLine, { keepStdinOpen = false } = {}) {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  const output = [];
+  const remember = (stream) => (line) => {
+    output.push(`[${name} ${stream}] ${line}`);
+    if (output.length > 200) output.shift();
+  };
+  createInterface({ input: child.stderr }).on('line', remember('stderr'));
+  if (!keepStdinOpen) child.stdin.end();
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  exited.then(() => children.delete(child));
+
+  const log = () => output.join('\n');
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.stdin.end();
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (why) => {
+      if (settled) return;
+      settled = true;
+      stop().finally(() => reject(new Error(`${name}: ${why}\n${log()}`)));
+    };
+    const timer = setTimeout(() => fail(`no first line within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
+    child.once('error', (e) => fail(`cannot run ${bin}: ${e.message}`));
+    exited.then(({ code, signal }) => fail(`exited (code ${code}, signal ${signal}) before its first line`));
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (settled) {
+        remember('stdout')(line);
+        return;
+      }
+      clearTimeout(timer);
+      const match = firstLine.exec(line);
+      if (!match) {
+        fail(`unexpected first line: ${JSON.stringify(line)}`);
+        return;
+      }
+      settled = true;
+      resolve({ child, match, log, stop });
+    });
+  });
+}
+
+/**
+ * Starts Dovecot through `postino-testkit dovecot`. Its stdin stays open as a lifeline: if this
+ * Node process dies, the testkit sees EOF and stops Dovecot.
+ * Returns { pop3s_port, pop3_port, fingerprint, user, password, dir, log(), stop() }.
+ */
+export async function startDovecot({ user = 'alice', password = randomPassword(), fixtures = FIXTURES_DIR } = {}) {
+  const testkitBin = setting('testkitBin');
+  const proc = await spawnTracked(
+    'testkit',
+    testkitBin,
+    ['dovecot', '--fixtures', fixtures, '--user', user, '--password', password],
+    /^(\{.*\})$/,
+    { keepStdinOpen: true },
+  );
+  return { ...JSON.parse(proc.match[1]), log: proc.log, stop: proc.stop };
+}
+
+/**
+ * Starts the relay on a free port serving the built app.
+ * Returns { url ('http://127.0.0.1:PORT'), port, log(), stop() }.
+ */
+export async function startRelay({ allow = [], demo = false } = {}) {
+  const relayBin = setting('relayBin');
+  const dist = setting('dist');
+  const args = ['--listen', '127.0.0.1:0', '--dist', dist];
+  for (const destination of allow) args.push('--allow', destination);
+  if (demo) args.push('--demo');
+  const proc = await spawnTracked(
+    'relay',
+    relayBin,
+    args,
+    /^postino-relay listening on (http:\/\/127\.0\.0\.1:(\d+))\/?\s*$/,
+  );
+  return { url: proc.match[1], port: Number(proc.match[2]), log: proc.log, stop: proc.stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording proxy: listens on 127.0.0.1, forwards to a target, keeps every byte both ways.
+
+/**
+ * Returns { port, connections, toServer(), toClient(), close() }; `toServer()` and `toClient()`
+ * concatenate the bytes of all connections in that direction.
+ */
+export function startRecordingProxy(targetPort, targetHost = '127.0.0.1') {
+  const clientToServer = [];
+  const serverToClient = [];
+  const sockets = new Set();
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections += 1;
+    const upstream = net.connect({ host: targetHost, port: targetPort });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk) => {
+      clientToServer.push(Buffer.from(chunk));
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      serverToClient.push(Buffer.from(chunk));
+      client.write(chunk);
+    });
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: server.address().port,
+        get connections() {
+          return connections;
+        },
+        toServer: () => Buffer.concat(clientToServer),
+        toClient: () => Buffer.concat(serverToClient),
+        close: () =>
+          new Promise((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser.
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export async function launchBrowser() {
+  const executablePath = setting('chromium');
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+/** Writes target/e2e/NAME.png of the page; never throws (it runs while a failure is reported). */
+export async function screenshot(page, name) {
+  try {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9_-]+/gi, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: the subjects (decoded) and body markers of tests/fixtures/mail/*.eml.
+
+/** Decodes RFC 2047 encoded words (`=?UTF-8?Q?...?=`, `=?UTF-8?B?...?=`) in a header value. */
+export function decodeEncodedWords(value) {
+  // Whitespace between two encoded words is not part of the text (RFC 2047 section 6.2).
+  const joined = value.replace(/(\?=)\s+(=\?)/g, '$1$2');
+  return joined.replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g, (_, charset, encoding, text) => {
+    const bytes =
+      encoding.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64')
+        : Buffer.from(
+            text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex) => String.fromCharCode(parseInt(hex, 16))),
+            'latin1',
+          );
+    return new TextDecoder(charset.toLowerCase()).decode(bytes);
+  });
+}
+
+/** [{ file, subject (decoded), rawSubject, marker }] for every fixture, in name order. */
+export function fixtures(dir = FIXTURES_DIR) {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.eml'))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(path.join(dir, file), 'latin1');
+      const headerEnd = text.search(/\r?\n\r?\n/);
+      const headers = text.slice(0, headerEnd).replace(/\r?\n[ \t]+/g, ' ');
+      const rawSubject = /^Subject:[ \t]*(.*)$/im.exec(headers)?.[1].trim() ?? '';
+      const marker = /marker-[a-z]+/.exec(text.slice(headerEnd))?.[0];
+      if (!rawSubject || !marker) throw new Error(`fixture ${file} lacks a Subject or a marker-word`);
+      return { file, subject: decodeEncodedWords(rawSubject), rawSubject, marker };
+    });
+}
+
+export function randomPassword() {
+  return `pw-${randomBytes(12).toString('hex')}`;
+}

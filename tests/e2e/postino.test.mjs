@@ -1,0 +1,247 @@
+// End-to-end: real Chromium, the real relay serving the built app, real Dovecot (testkit).
+// Run from the repo root: `node --test tests/e2e/` (see harness.mjs for the environment).
+
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+
+import {
+  fixtures,
+  launchBrowser,
+  randomPassword,
+  screenshot,
+  startDovecot,
+  startRecordingProxy,
+  startRelay,
+} from './harness.mjs';
+
+/** The wasm app may take seconds to load and start, more on a busy 2-core machine. */
+const APP_START_MS = 60_000;
+/** A full check of the fixtures (one of them 300 KB) over TLS in wasm. */
+const SYNC_MS = 90_000;
+
+/**
+ * Runs `body(use)` where `use(resource, stop)` registers a cleanup; cleanups run in reverse
+ * order whatever happens, and a failing test leaves target/e2e/NAME.png of every open page.
+ */
+async function withResources(t, body) {
+  const cleanups = [];
+  const pages = [];
+  const use = (resource, stop) => {
+    cleanups.push(() => stop(resource));
+    return resource;
+  };
+  const usePage = (page) => {
+    pages.push(page);
+    return page;
+  };
+  try {
+    await body(use, usePage);
+  } catch (error) {
+    for (const [index, page] of pages.entries()) {
+      const file = await screenshot(page, `${t.name}${pages.length > 1 ? `-${index}` : ''}`);
+      if (file) t.diagnostic(`screenshot: ${file}`);
+    }
+    throw error;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (e) {
+        t.diagnostic(`cleanup failed: ${e.message}`);
+      }
+    }
+  }
+}
+
+async function openApp(use, usePage, url) {
+  const browser = use(await launchBrowser(), (b) => b.close());
+  const context = await browser.newContext();
+  const page = usePage(await context.newPage());
+  await page.goto(url, { waitUntil: 'load', timeout: APP_START_MS });
+  return page;
+}
+
+async function fillAccountForm(page, { host, port, security, user, password }) {
+  const form = page.locator('#account-form');
+  if (!(await form.isVisible())) {
+    const newAccount = page.locator('#new-account');
+    if (await newAccount.isVisible()) await newAccount.click();
+  }
+  await form.waitFor({ state: 'visible', timeout: APP_START_MS });
+  await page.fill('#host', host);
+  await page.fill('#port', String(port));
+  await page.selectOption('#security', security);
+  await page.fill('#user', user);
+  await page.fill('#password', password);
+  await page.click('#add-account');
+}
+
+/** Waits until every subject is listed in #messages. */
+async function waitForSubjects(page, subjects, timeout) {
+  await page
+    .waitForFunction(
+      (expected) => {
+        const listed = [...document.querySelectorAll('#messages .message-row .subject')].map((e) =>
+          e.textContent.trim(),
+        );
+        return expected.every((subject) => listed.includes(subject));
+      },
+      subjects,
+      { timeout, polling: 250 },
+    )
+    .catch(async (error) => {
+      const listed = await page.locator('#messages .message-row .subject').allTextContents();
+      const status = await page.locator('#status').textContent().catch(() => null);
+      throw new Error(
+        `not every subject listed within ${timeout} ms\nexpected: ${JSON.stringify(subjects)}\n` +
+          `listed: ${JSON.stringify(listed)}\nstatus: ${status}\n${error.message}`,
+      );
+    });
+}
+
+async function trustCertificate(page, expectedFingerprint) {
+  const fingerprint = page.locator('#cert-prompt .fingerprint');
+  await fingerprint.waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal((await fingerprint.textContent()).trim(), expectedFingerprint);
+  await page.click('#trust-cert');
+}
+
+async function expectError(page, timeout, check) {
+  const error = page.locator('#status .error');
+  await error.first().waitFor({ state: 'visible', timeout });
+  const text = (await error.allTextContents()).join(' ');
+  check(text);
+}
+
+test('skeleton: add a pop3s account through the relay, read mail, reload, TLS end to end', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    const password = randomPassword();
+    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
+    const proxy = use(await startRecordingProxy(dovecot.pop3s_port), (p) => p.close());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${proxy.port}`] }), (r) => r.stop());
+
+    const page = await openApp(use, usePage, relay.url);
+    await page.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
+    const origin = await page.evaluate(() => location.origin);
+    assert.equal(origin, relay.url.replace(/\/$/, ''));
+    assert.equal(await page.inputValue('#relay'), origin, '#relay is prefilled with the page origin');
+
+    await fillAccountForm(page, {
+      host: '127.0.0.1',
+      port: proxy.port,
+      security: 'tls',
+      user: 'alice',
+      password,
+    });
+    await trustCertificate(page, dovecot.fingerprint);
+
+    const subjects = mail.map((m) => m.subject);
+    await waitForSubjects(page, subjects, SYNC_MS);
+
+    // Open two messages: plain ASCII, and the one whose lines start with dots (dot-unstuffing).
+    for (const file of ['01-plain.eml', '02-dot-stuffing.eml']) {
+      const message = mail.find((m) => m.file === file) ?? mail[0];
+      await page.locator('#messages .message-row', { hasText: message.subject }).first().click();
+      await page.locator('#reader .body', { hasText: message.marker }).waitFor({ timeout: 30_000 });
+      assert.equal((await page.locator('#reader .subject').textContent()).trim(), message.subject);
+      if (file === '02-dot-stuffing.eml') {
+        const body = await page.locator('#reader .body').innerText();
+        assert.ok(body.includes('\n.a line that starts with one dot'), `dot line unstuffed: ${body}`);
+        assert.ok(!body.includes('..a line that starts with one dot'), `dot line left stuffed: ${body}`);
+      }
+    }
+
+    // Stored mail survives a reload (IndexedDB), before any new check.
+    await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
+    await waitForSubjects(page, subjects, APP_START_MS);
+
+    // The relay and anything between it and the server saw ciphertext only.
+    const toServer = proxy.toServer();
+    const toClient = proxy.toClient();
+    t.diagnostic(`proxy: ${proxy.connections} connection(s), ${toServer.length} bytes up, ${toClient.length} down`);
+    assert.ok(proxy.connections >= 1, 'the app connected through the proxy');
+    assert.ok(toServer.length > 300, `client sent ${toServer.length} bytes`);
+    assert.ok(toClient.length > 5_000, `server sent ${toClient.length} bytes`);
+    // TLS from the first byte: the first record is a ClientHello (content type 22, handshake).
+    assert.equal(toServer[0], 0x16, 'the first byte the client sent is a TLS handshake record');
+    const secrets = [
+      password,
+      'PASS ',
+      '+OK Dovecot',
+      ...mail.flatMap((m) => [m.subject, m.rawSubject, m.marker]),
+    ];
+    for (const secret of secrets) {
+      for (const [direction, bytes] of [
+        ['client to server', toServer],
+        ['server to client', toClient],
+      ]) {
+        assert.ok(!bytes.includes(Buffer.from(secret, 'utf8')), `${JSON.stringify(secret)} in clear, ${direction}`);
+      }
+    }
+  });
+});
+
+test('wrong password: the error names the password', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const dovecot = use(await startDovecot({ user: 'alice', password: randomPassword() }), (d) => d.stop());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await fillAccountForm(page, {
+      host: '127.0.0.1',
+      port: dovecot.pop3s_port,
+      security: 'tls',
+      user: 'alice',
+      password: 'not-the-password',
+    });
+    await trustCertificate(page, dovecot.fingerprint);
+    await expectError(page, 20_000, (text) => {
+      assert.match(text, /password/i, `error: ${text}`);
+    });
+  });
+});
+
+test('refused destination: the relay refuses 127.0.0.2:995 and the app says so', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    // If we may listen on 127.0.0.2:995 (root), prove that nothing connects there.
+    let connected = 0;
+    const trap = net.createServer((socket) => {
+      connected += 1;
+      socket.destroy();
+    });
+    const trapped = await new Promise((resolve) => {
+      trap.once('error', () => resolve(false));
+      trap.listen(995, '127.0.0.2', () => resolve(true));
+    });
+    if (trapped) use(trap, (s) => new Promise((done) => s.close(() => done())));
+    else t.diagnostic('cannot listen on 127.0.0.2:995 here; not checking for stray connections');
+
+    const relay = use(await startRelay({ allow: [] }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await fillAccountForm(page, {
+      host: '127.0.0.2',
+      port: 995,
+      security: 'tls',
+      user: 'alice',
+      password: randomPassword(),
+    });
+    await expectError(page, 30_000, (text) => {
+      assert.match(text, /relay/i, `error: ${text}`);
+      assert.match(text, /127\.0\.0\.2/, `error: ${text}`);
+    });
+    assert.equal(await page.locator('#cert-prompt').isVisible(), false, 'no certificate prompt');
+    if (trapped) assert.equal(connected, 0, 'the relay connected to 127.0.0.2:995');
+  });
+});
+
+test('demo: the relay --demo mailbox shows mail without typing anything', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const relay = use(await startRelay({ demo: true }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await page.waitForFunction(() => document.querySelectorAll('#messages .message-row').length >= 3, null, {
+      timeout: 30_000,
+      polling: 250,
+    });
+  });
+});

@@ -1,0 +1,27 @@
+//! Test harness for Postino: a real Dovecot POP3 server started from a config written into a
+//! fresh temp folder, and the shared mail fixtures in `tests/fixtures/mail`.
+//!
+//! Used by the native tests of the other crates (as a dev-dependency) and, through the
+//! `postino-testkit` binary, by the end-to-end browser tests in `tests/e2e`.
+//!
+//! ```no_run
+//! use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+//!
+//! let mail = fixtures(workspace_root().join("tests/fixtures/mail"));
+//! let dovecot = Dovecot::start(&DovecotOptions {
+//!     user: "alice".into(),
+//!     password: "secret".into(),
+//!     fixtures: mail.into_iter().map(|(_, raw)| raw).collect(),
+//! })?;
+//! println!("pop3s on 127.0.0.1:{}", dovecot.pop3s_port());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod certificate;
+mod dovecot;
+mod fixtures;
+
+pub use certificate::{fingerprint, SelfSignedCertificate};
+pub use dovecot::{Dovecot, DovecotOptions};
+pub use fixtures::{fixtures, workspace_root};
