@@ -145,7 +145,7 @@ impl Drop for IdbStore {
 impl Store for IdbStore {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let all = self.read(ACCOUNTS, |s| s.get_all()).await?;
-        Array::from(&all).iter().map(|v| from_js(v)).collect()
+        Array::from(&all).iter().map(from_js).collect()
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
@@ -227,7 +227,7 @@ impl Store for IdbStore {
 
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {
         let all = self.read(SUMMARIES, |s| s.get_all()).await?;
-        Array::from(&all).iter().map(|v| from_js(v)).collect()
+        Array::from(&all).iter().map(from_js).collect()
     }
 
     async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -359,11 +359,13 @@ impl Future for Completion {
     }
 }
 
+type Listener = Closure<dyn FnMut(Event)>;
+
 /// The first of some events on a target: resolves with its name. Its listeners live exactly as
 /// long as it does and are removed on drop, so a late event finds no destroyed closure.
 struct NextEvent {
     target: EventTarget,
-    listeners: Vec<(&'static str, Closure<dyn FnMut(Event)>)>,
+    listeners: Vec<(&'static str, Listener)>,
     fired: oneshot::Receiver<&'static str>,
 }
 

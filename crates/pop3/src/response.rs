@@ -230,10 +230,10 @@ impl ResponseDecoder {
 /// Tolerant: status words in any case, missing space, extra spaces.
 pub fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     let text = String::from_utf8_lossy(line);
-    let upper = text.get(..4).map(|s| s.to_ascii_uppercase()).unwrap_or_default();
-    let (ok, rest) = if upper.starts_with("+OK") {
+    let starts = |p: &str| text.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    let (ok, rest) = if starts("+OK") {
         (true, &text[3..])
-    } else if upper == "-ERR" {
+    } else if starts("-ERR") {
         (false, &text[4..])
     } else {
         let shown: String = text.chars().take(80).collect();
@@ -279,6 +279,15 @@ mod tests {
         assert!(s.ok);
         assert_eq!(s.text, "Dovecot ready.");
         assert_eq!(d.buffered(), 0);
+    }
+
+    #[test]
+    fn bare_status_words() {
+        assert!(parse_status_line(b"+OK").unwrap().ok);
+        assert!(!parse_status_line(b"-ERR").unwrap().ok);
+        assert!(parse_status_line(b"+ok fine").unwrap().ok);
+        assert!(parse_status_line(b"+O").is_err());
+        assert!(parse_status_line(b"").is_err());
     }
 
     #[test]

@@ -228,7 +228,12 @@ impl Drop for Dovecot {
                 .status()
                 .is_ok_and(|status| status.success())
         };
-        let terminated = signal_group("-TERM");
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
         let deadline = Instant::now() + STOP_TIMEOUT;
         while terminated && Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -236,6 +241,7 @@ impl Drop for Dovecot {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        eprintln!("DBG master wait done {:?} exited={:?}", deadline.elapsed(), self.child.try_wait());
         signal_group("-KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -248,6 +254,7 @@ impl Drop for Dovecot {
         {
             std::thread::sleep(Duration::from_millis(20));
         }
+        eprintln!("DBG ports wait done");
         let _ = fs::remove_dir_all(&self.dir);
     }
 }

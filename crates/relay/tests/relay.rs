@@ -1,0 +1,330 @@
+//! The relay run in-process on 127.0.0.1:0, driven by a WebSocket client like the browser app.
+//! Only loopback addresses are used: refusals must happen before any connection attempt.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use postino_relay::{start, Destination, RelayConfig, RelayHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn config() -> RelayConfig {
+    RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: PathBuf::from("/nonexistent-postino-dist"),
+        ..RelayConfig::default()
+    }
+}
+
+async fn relay(config: RelayConfig) -> RelayHandle {
+    start(config).await.expect("relay starts")
+}
+
+/// Open `path` on the relay as the app does: subprotocol `postino.v1` and the relay's own
+/// origin (unless `origin` says otherwise).
+async fn open(relay: &RelayHandle, path: &str, origin: Option<&str>) -> Ws {
+    let addr = relay.local_addr();
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    let own = format!("http://{addr}");
+    let headers = request.headers_mut();
+    headers.insert("Origin", origin.unwrap_or(&own).parse().unwrap());
+    headers.insert("Sec-WebSocket-Protocol", "postino.v1".parse().unwrap());
+    let (ws, response) = connect_async(request).await.expect("upgrade");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "postino.v1",
+        "the relay must select the subprotocol"
+    );
+    ws
+}
+
+/// Read until the close frame; its code and reason.
+async fn close_of(ws: &mut Ws) -> (u16, String) {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string())
+            }
+            Some(Ok(Message::Close(None))) => panic!("close without a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+/// A TCP echo server on 127.0.0.1:0; counts accepted connections.
+async fn echo_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let (mut rd, mut wr) = tcp.split();
+                let _ = tokio::io::copy(&mut rd, &mut wr).await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+fn allow(addr: SocketAddr) -> Destination {
+    addr.to_string().parse().unwrap()
+}
+
+async fn http_get(relay: &RelayHandle, path: &str) -> (u16, String, String) {
+    let mut tcp = TcpStream::connect(relay.local_addr()).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head[9..12].parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[tokio::test]
+async fn loopback_destination_is_refused_with_4403() {
+    let relay = relay(config()).await;
+    let mut ws = open(&relay, "/v1/tcp/127.0.0.2/110", None).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (
+            4403,
+            "127.0.0.2 is a loopback address; the relay only connects to public addresses".into()
+        )
+    );
+    let mut ws = open(&relay, "/v1/tcp/[::1]/995", None).await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 4403);
+    assert!(reason.starts_with("::1 is a loopback address"), "{reason}");
+    // A name is resolved once and every address checked.
+    let mut ws = open(&relay, "/v1/tcp/localhost/110", None).await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("is a loopback address"), "{reason}");
+    let metrics = relay.metrics().render();
+    assert!(metrics.contains("postino_relay_refused_total{reason=\"address\"} 3"));
+}
+
+#[tokio::test]
+async fn port_other_than_pop3_is_refused() {
+    let relay = relay(config()).await;
+    let mut ws = open(&relay, "/v1/tcp/127.0.0.1/143", None).await;
+    assert_eq!(
+        close_of(&mut ws).await,
+        (
+            4403,
+            "port 143 is not allowed: only POP3 ports 110 and 995".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn port_25_is_refused_even_when_allowlisted() {
+    let (echo, accepted) = echo_server().await;
+    let mut config = config();
+    config.allow = vec!["127.0.0.1:25".parse().unwrap(), allow(echo)];
+    let relay = relay(config).await;
+    for port in [25, 465, 587] {
+        let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{port}"), None).await;
+        let (code, reason) = close_of(&mut ws).await;
+        assert_eq!(code, 4403);
+        assert!(reason.starts_with(&format!("port {port} is never allowed")), "{reason}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn wrong_origin_is_refused() {
+    let (echo, accepted) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    let relay = relay(config).await;
+    let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
+    let mut ws = open(&relay, &path, Some("http://evil.example")).await;
+    assert_eq!(close_of(&mut ws).await, (4403, "origin not allowed".into()));
+    assert_eq!(accepted.load(Ordering::SeqCst), 0);
+    assert!(relay
+        .metrics()
+        .render()
+        .contains("postino_relay_refused_total{reason=\"origin\"} 1"));
+}
+
+#[tokio::test]
+async fn configured_origin_replaces_the_default() {
+    let (echo, _) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    config.origins = vec!["https://mail.example.org".into()];
+    let relay = relay(config).await;
+    let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
+    let mut ws = open(&relay, &path, None).await;
+    assert_eq!(close_of(&mut ws).await, (4403, "origin not allowed".into()));
+    let mut ws = open(&relay, &path, Some("https://mail.example.org")).await;
+    ws.send(Message::binary(b"hi".to_vec())).await.unwrap();
+    let echoed = ws.next().await.unwrap().unwrap();
+    assert_eq!(echoed.into_data().as_ref(), b"hi");
+}
+
+#[tokio::test]
+async fn allowed_destination_echoes_bytes_including_1_mib() {
+    let (echo, accepted) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    let relay = relay(config).await;
+    let ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    let (mut tx, mut rx) = ws.split();
+
+    tx.send(Message::binary(b"USER demo\r\n".to_vec()))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 11 {
+        match rx.next().await.unwrap().unwrap() {
+            Message::Binary(b) => got.extend_from_slice(&b),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, b"USER demo\r\n");
+
+    // 1 MiB each way at once: the relay must read and write concurrently.
+    let payload: Vec<u8> = (0..(1usize << 20)).map(|i| (i * 7 % 251) as u8).collect();
+    let to_send = payload.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in to_send.chunks(16 * 1024) {
+            tx.send(Message::binary(chunk.to_vec())).await.unwrap();
+        }
+        tx
+    });
+    let mut got = Vec::with_capacity(payload.len());
+    while got.len() < payload.len() {
+        match rx.next().await.unwrap().unwrap() {
+            Message::Binary(b) => {
+                assert!(b.len() <= 16 * 1024, "frames follow the 16 KiB read buffer");
+                got.extend_from_slice(&b);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(got == payload, "the 1 MiB came back unchanged");
+    let mut tx = writer.await.unwrap();
+    tx.send(Message::Close(None)).await.unwrap();
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    let metrics = relay.metrics().render();
+    let expected = 11 + (1 << 20);
+    assert!(metrics.contains(&format!(
+        "postino_relay_bytes_total{{direction=\"to_server\"}} {expected}"
+    )));
+    assert!(metrics.contains(&format!(
+        "postino_relay_bytes_total{{direction=\"to_client\"}} {expected}"
+    )));
+}
+
+#[tokio::test]
+async fn server_eof_closes_with_1000() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        tcp.write_all(b"+OK bye\r\n").await.unwrap();
+    });
+    let mut config = config();
+    config.allow = vec![allow(addr)];
+    let relay = relay(config).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port()), None).await;
+    let first = ws.next().await.unwrap().unwrap();
+    assert_eq!(first.into_data().as_ref(), b"+OK bye\r\n");
+    let (code, _) = close_of(&mut ws).await;
+    assert_eq!(code, 1000);
+}
+
+#[tokio::test]
+async fn text_frame_closes_with_1003() {
+    let (echo, _) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    let relay = relay(config).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    ws.send(Message::text("STAT\r\n")).await.unwrap();
+    let (code, _) = close_of(&mut ws).await;
+    assert_eq!(code, 1003);
+}
+
+#[tokio::test]
+async fn refused_connection_closes_with_4502() {
+    // A port that was free a moment ago: nothing listens there.
+    let free = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let mut config = config();
+    config.allow = vec![allow(addr)];
+    let relay = relay(config).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port()), None).await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 4502);
+    assert!(
+        reason.starts_with(&format!("could not connect to 127.0.0.1:{}: ", addr.port())),
+        "{reason}"
+    );
+    assert!(reason.len() <= 123);
+}
+
+#[tokio::test]
+async fn healthz_and_metrics_answer() {
+    let relay = relay(config()).await;
+    let (status, _, body) = http_get(&relay, "/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, head, body) = http_get(&relay, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/plain; version=0.0.4"));
+    for series in [
+        "postino_relay_connections_open 0",
+        "postino_relay_connections_total 0",
+        "postino_relay_refused_total{reason=\"port\"} 0",
+        "postino_relay_bytes_total{direction=\"to_server\"} 0",
+        "postino_relay_bytes_total{direction=\"to_client\"} 0",
+    ] {
+        assert!(body.contains(series), "{series} missing in\n{body}");
+    }
+    // Without --demo there is no demo mailbox.
+    let (status, _, _) = http_get(&relay, "/v1/demo").await;
+    assert_eq!(status, 404);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn serves_the_app_with_cache_headers() {
+    let dist = std::env::temp_dir().join(format!("postino-relay-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>Postino</title>").unwrap();
+    std::fs::write(dist.join("postino-app-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
+    let mut config = config();
+    config.dist = dist.clone();
+    let relay = relay(config).await;
+
+    let (status, head, body) = http_get(&relay, "/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<title>Postino</title>"));
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    let (status, head, _) = http_get(&relay, "/postino-app-0123456789abcdef_bg.wasm").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: application/wasm"), "{head}");
+    assert!(head.contains("immutable"), "{head}");
+    let (status, _, _) = http_get(&relay, "/missing.js").await;
+    assert_eq!(status, 404);
+    std::fs::remove_dir_all(dist).unwrap();
+}
