@@ -24,7 +24,7 @@ export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'target/e2e');
 /** How long a spawned process may take to print its first line. */
 const STARTUP_TIMEOUT_MS = 30_000;
 /** How long a process may take to exit after SIGTERM before it gets SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 10_000;
 
 const SETTINGS = {
   relayBin: ['POSTINO_RELAY_BIN', 'target/debug/postino-relay'],

@@ -27,8 +27,10 @@ const SYNC_MS = 90_000;
 async function withResources(t, body) {
   const cleanups = [];
   const pages = [];
+  const logs = [];
   const use = (resource, stop) => {
     cleanups.push(() => stop(resource));
+    if (typeof resource.log === 'function') logs.push(resource.log);
     return resource;
   };
   const usePage = (page) => {
@@ -41,6 +43,10 @@ async function withResources(t, body) {
     for (const [index, page] of pages.entries()) {
       const file = await screenshot(page, `${t.name}${pages.length > 1 ? `-${index}` : ''}`);
       if (file) t.diagnostic(`screenshot: ${file}`);
+    }
+    for (const log of logs) {
+      const text = log();
+      if (text) t.diagnostic(text);
     }
     throw error;
   } finally {

@@ -90,7 +90,9 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     /// Before login; `user` is the name given by USER, waiting for PASS.
-    Authorization { user: Option<String> },
+    Authorization {
+        user: Option<String>,
+    },
     Transaction,
     /// After QUIT: nothing more is accepted.
     Closed,
@@ -313,7 +315,10 @@ impl<'a> ServerSession<'a> {
                     let Some(number) = parse_number(n) else {
                         return Reply::err("syntax: DELE msg");
                     };
-                    match number.checked_sub(1).and_then(|i| self.deleted.get(i).copied()) {
+                    match number
+                        .checked_sub(1)
+                        .and_then(|i| self.deleted.get(i).copied())
+                    {
                         None => Reply::err("no such message"),
                         Some(true) => Reply::err(&format!("message {number} already deleted")),
                         Some(false) => {
@@ -347,8 +352,9 @@ impl<'a> ServerSession<'a> {
     }
 
     fn stat(&self) -> (usize, usize) {
-        self.visible()
-            .fold((0, 0), |(count, size), (_, m)| (count + 1, size + m.raw.len()))
+        self.visible().fold((0, 0), |(count, size), (_, m)| {
+            (count + 1, size + m.raw.len())
+        })
     }
 
     /// The message a `msg` argument names, unless it does not exist or is marked as deleted.
@@ -569,7 +575,9 @@ mod tests {
     fn transaction_commands_need_login() {
         let mb = mailbox();
         let mut s = ServerSession::new(&mb);
-        for cmd in ["STAT", "LIST", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "RSET", "NOOP"] {
+        for cmd in [
+            "STAT", "LIST", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "RSET", "NOOP",
+        ] {
             exchange(
                 &mut s,
                 &format!("{cmd}\r\n"),
@@ -659,8 +667,16 @@ mod tests {
             "+OK 1 messages (47 octets)\r\n2 47\r\n.\r\n",
         );
         exchange(&mut s, "RETR 1\r\n", "-ERR message 1 already deleted\r\n");
-        exchange(&mut s, "UIDL\r\n", "+OK unique-id listing follows\r\n2 uid-2\r\n.\r\n");
-        exchange(&mut s, "RSET\r\n", "+OK maildrop has 2 messages (96 octets)\r\n");
+        exchange(
+            &mut s,
+            "UIDL\r\n",
+            "+OK unique-id listing follows\r\n2 uid-2\r\n.\r\n",
+        );
+        exchange(
+            &mut s,
+            "RSET\r\n",
+            "+OK maildrop has 2 messages (96 octets)\r\n",
+        );
         exchange(&mut s, "STAT\r\n", "+OK 2 96\r\n");
         exchange(&mut s, "NOOP\r\n", "+OK \r\n");
         exchange(&mut s, "DELE 2\r\n", "+OK message 2 deleted\r\n");
@@ -692,7 +708,11 @@ mod tests {
         let mut s = logged_in(&mb);
         exchange(&mut s, "HELO x\r\n", "-ERR unknown command\r\n");
         exchange(&mut s, "\r\n", "-ERR empty command\r\n");
-        exchange(&mut s, "USER demo\r\n", "-ERR command not valid in this state\r\n");
+        exchange(
+            &mut s,
+            "USER demo\r\n",
+            "-ERR command not valid in this state\r\n",
+        );
         exchange(&mut s, "STAT 1\r\n", "-ERR syntax: STAT\r\n");
     }
 

@@ -97,8 +97,8 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
         End::Idle => Some((
             4504,
             format!(
-                "the connection was idle for {} s",
-                state.limits.idle_timeout.as_secs()
+                "the connection was idle for {:?}",
+                state.limits.idle_timeout
             ),
         )),
         End::ServerError(e) => Some((4502, format!("connection to {dest} failed: {e}"))),
@@ -153,11 +153,11 @@ where
             match ws_rx.next().await {
                 Some(Ok(Message::Binary(bytes))) => {
                     touch();
+                    to_server.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    state.metrics.to_server(bytes.len());
                     if let Err(e) = tcp_tx.write_all(&bytes).await {
                         return End::ServerError(e);
                     }
-                    to_server.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    state.metrics.to_server(bytes.len());
                 }
                 Some(Ok(Message::Text(_))) => return End::TextFrame,
                 Some(Ok(Message::Close(_))) | None => {
@@ -178,12 +178,12 @@ where
                 Err(e) => return End::ServerError(e),
             };
             touch();
+            to_client.fetch_add(n as u64, Ordering::Relaxed);
+            state.metrics.to_client(n);
             let frame = Message::Binary(buf[..n].to_vec().into());
             if let Err(e) = ws_tx.send(frame).await {
                 return End::ClientError(e.to_string());
             }
-            to_client.fetch_add(n as u64, Ordering::Relaxed);
-            state.metrics.to_client(n);
         }
     };
     let idle_timeout = state.limits.idle_timeout;
@@ -215,10 +215,12 @@ async fn connect(
         return Err((Refusal::Origin, "origin not allowed".into()));
     }
     let host = strip_brackets(&request.host).to_ascii_lowercase();
-    let port: u16 = request
-        .port
-        .parse()
-        .map_err(|_| (Refusal::Port, format!("{:?} is not a port number", request.port)))?;
+    let port: u16 = request.port.parse().map_err(|_| {
+        (
+            Refusal::Port,
+            format!("{:?} is not a port number", request.port),
+        )
+    })?;
     policy
         .check_port(&host, port)
         .map_err(|reason| (Refusal::Port, reason))?;
@@ -242,10 +244,7 @@ async fn connect(
             Ok(Ok(addrs)) => addrs.collect(),
         };
     if addrs.is_empty() {
-        return Err((
-            Refusal::Resolve,
-            format!("{} has no address", dest.host),
-        ));
+        return Err((Refusal::Resolve, format!("{} has no address", dest.host)));
     }
     policy
         .check_addresses(&dest.host, port, &addrs)

@@ -24,8 +24,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The sample mails, written with LF in the repository and sent with CRLF.
 const SAMPLES: [(&str, &str); 5] = [
-    ("postino-demo-welcome", include_str!("../demo/01-welcome.eml")),
-    ("postino-demo-offline", include_str!("../demo/02-offline.eml")),
+    (
+        "postino-demo-welcome",
+        include_str!("../demo/01-welcome.eml"),
+    ),
+    (
+        "postino-demo-offline",
+        include_str!("../demo/02-offline.eml"),
+    ),
     ("postino-demo-relay", include_str!("../demo/03-relay.eml")),
     ("postino-demo-picnic", include_str!("../demo/04-picnic.eml")),
     ("postino-demo-recipe", include_str!("../demo/05-recipe.eml")),
@@ -75,21 +81,19 @@ pub fn sample_mailbox() -> Mailbox {
 }
 
 fn to_crlf(text: &str) -> Vec<u8> {
-    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
 }
 
 /// Start the demo mailbox on 127.0.0.1 with a fresh self-signed certificate for `localhost` and
 /// `127.0.0.1`.
 pub async fn start() -> std::io::Result<DemoMailbox> {
-    let certified = rcgen::generate_simple_self_signed(vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-    ])
-    .map_err(std::io::Error::other)?;
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .map_err(std::io::Error::other)?;
     let certificate = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.key_pair.serialize_der(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,6 +1,6 @@
 //! The postino-relay binary: flags, logs, then [`postino_relay::start`] until SIGTERM or Ctrl-C.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
     // Logs go to stderr and hold metadata only: never payload bytes, never tokens.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )

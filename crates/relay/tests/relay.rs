@@ -84,8 +84,7 @@ fn allow(addr: SocketAddr) -> Destination {
 
 async fn http_get(relay: &RelayHandle, path: &str) -> (u16, String, String) {
     let mut tcp = TcpStream::connect(relay.local_addr()).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tcp.read_to_end(&mut out).await.unwrap();
@@ -136,13 +135,21 @@ async fn port_other_than_pop3_is_refused() {
 async fn port_25_is_refused_even_when_allowlisted() {
     let (echo, accepted) = echo_server().await;
     let mut config = config();
-    config.allow = vec!["127.0.0.1:25".parse().unwrap(), allow(echo)];
+    config.allow = vec![
+        "127.0.0.1:25".parse().unwrap(),
+        "127.0.0.1:465".parse().unwrap(),
+        "127.0.0.1:587".parse().unwrap(),
+        allow(echo),
+    ];
     let relay = relay(config).await;
     for port in [25, 465, 587] {
         let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{port}"), None).await;
         let (code, reason) = close_of(&mut ws).await;
         assert_eq!(code, 4403);
-        assert!(reason.starts_with(&format!("port {port} is never allowed")), "{reason}");
+        assert_eq!(
+            reason,
+            format!("port {port} is not allowed: only POP3 ports 110 and 995")
+        );
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
 }
@@ -310,7 +317,11 @@ async fn healthz_and_metrics_answer() {
 async fn serves_the_app_with_cache_headers() {
     let dist = std::env::temp_dir().join(format!("postino-relay-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>Postino</title>").unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Postino</title>",
+    )
+    .unwrap();
     std::fs::write(dist.join("postino-app-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
     let mut config = config();
     config.dist = dist.clone();
@@ -327,4 +338,40 @@ async fn serves_the_app_with_cache_headers() {
     let (status, _, _) = http_get(&relay, "/missing.js").await;
     assert_eq!(status, 404);
     std::fs::remove_dir_all(dist).unwrap();
+}
+
+#[tokio::test]
+async fn idle_connection_is_closed() {
+    let (echo, _) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    config.limits.idle_timeout = std::time::Duration::from_millis(300);
+    let relay = relay(config).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    ws.send(Message::binary(b"NOOP\r\n".to_vec()))
+        .await
+        .unwrap();
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4504, "the connection was idle for 300ms")
+    );
+}
+
+#[tokio::test]
+async fn connections_per_ip_are_capped_with_4429() {
+    let (echo, accepted) = echo_server().await;
+    let mut config = config();
+    config.allow = vec![allow(echo)];
+    config.limits.max_connections_per_ip = 1;
+    let relay = relay(config).await;
+    let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
+    let mut first = open(&relay, &path, None).await;
+    first.send(Message::binary(b"x".to_vec())).await.unwrap();
+    first.next().await.unwrap().unwrap();
+    let mut second = open(&relay, &path, None).await;
+    let (code, reason) = close_of(&mut second).await;
+    assert_eq!(code, 4429);
+    assert!(reason.contains("too many connections"), "{reason}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }

@@ -18,8 +18,11 @@ use crate::certificate::SelfSignedCertificate;
 const DOVECOT_BIN: &str = "/usr/sbin/dovecot";
 /// How long Dovecot may take until both ports accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long Dovecot may take to stop after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long Dovecot may take to stop after SIGTERM before it is killed. It usually takes some
+/// 20 ms, but a master still starting up sometimes waits seconds for its children: then SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the listening sockets may take to close once every Dovecot process is gone.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What to start Dovecot with.
 #[derive(Clone, Debug, Default)]
@@ -228,12 +231,7 @@ impl Drop for Dovecot {
                 .status()
                 .is_ok_and(|status| status.success())
         };
-        let terminated = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
+        let terminated = signal_group("-TERM");
         let deadline = Instant::now() + STOP_TIMEOUT;
         while terminated && Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -241,12 +239,11 @@ impl Drop for Dovecot {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        eprintln!("DBG master wait done {:?} exited={:?}", deadline.elapsed(), self.child.try_wait());
         signal_group("-KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
         // The listening sockets close when the last process holding them is gone.
-        let deadline = Instant::now() + STOP_TIMEOUT;
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
         while Instant::now() < deadline
             && [self.pop3_port, self.pop3s_port]
                 .iter()
@@ -254,7 +251,6 @@ impl Drop for Dovecot {
         {
             std::thread::sleep(Duration::from_millis(20));
         }
-        eprintln!("DBG ports wait done");
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
