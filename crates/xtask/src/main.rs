@@ -76,8 +76,12 @@ fn cmd(program: &str) -> Command {
 }
 
 fn status(c: &mut Command) -> Result {
-    let shown = format!("{c:?}");
-    println!("xtask: $ {}", shown.replace('"', ""));
+    let shown = std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!("xtask: $ {shown}");
     let s = c.status().map_err(|e| format!("could not start {shown}: {e}"))?;
     if s.success() {
         Ok(())
