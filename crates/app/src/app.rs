@@ -29,35 +29,61 @@ fn page_origin() -> String {
         .unwrap_or_default()
 }
 
-/// Check one account and report to the state.
-async fn run_check(store: Rc<IdbStore>, account: Account, password: Secret<String>, d: Dispatcher) {
+/// Check one account and report to the state. Returns whether it succeeded.
+async fn run_check(
+    store: Rc<IdbStore>,
+    account: Account,
+    password: Secret<String>,
+    d: Dispatcher,
+) -> bool {
     d.dispatch(Action::SyncStarted(account.id.clone()));
     let progress_d = d.clone();
     let mut progress = move |p| progress_d.dispatch(Action::SyncProgress(p));
-    match check_account(&store, &account, &password, &mut progress).await {
-        Ok(report) => {
-            let messages = store.summaries().await.unwrap_or_default();
-            d.dispatch(Action::SyncFinished {
-                account_id: account.id.clone(),
-                report,
-                messages,
-            });
+    let outcome = check_account(&store, &account, &password, &mut progress).await;
+    // What was committed before a failure is kept, so the list is reloaded either way.
+    let messages = match store.summaries().await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not read its storage: {e}."
+            )));
+            None
         }
-        Err(Failure::Untrusted {
-            fingerprint,
-            problem,
-        }) => d.dispatch(Action::CertUntrusted(CertPrompt {
+    };
+    let id = account.id.clone();
+    let failed = |text, detail, forget_password| Action::SyncFailed {
+        account_id: id.clone(),
+        text,
+        detail,
+        forget_password,
+    };
+    let ok = outcome.is_ok();
+    match outcome {
+        Ok(report) => d.dispatch(Action::SyncFinished {
             account_id: account.id.clone(),
-            host: account.host.clone(),
-            fingerprint,
-            problem,
-        })),
-        Err(Failure::Message { text, detail }) => d.dispatch(Action::SyncFailed {
-            account_id: account.id.clone(),
-            text,
-            detail,
+            report,
+            messages: messages.unwrap_or_default(),
         }),
+        Err(failure) => {
+            if let Some(messages) = messages {
+                d.dispatch(Action::MessagesLoaded(messages));
+            }
+            d.dispatch(match failure {
+                Failure::Untrusted {
+                    fingerprint,
+                    problem,
+                } => Action::CertUntrusted(CertPrompt {
+                    account_id: account.id.clone(),
+                    host: account.host.clone(),
+                    fingerprint,
+                    problem,
+                }),
+                Failure::Message { text, detail } => failed(text, detail, false),
+                Failure::BadPassword { text, detail } => failed(text, detail, true),
+            })
+        }
     }
+    ok
 }
 
 /// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
@@ -78,13 +104,17 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     match (accounts, messages) {
         (Ok(accounts), Ok(messages)) => d.dispatch(Action::Loaded { accounts, messages }),
         (Err(e), _) | (_, Err(e)) => {
-            d.dispatch(Action::Failed(format!("Postino could not read its storage: {e}.")));
+            d.dispatch(Action::Failed(format!(
+                "Postino could not read its storage: {e}."
+            )));
             return;
         }
     }
     if let Some((account, password)) = crate::demo::fetch(&page_origin()).await {
         if let Err(e) = store.put_account(&account).await {
-            d.dispatch(Action::Failed(format!("Postino could not save the demo account: {e}.")));
+            d.dispatch(Action::Failed(format!(
+                "Postino could not save the demo account: {e}."
+            )));
             return;
         }
         d.dispatch(Action::AccountSaved {
@@ -123,7 +153,9 @@ pub fn app() -> Html {
             let d = d.clone();
             spawn_local(async move {
                 if let Err(e) = store.put_account(&account).await {
-                    d.dispatch(Action::Failed(format!("Postino could not save the account: {e}.")));
+                    d.dispatch(Action::Failed(format!(
+                        "Postino could not save the account: {e}."
+                    )));
                     return;
                 }
                 d.dispatch(Action::AccountSaved {
@@ -150,7 +182,9 @@ pub fn app() -> Html {
             let d = d.clone();
             spawn_local(async move {
                 if let Err(e) = store.put_account(&account).await {
-                    d.dispatch(Action::Failed(format!("Postino could not save the account: {e}.")));
+                    d.dispatch(Action::Failed(format!(
+                        "Postino could not save the account: {e}."
+                    )));
                     return;
                 }
                 d.dispatch(Action::AccountSaved {
@@ -158,7 +192,9 @@ pub fn app() -> Html {
                     password: None,
                 });
                 match password {
-                    Some(p) => run_check(store, account, p, d).await,
+                    Some(p) => {
+                        run_check(store, account, p, d).await;
+                    }
                     None => d.dispatch(Action::AskPassword(account.id.clone())),
                 }
             });
@@ -184,8 +220,11 @@ pub fn app() -> Html {
                 .collect();
             let d = d.clone();
             spawn_local(async move {
+                // Stop at the first failure, so that its message stays on screen.
                 for (account, password) in jobs {
-                    run_check(store.clone(), account, password, d.clone()).await;
+                    if !run_check(store.clone(), account, password, d.clone()).await {
+                        break;
+                    }
                 }
             });
         })
@@ -204,7 +243,10 @@ pub fn app() -> Html {
                 account_id: id,
                 password: password.clone(),
             });
-            spawn_local(run_check(store, account, password, d.clone()));
+            let d = d.clone();
+            spawn_local(async move {
+                run_check(store, account, password, d).await;
+            });
         })
     };
 
@@ -216,8 +258,12 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match store.raw_message(&id).await {
                     Ok(Some(raw)) => d.dispatch(Action::Open(reader_view(&id, &raw))),
-                    Ok(None) => d.dispatch(Action::Failed("That message is no longer stored.".into())),
-                    Err(e) => d.dispatch(Action::Failed(format!("Postino could not read the message: {e}."))),
+                    Ok(None) => {
+                        d.dispatch(Action::Failed("That message is no longer stored.".into()))
+                    }
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not read the message: {e}."
+                    ))),
                 }
             });
         })

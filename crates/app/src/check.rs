@@ -42,12 +42,11 @@ pub async fn check_account(
     password: &Secret<String>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, Failure> {
-    let url = tcp_url(&account.relay, &account.host, account.port).map_err(|e| {
-        Failure::Message {
+    let url =
+        tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
             text: format!("Check the account settings: {e}."),
             detail: None,
-        }
-    })?;
+        })?;
     let stream = WsStream::connect(&url, &[SUBPROTOCOL])
         .await
         .map_err(|e| ws_failure(&e, account))?;

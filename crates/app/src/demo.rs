@@ -23,7 +23,9 @@ struct DemoInfo {
 /// The demo account and its password, or `None` when the relay has no demo mailbox.
 pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
     let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str("/v1/demo")).await.ok()?;
+    let response = JsFuture::from(window.fetch_with_str("/v1/demo"))
+        .await
+        .ok()?;
     let response: Response = response.dyn_into().ok()?;
     if !response.ok() {
         return None;

@@ -11,8 +11,19 @@ use crate::transport::{CloseInfo, WsError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The certificate is not trusted; the user may trust this fingerprint for the account.
-    Untrusted { fingerprint: String, problem: String },
-    Message { text: String, detail: Option<String> },
+    Untrusted {
+        fingerprint: String,
+        problem: String,
+    },
+    Message {
+        text: String,
+        detail: Option<String>,
+    },
+    /// The server refused the password: forget it and ask again.
+    BadPassword {
+        text: String,
+        detail: Option<String>,
+    },
 }
 
 fn message(text: String) -> Failure {
@@ -28,9 +39,7 @@ pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
         info.reason.clone()
     };
     let text = match info.code {
-        4401 => format!(
-            "The relay refused the connection: {reason}. Check the relay token in the account settings."
-        ),
+        4401 => format!("The relay refused the connection: {reason}. This relay needs a token."),
         4403 => format!("The relay refused to connect to {dest}: {reason}."),
         4429 => format!("The relay is busy: {reason}. Try again in a minute."),
         4502 => format!(
@@ -99,9 +108,17 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
                      (some providers need an app password or POP enabled in their settings)."
                 )
             };
-            Failure::Message {
-                text: text_out,
-                detail: Some(format!("The server said: {text}")),
+            let detail = Some(format!("The server said: {text}"));
+            if temporary {
+                Failure::Message {
+                    text: text_out,
+                    detail,
+                }
+            } else {
+                Failure::BadPassword {
+                    text: text_out,
+                    detail,
+                }
             }
         }
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {

@@ -13,3 +13,7 @@ pub mod state;
 pub mod transport;
 
 pub use app::App;
+
+// The unit tests run in headless Chromium, like the app, not in Node.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -26,10 +26,7 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
             to: addresses(m.to()),
             subject: m.subject().unwrap_or_default().to_string(),
             date: m.date().map(|d| d.to_timestamp()),
-            body: m
-                .body_text(0)
-                .map(|t| t.into_owned())
-                .unwrap_or_default(),
+            body: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
         },
         None => ReaderView {
             id: id.to_string(),

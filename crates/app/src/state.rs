@@ -16,7 +16,10 @@ pub enum Notice {
     Info(String),
     Busy(String),
     /// What happened and what to do, plus the server's or relay's own words if any.
-    Error { text: String, detail: Option<String> },
+    Error {
+        text: String,
+        detail: Option<String>,
+    },
 }
 
 /// The server showed a certificate the user may choose to trust for this account.
@@ -64,6 +67,8 @@ pub enum Action {
         accounts: Vec<Account>,
         messages: Vec<Summary>,
     },
+    /// The stored messages, read again.
+    MessagesLoaded(Vec<Summary>),
     /// An account was added or changed; `password` is kept for this session.
     AccountSaved {
         account: Account,
@@ -86,6 +91,8 @@ pub enum Action {
         account_id: String,
         text: String,
         detail: Option<String>,
+        /// The server refused the password: forget it so the next check asks again.
+        forget_password: bool,
     },
     CertUntrusted(CertPrompt),
     CertDismissed,
@@ -129,6 +136,10 @@ impl Reducible for State {
                 s.messages = messages;
                 sort_messages(&mut s.messages);
             }
+            Action::MessagesLoaded(mut messages) => {
+                sort_messages(&mut messages);
+                s.messages = messages;
+            }
             Action::AccountSaved { account, password } => {
                 if let Some(p) = password {
                     s.passwords.insert(account.id.clone(), p);
@@ -151,9 +162,11 @@ impl Reducible for State {
             Action::ShowForm(show) => s.show_form = show,
             Action::SyncStarted(id) => {
                 s.notice = Notice::Busy(format!("Checking mail for {}…", s.account_name(&id)));
+                if s.cert_prompt.as_ref().is_some_and(|p| p.account_id == id) {
+                    s.cert_prompt = None;
+                }
                 s.syncing = Some(id);
                 s.progress = None;
-                s.cert_prompt = None;
             }
             Action::SyncProgress(p) => {
                 if let Progress::Downloading { done, total, .. } = &p {
@@ -181,7 +194,15 @@ impl Reducible for State {
                     n => format!("{n} new messages for {name}."),
                 });
             }
-            Action::SyncFailed { text, detail, .. } => {
+            Action::SyncFailed {
+                account_id,
+                text,
+                detail,
+                forget_password,
+            } => {
+                if forget_password {
+                    s.passwords.remove(&account_id);
+                }
                 s.syncing = None;
                 s.progress = None;
                 s.notice = Notice::Error { text, detail };
@@ -227,7 +248,11 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn messages_sort_newest_first_undated_last() {
-        let mut m = vec![summary("x", None), summary("old", Some(1)), summary("new", Some(9))];
+        let mut m = vec![
+            summary("x", None),
+            summary("old", Some(1)),
+            summary("new", Some(9)),
+        ];
         sort_messages(&mut m);
         let ids: Vec<_> = m.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["new", "old", "x"]);
@@ -250,8 +275,25 @@ mod tests {
                 account_id: "a".into(),
                 text: "The server refused the password.".into(),
                 detail: None,
+                forget_password: true,
             });
         assert!(s.syncing.is_none());
         assert!(matches!(&s.notice, Notice::Error { text, .. } if text.contains("password")));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_refused_password_is_forgotten() {
+        let s = Rc::new(State::default())
+            .reduce(Action::Password {
+                account_id: "a".into(),
+                password: Secret::new("wrong".into()),
+            })
+            .reduce(Action::SyncFailed {
+                account_id: "a".into(),
+                text: String::new(),
+                detail: None,
+                forget_password: true,
+            });
+        assert!(s.passwords.is_empty());
     }
 }

@@ -67,7 +67,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTls<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
             MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -102,6 +106,9 @@ where
             let tls = start_tls(stream, opts).await?;
             Client::start(MaybeTls::Tls(Box::new(tls)), opts.limits).await
         }
+        // No encryption only for a server on this machine: the password would cross the
+        // network in clear otherwise (DESIGN.md, TLS).
+        Security::None if !is_loopback_host(&opts.host) => Err(Error::PlaintextRefused),
         Security::None => Client::start(MaybeTls::Plain(stream), opts.limits).await,
         Security::Stls => {
             let mut plain = Client::start(stream, opts.limits).await?;
@@ -219,7 +226,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let size = words.next().and_then(|w| w.parse().ok());
         match (count, size) {
             (Some(count), Some(size)) => Ok(Stat { count, size }),
-            _ => Err(Error::Protocol(format!("bad STAT answer {:?}", status.text))),
+            _ => Err(Error::Protocol(format!(
+                "bad STAT answer {:?}",
+                status.text
+            ))),
         }
     }
 
@@ -323,6 +333,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 }
 
+/// `localhost`, 127.0.0.0/8 or ::1: the only hosts that may be used without encryption.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `n uidl`. Tolerates what real servers send: a `+OK ` prefix on each line, padding spaces.
 fn parse_uidl_line(line: &str) -> Result<(u32, String), Error> {
     let line = line.strip_prefix("+OK ").unwrap_or(line);
@@ -355,10 +374,30 @@ mod tests {
     fn uidl_line_quirks() {
         assert_eq!(parse_uidl_line("1 abc").unwrap(), (1, "abc".into()));
         assert_eq!(parse_uidl_line("+OK 2 xyz").unwrap(), (2, "xyz".into()));
-        assert_eq!(parse_uidl_line("3   padded   ").unwrap(), (3, "padded".into()));
+        assert_eq!(
+            parse_uidl_line("3   padded   ").unwrap(),
+            (3, "padded".into())
+        );
         let long = "u".repeat(200);
         assert_eq!(parse_uidl_line(&format!("4 {long}")).unwrap(), (4, long));
         assert!(parse_uidl_line("x").is_err());
+    }
+
+    #[test]
+    fn only_loopback_hosts_may_go_unencrypted() {
+        assert!(is_loopback_host("localhost"));
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(is_loopback_host("[::1]"));
+        assert!(!is_loopback_host("pop.example.org"));
+        assert!(!is_loopback_host("192.168.1.10"));
+    }
+
+    #[test]
+    fn plaintext_to_a_remote_server_is_refused_before_any_byte() {
+        let stream = futures_util::io::Cursor::new(Vec::new());
+        let opts = ConnectOptions::new("pop.example.org", Security::None);
+        let result = futures::executor::block_on(connect(stream, &opts));
+        assert!(matches!(result, Err(Error::PlaintextRefused)));
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub enum Error {
     /// The TLS handshake failed for another reason.
     #[error("TLS failed: {0}")]
     Tls(String),
-    /// The server offers no way to log in without sending the password in clear.
-    #[error("the server does not offer encryption; refusing to send the password in clear")]
+    /// "No encryption" was chosen for a server that is not on this machine.
+    #[error("without encryption the password would cross the network in clear; choose TLS or STARTTLS (no encryption is only for a server on this machine)")]
     PlaintextRefused,
     /// Bytes followed the STLS `+OK` before the TLS handshake (RFC 2595 section 4): a possible
     /// injection attack.

@@ -230,14 +230,19 @@ impl ResponseDecoder {
 /// Tolerant: status words in any case, missing space, extra spaces.
 pub fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     let text = String::from_utf8_lossy(line);
-    let starts = |p: &str| text.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    let starts = |p: &str| {
+        text.get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    };
     let (ok, rest) = if starts("+OK") {
         (true, &text[3..])
     } else if starts("-ERR") {
         (false, &text[4..])
     } else {
         let shown: String = text.chars().take(80).collect();
-        return Err(Error::Protocol(format!("expected +OK or -ERR, got {shown:?}")));
+        return Err(Error::Protocol(format!(
+            "expected +OK or -ERR, got {shown:?}"
+        )));
     };
     let rest = rest.trim_start();
     let (code, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
@@ -327,7 +332,8 @@ mod tests {
 
     #[test]
     fn body_is_unstuffed_and_ends_at_dot() {
-        let mut d = decoder(b"Subject: x\r\n\r\n..leading dot\r\n.\r\nnot end\r\n.\r\n+OK next\r\n");
+        let mut d =
+            decoder(b"Subject: x\r\n\r\n..leading dot\r\n.\r\nnot end\r\n.\r\n+OK next\r\n");
         // ".\r\nnot end" cannot happen inside one body: the first ".\r\n" ends it.
         assert_eq!(body(&mut d), b"Subject: x\r\n\r\n.leading dot\r\n");
         let mut rest = Vec::new();

@@ -7,7 +7,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 /// SHA-256 of a DER certificate as upper-case hex bytes joined by `:`, as browsers show it.
 pub fn fingerprint_sha256(der: &[u8]) -> String {
@@ -47,7 +49,9 @@ pub enum CertProblem {
     WrongName,
     Revoked,
     /// The account pins a certificate and the server showed another one.
-    PinChanged { pinned: String },
+    PinChanged {
+        pinned: String,
+    },
     Other(String),
 }
 
@@ -242,7 +246,10 @@ mod tests {
         let f = fingerprint_sha256(b"");
         assert_eq!(f.len(), 95);
         assert!(f.starts_with("E3:B0:C4:42"));
-        assert_eq!(normalize_fingerprint(&f.to_lowercase().replace(':', "")), Some(f));
+        assert_eq!(
+            normalize_fingerprint(&f.to_lowercase().replace(':', "")),
+            Some(f)
+        );
         assert_eq!(normalize_fingerprint("abc"), None);
     }
 }

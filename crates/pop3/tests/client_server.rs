@@ -33,7 +33,10 @@ async fn client_reads_what_the_server_holds() {
     assert!(client.capabilities().pipelining && client.capabilities().uidl);
     let bad = client.login("demo", &Secret::new("nope".into())).await;
     assert!(matches!(bad, Err(Error::LoginFailed { .. })));
-    client.login("demo", &Secret::new("demo".into())).await.unwrap();
+    client
+        .login("demo", &Secret::new("demo".into()))
+        .await
+        .unwrap();
     let uidls = client.uidl_all().await.unwrap();
     assert_eq!(uidls, [(1, "one".to_string()), (2, "two".to_string())]);
     for (i, want) in mailbox().messages.iter().enumerate() {

@@ -69,7 +69,12 @@ async fn implicit_tls_retrieves_every_fixture_exactly() {
             .await
             .unwrap();
         assert_eq!(n as usize, got.len());
-        assert_eq!(sizes[i].1 as usize, got.len(), "LIST size of message {}", i + 1);
+        assert_eq!(
+            sizes[i].1 as usize,
+            got.len(),
+            "LIST size of message {}",
+            i + 1
+        );
         assert!(got == *want, "message {} differs from its fixture", i + 1);
     }
     client.quit().await.unwrap();

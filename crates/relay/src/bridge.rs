@@ -83,7 +83,7 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
         Err((why, reason)) => return refuse(socket, &state, &request, why, reason).await,
     };
     let server = tcp.peer_addr().ok();
-    info!(%peer, %dest, ?server, "connected");
+    info!(%peer, dest = ?dest, ?server, "connected");
 
     let started = Instant::now();
     let to_server = AtomicU64::new(0);
@@ -118,7 +118,7 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
     .await;
     info!(
         %peer,
-        %dest,
+        dest = ?dest,
         end = %end.describe(),
         to_server = to_server.load(Ordering::Relaxed),
         to_client = to_client.load(Ordering::Relaxed),
@@ -277,10 +277,12 @@ async fn refuse(
     state.metrics.refused(why);
     warn!(
         peer = %request.peer.ip(),
-        host = %request.host,
-        port = %request.port,
+        // Debug-formatted: the host, the port and the reasons naming them come from the
+        // request path, and `?` escapes a line break that would forge a log line.
+        host = ?request.host,
+        port = ?request.port,
         refused = why.label(),
-        %reason,
+        reason = ?reason,
         "refused"
     );
     if socket

@@ -22,7 +22,11 @@ pub struct SyncPlan {
 impl SyncPlan {
     /// Plan a leave-on-server sync: fetch what the ledger lacks, in server order. A UIDL listed
     /// twice (a broken server) is fetched once. Cost: O(n) with hashing.
-    pub fn new(uidls: &[(u32, String)], sizes: &[(u32, u64)], ledger: &HashSet<String>) -> SyncPlan {
+    pub fn new(
+        uidls: &[(u32, String)],
+        sizes: &[(u32, u64)],
+        ledger: &HashSet<String>,
+    ) -> SyncPlan {
         let sizes: HashMap<u32, u64> = sizes.iter().copied().collect();
         let mut seen = HashSet::with_capacity(uidls.len());
         let mut plan = SyncPlan::default();
@@ -54,13 +58,20 @@ mod tests {
 
     #[test]
     fn fetches_only_what_the_ledger_lacks() {
-        let uidls = vec![(1, "a".to_string()), (2, "b".to_string()), (3, "c".to_string())];
+        let uidls = vec![
+            (1, "a".to_string()),
+            (2, "b".to_string()),
+            (3, "c".to_string()),
+        ];
         let sizes = vec![(1, 10), (2, 20), (3, 30)];
         let ledger: HashSet<String> = ["b".to_string()].into();
         let plan = SyncPlan::new(&uidls, &sizes, &ledger);
         assert_eq!(plan.already_stored, 1);
         assert_eq!(
-            plan.fetch.iter().map(|f| (f.number, f.size)).collect::<Vec<_>>(),
+            plan.fetch
+                .iter()
+                .map(|f| (f.number, f.size))
+                .collect::<Vec<_>>(),
             [(1, 10), (3, 30)]
         );
         assert_eq!(plan.total_bytes(), 40);

@@ -87,7 +87,9 @@ where
         bytes_total,
     });
     for fetch in &plan.fetch {
-        let mut raw = Vec::with_capacity(fetch.size.min(64 * 1024 * 1024) as usize);
+        // LIST sizes come from the server: a hint, capped so a lying server cannot make us reserve
+        // much; the buffer grows with what really arrives (bounded by the decoder's limit).
+        let mut raw = Vec::with_capacity(fetch.size.min(1024 * 1024) as usize);
         client
             .retr(fetch.number, &mut |chunk| {
                 raw.extend_from_slice(chunk);

@@ -35,10 +35,7 @@ impl Summary {
                     .unwrap_or_default();
                 let subject = m.subject().unwrap_or_default().to_string();
                 let date = m.date().map(|d| d.to_timestamp());
-                let snippet = m
-                    .body_text(0)
-                    .map(|t| snippet_of(&t))
-                    .unwrap_or_default();
+                let snippet = m.body_text(0).map(|t| snippet_of(&t)).unwrap_or_default();
                 (from, subject, date, snippet)
             }
             None => Default::default(),
@@ -78,7 +75,8 @@ mod tests {
 
     #[test]
     fn parses_headers_and_snippet() {
-        let raw = b"From: Ada Lovelace <ada@example.org>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\
+        let raw =
+            b"From: Ada Lovelace <ada@example.org>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\
 Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nHello   there,\r\n\r\nsecond line\r\n";
         let s = Summary::from_raw("acc", "u1", raw);
         assert_eq!(s.from, "Ada Lovelace <ada@example.org>");

@@ -23,11 +23,15 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
         Some("setup") => setup(),
+        Some("build") => setup()
+            .and_then(|()| build_app())
+            .and_then(|()| build_relay()),
         Some("bench") => Err("`cargo xtask bench` is not built yet (issue 8)".into()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  run [--listen ADDR]  build the app and serve it with the demo mailbox\n  \
                  test                 run every test: native, wasm in headless Chromium, end to end\n  \
+                 build                build the app into dist/ and the relay in release\n  \
                  setup                install what is missing, nothing else"
             );
             return ExitCode::from(2);
@@ -57,9 +61,9 @@ fn tools_bin() -> PathBuf {
 /// PATH with cargo's bin folder and the project's wasm-opt in front.
 fn path_env() -> String {
     let mut parts = vec![tools_bin()];
-    if let Some(home) = env::var_os("CARGO_HOME").or_else(|| {
-        env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())
-    }) {
+    if let Some(home) = env::var_os("CARGO_HOME")
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
         parts.push(Path::new(&home).join("bin"));
     }
     let old = env::var_os("PATH").unwrap_or_default();
@@ -82,7 +86,9 @@ fn status(c: &mut Command) -> Result {
         .collect::<Vec<_>>()
         .join(" ");
     println!("xtask: $ {shown}");
-    let s = c.status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    let s = c
+        .status()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
     if s.success() {
         Ok(())
     } else {
@@ -108,7 +114,11 @@ fn setup() -> Result {
     let started = Instant::now();
     apt_packages()?;
     wasm_target()?;
-    cargo_tool("trunk", TRUNK_VERSION, &["trunk", "--version", TRUNK_VERSION, "--locked"])?;
+    cargo_tool(
+        "trunk",
+        TRUNK_VERSION,
+        &["trunk", "--version", TRUNK_VERSION, "--locked"],
+    )?;
     let bindgen = lockfile_version("wasm-bindgen")?;
     // Not --locked: its lock file names a webpki-roots release the registry lacks (TOOLCHAIN.md).
     cargo_tool(
@@ -138,7 +148,10 @@ fn apt_packages() -> Result {
     if wanted.is_empty() {
         return Ok(());
     }
-    let line = format!("apt-get install -y --no-install-recommends {}", wanted.join(" "));
+    let line = format!(
+        "apt-get install -y --no-install-recommends {}",
+        wanted.join(" ")
+    );
     if !Path::new("/etc/debian_version").exists() {
         return Err(format!(
             "missing system packages: {}; install them with your package manager",
@@ -162,8 +175,8 @@ fn apt_packages() -> Result {
 }
 
 fn wasm_target() -> Result {
-    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
+    let installed =
+        output(cmd("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
         return Ok(());
     }
@@ -192,13 +205,44 @@ fn lockfile_version(package: &str) -> Result<String> {
         .find(&needle)
         .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
         + needle.len();
-    let end = lock[start..]
-        .find('"')
-        .ok_or("Cargo.lock is malformed")?;
+    let end = lock[start..].find('"').ok_or("Cargo.lock is malformed")?;
     Ok(lock[start..start + end].to_string())
 }
 
+/// `tests/e2e/*.test.mjs`, sorted.
+fn e2e_test_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("tests/e2e"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".test.mjs"))
+        .map(|n| format!("tests/e2e/{n}"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The end-to-end tests need Node 20 or later (node:test options, playwright-core).
+fn check_node() -> Result {
+    let version = output(cmd("node").arg("--version")).unwrap_or_default();
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        return Err(format!(
+            "Node.js 20 or later is needed (found {:?}); install it from your distribution or nodejs.org",
+            version
+        ));
+    }
+    Ok(())
+}
+
 fn npm_tools() -> Result {
+    check_node()?;
     if !tools_bin().join("wasm-opt").exists() {
         let mut c = cmd("npm");
         c.args(["install", "--no-audit", "--no-fund", "--prefix"])
@@ -206,7 +250,10 @@ fn npm_tools() -> Result {
             .arg(format!("binaryen@{BINARYEN_VERSION}"));
         status(&mut c)?;
     }
-    if !root().join("tests/e2e/node_modules/playwright-core").exists() {
+    if !root()
+        .join("tests/e2e/node_modules/playwright-core")
+        .exists()
+    {
         let mut c = cmd("npm");
         c.args(["ci", "--no-audit", "--no-fund", "--prefix", "tests/e2e"]);
         status(&mut c)?;
@@ -244,8 +291,7 @@ fn report_app_size() {
             let gz = output(
                 Command::new("sh")
                     .arg("-c")
-                    .arg(format!("gzip -9 -c '{}' | wc -c", path.display()))
-                    ,
+                    .arg(format!("gzip -9 -c '{}' | wc -c", path.display())),
             )
             .unwrap_or_default();
             println!(
@@ -256,6 +302,10 @@ fn report_app_size() {
             );
         }
     }
+}
+
+fn build_relay() -> Result {
+    status(cmd("cargo").args(["build", "--release", "-p", "postino-relay"]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,11 +319,11 @@ fn run(args: &[String]) -> Result {
     };
     setup()?;
     build_app()?;
-    let mut build = cmd("cargo");
-    build.args(["build", "--release", "-p", "postino-relay"]);
-    status(&mut build)?;
+    build_relay()?;
     println!("xtask: open http://{listen}/ (the demo mailbox is already set up); Ctrl-C stops");
-    let mut relay = cmd(&root().join("target/release/postino-relay").to_string_lossy());
+    let mut relay = cmd(&root()
+        .join("target/release/postino-relay")
+        .to_string_lossy());
     relay.args(["--listen", &listen, "--dist", "dist", "--demo"]);
     status(&mut relay)
 }
@@ -323,12 +373,18 @@ fn test() -> Result {
         println!("\nxtask: ==== end-to-end tests (Chromium, relay, Dovecot) ====");
         let target = root().join("target/debug");
         let mut c = cmd("node");
-        c.args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        // Files named one by one: Node 22 and later take a folder argument for a file.
+        c.args(["--test", "--test-concurrency=1"])
+            .args(e2e_test_files())
             .env("POSTINO_RELAY_BIN", target.join("postino-relay"))
             .env("POSTINO_TESTKIT_BIN", target.join("postino-testkit"))
             .env("POSTINO_DIST", root().join("dist"))
             .env("CHROMIUM", "/usr/bin/chromium");
-        results.push(("end-to-end tests", status(&mut c), t.elapsed().as_secs_f64()));
+        results.push((
+            "end-to-end tests",
+            status(&mut c),
+            t.elapsed().as_secs_f64(),
+        ));
     }
 
     println!("\nxtask: summary ({:.0?} in all)", started.elapsed());

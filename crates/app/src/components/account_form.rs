@@ -126,7 +126,7 @@ pub fn account_form(props: &Props) -> Html {
                 autocapitalize="off" spellcheck="false" />
             <label for="password">{"Password"}</label>
             <input id="password" ref={password} type="password" autocomplete="current-password" />
-            <p class="hint">{"The password stays in this browser tab's memory; it is never stored and the relay never sees it."}</p>
+            <p class="hint">{"The password stays in this browser tab's memory and is never stored. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
             <label for="relay">{"Relay"}</label>
             <input id="relay" ref={relay} type="url" value={props.default_relay.clone()} />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
