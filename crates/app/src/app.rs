@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use postino_pop3::Secret;
-use postino_sync::{Account, Store};
+use postino_sync::{Account, Progress, Store};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -13,10 +13,13 @@ use crate::components::account_form::AccountForm;
 use crate::components::message_list::MessageList;
 use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
 use crate::components::reader::Reader;
+use crate::components::settings::Settings;
+use crate::components::update_banner::UpdateBanner;
 use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, State};
+use crate::{connectivity, persistence, service_worker};
 
 pub const DATABASE: &str = "postino";
 
@@ -29,6 +32,50 @@ fn page_origin() -> String {
         .unwrap_or_default()
 }
 
+/// What the app was opened for: `?action=check` or `?action=search` (the manifest's shortcuts).
+fn launch_action() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("action="))
+        .map(str::to_string)
+}
+
+/// Asks the browser to keep the stored mail, once, when mail starts arriving.
+fn ask_persistence(d: Dispatcher, force: bool) {
+    spawn_local(async move {
+        if let Some(status) = persistence::ask(force).await {
+            d.dispatch(Action::Storage(status));
+        }
+    });
+}
+
+/// Check every account, one after the other; ask for a missing password first.
+fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
+    if let Some(missing) = state
+        .accounts
+        .iter()
+        .find(|a| !state.passwords.contains_key(&a.id))
+    {
+        d.dispatch(Action::AskPassword(missing.id.clone()));
+        return;
+    }
+    let jobs: Vec<(Account, Secret<String>)> = state
+        .accounts
+        .iter()
+        .filter_map(|a| state.passwords.get(&a.id).map(|p| (a.clone(), p.clone())))
+        .collect();
+    spawn_local(async move {
+        // Stop at the first failure, so that its message stays on screen.
+        for (account, password) in jobs {
+            if !run_check(store.clone(), account, password, d.clone()).await {
+                break;
+            }
+        }
+    });
+}
+
 /// Check one account and report to the state. Returns whether it succeeded.
 async fn run_check(
     store: Rc<IdbStore>,
@@ -38,7 +85,12 @@ async fn run_check(
 ) -> bool {
     d.dispatch(Action::SyncStarted(account.id.clone()));
     let progress_d = d.clone();
-    let mut progress = move |p| progress_d.dispatch(Action::SyncProgress(p));
+    let mut progress = move |p: Progress| {
+        if matches!(p, Progress::Downloading { .. }) {
+            ask_persistence(progress_d.clone(), false);
+        }
+        progress_d.dispatch(Action::SyncProgress(p))
+    };
     let outcome = check_account(&store, &account, &password, &mut progress).await;
     // What was committed before a failure is kept, so the list is reloaded either way.
     let messages = match store.summaries().await {
@@ -102,7 +154,17 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     let accounts = store.accounts().await;
     let messages = store.summaries().await;
     match (accounts, messages) {
-        (Ok(accounts), Ok(messages)) => d.dispatch(Action::Loaded { accounts, messages }),
+        (Ok(accounts), Ok(messages)) => {
+            // The "Check mail" shortcut: the passwords live in memory only, so ask for one.
+            let first = accounts.first().map(|a| a.id.clone());
+            d.dispatch(Action::Loaded { accounts, messages });
+            if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
+                if connectivity::is_online() {
+                    d.dispatch(Action::AskPassword(id));
+                }
+            }
+            d.dispatch(Action::Storage(persistence::status().await));
+        }
         (Err(e), _) | (_, Err(e)) => {
             d.dispatch(Action::Failed(format!(
                 "Postino could not read its storage: {e}."
@@ -125,6 +187,16 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     }
 }
 
+fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|doc| doc.get_element_by_id(id))
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+    if let Some(element) = element {
+        let _ = element.focus();
+    }
+}
+
 /// A callback that dispatches one action, whatever its event.
 fn on<T: 'static>(d: &Dispatcher, action: impl Fn() -> Action + 'static) -> Callback<T> {
     let d = d.clone();
@@ -139,8 +211,42 @@ pub fn app() -> Html {
     {
         let (cell, d) = (cell.clone(), state.dispatcher());
         use_effect_with((), move |_| {
+            d.dispatch(Action::Connectivity {
+                online: connectivity::is_online(),
+            });
+            let watch_d = d.clone();
+            connectivity::watch(move |online| {
+                if online {
+                    service_worker::check_for_update();
+                }
+                watch_d.dispatch(Action::Connectivity { online })
+            });
+            let worker_d = d.clone();
+            service_worker::register(move |news| worker_d.dispatch(Action::Worker(news)));
+            if launch_action().as_deref() == Some("search") {
+                focus("search");
+            }
             spawn_local(start(cell, d));
         });
+    }
+
+    // The network came back after it cut a check: check again.
+    {
+        let (cell, d, state) = (cell.clone(), state.dispatcher(), state.clone());
+        use_effect_with(
+            (
+                state.offline,
+                state.resume_when_online,
+                state.syncing.is_some(),
+            ),
+            move |&(offline, resume, syncing)| {
+                let store = cell.borrow().clone();
+                if let (false, true, false, Some(store)) = (offline, resume, syncing, store) {
+                    d.dispatch(Action::Resumed);
+                    check_all(store, &state, d);
+                }
+            },
+        );
     }
 
     let store = cell.borrow().clone();
@@ -204,29 +310,18 @@ pub fn app() -> Html {
     let on_check_all = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |_: MouseEvent| {
-            let Some(store) = store.clone() else { return };
-            if let Some(missing) = state
-                .accounts
-                .iter()
-                .find(|a| !state.passwords.contains_key(&a.id))
-            {
-                d.dispatch(Action::AskPassword(missing.id.clone()));
-                return;
+            if let Some(store) = store.clone() {
+                check_all(store, &state, d.clone());
             }
-            let jobs: Vec<(Account, Secret<String>)> = state
-                .accounts
-                .iter()
-                .filter_map(|a| state.passwords.get(&a.id).map(|p| (a.clone(), p.clone())))
-                .collect();
-            let d = d.clone();
-            spawn_local(async move {
-                // Stop at the first failure, so that its message stays on screen.
-                for (account, password) in jobs {
-                    if !run_check(store.clone(), account, password, d.clone()).await {
-                        break;
-                    }
-                }
-            });
+        })
+    };
+
+    let on_search = {
+        let d = d.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                d.dispatch(Action::Search(input.value()));
+            }
         })
     };
 
@@ -270,19 +365,42 @@ pub fn app() -> Html {
     };
 
     let busy = state.syncing.is_some();
-    let messages = Rc::new(state.messages.clone());
+    let messages = Rc::new(state.visible_messages());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
+    let offline_reason = "You are offline. Stored mail stays readable; Check mail works again when the network returns.";
 
     html! {
         <div class="app">
+            if state.update_ready {
+                <UpdateBanner on_reload={Callback::from(|_| service_worker::accept_update())} />
+            }
             <header class="toolbar">
                 <h1>{"Postino"}</h1>
+                if state.offline {
+                    <span id="offline-indicator" class="offline-badge" title={offline_reason}>{"Offline"}</span>
+                }
+                <input id="search" type="search" placeholder="Search stored mail" aria-label="Search stored mail"
+                    value={state.search.clone()} oninput={on_search} />
                 if !state.accounts.is_empty() {
-                    <button id="check-mail" class="primary" onclick={on_check_all} disabled={busy}>{"Check mail"}</button>
+                    <button id="check-mail" class="primary" onclick={on_check_all}
+                        disabled={busy || state.offline}
+                        title={state.offline.then_some(offline_reason)}
+                        aria-describedby={state.offline.then_some("offline-note")}>{"Check mail"}</button>
                     <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{"Add account"}</button>
                 }
+                <button id="settings-toggle" aria-expanded={state.show_settings.to_string()}
+                    onclick={on(&d, { let show = !state.show_settings; move || Action::ShowSettings(show) })}>{"Settings"}</button>
             </header>
+            if state.offline {
+                <p id="offline-note" class="offline-note" role="status">{offline_reason}</p>
+            }
             <StatusLine notice={state.notice.clone()} progress={state.progress.clone()} />
+            if state.show_settings {
+                <Settings storage={state.storage.clone()} offline_ready={state.offline_ready}
+                    build={service_worker::build_id()}
+                    on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
+                    on_close={on(&d, || Action::ShowSettings(false))} />
+            }
             if let Some(prompt) = &state.cert_prompt {
                 <CertQuestion prompt={prompt.clone()} on_trust={on_trust}
                     on_dismiss={on(&d, || Action::CertDismissed)} />

@@ -1,11 +1,13 @@
 //! "Check mail": relay WebSocket -> POP3 session (TLS in wasm) -> the sync runner -> IndexedDB.
 
 use postino_pop3::Secret;
-use postino_sync::{open_session, sync_account, Account, Progress, Store, SyncReport};
+use postino_sync::{
+    sync_account, Account, Connector, Progress, Store, SyncError, SyncOptions, SyncReport,
+};
 
 use crate::explain::{sync_failure, ws_failure, Failure};
 use crate::idb::IdbStore;
-use crate::transport::WsStream;
+use crate::transport::{CloseHandle, WsError, WsStream};
 
 /// The relay's WebSocket subprotocol (DESIGN.md, relay contract).
 pub const SUBPROTOCOL: &str = "postino.v1";
@@ -35,7 +37,33 @@ pub fn tcp_url(relay: &str, host: &str, port: u16) -> Result<String, String> {
     Ok(format!("{base}/v1/tcp/{host}/{port}"))
 }
 
-/// Check one account: download what the ledger lacks into `store`.
+/// Opens one relay WebSocket per POP3 session, and keeps what explains a failure: the last
+/// socket's close code and reason, or why the socket did not open.
+struct RelayConnector {
+    url: String,
+    close: Option<CloseHandle>,
+    error: Option<WsError>,
+}
+
+impl Connector for RelayConnector {
+    type Stream = WsStream;
+
+    async fn connect(&mut self) -> Result<WsStream, SyncError> {
+        match WsStream::connect(&self.url, &[SUBPROTOCOL]).await {
+            Ok(stream) => {
+                self.close = Some(stream.close_handle());
+                Ok(stream)
+            }
+            Err(e) => {
+                let text = e.to_string();
+                self.error = Some(e);
+                Err(SyncError::Connect(text))
+            }
+        }
+    }
+}
+
+/// Check one account: download what the ledger lacks into `store`, delete what its policy says.
 pub async fn check_account(
     store: &IdbStore,
     account: &Account,
@@ -47,16 +75,23 @@ pub async fn check_account(
             text: format!("Check the account settings: {e}."),
             detail: None,
         })?;
-    let stream = WsStream::connect(&url, &[SUBPROTOCOL])
-        .await
-        .map_err(|e| ws_failure(&e, account))?;
-    let close = stream.close_handle();
-    let result = async {
-        let client = open_session(stream, account, password).await?;
-        sync_account(client, store, account, now_unix(), progress).await
-    }
-    .await;
-    result.map_err(|e| sync_failure(&e, close.close_info(), account))
+    let mut connector = RelayConnector {
+        url,
+        close: None,
+        error: None,
+    };
+    let mut options = SyncOptions::new(now_unix());
+    // "Delete right after download" only when the browser promised not to evict the mail.
+    options.store_persistent = crate::persistence::status().await.persistent == Some(true);
+    let result = sync_account(&mut connector, store, account, password, &options, progress).await;
+    result.map_err(|e| match (&e, &connector.error) {
+        (SyncError::Connect(_), Some(ws)) => ws_failure(ws, account),
+        _ => sync_failure(
+            &e,
+            connector.close.as_ref().and_then(CloseHandle::close_info),
+            account,
+        ),
+    })
 }
 
 pub fn now_unix() -> i64 {

@@ -42,6 +42,7 @@ pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
         user: info.user,
         // The relay made this certificate for its own demo mailbox and vouches for it.
         pinned_cert: Some(info.fingerprint),
+        policy: Default::default(),
     };
     Some((account, Secret::new(info.password)))
 }

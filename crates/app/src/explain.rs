@@ -89,6 +89,11 @@ pub fn sync_failure(err: &SyncError, close: Option<CloseInfo>, account: &Account
              from the server. Free some space or allow Postino more storage, then check again."
                 .into(),
         ),
+        SyncError::Connect(e) => message(format!(
+            "Postino could not reach the relay at {}: {e}. Check the relay address and that the \
+             relay is running.",
+            account.relay
+        )),
         SyncError::Store(e) => message(format!(
             "Postino could not save mail in this browser ({e}). Nothing was deleted from the server."
         )),
@@ -146,6 +151,10 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             message(format!("Postino stopped talking to {host}: {err}."))
         }
         Pop3Error::Tls(e) => message(format!("The secure connection to {host} failed: {e}.")),
+        Pop3Error::Usage(_) => Failure::Message {
+            text: format!("Postino made a mistake talking to {host}; the check stopped."),
+            detail: Some(err.to_string()),
+        },
         Pop3Error::Protocol(_) | Pop3Error::TooLong { .. } => Failure::Message {
             text: format!("{host} sent something Postino cannot read; the check stopped."),
             detail: Some(err.to_string()),

@@ -160,6 +160,16 @@ impl Store for IdbStore {
         completion.await
     }
 
+    async fn ledger(&self, account: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let all = self
+            .read(LEDGER, |s| {
+                s.index(LEDGER_BY_ACCOUNT)?
+                    .get_all_with_key(&JsValue::from_str(account))
+            })
+            .await?;
+        Array::from(&all).iter().map(from_js).collect()
+    }
+
     async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError> {
         // The index's keys are the primary keys, `[account, uidl]`: no entry is deserialized.
         let keys = self
@@ -242,6 +252,32 @@ impl Store for IdbStore {
             Ok(bytes) => Ok(Some(bytes.to_vec())),
             Err(_) => Err(StoreError::Corrupt(format!("message {id} has no bytes"))),
         }
+    }
+
+    async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        let entry_value = to_js(entry)?;
+        let id = JsValue::from_str(&entry.message_id);
+        let tx = self.transaction(
+            &[LEDGER, SUMMARIES, MESSAGES],
+            IdbTransactionMode::Readwrite,
+        )?;
+        let completion = Completion::new(&tx);
+        // The ledger entry stays (marked) so the message is never downloaded again.
+        let requests = (|| {
+            object_store(&tx, LEDGER)?
+                .put(&entry_value)
+                .map_err(js_error)?;
+            object_store(&tx, SUMMARIES)?
+                .delete(&id)
+                .map_err(js_error)?;
+            object_store(&tx, MESSAGES)?.delete(&id).map_err(js_error)?;
+            Ok(())
+        })();
+        if let Err(error) = requests {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
     }
 }
 

@@ -5,10 +5,13 @@
 pub mod app;
 pub mod check;
 pub mod components;
+pub mod connectivity;
 pub mod demo;
 pub mod explain;
 pub mod idb;
 pub mod message_view;
+pub mod persistence;
+pub mod service_worker;
 pub mod state;
 pub mod transport;
 

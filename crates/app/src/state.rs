@@ -42,6 +42,25 @@ pub struct ReaderView {
     pub body: String,
 }
 
+/// What the browser says about the stored mail: kept until the user deletes it, or cleared when
+/// space runs low (`navigator.storage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StorageStatus {
+    /// `None`: not known yet, or the browser cannot tell.
+    pub persistent: Option<bool>,
+    /// Bytes used by this site and the quota, when the browser says.
+    pub usage: Option<(u64, u64)>,
+}
+
+/// The service worker's news for the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerNews {
+    /// A service worker controls the page: the app starts without the network.
+    OfflineReady,
+    /// A new version is installed and waits for the user's go-ahead.
+    UpdateReady,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     /// The store was read at least once.
@@ -60,6 +79,16 @@ pub struct State {
     /// The account whose password is asked for.
     pub password_prompt: Option<String>,
     pub show_form: bool,
+    /// The browser says there is no network: Check mail waits for it.
+    pub offline: bool,
+    /// A check was cut by the network going away: it runs again when the network returns.
+    pub resume_when_online: bool,
+    pub offline_ready: bool,
+    pub update_ready: bool,
+    pub storage: StorageStatus,
+    pub show_settings: bool,
+    /// Words to find in the stored mail's sender, subject and snippet.
+    pub search: String,
 }
 
 pub enum Action {
@@ -99,9 +128,39 @@ pub enum Action {
     Open(ReaderView),
     CloseReader,
     Failed(String),
+    /// `online` and `offline` events, and the state at start.
+    Connectivity {
+        online: bool,
+    },
+    /// The interrupted check was started again.
+    Resumed,
+    Worker(WorkerNews),
+    Storage(StorageStatus),
+    ShowSettings(bool),
+    Search(String),
 }
 
 impl State {
+    /// The stored messages that match `search` (all of them when it is empty).
+    pub fn visible_messages(&self) -> Vec<Summary> {
+        let words: Vec<String> = self
+            .search
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() {
+            return self.messages.clone();
+        }
+        self.messages
+            .iter()
+            .filter(|m| {
+                let text = format!("{}\n{}\n{}", m.from, m.subject, m.snippet).to_lowercase();
+                words.iter().all(|w| text.contains(w.as_str()))
+            })
+            .cloned()
+            .collect()
+    }
+
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
     }
@@ -223,6 +282,23 @@ impl Reducible for State {
             Action::Open(view) => s.reader = Some(view),
             Action::CloseReader => s.reader = None,
             Action::Failed(text) => s.notice = Notice::Error { text, detail: None },
+            Action::Connectivity { online } => {
+                if !online && s.syncing.is_some() {
+                    s.resume_when_online = true;
+                }
+                if online && s.offline && !s.resume_when_online && !s.accounts.is_empty() {
+                    s.notice = Notice::Info(
+                        "You are back online: press Check mail to download new messages.".into(),
+                    );
+                }
+                s.offline = !online;
+            }
+            Action::Resumed => s.resume_when_online = false,
+            Action::Worker(WorkerNews::OfflineReady) => s.offline_ready = true,
+            Action::Worker(WorkerNews::UpdateReady) => s.update_ready = true,
+            Action::Storage(status) => s.storage = status,
+            Action::ShowSettings(show) => s.show_settings = show,
+            Action::Search(text) => s.search = text,
         }
         Rc::new(s)
     }
@@ -279,6 +355,60 @@ mod tests {
             });
         assert!(s.syncing.is_none());
         assert!(matches!(&s.notice, Notice::Error { text, .. } if text.contains("password")));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_check_cut_by_going_offline_resumes_online() {
+        let s = Rc::new(State::default())
+            .reduce(Action::SyncStarted("a".into()))
+            .reduce(Action::Connectivity { online: false });
+        assert!(s.offline && s.resume_when_online);
+        let s = s
+            .reduce(Action::SyncFailed {
+                account_id: "a".into(),
+                text: "The connection was lost.".into(),
+                detail: None,
+                forget_password: false,
+            })
+            .reduce(Action::Connectivity { online: true });
+        assert!(!s.offline && s.resume_when_online);
+        assert!(!s.reduce(Action::Resumed).resume_when_online);
+    }
+
+    #[wasm_bindgen_test]
+    fn back_online_without_a_cut_check_offers_one() {
+        let s = Rc::new(State::default())
+            .reduce(Action::Loaded {
+                accounts: vec![serde_json::from_str(
+                    r#"{"id":"a","name":"a","relay":"","host":"h","port":995,"security":"tls","user":"u"}"#,
+                )
+                .unwrap()],
+                messages: vec![],
+            })
+            .reduce(Action::Connectivity { online: false })
+            .reduce(Action::Connectivity { online: true });
+        assert!(!s.resume_when_online);
+        assert!(matches!(&s.notice, Notice::Info(t) if t.contains("Check mail")));
+    }
+
+    #[wasm_bindgen_test]
+    fn search_matches_every_word_anywhere() {
+        let mut a = summary("a", Some(1));
+        a.subject = "Quarterly report".into();
+        a.from = "Ada <ada@example.org>".into();
+        let mut b = summary("b", Some(2));
+        b.subject = "Lunch".into();
+        let s = Rc::new(State::default())
+            .reduce(Action::MessagesLoaded(vec![a, b]))
+            .reduce(Action::Search("  REPORT ada ".into()));
+        let ids: Vec<_> = s.visible_messages().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["a"]);
+        assert_eq!(
+            s.reduce(Action::Search(String::new()))
+                .visible_messages()
+                .len(),
+            2
+        );
     }
 
     #[wasm_bindgen_test]

@@ -4,6 +4,7 @@
 //! the decoder until the response is complete. Time is not read here: callers that need a
 //! timeout race these futures against their own timer (DESIGN.md invariant 6).
 
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,6 +16,7 @@ use rustls::pki_types::ServerName;
 use crate::command::Command;
 use crate::error::Error;
 use crate::response::{BodyEvent, Limits, ResponseDecoder};
+use crate::sasl::{Mechanism, SaslClient, MAX_AUTH_LINE};
 use crate::secret::Secret;
 use crate::tls::TlsSetup;
 use crate::types::{Capabilities, Security, Stat, StatusLine};
@@ -115,17 +117,13 @@ where
             if !plain.capabilities().stls {
                 return Err(Error::Unsupported("STLS (encryption on port 110)"));
             }
+            // Nothing pipelined before this point: the +OK is the last line read.
             plain.command(Command::Stls).await?;
             if plain.decoder.buffered() > 0 {
                 return Err(Error::DataAfterStls);
             }
             let tls = start_tls(plain.stream, opts).await?;
-            let mut client = Client {
-                stream: MaybeTls::Tls(Box::new(tls)),
-                decoder: ResponseDecoder::new(opts.limits),
-                capabilities: Capabilities::default(),
-                read_buf: vec![0; READ_CHUNK],
-            };
+            let mut client = Client::over(MaybeTls::Tls(Box::new(tls)), opts.limits);
             client.refresh_capabilities().await?;
             Ok(client)
         }
@@ -150,23 +148,111 @@ where
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// A POP3 session. Commands are sent one at a time and their responses read in full.
+/// Commands in flight when the server offers PIPELINING (RFC 2449 section 6.6). mpop keeps up to
+/// 100; 64 short commands stay far below any TCP window, so writing never waits on reading.
+pub const PIPELINE_WINDOW: usize = 64;
+
+/// The answer to one command sent with [`Client::send_pipelined`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelinedResponse {
+    /// The command this answers: responses come in the order commands were sent.
+    pub command: Command,
+    /// `+OK` or `-ERR`. A `-ERR` answers this command only: the others go on.
+    pub status: StatusLine,
+    /// Octets of the multi-line body streamed into the sink (dot-unstuffed); 0 for single-line
+    /// answers and for `-ERR`.
+    pub body_len: u64,
+}
+
+impl PipelinedResponse {
+    /// `-ERR` as [`Error::Server`], so that `?` can stop at it.
+    pub fn into_result(self) -> Result<PipelinedResponse, Error> {
+        if self.status.ok {
+            Ok(self)
+        } else {
+            Err(Error::Server {
+                code: self.status.code,
+                text: self.status.text,
+            })
+        }
+    }
+}
+
+/// A POP3 session over the byte stream `S`.
+///
+/// # Two ways to send commands
+///
+/// **One at a time**: [`Client::login`], [`Client::stat`], [`Client::retr`], [`Client::top`],
+/// [`Client::dele`] and the others send a command and read its whole response. They need an
+/// empty pipeline and return [`Error::Usage`] otherwise.
+///
+/// **Pipelined** (RFC 2449 section 6.6), driven by the caller:
+///
+/// 1. [`Client::send_pipelined`] queues a command. It is not written yet: queued commands are
+///    written together, in one write, by the next [`Client::next_response`] or
+///    [`Client::flush`]. At most [`Client::window`] commands may be in flight (queued or sent,
+///    not yet answered): 64 when the server's CAPA lists PIPELINING, 1 otherwise, so the same
+///    caller code is sequential against servers without PIPELINING. One more is
+///    [`Error::Usage`].
+/// 2. [`Client::next_response`] reads the response to the oldest command in flight, streaming
+///    a multi-line body (RETR, TOP, LIST, UIDL) into the sink, dot-unstuffed, chunk by chunk,
+///    and returns a [`PipelinedResponse`]. Responses come back in the order of the commands. A
+///    `-ERR` is a normal response (`status.ok == false`) and leaves the others in order.
+/// 3. Between two calls the caller may do anything, for example commit the message just read
+///    to its store and only then queue its DELE (DESIGN.md invariant 1). Call
+///    [`Client::flush`] before slow work so the server is busy meanwhile.
+///
+/// A typical download keeps the window full:
+///
+/// ```no_run
+/// # async fn run<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>(
+/// #     client: &mut postino_pop3::Client<S>, numbers: Vec<u32>,
+/// # ) -> Result<(), postino_pop3::Error> {
+/// use postino_pop3::command::Command;
+/// let mut next = numbers.into_iter();
+/// loop {
+///     while client.in_flight() < client.window() {
+///         match next.next() {
+///             Some(n) => client.send_pipelined(Command::Retr(n))?,
+///             None => break,
+///         }
+///     }
+///     if client.in_flight() == 0 {
+///         break;
+///     }
+///     let mut message = Vec::new();
+///     let response = client
+///         .next_response(&mut |chunk| Ok(message.extend_from_slice(chunk)))
+///         .await?;
+///     // store `message` when response.status.ok ...
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// After an error from [`Client::next_response`] or any other call that stopped in the middle
+/// of a response (an I/O error, a limit, a sink error, or a future dropped by a timeout), the
+/// session is out of step with the server: every further call returns [`Error::Usage`], and
+/// the caller should drop the client and connect again. Deletions are applied only by a
+/// successful [`Client::quit`] (RFC 1939 section 6).
 pub struct Client<S> {
     stream: S,
     decoder: ResponseDecoder,
     capabilities: Capabilities,
     read_buf: Vec<u8>,
+    /// Encoded commands not yet written.
+    unsent: Vec<u8>,
+    /// Commands queued or sent and not yet answered, oldest first.
+    in_flight: VecDeque<Command>,
+    /// The `<...>` timestamp of the greeting, for APOP (RFC 1939 section 7).
+    apop_timestamp: Option<String>,
+    /// A response was left half-read: the session can no longer be trusted.
+    broken: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Read the greeting and the capabilities.
     pub async fn start(stream: S, limits: Limits) -> Result<Self, Error> {
-        let mut client = Client {
-            stream,
-            decoder: ResponseDecoder::new(limits),
-            capabilities: Capabilities::default(),
-            read_buf: vec![0; READ_CHUNK],
-        };
+        let mut client = Client::over(stream, limits);
         let greeting = client.status().await?;
         if !greeting.ok {
             return Err(Error::Server {
@@ -174,22 +260,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 text: greeting.text,
             });
         }
+        client.apop_timestamp = apop_timestamp(&greeting.text);
         client.refresh_capabilities().await?;
         Ok(client)
+    }
+
+    fn over(stream: S, limits: Limits) -> Self {
+        Client {
+            stream,
+            decoder: ResponseDecoder::new(limits),
+            capabilities: Capabilities::default(),
+            read_buf: vec![0; READ_CHUNK],
+            unsent: Vec::new(),
+            in_flight: VecDeque::new(),
+            apop_timestamp: None,
+            broken: false,
+        }
     }
 
     pub fn capabilities(&self) -> &Capabilities {
         &self.capabilities
     }
 
+    /// How many commands may be in flight: [`PIPELINE_WINDOW`] when the server offers
+    /// PIPELINING, else 1.
+    pub fn window(&self) -> usize {
+        if self.capabilities.pipelining {
+            PIPELINE_WINDOW
+        } else {
+            1
+        }
+    }
+
+    /// Commands queued or sent whose response was not read yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Ask CAPA again. A server without CAPA (RFC 1939 only) gets the USER/UIDL/TOP defaults.
     pub async fn refresh_capabilities(&mut self) -> Result<&Capabilities, Error> {
-        self.send(&Command::Capa).await?;
-        let status = self.status().await?;
+        let mut raw = Vec::new();
+        let response = self.exchange(Command::Capa, &mut collect(&mut raw)).await?;
         let mut caps = Capabilities::default();
-        if status.ok {
-            while let Some(line) = self.listing_line().await? {
-                caps.add_line(&line);
+        if response.status.ok {
+            for line in String::from_utf8_lossy(&raw).lines() {
+                caps.add_line(line);
             }
         } else {
             caps.user = true;
@@ -200,22 +315,146 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(&self.capabilities)
     }
 
-    /// USER and PASS (RFC 1939 section 7), then CAPA again: some servers announce more after
-    /// login. `encrypted` says whether the stream is protected; the caller decides when a plain
-    /// stream is acceptable (a server on the user's own machine).
+    /// Log in with the strongest mechanism both sides offer: SASL SCRAM-SHA-256, SCRAM-SHA-1,
+    /// CRAM-MD5, PLAIN or LOGIN when CAPA lists them, else USER and PASS (RFC 1939 section 7).
+    /// Then CAPA again: some servers announce more (PIPELINING, TOP) after login.
+    ///
+    /// Whether the stream may carry this is decided by [`connect`]: never in clear to a server
+    /// that is not on this machine.
     pub async fn login(&mut self, user: &str, password: &Secret<String>) -> Result<(), Error> {
-        let fail = |e: Error| match e {
-            Error::Server { code, text } => Error::LoginFailed { code, text },
-            other => other,
-        };
+        match Mechanism::strongest(&self.capabilities.sasl) {
+            Some(mechanism) => self.authenticate(user, password, mechanism).await,
+            None => self.user_pass(user, password).await,
+        }
+    }
+
+    /// Log in with an OAuth 2.0 access token: OAUTHBEARER, else XOAUTH2.
+    pub async fn login_oauth(&mut self, user: &str, token: &Secret<String>) -> Result<(), Error> {
+        let mechanism = Mechanism::strongest_oauth(&self.capabilities.sasl)
+            .ok_or(Error::Unsupported("OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)"))?;
+        self.authenticate(user, token, mechanism).await
+    }
+
+    /// USER and PASS (RFC 1939 section 7), then CAPA again.
+    pub async fn user_pass(&mut self, user: &str, password: &Secret<String>) -> Result<(), Error> {
         self.command(Command::User(user.to_string()))
             .await
-            .map_err(fail)?;
+            .map_err(login_failed)?;
         self.command(Command::Pass(password.clone()))
             .await
-            .map_err(fail)?;
+            .map_err(login_failed)?;
         self.refresh_capabilities().await?;
         Ok(())
+    }
+
+    /// APOP (RFC 1939 section 7): MD5 of the greeting's timestamp and the secret, so the
+    /// secret itself never crosses the wire. Opt-in only: MD5 is broken and the server must
+    /// store the secret in clear; prefer TLS with [`Client::login`].
+    pub async fn apop(&mut self, user: &str, secret: &Secret<String>) -> Result<(), Error> {
+        use md5::Digest as _;
+        let timestamp = self
+            .apop_timestamp
+            .clone()
+            .ok_or(Error::Unsupported("APOP (the greeting has no timestamp)"))?;
+        let mut md5 = md5::Md5::new();
+        md5.update(timestamp.as_bytes());
+        md5.update(secret.expose().as_bytes());
+        let digest = crate::sasl::hex(&md5.finalize());
+        self.command(Command::Apop {
+            user: user.to_string(),
+            digest,
+        })
+        .await
+        .map_err(login_failed)?;
+        self.refresh_capabilities().await?;
+        Ok(())
+    }
+
+    /// SASL authentication with `mechanism` (RFC 5034), then CAPA again. For XOAUTH2 and
+    /// OAUTHBEARER `secret` is the access token. The initial response goes on the AUTH line
+    /// only when the line fits 255 octets; otherwise after the server's first `+ `.
+    pub async fn authenticate(
+        &mut self,
+        user: &str,
+        secret: &Secret<String>,
+        mechanism: Mechanism,
+    ) -> Result<(), Error> {
+        self.ensure_idle()?;
+        let mut sasl = SaslClient::new(mechanism, user, secret)?;
+        let initial = sasl.initial_response().map(|ir| {
+            let b64 = crate::sasl::encode(ir.expose());
+            Secret::new(if b64.is_empty() { "=".to_string() } else { b64 })
+        });
+        let inline_fits = initial.as_ref().is_some_and(|ir| {
+            // "AUTH " mechanism SP ir CRLF
+            5 + mechanism.name().len() + 1 + ir.expose().len() + 2 <= MAX_AUTH_LINE
+        });
+        let (on_line, mut pending) = match initial {
+            Some(ir) if inline_fits => (Some(ir), None),
+            other => (None, other),
+        };
+        self.broken = true;
+        self.write_now(
+            &Command::Auth {
+                mechanism: mechanism.name().to_string(),
+                initial: on_line,
+            }
+            .encode()?,
+        )
+        .await?;
+        loop {
+            let line = loop {
+                if let Some(line) = self.decoder.continuation_or_status()? {
+                    break line;
+                }
+                self.fill().await?;
+            };
+            match line {
+                Ok(challenge) => {
+                    let answer = match pending.take() {
+                        // The initial response that did not fit the AUTH line.
+                        Some(ir) if challenge.is_empty() => Ok(ir),
+                        Some(_) => Err(Error::Protocol(
+                            "the server sent a challenge before the initial response".into(),
+                        )),
+                        None => crate::sasl::decode(&challenge)
+                            .and_then(|c| sasl.respond(&c))
+                            .map(|r| Secret::new(crate::sasl::encode(r.expose()))),
+                    };
+                    match answer {
+                        Ok(answer) => {
+                            let mut line = answer.expose().clone().into_bytes();
+                            line.extend_from_slice(b"\r\n");
+                            self.write_now(&line).await?;
+                        }
+                        Err(e) => {
+                            // RFC 5034 section 4: "*" cancels; the server answers -ERR.
+                            self.write_now(b"*\r\n").await?;
+                            self.status().await?;
+                            self.broken = false;
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(status) if status.ok => {
+                    self.broken = false;
+                    sasl.finish()?;
+                    self.refresh_capabilities().await?;
+                    return Ok(());
+                }
+                Err(status) => {
+                    self.broken = false;
+                    let text = match sasl.error_detail() {
+                        Some(detail) => format!("{} ({detail})", status.text),
+                        None => status.text,
+                    };
+                    return Err(Error::LoginFailed {
+                        code: status.code,
+                        text,
+                    });
+                }
+            }
+        }
     }
 
     /// STAT: number of messages and their total size.
@@ -235,22 +474,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// UIDL of every message: (message number, unique id), ids kept exactly as sent.
     pub async fn uidl_all(&mut self) -> Result<Vec<(u32, String)>, Error> {
-        self.command(Command::Uidl(None)).await?;
-        let mut out = Vec::new();
-        while let Some(line) = self.listing_line().await? {
-            out.push(parse_uidl_line(&line)?);
-        }
-        Ok(out)
+        let raw = self.listing(Command::Uidl(None)).await?;
+        raw.lines().map(parse_uidl_line).collect()
     }
 
     /// LIST of every message: (message number, size in octets).
     pub async fn list_all(&mut self) -> Result<Vec<(u32, u64)>, Error> {
-        self.command(Command::List(None)).await?;
-        let mut out = Vec::new();
-        while let Some(line) = self.listing_line().await? {
-            out.push(parse_list_line(&line)?);
-        }
-        Ok(out)
+        let raw = self.listing(Command::List(None)).await?;
+        raw.lines().map(parse_list_line).collect()
+    }
+
+    /// `UIDL n`: the unique id of one message.
+    pub async fn uidl(&mut self, number: u32) -> Result<String, Error> {
+        let status = self.command(Command::Uidl(Some(number))).await?;
+        Ok(parse_uidl_line(&status.text)?.1)
+    }
+
+    /// `LIST n`: the size of one message in octets.
+    pub async fn list(&mut self, number: u32) -> Result<u64, Error> {
+        let status = self.command(Command::List(Some(number))).await?;
+        Ok(parse_list_line(&status.text)?.1)
     }
 
     /// RETR: the message streams into `sink` chunk by chunk, dot-unstuffed. Returns its size.
@@ -259,43 +502,168 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         number: u32,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<u64, Error> {
-        self.command(Command::Retr(number)).await?;
-        let mut total = 0u64;
-        loop {
-            match self.decoder.body_chunk()? {
-                Some(BodyEvent::Data(chunk)) => {
-                    total += chunk.len() as u64;
-                    sink(&chunk)?;
-                }
-                Some(BodyEvent::End) => return Ok(total),
-                None => self.fill().await?,
-            }
-        }
+        let response = self.exchange(Command::Retr(number), sink).await?;
+        Ok(response.into_result()?.body_len)
+    }
+
+    /// `TOP n lines`: the header and the first `lines` body lines stream into `sink`.
+    pub async fn top(
+        &mut self,
+        number: u32,
+        lines: u32,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let response = self.exchange(Command::Top(number, lines), sink).await?;
+        Ok(response.into_result()?.body_len)
+    }
+
+    /// DELE: mark a message; the server removes it at a successful QUIT only.
+    pub async fn dele(&mut self, number: u32) -> Result<(), Error> {
+        self.command(Command::Dele(number)).await.map(drop)
+    }
+
+    /// RSET: unmark every message marked by DELE in this session.
+    pub async fn rset(&mut self) -> Result<(), Error> {
+        self.command(Command::Rset).await.map(drop)
+    }
+
+    /// NOOP: keeps an idle connection open (Outlook drops it after about 60 s).
+    pub async fn noop(&mut self) -> Result<(), Error> {
+        self.command(Command::Noop).await.map(drop)
     }
 
     /// QUIT: the server applies deletions now (RFC 1939 section 6), then the stream is closed.
+    /// Responses still in flight are read (and bodies dropped) first. A `-ERR` to QUIT means the
+    /// deletions may not have happened: it is an [`Error::Server`].
     pub async fn quit(mut self) -> Result<(), Error> {
+        while !self.in_flight.is_empty() {
+            self.next_response(&mut |_| Ok(())).await?;
+        }
         self.command(Command::Quit).await?;
         let _ = self.stream.close().await;
         Ok(())
     }
 
-    /// Send a command and read its status line; `-ERR` becomes [`Error::Server`].
+    /// Send a command and read its status line; `-ERR` becomes [`Error::Server`]. A multi-line
+    /// body, if any, is read and dropped.
     pub async fn command(&mut self, command: Command) -> Result<StatusLine, Error> {
-        self.send(&command).await?;
-        let status = self.status().await?;
-        if !status.ok {
-            return Err(Error::Server {
-                code: status.code,
-                text: status.text,
-            });
-        }
-        Ok(status)
+        let response = self.exchange(command, &mut |_| Ok(())).await?;
+        Ok(response.into_result()?.status)
     }
 
-    async fn send(&mut self, command: &Command) -> Result<(), Error> {
+    /// Queue `command` for pipelining (see the [`Client`] docs for the contract). STLS and AUTH
+    /// cannot be pipelined.
+    pub fn send_pipelined(&mut self, command: Command) -> Result<(), Error> {
+        self.check_usable()?;
+        if matches!(command, Command::Stls | Command::Auth { .. }) {
+            return Err(Error::Usage("STLS and AUTH cannot be pipelined"));
+        }
+        if self.in_flight.len() >= self.window() {
+            return Err(Error::Usage(
+                "more commands in flight than window() allows: read a response first",
+            ));
+        }
+        self.queue(command)
+    }
+
+    /// Write the queued commands now.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.unsent.is_empty() {
+            return Ok(());
+        }
+        let unsent = std::mem::take(&mut self.unsent);
+        self.broken = true;
+        self.write_now(&unsent).await?;
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Read the response to the oldest command in flight; a multi-line body streams into
+    /// `sink`. Writes the queued commands first. See the [`Client`] docs for the contract.
+    pub async fn next_response(
+        &mut self,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<PipelinedResponse, Error> {
+        self.check_usable()?;
+        if self.in_flight.is_empty() {
+            return Err(Error::Usage("next_response with no command in flight"));
+        }
+        self.flush().await?;
+        self.broken = true;
+        let status = self.status().await?;
+        let Some(command) = self.in_flight.pop_front() else {
+            return Err(Error::Usage("next_response with no command in flight"));
+        };
+        let mut body_len = 0u64;
+        if status.ok && command.is_multiline() {
+            loop {
+                match self.decoder.body_chunk()? {
+                    Some(BodyEvent::Data(chunk)) => {
+                        body_len += chunk.len() as u64;
+                        sink(&chunk)?;
+                    }
+                    Some(BodyEvent::End) => break,
+                    None => self.fill().await?,
+                }
+            }
+        }
+        self.broken = false;
+        Ok(PipelinedResponse {
+            command,
+            status,
+            body_len,
+        })
+    }
+
+    /// One command and its whole response, with nothing else in flight.
+    async fn exchange(
+        &mut self,
+        command: Command,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<PipelinedResponse, Error> {
+        self.ensure_idle()?;
+        self.queue(command)?;
+        self.next_response(sink).await
+    }
+
+    /// A whole multi-line listing as text, bounded by [`Limits::max_multiline`].
+    async fn listing(&mut self, command: Command) -> Result<String, Error> {
+        let mut raw = Vec::new();
+        self.exchange(command, &mut collect(&mut raw))
+            .await?
+            .into_result()?;
+        Ok(String::from_utf8_lossy(&raw).into_owned())
+    }
+
+    fn queue(&mut self, command: Command) -> Result<(), Error> {
         let bytes = command.encode()?;
-        self.stream.write_all(&bytes).await?;
+        self.unsent.extend_from_slice(&bytes);
+        self.in_flight.push_back(command);
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.broken {
+            return Err(Error::Usage(
+                "an earlier response was not read to its end; connect again",
+            ));
+        }
+        Ok(())
+    }
+
+    fn ensure_idle(&self) -> Result<(), Error> {
+        self.check_usable()?;
+        if !self.in_flight.is_empty() {
+            return Err(Error::Usage(
+                "pipelined responses are still unread: call next_response first",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn write_now(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.stream.write_all(bytes).await?;
         self.stream.flush().await?;
         Ok(())
     }
@@ -304,15 +672,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         loop {
             if let Some(status) = self.decoder.status_line()? {
                 return Ok(status);
-            }
-            self.fill().await?;
-        }
-    }
-
-    async fn listing_line(&mut self) -> Result<Option<String>, Error> {
-        loop {
-            if let Some(line) = self.decoder.listing_line()? {
-                return Ok(line);
             }
             self.fill().await?;
         }
@@ -333,6 +692,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 }
 
+/// A sink that appends to `buf`.
+fn collect(buf: &mut Vec<u8>) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
+    move |chunk| {
+        buf.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+/// `-ERR` during login means the login was refused.
+fn login_failed(e: Error) -> Error {
+    match e {
+        Error::Server { code, text } => Error::LoginFailed { code, text },
+        other => other,
+    }
+}
+
+/// The `<...>` timestamp in a greeting (RFC 1939 section 7), if any.
+fn apop_timestamp(greeting: &str) -> Option<String> {
+    let start = greeting.find('<')?;
+    let end = start + greeting[start..].find('>')?;
+    Some(greeting[start..=end].to_string())
+}
+
 /// `localhost`, 127.0.0.0/8 or ::1: the only hosts that may be used without encryption.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -342,8 +724,8 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `n uidl`. Tolerates what real servers send: a `+OK ` prefix on each line, padding spaces.
-fn parse_uidl_line(line: &str) -> Result<(u32, String), Error> {
+/// A line of `UIDL` or the answer to `UIDL n`: `n uidl`. Tolerates what real servers send: a `+OK ` prefix on each line, padding spaces.
+pub fn parse_uidl_line(line: &str) -> Result<(u32, String), Error> {
     let line = line.strip_prefix("+OK ").unwrap_or(line);
     let mut words = line.split_ascii_whitespace();
     let number = words.next().and_then(|w| w.parse().ok());
@@ -354,8 +736,8 @@ fn parse_uidl_line(line: &str) -> Result<(u32, String), Error> {
     }
 }
 
-/// `n size`.
-fn parse_list_line(line: &str) -> Result<(u32, u64), Error> {
+/// A line of `LIST` or the answer to `LIST n`: `n size`.
+pub fn parse_list_line(line: &str) -> Result<(u32, u64), Error> {
     let line = line.strip_prefix("+OK ").unwrap_or(line);
     let mut words = line.split_ascii_whitespace();
     let number = words.next().and_then(|w| w.parse().ok());

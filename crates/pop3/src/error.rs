@@ -43,6 +43,10 @@ pub enum Error {
     /// injection attack.
     #[error("the server sent data after accepting STLS, before TLS began; refusing to continue")]
     DataAfterStls,
+    /// The caller broke the [`crate::Client`] contract (for example a command sent while
+    /// pipelined responses are still unread): a bug in the caller, not the server's fault.
+    #[error("the POP3 client was used wrongly: {0}")]
+    Usage(&'static str),
     /// The server does not support what the client needs.
     #[error("the server does not support {0}")]
     Unsupported(&'static str),

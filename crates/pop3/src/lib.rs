@@ -7,6 +7,7 @@
 //! - [`command`]: commands of RFC 1939 and RFC 2449 and their encoding.
 //! - [`client`]: the async client, generic over futures-io `AsyncRead + AsyncWrite`, so the same
 //!   code runs over a browser WebSocket and over native TCP.
+//! - [`sasl`]: SASL mechanisms (RFC 5034), sans-IO.
 //! - [`tls`]: rustls configuration with certificate pinning and errors that name their cause.
 //! - [`server`]: the server side, for the demo mailbox and for tests.
 #![forbid(unsafe_code)]
@@ -15,12 +16,15 @@ pub mod client;
 pub mod command;
 pub mod error;
 pub mod response;
+pub mod sasl;
 pub mod secret;
 pub mod server;
 pub mod tls;
 pub mod types;
 
-pub use client::{connect, Client, ConnectOptions, MaybeTls};
+pub use client::{connect, Client, ConnectOptions, MaybeTls, PipelinedResponse};
+pub use command::Command;
+pub use sasl::Mechanism;
 pub use error::Error;
 pub use response::{Limits, ResponseDecoder};
 pub use secret::Secret;

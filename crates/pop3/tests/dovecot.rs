@@ -1,9 +1,17 @@
 //! The client against a real Dovecot: implicit TLS, STLS, pinning, certificate errors, login
-//! failures, and every fixture retrieved byte for byte.
+//! failures, every fixture retrieved byte for byte, SASL mechanisms, a pipelined download of
+//! 1,000 messages, TOP, DELE, RSET and a locked mailbox.
+
+use std::time::Instant;
 
 use postino_pop3::tls::CertProblem;
-use postino_pop3::{connect, ConnectOptions, Error, ResponseCode, Secret, Security};
-use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+use postino_pop3::{
+    connect, Client, Command, ConnectOptions, Error, MaybeTls, Mechanism, ResponseCode, Secret,
+    Security,
+};
+use postino_testkit::{
+    fixtures, generated_mailbox, workspace_root, Dovecot, DovecotExtras, DovecotOptions,
+};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
@@ -150,4 +158,212 @@ async fn wrong_password_is_a_login_failure_not_a_temporary_error() {
         other => panic!("expected a login failure, got {other:?}"),
     }
     assert!(!err.is_temporary());
+}
+
+type TlsClient = Client<MaybeTls<Compat<TcpStream>>>;
+
+async fn tls_session(d: &Dovecot) -> TlsClient {
+    connect(tcp(d.pop3s_port()).await, &pinned(d, Security::Tls))
+        .await
+        .unwrap()
+}
+
+fn secret(s: &str) -> Secret<String> {
+    Secret::new(s.into())
+}
+
+#[tokio::test]
+async fn sasl_mechanisms_as_configured_in_dovecot() {
+    let d = dovecot("s3cret");
+    let count = mails().len() as u32;
+    for mechanism in [
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::CramMd5,
+        Mechanism::ScramSha1,
+        Mechanism::ScramSha256,
+    ] {
+        let mut client = tls_session(&d).await;
+        client
+            .authenticate("alice", &secret("s3cret"), mechanism)
+            .await
+            .unwrap_or_else(|e| panic!("{mechanism:?}: {e}; log: {}", d.log_tail(5)));
+        assert_eq!(client.stat().await.unwrap().count, count, "{mechanism:?}");
+        client.quit().await.unwrap();
+
+        let mut client = tls_session(&d).await;
+        let err = client
+            .authenticate("alice", &secret("wrong"), mechanism)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::LoginFailed { .. }),
+            "{mechanism:?}: {err:?}"
+        );
+        assert!(!err.is_temporary(), "{mechanism:?}: {err:?}");
+    }
+    // The automatic choice is the strongest both sides offer.
+    let client = tls_session(&d).await;
+    assert_eq!(
+        Mechanism::strongest(&client.capabilities().sasl),
+        Some(Mechanism::ScramSha256)
+    );
+}
+
+/// Downloads `numbers` with RETR, keeping `client.window()` commands in flight; returns the
+/// messages in order.
+async fn pipelined_download(client: &mut TlsClient, numbers: &[u32]) -> Vec<Vec<u8>> {
+    let mut next = numbers.iter().copied();
+    let mut out = Vec::with_capacity(numbers.len());
+    loop {
+        while client.in_flight() < client.window() {
+            match next.next() {
+                Some(n) => client.send_pipelined(Command::Retr(n)).unwrap(),
+                None => break,
+            }
+        }
+        if client.in_flight() == 0 {
+            return out;
+        }
+        let mut message = Vec::new();
+        let response = client
+            .next_response(&mut |chunk| {
+                message.extend_from_slice(chunk);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(response.status.ok, "{response:?}");
+        assert_eq!(response.body_len as usize, message.len());
+        out.push(message);
+    }
+}
+
+#[tokio::test]
+async fn pipelined_download_of_a_thousand_messages() {
+    let generated = generated_mailbox(1000, 7);
+    let d = Dovecot::start(&DovecotOptions {
+        user: "alice".into(),
+        password: "s3cret".into(),
+        fixtures: generated.clone(),
+    })
+    .expect("dovecot starts");
+    let mut client = tls_session(&d).await;
+    client.login("alice", &secret("s3cret")).await.unwrap();
+    assert!(client.capabilities().pipelining, "Dovecot offers PIPELINING");
+    assert_eq!(client.window(), postino_pop3::client::PIPELINE_WINDOW);
+    let numbers: Vec<u32> = (1..=1000).collect();
+    let total: usize = generated.iter().map(Vec::len).sum();
+
+    let started = Instant::now();
+    let got = pipelined_download(&mut client, &numbers).await;
+    let pipelined = started.elapsed();
+    assert_eq!(got.len(), generated.len());
+    for (i, (got, want)) in got.iter().zip(&generated).enumerate() {
+        assert!(got == want, "message {} differs", i + 1);
+    }
+
+    // The same download one command at a time, for comparison.
+    let started = Instant::now();
+    for &n in &numbers {
+        client.retr(n, &mut |_| Ok(())).await.unwrap();
+    }
+    let sequential = started.elapsed();
+    eprintln!(
+        "1000 messages, {total} octets, loopback TLS to Dovecot: pipelined {pipelined:?}, \
+         one at a time {sequential:?}"
+    );
+    client.quit().await.unwrap();
+}
+
+#[tokio::test]
+async fn top_dele_rset_and_quit() {
+    let d = dovecot("s3cret");
+    let count = mails().len() as u32;
+    let mut client = tls_session(&d).await;
+    client.login("alice", &secret("s3cret")).await.unwrap();
+
+    // TOP n 0: the header and the blank line only.
+    let mut head = Vec::new();
+    client
+        .top(1, 0, &mut |c| {
+            head.extend_from_slice(c);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let first = &mails()[0];
+    let header_end = first
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header")
+        + 4;
+    assert_eq!(head, &first[..header_end]);
+    let uidl_1 = client.uidl(1).await.unwrap();
+    assert_eq!(client.list(1).await.unwrap(), first.len() as u64);
+
+    // DELE then RSET: nothing is removed.
+    client.dele(1).await.unwrap();
+    assert_eq!(client.stat().await.unwrap().count, count - 1);
+    client.rset().await.unwrap();
+    client.noop().await.unwrap();
+    assert_eq!(client.stat().await.unwrap().count, count);
+
+    // Pipelined DELE with a -ERR in the middle: the other answers stay in step.
+    client.send_pipelined(Command::Dele(1)).unwrap();
+    client.send_pipelined(Command::Dele(9999)).unwrap();
+    client.send_pipelined(Command::Stat).unwrap();
+    let mut statuses = Vec::new();
+    while client.in_flight() > 0 {
+        let r = client.next_response(&mut |_| Ok(())).await.unwrap();
+        statuses.push((r.command, r.status.ok));
+    }
+    assert_eq!(
+        statuses,
+        [
+            (Command::Dele(1), true),
+            (Command::Dele(9999), false),
+            (Command::Stat, true)
+        ]
+    );
+    client.quit().await.unwrap();
+
+    // QUIT applied the DELE.
+    let mut client = tls_session(&d).await;
+    client.login("alice", &secret("s3cret")).await.unwrap();
+    assert_eq!(client.stat().await.unwrap().count, count - 1);
+    let uidls = client.uidl_all().await.unwrap();
+    assert!(uidls.iter().all(|(_, u)| *u != uidl_1));
+    client.quit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_locked_mailbox_is_in_use_and_temporary() {
+    let d = Dovecot::start_with(
+        &DovecotOptions {
+            user: "alice".into(),
+            password: "s3cret".into(),
+            fixtures: mails(),
+        },
+        &DovecotExtras {
+            pop3_lock_session: true,
+        },
+    )
+    .expect("dovecot starts");
+    let mut holder = tls_session(&d).await;
+    holder.login("alice", &secret("s3cret")).await.unwrap();
+
+    let mut second = tls_session(&d).await;
+    let err = second
+        .login("alice", &secret("s3cret"))
+        .await
+        .expect_err("the mailbox is locked");
+    match &err {
+        Error::LoginFailed { code, text } => {
+            assert_eq!(code, &Some(ResponseCode::InUse), "server said {text:?}")
+        }
+        other => panic!("expected a login failure, got {other:?}"),
+    }
+    assert!(err.is_temporary());
+    holder.quit().await.unwrap();
 }

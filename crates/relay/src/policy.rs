@@ -220,6 +220,41 @@ impl RelayPolicy {
             .find_map(|a| address_refusal(a.ip()))
             .map_or(Ok(()), Err)
     }
+
+    /// A destination written as an IP address: refused unless allowlisted, saying what kind of
+    /// address it is when it is not public. A POP3 server has a name, and its certificate names
+    /// it; a raw address is how one probes a network.
+    pub fn check_ip_literal(&self, ip: IpAddr, port: u16) -> Result<(), String> {
+        if self.is_allowlisted(&ip.to_string(), port) {
+            return Ok(());
+        }
+        match address_refusal(ip) {
+            Some(reason) => Err(reason),
+            None => Err(format!(
+                "{ip} is an IP address: give the server's name (or allow it on the relay)"
+            )),
+        }
+    }
+}
+
+/// Whether `host` may be looked up: a DNS name of letters, digits, `-` and `_`, at most 253
+/// characters in labels of 1 to 63. Anything else (spaces, `%`, `/`, empty labels) is refused
+/// before it reaches the resolver.
+pub fn check_host_name(host: &str) -> Result<(), String> {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{host:?} is not a valid server name"))
+    }
 }
 
 #[cfg(test)]
@@ -444,5 +479,29 @@ mod tests {
         };
         assert!(p.origin_allowed(Some("https://mail.example.org"), Some("relay:8080")));
         assert!(!p.origin_allowed(Some("http://relay:8080"), Some("relay:8080")));
+    }
+
+    #[test]
+    fn ip_literals_need_an_allow_entry() {
+        let p = policy();
+        assert_eq!(
+            p.check_ip_literal("8.8.8.8".parse().unwrap(), 995).unwrap_err(),
+            "8.8.8.8 is an IP address: give the server's name (or allow it on the relay)"
+        );
+        assert!(p
+            .check_ip_literal("10.0.0.1".parse().unwrap(), 110)
+            .unwrap_err()
+            .starts_with("10.0.0.1 is a private address"));
+        assert!(p.check_ip_literal("127.0.0.1".parse().unwrap(), 2110).is_ok());
+    }
+
+    #[test]
+    fn host_names_are_checked_before_lookup() {
+        for ok in ["mail.example.org", "mail.example.org.", "pop_3.x-y.example"] {
+            assert!(check_host_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "a..b", "a b", "a%0a", "evil/x", &"a".repeat(64), "é.example"] {
+            assert!(check_host_name(bad).is_err(), "{bad}");
+        }
     }
 }

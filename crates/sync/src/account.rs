@@ -20,4 +20,6 @@ pub struct Account {
     /// SHA-256 of the server's certificate that the user chose to trust, as `AB:CD:...`.
     #[serde(default)]
     pub pinned_cert: Option<String>,
+    #[serde(default)]
+    pub policy: crate::Policy,
 }

@@ -13,6 +13,31 @@ pub async fn check_store<S: Store>(store: &S) {
     check_empty(store).await;
     check_accounts(store).await;
     check_commits(store).await;
+    check_ledger_and_delete(store).await;
+}
+
+/// The full ledger entries come back, and a local delete removes the bytes and the summary but
+/// keeps the entry, marked, so the message is never downloaded again.
+async fn check_ledger_and_delete<S: Store>(store: &S) {
+    let (mut entry, summary, raw) =
+        sample_message("acct-del", "d1", b"Subject: x\r\n\r\nbye\r\n".to_vec());
+    entry.headers_only = true;
+    store.commit_message(&entry, &summary, &raw).await.unwrap();
+    assert_eq!(store.ledger("acct-del").await.unwrap(), vec![entry.clone()]);
+
+    let deleted = LedgerEntry {
+        deleted_locally: true,
+        ..entry.clone()
+    };
+    store.delete_message(&deleted).await.unwrap();
+    assert_eq!(store.raw_message(&entry.message_id).await.unwrap(), None);
+    assert!(!store
+        .summaries()
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.id == entry.message_id));
+    assert_eq!(store.ledger("acct-del").await.unwrap(), vec![deleted]);
 }
 
 /// An account as the suite uses it.
@@ -26,6 +51,7 @@ pub fn sample_account(id: &str) -> Account {
         security: Security::Tls,
         user: "user".to_owned(),
         pinned_cert: None,
+        policy: Default::default(),
     }
 }
 
@@ -41,6 +67,8 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, 
         digest: format!("{:064x}", size),
         downloaded_at: 1_700_000_000,
         message_id: id.clone(),
+        headers_only: false,
+        deleted_locally: false,
     };
     let summary = Summary {
         id,

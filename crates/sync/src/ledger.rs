@@ -17,6 +17,13 @@ pub struct LedgerEntry {
     pub downloaded_at: i64,
     /// Key of the stored message and of its summary.
     pub message_id: String,
+    /// Only the headers were stored (the message was over the size limit).
+    #[serde(default)]
+    pub headers_only: bool,
+    /// The user deleted the message in Postino; the entry stays so that it is not downloaded
+    /// again, and so that "delete when deleted in Postino" can remove it from the server.
+    #[serde(default)]
+    pub deleted_locally: bool,
 }
 
 /// The key of a stored message: account and UIDL, which identify it for good.

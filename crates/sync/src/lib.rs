@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod ledger;
 pub mod memory;
 pub mod plan;
+pub mod policy;
 pub mod runner;
 pub mod store;
 pub mod summary;
@@ -19,7 +20,10 @@ pub mod summary;
 pub use account::{Account, Security};
 pub use ledger::{message_id, LedgerEntry};
 pub use memory::MemoryStore;
-pub use plan::{Fetch, SyncPlan};
-pub use runner::{open_session, sync_account, Progress, SyncError, SyncReport};
+pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
+pub use policy::{DeletePolicy, Policy};
+pub use runner::{
+    open_session, sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport,
+};
 pub use store::{Store, StoreError};
 pub use summary::Summary;

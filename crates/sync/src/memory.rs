@@ -3,7 +3,7 @@
 //! commit (DESIGN.md invariant 1).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::store::{Store, StoreError};
 use crate::{Account, LedgerEntry, Summary};
@@ -64,14 +64,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError> {
+    async fn ledger(&self, account: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         Ok(self
             .inner
             .borrow()
             .ledger
-            .keys()
-            .filter(|(a, _)| a == account)
-            .map(|(_, uidl)| uidl.clone())
+            .iter()
+            .filter(|((a, _), _)| a == account)
+            .map(|(_, entry)| entry.clone())
             .collect())
     }
 
@@ -103,5 +103,15 @@ impl Store for MemoryStore {
 
     async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.inner.borrow().messages.get(id).cloned())
+    }
+
+    async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        inner.summaries.remove(&entry.message_id);
+        inner.messages.remove(&entry.message_id);
+        inner
+            .ledger
+            .insert((entry.account.clone(), entry.uidl.clone()), entry.clone());
+        Ok(())
     }
 }

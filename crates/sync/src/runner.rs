@@ -1,12 +1,19 @@
-//! The runner: opens the session, plans, downloads each message into the store, QUITs.
+//! The runner: connects, plans, downloads each message into the store, deletes what the policy
+//! says, QUITs.
 //!
-//! Each message is committed with its ledger entry in one store transaction before the next is
-//! requested; a session that breaks halfway keeps what was committed, and the next sync skips it.
-//! This slice leaves all mail on the server (the default policy): it never sends DELE.
+//! Invariants (DESIGN.md 1-3): a message is committed with its ledger entry in one store
+//! transaction before anything else happens to it; DELE is sent only for a message whose commit
+//! the store confirmed; deletions take effect at QUIT, so a session that breaks deletes nothing
+//! and the next sync lists again and skips what the ledger holds. Deletions are committed in
+//! chunks (QUIT and reconnect every `expunge_every` DELEs, like fetchmail's `expunge N`), so a
+//! drop late in a long session loses no work.
+
+use std::collections::HashSet;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::{connect, Client, ConnectOptions, MaybeTls, Secret};
 
+use crate::plan::{PlanInput, Warning};
 use crate::{message_id, Account, LedgerEntry, Store, StoreError, Summary, SyncPlan};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +22,16 @@ pub enum SyncError {
     Pop3(#[from] postino_pop3::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The transport could not be opened (the app's relay WebSocket, a TCP connect).
+    #[error("could not connect: {0}")]
+    Connect(String),
+}
+
+/// Opens a fresh byte stream to the account's server, once per session.
+#[allow(async_fn_in_trait)]
+pub trait Connector {
+    type Stream: AsyncRead + AsyncWrite + Unpin;
+    async fn connect(&mut self) -> Result<Self::Stream, SyncError>;
 }
 
 /// Where a sync stands, for the progress bar.
@@ -29,15 +46,52 @@ pub enum Progress {
         bytes_done: u64,
         bytes_total: u64,
     },
-    /// Saying QUIT.
+    /// Saying QUIT, which applies deletions.
     Finishing,
+}
+
+/// What the caller decides for this sync.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Unix seconds.
+    pub now: i64,
+    /// Whether the store is safe from eviction; "delete right after download" needs it.
+    pub store_persistent: bool,
+    /// QUIT (applying deletions) and reconnect after this many DELEs.
+    pub expunge_every: usize,
+    /// Headers-only messages to download whole this time.
+    pub want_full: HashSet<String>,
+}
+
+impl SyncOptions {
+    pub fn new(now: i64) -> Self {
+        SyncOptions {
+            now,
+            store_persistent: false,
+            expunge_every: 50,
+            want_full: HashSet::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub downloaded: usize,
+    /// Of `downloaded`, how many were stored headers only.
+    pub headers_only: usize,
     pub already_stored: usize,
+    /// New messages left for later by the per-session maximum.
+    pub deferred: usize,
+    /// Messages the server confirmed deleted (at QUIT).
+    pub deleted: usize,
     pub bytes: u64,
+    pub sessions: usize,
+    pub warnings: Vec<Warning>,
+    /// The server's `EXPIRE` capability: `Some(Some(0))` means it may remove mail once
+    /// retrieved, whatever Postino's policy says.
+    pub expire: Option<Option<u64>>,
+    /// The server's `LOGIN-DELAY`, seconds: do not check again sooner.
+    pub login_delay: Option<u64>,
 }
 
 /// Connect over `stream` as the account says (TLS, STLS or plain), and log in.
@@ -56,69 +110,136 @@ where
     Ok(client)
 }
 
-/// Download every message the ledger lacks, then QUIT. `now` is Unix seconds.
-pub async fn sync_account<S, St>(
-    mut client: Client<S>,
+/// Download what the ledger lacks, delete what the policy says, in as many sessions as the
+/// deletion chunks need.
+pub async fn sync_account<C, St>(
+    connector: &mut C,
     store: &St,
     account: &Account,
-    now: i64,
+    password: &Secret<String>,
+    options: &SyncOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    C: Connector,
     St: Store,
 {
-    progress(Progress::Listing);
-    let uidls = client.uidl_all().await?;
-    let sizes = client.list_all().await?;
-    let ledger = store.ledger_uidls(&account.id).await?;
-    let plan = SyncPlan::new(&uidls, &sizes, &ledger);
+    let mut report = SyncReport::default();
+    let mut totals: Option<(usize, u64)> = None;
+    let mut budget = account.policy.max_per_session;
+    // Each session but the last applies at least one deletion, so this bounds the loop even
+    // against a server that ignores DELE.
+    let mut sessions_left: Option<usize> = None;
 
-    let mut report = SyncReport {
-        already_stored: plan.already_stored,
-        ..Default::default()
-    };
-    let total = plan.fetch.len();
-    let bytes_total = plan.total_bytes();
-    progress(Progress::Downloading {
-        done: 0,
-        total,
-        bytes_done: 0,
-        bytes_total,
-    });
-    for fetch in &plan.fetch {
-        // LIST sizes come from the server: a hint, capped so a lying server cannot make us reserve
-        // much; the buffer grows with what really arrives (bounded by the decoder's limit).
-        let mut raw = Vec::with_capacity(fetch.size.min(1024 * 1024) as usize);
-        client
-            .retr(fetch.number, &mut |chunk| {
-                raw.extend_from_slice(chunk);
-                Ok(())
-            })
-            .await?;
-        let id = message_id(&account.id, &fetch.uidl);
-        let entry = LedgerEntry {
-            account: account.id.clone(),
-            uidl: fetch.uidl.clone(),
-            size: raw.len() as u64,
-            digest: sha256_hex(&raw),
-            downloaded_at: now,
-            message_id: id,
+    loop {
+        let stream = connector.connect().await?;
+        let mut client = open_session(stream, account, password).await?;
+        report.sessions += 1;
+        let caps = client.capabilities().clone();
+        report.expire = caps.expire;
+        report.login_delay = caps.login_delay;
+        // A server with LOGIN-DELAY refuses a quick reconnect: one session only.
+        let expunge_every = if caps.login_delay.unwrap_or(0) > 0 {
+            usize::MAX
+        } else {
+            options.expunge_every.max(1)
         };
-        let summary = Summary::from_raw(&account.id, &fetch.uidl, &raw);
-        store.commit_message(&entry, &summary, &raw).await?;
-        report.downloaded += 1;
-        report.bytes += raw.len() as u64;
+
+        progress(Progress::Listing);
+        let uidls = client.uidl_all().await?;
+        let sizes = client.list_all().await?;
+        let ledger = store.ledger(&account.id).await?;
+        let plan = SyncPlan::new(&PlanInput {
+            uidls: &uidls,
+            sizes: &sizes,
+            ledger: &ledger,
+            policy: &account.policy,
+            now: options.now,
+            store_persistent: options.store_persistent,
+            want_full: &options.want_full,
+            budget,
+        });
+        let (total, bytes_total) = *totals.get_or_insert_with(|| {
+            report.already_stored = plan.already_stored;
+            report.deferred = plan.deferred;
+            report.warnings = plan.warnings.clone();
+            (plan.fetch.len(), plan.total_bytes())
+        });
+        let remaining = sessions_left.get_or_insert(
+            2 + (plan.fetch.len() + plan.delete.len()) / expunge_every.min(usize::MAX / 2),
+        );
+        *remaining = remaining.saturating_sub(1);
         progress(Progress::Downloading {
             done: report.downloaded,
             total,
             bytes_done: report.bytes,
             bytes_total,
         });
+
+        let mut pending_deletes = 0usize;
+        let mut chunk_full = false;
+        for fetch in &plan.fetch {
+            let mut raw = Vec::with_capacity(fetch.size.min(1024 * 1024) as usize);
+            let mut sink = |chunk: &[u8]| {
+                raw.extend_from_slice(chunk);
+                Ok(())
+            };
+            if fetch.headers_only {
+                client.top(fetch.number, 0, &mut sink).await?;
+            } else {
+                client.retr(fetch.number, &mut sink).await?;
+            }
+            let entry = LedgerEntry {
+                account: account.id.clone(),
+                uidl: fetch.uidl.clone(),
+                size: raw.len() as u64,
+                digest: sha256_hex(&raw),
+                downloaded_at: options.now,
+                message_id: message_id(&account.id, &fetch.uidl),
+                headers_only: fetch.headers_only,
+                deleted_locally: false,
+            };
+            let summary = Summary::from_raw(&account.id, &fetch.uidl, &raw);
+            // Invariant 1: the DELE below is reached only once this commit is confirmed.
+            store.commit_message(&entry, &summary, &raw).await?;
+            report.downloaded += 1;
+            report.headers_only += usize::from(fetch.headers_only);
+            report.bytes += raw.len() as u64;
+            if let Some(b) = budget.as_mut() {
+                *b = b.saturating_sub(1);
+            }
+            progress(Progress::Downloading {
+                done: report.downloaded,
+                total,
+                bytes_done: report.bytes,
+                bytes_total,
+            });
+            if plan.delete_after_fetch && !fetch.headers_only {
+                client.dele(fetch.number).await?;
+                pending_deletes += 1;
+                if pending_deletes >= expunge_every {
+                    chunk_full = true;
+                    break;
+                }
+            }
+        }
+        if !chunk_full {
+            for delete in &plan.delete {
+                client.dele(delete.number).await?;
+                pending_deletes += 1;
+                if pending_deletes >= expunge_every {
+                    chunk_full = true;
+                    break;
+                }
+            }
+        }
+        progress(Progress::Finishing);
+        client.quit().await?;
+        report.deleted += pending_deletes;
+        if !chunk_full || *remaining == 0 {
+            return Ok(report);
+        }
     }
-    progress(Progress::Finishing);
-    client.quit().await?;
-    Ok(report)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -25,8 +25,17 @@ pub trait Store {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
     /// Insert or replace the account with the same id.
     async fn put_account(&self, account: &Account) -> Result<(), StoreError>;
-    /// The UIDLs in the ledger for one account.
-    async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError>;
+    /// The ledger entries of one account.
+    async fn ledger(&self, account: &str) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// The UIDLs in the ledger of one account.
+    async fn ledger_uidls(&self, account: &str) -> Result<HashSet<String>, StoreError> {
+        Ok(self
+            .ledger(account)
+            .await?
+            .into_iter()
+            .map(|e| e.uidl)
+            .collect())
+    }
     /// Store the raw bytes, the summary and the ledger entry in one transaction. Returns only once
     /// the store confirmed the commit; on error none of the three is stored.
     async fn commit_message(
@@ -39,4 +48,7 @@ pub trait Store {
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError>;
     /// The raw bytes of a stored message, by `Summary::id`.
     async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The user deleted a message: remove its bytes and summary, and keep `entry` (given with
+    /// `deleted_locally` set) so it is never downloaded again. One transaction.
+    async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
 }

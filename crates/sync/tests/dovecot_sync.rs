@@ -1,65 +1,39 @@
 //! The runner against a real Dovecot with the memory store: everything is downloaded once, a
-//! second sync downloads nothing, and what is stored is byte for byte what the server holds.
+//! second sync downloads nothing, stored bytes equal the server's, policies delete exactly what
+//! they should, and a failed commit is never followed by a DELE of that message.
+
+mod support;
 
 use futures::executor::block_on;
-use postino_pop3::Secret;
 use postino_sync::{
-    open_session, sync_account, Account, MemoryStore, Progress, Security, Store, StoreError,
-    SyncError,
+    sync_account, DeletePolicy, MemoryStore, Policy, Progress, Security, Store, StoreError,
+    SyncError, SyncOptions,
 };
-use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
-use tokio::net::TcpStream;
-use tokio_util::compat::TokioAsyncReadCompatExt;
-
-fn mails() -> Vec<Vec<u8>> {
-    fixtures(workspace_root().join("tests/fixtures/mail"))
-        .into_iter()
-        .map(|(_, raw)| raw)
-        .collect()
-}
-
-fn account(d: &Dovecot) -> Account {
-    Account {
-        id: "acc1".into(),
-        name: "alice@localhost".into(),
-        relay: String::new(),
-        host: "localhost".into(),
-        port: d.pop3s_port(),
-        security: Security::Tls,
-        user: "alice".into(),
-        pinned_cert: Some(d.fingerprint()),
-    }
-}
-
-async fn sync_once(
-    d: &Dovecot,
-    store: &MemoryStore,
-    events: &mut Vec<Progress>,
-) -> Result<postino_sync::SyncReport, SyncError> {
-    let acc = account(d);
-    let tcp = TcpStream::connect(("127.0.0.1", d.pop3s_port()))
-        .await
-        .unwrap()
-        .compat();
-    let client = open_session(tcp, &acc, &Secret::new("pw".into())).await?;
-    sync_account(client, store, &acc, 1_700_000_000, &mut |p| events.push(p)).await
-}
+use support::{account, dovecot, mails, server_count, stored_raws, RecordingProxy, Tcp};
 
 #[tokio::test]
 async fn downloads_everything_once_then_nothing() {
-    let d = Dovecot::start(&DovecotOptions {
-        user: "alice".into(),
-        password: "pw".into(),
-        fixtures: mails(),
-    })
-    .unwrap();
+    let d = dovecot();
     let store = MemoryStore::default();
     let expected = mails();
+    let acc = account(&d, Policy::default());
+    let mut tcp = Tcp(d.pop3s_port());
+    let opts = SyncOptions::new(1_700_000_000);
 
     let mut events = Vec::new();
-    let first = sync_once(&d, &store, &mut events).await.unwrap();
+    let first = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |p| events.push(p),
+    )
+    .await
+    .unwrap();
     assert_eq!(first.downloaded, expected.len());
     assert_eq!(first.already_stored, 0);
+    assert_eq!(first.deleted, 0);
     assert_eq!(
         first.bytes,
         expected.iter().map(|m| m.len() as u64).sum::<u64>()
@@ -70,37 +44,204 @@ async fn downloads_everything_once_then_nothing() {
         bytes_done: first.bytes,
         bytes_total: first.bytes,
     }));
-
     let summaries = block_on(store.summaries()).unwrap();
-    assert_eq!(summaries.len(), expected.len());
     assert!(summaries.iter().any(|s| s.subject == "Grüße aus Köln"));
-    for s in &summaries {
-        let raw = block_on(store.raw_message(&s.id)).unwrap().unwrap();
-        assert!(expected.contains(&raw), "stored bytes of {} differ", s.id);
-    }
+    assert_eq!(stored_raws(&store), support::sorted(expected.clone()));
 
-    let second = sync_once(&d, &store, &mut Vec::new()).await.unwrap();
+    let second = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(second.downloaded, 0);
     assert_eq!(second.already_stored, expected.len());
-    assert_eq!(block_on(store.summaries()).unwrap().len(), expected.len());
+    assert_eq!(store.commit_count(), expected.len() as u64);
+    // Leave on server: the server still has everything.
+    assert_eq!(server_count(&d).await, expected.len());
 }
 
 #[tokio::test]
-async fn a_failed_commit_stops_the_sync_and_keeps_what_was_committed() {
-    let d = Dovecot::start(&DovecotOptions {
-        user: "alice".into(),
-        password: "pw".into(),
-        fixtures: mails(),
-    })
-    .unwrap();
+async fn delete_after_download_empties_the_server_in_chunks() {
+    let d = dovecot();
     let store = MemoryStore::default();
-    store.fail_next_commit(StoreError::QuotaExceeded);
-    let err = sync_once(&d, &store, &mut Vec::new()).await.unwrap_err();
-    assert!(matches!(err, SyncError::Store(StoreError::QuotaExceeded)));
-    assert!(block_on(store.summaries()).unwrap().is_empty());
+    let acc = account(
+        &d,
+        Policy {
+            delete: DeletePolicy::AfterDownload,
+            ..Default::default()
+        },
+    );
+    let mut opts = SyncOptions::new(1_700_000_000);
+    opts.store_persistent = true;
+    opts.expunge_every = 2;
+    let report = sync_account(
+        &mut Tcp(d.pop3s_port()),
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let n = mails().len();
+    assert_eq!(report.downloaded, n);
+    assert_eq!(report.deleted, n);
+    assert!(report.sessions >= n / 2, "{} sessions", report.sessions);
+    assert_eq!(server_count(&d).await, 0);
+    assert_eq!(stored_raws(&store), support::sorted(mails()));
+}
 
-    // The next sync picks everything up; nothing is stored twice.
-    let report = sync_once(&d, &store, &mut Vec::new()).await.unwrap();
-    assert_eq!(report.downloaded, mails().len());
-    assert_eq!(block_on(store.summaries()).unwrap().len(), mails().len());
+#[tokio::test]
+async fn delete_after_download_is_refused_without_a_persistent_store() {
+    let d = dovecot();
+    let store = MemoryStore::default();
+    let acc = account(
+        &d,
+        Policy {
+            delete: DeletePolicy::AfterDownload,
+            ..Default::default()
+        },
+    );
+    let opts = SyncOptions::new(1_700_000_000);
+    let report = sync_account(
+        &mut Tcp(d.pop3s_port()),
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.deleted, 0);
+    assert_eq!(
+        report.warnings,
+        [postino_sync::Warning::DeleteRefusedNotPersistent]
+    );
+    assert_eq!(server_count(&d).await, mails().len());
+}
+
+#[tokio::test]
+async fn size_limit_stores_headers_only_then_the_rest_on_request() {
+    let d = dovecot();
+    let store = MemoryStore::default();
+    let acc = account(
+        &d,
+        Policy {
+            size_limit: Some(100_000),
+            ..Default::default()
+        },
+    );
+    let mut opts = SyncOptions::new(1_700_000_000);
+    let mut tcp = Tcp(d.pop3s_port());
+    let report = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.headers_only, 1,
+        "only the 300 KB fixture is over the limit"
+    );
+    let big = block_on(store.ledger(&acc.id))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.headers_only)
+        .unwrap();
+    let raw = block_on(store.raw_message(&big.message_id))
+        .unwrap()
+        .unwrap();
+    assert!(raw.len() < 4_000, "headers only, got {} bytes", raw.len());
+    assert!(!raw.windows(12).any(|w| w == b"marker-fjord"));
+
+    opts.want_full.insert(big.uidl.clone());
+    let report = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.downloaded, report.headers_only), (1, 0));
+    assert_eq!(stored_raws(&store), support::sorted(mails()));
+}
+
+/// A commit that fails mid-session (quota) stops the sync: the message is not deleted on the
+/// server, nothing is deleted at all (no QUIT), and the next sync completes the job. Plain POP3
+/// on loopback, so the proxy can read every command the client sent.
+#[tokio::test]
+async fn a_failed_commit_is_never_followed_by_its_dele() {
+    let d = dovecot();
+    let proxy = RecordingProxy::start(d.pop3_port()).await;
+    let store = MemoryStore::default();
+    let mut acc = account(
+        &d,
+        Policy {
+            delete: DeletePolicy::AfterDownload,
+            ..Default::default()
+        },
+    );
+    acc.security = Security::None;
+    acc.port = proxy.port;
+    let mut opts = SyncOptions::new(1_700_000_000);
+    opts.store_persistent = true;
+    let mut tcp = Tcp(proxy.port);
+
+    let err = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |p| {
+            if let Progress::Downloading { done: 2, .. } = p {
+                store.fail_next_commit(StoreError::QuotaExceeded);
+            }
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SyncError::Store(StoreError::QuotaExceeded)));
+    let sent = proxy.client_bytes();
+    assert!(sent.contains("RETR 3\r\n"), "{sent}");
+    assert!(sent.contains("DELE 2\r\n"));
+    assert!(
+        !sent.contains("DELE 3"),
+        "DELE after a failed commit: {sent}"
+    );
+    assert!(
+        !sent.contains("QUIT"),
+        "the broken session must not apply deletions"
+    );
+    assert_eq!(server_count(&d).await, mails().len());
+    assert_eq!(store.commit_count(), 2);
+
+    let report = sync_account(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.downloaded, mails().len() - 2);
+    assert_eq!(server_count(&d).await, 0);
+    assert_eq!(stored_raws(&store), support::sorted(mails()));
+    assert_eq!(store.commit_count(), mails().len() as u64);
 }

@@ -36,6 +36,18 @@ pub struct DovecotOptions {
     pub fixtures: Vec<Vec<u8>>,
 }
 
+/// Settings beyond [`DovecotOptions`], for tests that need them.
+///
+/// Every instance offers SASL PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1 and SCRAM-SHA-256 (after TLS;
+/// the password is stored `{PLAIN}`, from which Dovecot derives what each mechanism needs).
+#[derive(Clone, Debug, Default)]
+pub struct DovecotExtras {
+    /// `pop3_lock_session = yes`: a POP3 session holds the mailbox lock until it ends, so a
+    /// second session is refused with `-ERR [IN-USE]` (RFC 3206). Off by default, as in
+    /// Dovecot, so that a session dropped by a test does not lock out the next one.
+    pub pop3_lock_session: bool,
+}
+
 /// A running Dovecot, listening on 127.0.0.1 only. Dropping it stops Dovecot and removes its
 /// temp folder.
 pub struct Dovecot {
@@ -52,9 +64,14 @@ impl Dovecot {
     /// Writes the config, certificate, users and Maildir into a new temp folder, starts
     /// `dovecot -F -c CONF` and waits (bounded) until both ports accept connections.
     pub fn start(options: &DovecotOptions) -> io::Result<Dovecot> {
+        Self::start_with(options, &DovecotExtras::default())
+    }
+
+    /// As [`Dovecot::start`], with [`DovecotExtras`].
+    pub fn start_with(options: &DovecotOptions, extras: &DovecotExtras) -> io::Result<Dovecot> {
         check_credentials(&options.user, &options.password)?;
         let dir = make_temp_dir()?;
-        match Self::start_in(dir.clone(), options) {
+        match Self::start_in(dir.clone(), options, extras) {
             Ok(dovecot) => Ok(dovecot),
             Err(e) => {
                 let _ = fs::remove_dir_all(&dir);
@@ -63,7 +80,11 @@ impl Dovecot {
         }
     }
 
-    fn start_in(dir: PathBuf, options: &DovecotOptions) -> io::Result<Dovecot> {
+    fn start_in(
+        dir: PathBuf,
+        options: &DovecotOptions,
+        extras: &DovecotExtras,
+    ) -> io::Result<Dovecot> {
         let identity = Identity::for_this_process()?;
         let certificate = SelfSignedCertificate::generate()?;
         let pop3_port = free_port()?;
@@ -96,7 +117,7 @@ impl Dovecot {
         fs::write(dir.join("passwd"), passwd)?;
         fs::set_permissions(dir.join("passwd"), fs::Permissions::from_mode(0o644))?;
 
-        let config = config(&dir, &identity, pop3_port, pop3s_port);
+        let config = config(&dir, &identity, extras, pop3_port, pop3s_port);
         let config_path = dir.join("dovecot.conf");
         fs::write(&config_path, config)?;
 
@@ -345,7 +366,13 @@ impl Identity {
     }
 }
 
-fn config(dir: &Path, identity: &Identity, pop3_port: u16, pop3s_port: u16) -> String {
+fn config(
+    dir: &Path,
+    identity: &Identity,
+    extras: &DovecotExtras,
+    pop3_port: u16,
+    pop3s_port: u16,
+) -> String {
     let dir = dir.display();
     let mut conf = String::new();
     let _ = write!(
@@ -369,10 +396,11 @@ ssl = yes
 ssl_cert = <{dir}/cert.pem
 ssl_key = <{dir}/key.pem
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
+pop3_lock_session = {lock_session}
 
 passdb {{
   driver = passwd-file
@@ -411,6 +439,7 @@ service anvil {{
             .map(|group| format!("default_internal_group = {group}\n"))
             .unwrap_or_default(),
         uid = identity.mail_uid,
+        lock_session = if extras.pop3_lock_session { "yes" } else { "no" },
     );
     conf
 }

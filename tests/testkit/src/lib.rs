@@ -23,5 +23,5 @@ mod dovecot;
 mod fixtures;
 
 pub use certificate::{fingerprint, SelfSignedCertificate};
-pub use dovecot::{Dovecot, DovecotOptions};
-pub use fixtures::{fixtures, workspace_root};
+pub use dovecot::{Dovecot, DovecotExtras, DovecotOptions};
+pub use fixtures::{fixtures, generated_mailbox, workspace_root};

@@ -96,6 +96,7 @@ pub fn account_form(props: &Props) -> Html {
                 security,
                 user,
                 pinned_cert: None,
+                policy: Default::default(),
             };
             on_save.emit((account, Secret::new(password)));
         })

@@ -4,3 +4,5 @@ pub mod account_form;
 pub mod message_list;
 pub mod notice;
 pub mod reader;
+pub mod settings;
+pub mod update_banner;

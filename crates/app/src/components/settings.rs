@@ -1,0 +1,66 @@
+//! Settings: whether the browser keeps the stored mail, how much space it takes, and whether
+//! Postino works offline in this browser.
+
+use yew::prelude::*;
+
+use crate::state::StorageStatus;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub storage: StorageStatus,
+    pub offline_ready: bool,
+    pub build: Option<String>,
+    pub on_persist: Callback<()>,
+    pub on_close: Callback<()>,
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+#[function_component(Settings)]
+pub fn settings(props: &Props) -> Html {
+    let persistence = match props.storage.persistent {
+        Some(true) => html! {
+            <p id="storage-persistence" data-state="persistent">
+                {"Persistent: the browser keeps your stored mail until you delete it."}
+            </p>
+        },
+        Some(false) => html! {
+            <>
+            <p id="storage-persistence" data-state="best-effort">
+                {"Not persistent: the browser may clear stored mail when the disk runs low. Installing Postino as an app usually makes its storage persistent."}
+            </p>
+            <button id="persist" onclick={props.on_persist.reform(|_| ())}>{"Ask the browser to keep my mail"}</button>
+            </>
+        },
+        None => html! {
+            <p id="storage-persistence" data-state="unknown">{"This browser does not say whether it keeps stored mail."}</p>
+        },
+    };
+    let usage = props.storage.usage.map(|(used, quota)| {
+        html! { <p id="storage-usage" class="hint">{format!("{} used of {} available to Postino.", megabytes(used), megabytes(quota))}</p> }
+    });
+    html! {
+        <section id="settings" class="card" aria-labelledby="settings-title">
+            <h2 id="settings-title">{"Settings"}</h2>
+            <h3>{"Storage"}</h3>
+            {persistence}
+            {usage}
+            <h3>{"Offline"}</h3>
+            <p id="offline-ready" data-state={if props.offline_ready { "ready" } else { "not-ready" }}>
+                { if props.offline_ready {
+                    "Ready: Postino opens and shows your stored mail without a network."
+                } else {
+                    "Not yet: Postino will work offline once this page has loaded it completely."
+                } }
+            </p>
+            if let Some(build) = &props.build {
+                <p class="hint">{"Version "}<code id="build-id">{build}</code></p>
+            }
+            <div class="actions">
+                <button onclick={props.on_close.reform(|_| ())}>{"Close"}</button>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,185 @@
+//! The accounts file: TOML, one `[[account]]` table per POP3 account.
+//!
+//! ```toml
+//! [[account]]
+//! name = "work"
+//! host = "pop.example.org"
+//! port = 995                      # default: 995 for tls, 110 otherwise
+//! security = "tls"                # tls | stls | none (none: localhost only)
+//! user = "me@example.org"
+//! password_command = "pass show mail/work"   # or password_env = "VAR", or password_file = "path"
+//! pinned_cert = "AB:CD:..."       # optional: trust exactly this self-signed certificate
+//! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox"
+//! [account.policy]
+//! delete = { kind = "after_days", days = 14 }  # default: leave on server
+//! size_limit = 10000000
+//! max_per_session = 500
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use postino_pop3::{Secret, Security};
+use postino_sync::{Account, Policy};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(rename = "account", default)]
+    pub accounts: Vec<AccountConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: Security,
+    pub user: String,
+    pub password_env: Option<String>,
+    pub password_command: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub pinned_cert: Option<String>,
+    pub maildir: Option<PathBuf>,
+    pub mbox: Option<PathBuf>,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// Where an account's mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Maildir(PathBuf),
+    Mbox(PathBuf),
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if config.accounts.is_empty() {
+            return Err(format!("{}: no [[account]] in it", path.display()));
+        }
+        for a in &config.accounts {
+            a.destination()?;
+            if a.name.is_empty() || a.name.contains('/') {
+                return Err(format!(
+                    "account name {:?} must be non-empty, without '/'",
+                    a.name
+                ));
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl AccountConfig {
+    pub fn destination(&self) -> Result<Destination, String> {
+        match (&self.maildir, &self.mbox) {
+            (Some(d), None) => Ok(Destination::Maildir(d.clone())),
+            (None, Some(m)) => Ok(Destination::Mbox(m.clone())),
+            _ => Err(format!(
+                "account {}: give exactly one of maildir or mbox",
+                self.name
+            )),
+        }
+    }
+
+    pub fn account(&self) -> Account {
+        let port = self.port.unwrap_or(match self.security {
+            Security::Tls => 995,
+            _ => 110,
+        });
+        Account {
+            id: self.name.clone(),
+            name: self.name.clone(),
+            relay: String::new(),
+            host: self.host.clone(),
+            port,
+            security: self.security,
+            user: self.user.clone(),
+            pinned_cert: self.pinned_cert.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+
+    /// The password, from the environment, a command's first line, or a file's first line.
+    pub fn password(&self) -> Result<Secret<String>, String> {
+        let first_line = |s: String| s.lines().next().unwrap_or_default().to_string();
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map(Secret::new)
+                .map_err(|_| format!("account {}: ${var} is not set", self.name));
+        }
+        if let Some(cmd) = &self.password_command {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .output()
+                .map_err(|e| format!("account {}: password_command: {e}", self.name))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "account {}: password_command failed ({})",
+                    self.name, out.status
+                ));
+            }
+            return Ok(Secret::new(first_line(
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )));
+        }
+        if let Some(file) = &self.password_file {
+            return std::fs::read_to_string(file)
+                .map(|s| Secret::new(first_line(s)))
+                .map_err(|e| format!("account {}: {}: {e}", self.name, file.display()));
+        }
+        Err(format!(
+            "account {}: give password_env, password_command or password_file",
+            self.name
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_account_with_policy() {
+        let c: Config = toml::from_str(
+            r#"
+            [[account]]
+            name = "work"
+            host = "pop.example.org"
+            user = "me"
+            password_env = "X"
+            mbox = "/tmp/work.mbox"
+            [account.policy]
+            delete = { kind = "after_days", days = 14 }
+            size_limit = 1000
+            "#,
+        )
+        .unwrap();
+        let a = &c.accounts[0];
+        assert_eq!(a.account().port, 995);
+        assert_eq!(
+            a.account().policy.delete,
+            postino_sync::DeletePolicy::AfterDays(14)
+        );
+        assert_eq!(
+            a.destination().unwrap(),
+            Destination::Mbox("/tmp/work.mbox".into())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_not_silence() {
+        let r: Result<Config, _> = toml::from_str(
+            "[[account]]\nname='a'\nhost='h'\nuser='u'\npasword_env='X'\nmbox='m'\n",
+        );
+        assert!(r.is_err());
+    }
+}

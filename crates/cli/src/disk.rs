@@ -1,0 +1,494 @@
+//! The CLI's store: messages into a Maildir or an mbox file, and the ledger in a file beside
+//! them, written so that a crash at any point neither loses a message nor stores it twice.
+//!
+//! The ledger is an append-only file of JSON lines, each fsynced. A torn last line (a crash in
+//! the middle of a write) is cut off when the ledger is opened.
+//! - Maildir: the message is written to `tmp/`, fsynced, renamed into `new/` under a name
+//!   derived from (account, UIDL) only, and then its ledger line is written. A crash between the
+//!   rename and the ledger line means the message is fetched again and renamed over itself.
+//! - mbox: a `pending` line with the file's length goes first, then the message is appended and
+//!   fsynced, then the `commit` line. A `pending` line without its commit means the append may be
+//!   partial: the mbox is cut back to the recorded length.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use postino_sync::{Account, LedgerEntry, Store, StoreError, Summary};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Destination;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Record {
+    Pending {
+        uidl: String,
+        offset: u64,
+    },
+    Commit {
+        entry: LedgerEntry,
+        location: Location,
+    },
+    Delete {
+        entry: LedgerEntry,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Location {
+    Maildir { file: String },
+    Mbox { offset: u64, len: u64 },
+}
+
+pub struct DiskStore {
+    destination: Destination,
+    ledger_path: PathBuf,
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// By (account, uidl).
+    entries: BTreeMap<(String, String), (LedgerEntry, Option<Location>)>,
+}
+
+fn store_err(e: io::Error) -> StoreError {
+    // ENOSPC and EDQUOT: the disk's version of a quota error.
+    match e.raw_os_error() {
+        Some(28) | Some(122) => StoreError::QuotaExceeded,
+        _ => StoreError::Failed(e.to_string()),
+    }
+}
+
+impl DiskStore {
+    pub fn open(destination: Destination) -> io::Result<DiskStore> {
+        let ledger_path = match &destination {
+            Destination::Maildir(dir) => {
+                for sub in ["tmp", "new", "cur"] {
+                    fs::create_dir_all(dir.join(sub))?;
+                }
+                dir.join(".postino-ledger.jsonl")
+            }
+            Destination::Mbox(file) => {
+                if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    fs::create_dir_all(parent)?;
+                }
+                OpenOptions::new().create(true).append(true).open(file)?;
+                let mut name = file.as_os_str().to_owned();
+                name.push(".postino-ledger.jsonl");
+                PathBuf::from(name)
+            }
+        };
+        let store = DiskStore {
+            destination,
+            ledger_path,
+            state: RefCell::new(State::default()),
+        };
+        store.recover()?;
+        Ok(store)
+    }
+
+    #[cfg(test)]
+    pub fn ledger_path(&self) -> &Path {
+        &self.ledger_path
+    }
+
+    /// Read the ledger, cut a torn tail, undo a partial mbox append.
+    fn recover(&self) -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.ledger_path)?;
+        let mut good_len = 0u64;
+        let mut pending: Option<u64> = None;
+        let mut state = self.state.borrow_mut();
+        {
+            let mut reader = BufReader::new(&mut file);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = reader.read_line(&mut line)?;
+                if n == 0 || !line.ends_with('\n') {
+                    break;
+                }
+                let Ok(record) = serde_json::from_str::<Record>(&line) else {
+                    break;
+                };
+                good_len += n as u64;
+                match record {
+                    Record::Pending { offset, .. } => pending = Some(offset),
+                    Record::Commit { entry, location } => {
+                        pending = None;
+                        state.entries.insert(
+                            (entry.account.clone(), entry.uidl.clone()),
+                            (entry, Some(location)),
+                        );
+                    }
+                    Record::Delete { entry } => {
+                        state
+                            .entries
+                            .insert((entry.account.clone(), entry.uidl.clone()), (entry, None));
+                    }
+                }
+            }
+        }
+        if file.metadata()?.len() != good_len {
+            file.set_len(good_len)?;
+            file.sync_all()?;
+        }
+        if let (Some(offset), Destination::Mbox(mbox)) = (pending, &self.destination) {
+            let f = OpenOptions::new().write(true).open(mbox)?;
+            if f.metadata()?.len() > offset {
+                f.set_len(offset)?;
+                f.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn append_record(&self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut f = OpenOptions::new().append(true).open(&self.ledger_path)?;
+        f.write_all(&line)?;
+        f.sync_data()
+    }
+
+    fn write_maildir(&self, dir: &Path, entry: &LedgerEntry, raw: &[u8]) -> io::Result<Location> {
+        // Derived from (account, uidl) only, so a repeat lands on the same name.
+        let name = format!("postino-{}", &sha256_hex(entry.message_id.as_bytes())[..24]);
+        let tmp = dir.join("tmp").join(&name);
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(raw)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, dir.join("new").join(&name))?;
+        File::open(dir.join("new"))?.sync_all()?;
+        Ok(Location::Maildir { file: name })
+    }
+
+    fn write_mbox(&self, mbox: &Path, entry: &LedgerEntry, raw: &[u8]) -> io::Result<Location> {
+        let mut f = OpenOptions::new().append(true).open(mbox)?;
+        let offset = f.metadata()?.len();
+        self.append_record(&Record::Pending {
+            uidl: entry.uidl.clone(),
+            offset,
+        })?;
+        let bytes = mboxrd_entry(raw, entry.downloaded_at);
+        f.write_all(&bytes)?;
+        f.sync_data()?;
+        Ok(Location::Mbox {
+            offset,
+            len: bytes.len() as u64,
+        })
+    }
+
+    fn read_location(&self, location: &Location) -> io::Result<Vec<u8>> {
+        match (location, &self.destination) {
+            (Location::Maildir { file }, Destination::Maildir(dir)) => {
+                for sub in ["new", "cur"] {
+                    if let Ok(bytes) = fs::read(dir.join(sub).join(file)) {
+                        return Ok(bytes);
+                    }
+                    // A mail reader may have moved it to cur/ with flags appended.
+                    if sub == "cur" {
+                        for e in fs::read_dir(dir.join("cur"))?.flatten() {
+                            if e.file_name().to_string_lossy().starts_with(file.as_str()) {
+                                return fs::read(e.path());
+                            }
+                        }
+                    }
+                }
+                Err(io::Error::new(io::ErrorKind::NotFound, file.clone()))
+            }
+            (Location::Mbox { offset, len }, Destination::Mbox(mbox)) => {
+                let mut f = File::open(mbox)?;
+                f.seek(SeekFrom::Start(*offset))?;
+                let mut bytes = vec![0; *len as usize];
+                f.read_exact(&mut bytes)?;
+                Ok(mboxrd_message(&bytes))
+            }
+            _ => Err(io::Error::other(
+                "ledger location does not match the destination",
+            )),
+        }
+    }
+}
+
+/// mboxrd: a `From ` line, the message with LF line endings and `>`-quoted `From ` lines, and
+/// a blank line.
+pub fn mboxrd_entry(raw: &[u8], unix: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 64);
+    out.extend_from_slice(format!("From postino@localhost {}\n", asctime(unix)).as_bytes());
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let unquoted = line.iter().position(|&b| b != b'>').map(|i| &line[i..]);
+        if unquoted.is_some_and(|rest| rest.starts_with(b"From ")) {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out
+}
+
+/// The message of one mboxrd entry, `From ` line and quoting removed, CRLF line endings.
+pub fn mboxrd_message(entry: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry.len());
+    let mut lines = entry.split(|&b| b == b'\n').skip(1).collect::<Vec<_>>();
+    // The trailing blank separator line and the split's empty tail.
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    for line in lines {
+        let unquoted = line.iter().position(|&b| b != b'>').map(|i| &line[i..]);
+        let line =
+            if line.first() == Some(&b'>') && unquoted.is_some_and(|r| r.starts_with(b"From ")) {
+                &line[1..]
+            } else {
+                line
+            };
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// `Thu Jan  1 00:00:00 1970`, the date format of mbox `From ` lines, in UTC.
+fn asctime(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        year
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    postino_pop3::tls::fingerprint_sha256(bytes)
+        .replace(':', "")
+        .to_lowercase()
+}
+
+impl Store for DiskStore {
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn put_account(&self, _account: &Account) -> Result<(), StoreError> {
+        // Accounts live in the TOML file.
+        Ok(())
+    }
+
+    async fn ledger(&self, account: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(self
+            .state
+            .borrow()
+            .entries
+            .iter()
+            .filter(|((a, _), _)| a == account)
+            .map(|(_, (e, _))| e.clone())
+            .collect())
+    }
+
+    async fn commit_message(
+        &self,
+        entry: &LedgerEntry,
+        _summary: &Summary,
+        raw: &[u8],
+    ) -> Result<(), StoreError> {
+        let location = match &self.destination {
+            Destination::Maildir(dir) => self.write_maildir(dir, entry, raw),
+            Destination::Mbox(mbox) => self.write_mbox(mbox, entry, raw),
+        }
+        .map_err(store_err)?;
+        self.append_record(&Record::Commit {
+            entry: entry.clone(),
+            location: location.clone(),
+        })
+        .map_err(store_err)?;
+        self.state.borrow_mut().entries.insert(
+            (entry.account.clone(), entry.uidl.clone()),
+            (entry.clone(), Some(location)),
+        );
+        Ok(())
+    }
+
+    async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {
+        let entries: Vec<(LedgerEntry, Location)> = self
+            .state
+            .borrow()
+            .entries
+            .values()
+            .filter_map(|(e, l)| l.clone().map(|l| (e.clone(), l)))
+            .collect();
+        entries
+            .into_iter()
+            .map(|(e, l)| {
+                let raw = self.read_location(&l).map_err(store_err)?;
+                Ok(Summary::from_raw(&e.account, &e.uidl, &raw))
+            })
+            .collect()
+    }
+
+    async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let location = self
+            .state
+            .borrow()
+            .entries
+            .values()
+            .find(|(e, _)| e.message_id == id)
+            .and_then(|(_, l)| l.clone());
+        match location {
+            Some(l) => self.read_location(&l).map(Some).map_err(store_err),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        // The file stays: deleting mail from a Maildir or mbox is the mail reader's business.
+        self.append_record(&Record::Delete {
+            entry: entry.clone(),
+        })
+        .map_err(store_err)?;
+        self.state.borrow_mut().entries.insert(
+            (entry.account.clone(), entry.uidl.clone()),
+            (entry.clone(), None),
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postino_sync::message_id;
+
+    fn entry(uidl: &str) -> LedgerEntry {
+        LedgerEntry {
+            account: "a".into(),
+            uidl: uidl.into(),
+            size: 3,
+            digest: String::new(),
+            downloaded_at: 0,
+            message_id: message_id("a", uidl),
+            headers_only: false,
+            deleted_locally: false,
+        }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("postino-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn asctime_formats_like_mbox() {
+        assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(asctime(1_700_000_000), "Tue Nov 14 22:13:20 2023");
+    }
+
+    #[test]
+    fn mboxrd_round_trip_quotes_from_lines() {
+        let raw = b"Subject: x\r\n\r\nFrom here\r\n>From there\r\nbody\r\n";
+        let entry = mboxrd_entry(raw, 0);
+        assert!(entry.starts_with(b"From postino@localhost "));
+        let text = String::from_utf8_lossy(&entry);
+        assert!(text.contains("\n>From here\n") && text.contains("\n>>From there\n"));
+        assert_eq!(mboxrd_message(&entry), raw);
+    }
+
+    #[test]
+    fn a_torn_ledger_line_and_a_partial_mbox_append_are_undone() {
+        let dir = temp("torn");
+        let mbox = dir.join("in.mbox");
+        let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
+        let s = Summary::from_raw("a", "u1", b"x");
+        futures_lite_block_on(store.commit_message(&entry("u1"), &s, b"Subject: 1\r\n\r\nA\r\n"))
+            .unwrap();
+        let good = fs::metadata(&mbox).unwrap().len();
+        // A crash mid-append of u2: pending written, half the message, no commit; then a torn
+        // line at the end of the ledger.
+        store
+            .append_record(&Record::Pending {
+                uidl: "u2".into(),
+                offset: good,
+            })
+            .unwrap();
+        OpenOptions::new()
+            .append(true)
+            .open(&mbox)
+            .unwrap()
+            .write_all(b"From postino@localhost Thu Jan  1 00:00:00 1970\nSubj")
+            .unwrap();
+        OpenOptions::new()
+            .append(true)
+            .open(store.ledger_path())
+            .unwrap()
+            .write_all(b"{\"op\":\"comm")
+            .unwrap();
+        drop(store);
+
+        let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
+        assert_eq!(fs::metadata(&mbox).unwrap().len(), good);
+        let uidls = futures_lite_block_on(store.ledger_uidls("a")).unwrap();
+        assert_eq!(uidls.len(), 1);
+        assert_eq!(
+            futures_lite_block_on(store.raw_message(&message_id("a", "u1")))
+                .unwrap()
+                .unwrap(),
+            b"Subject: 1\r\n\r\nA\r\n"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn maildir_repeat_lands_on_the_same_file() {
+        let dir = temp("maildir");
+        let store = DiskStore::open(Destination::Maildir(dir.clone())).unwrap();
+        let s = Summary::from_raw("a", "u1", b"x");
+        for _ in 0..2 {
+            futures_lite_block_on(store.commit_message(&entry("u1"), &s, b"hello\r\n")).unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.join("new")).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+}

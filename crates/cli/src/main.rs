@@ -1,0 +1,276 @@
+//! `postino`: fetch the accounts of a TOML file into Maildir or mbox, with the same engine,
+//! policies and ledger as the browser app.
+#![forbid(unsafe_code)]
+
+mod config;
+mod disk;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use postino_pop3::{connect, Capabilities, ConnectOptions};
+use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+use config::{AccountConfig, Config};
+use disk::DiskStore;
+
+/// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
+/// says otherwise; nothing is ever downloaded twice.
+#[derive(Parser)]
+#[command(name = "postino", version)]
+struct Args {
+    /// The accounts file (TOML). Default: $XDG_CONFIG_HOME/postino/accounts.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Only these accounts (by name). Repeatable.
+    #[arg(long = "account")]
+    accounts: Vec<String>,
+    /// Print what each server offers (CAPA, LOGIN-DELAY, EXPIRE, SASL) instead of fetching.
+    #[arg(long)]
+    serverinfo: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+struct Tcp {
+    host: String,
+    port: u16,
+}
+
+impl Connector for Tcp {
+    type Stream = Compat<TcpStream>;
+
+    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
+        TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map(|s| {
+                let _ = s.set_nodelay(true);
+                s.compat()
+            })
+            .map_err(|e| SyncError::Connect(format!("{}:{}: {e}", self.host, self.port)))
+    }
+}
+
+fn default_config() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("postino/accounts.toml")
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let path = args.config.clone().unwrap_or_else(default_config);
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("postino: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let selected: Vec<&AccountConfig> = config
+        .accounts
+        .iter()
+        .filter(|a| args.accounts.is_empty() || args.accounts.contains(&a.name))
+        .collect();
+    if selected.is_empty() {
+        eprintln!(
+            "postino: no account named {:?} in {}",
+            args.accounts,
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("postino: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut failed = 0;
+    for account in selected {
+        let result = if args.serverinfo {
+            runtime.block_on(serverinfo(account))
+        } else {
+            runtime.block_on(fetch(
+                account,
+                !args.quiet && std::io::stderr().is_terminal(),
+            ))
+        };
+        if let Err(e) = result {
+            eprintln!("postino: {}: {e}", account.name);
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(e: &SyncError) -> String {
+    let hint = match e {
+        SyncError::Pop3(p) if p.is_temporary() => " (temporary: try again later)",
+        SyncError::Pop3(postino_pop3::Error::LoginFailed { .. }) => {
+            " (check the user name and password)"
+        }
+        SyncError::Store(postino_sync::StoreError::QuotaExceeded) => {
+            " (the disk is full; nothing was deleted from the server)"
+        }
+        SyncError::Connect(_) => " (check the host and port)",
+        _ => "",
+    };
+    format!("{e}{hint}")
+}
+
+async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), String> {
+    let password = account.password()?;
+    let store = DiskStore::open(account.destination()?)
+        .map_err(|e| format!("cannot open the destination: {e}"))?;
+    let acc = account.account();
+    let mut tcp = Tcp {
+        host: acc.host.clone(),
+        port: acc.port,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut options = SyncOptions::new(now);
+    // Files on disk are not evicted the way browser storage can be.
+    options.store_persistent = true;
+    let started = Instant::now();
+    let name = account.name.clone();
+    let mut progress = |p: Progress| {
+        if !show_progress {
+            return;
+        }
+        if let Progress::Downloading {
+            done,
+            total,
+            bytes_done,
+            bytes_total,
+        } = p
+        {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let width = 30usize;
+            let filled = if bytes_total > 0 {
+                (bytes_done.min(bytes_total) * width as u64 / bytes_total) as usize
+            } else {
+                width
+            };
+            eprint!(
+                "\r{name}: [{}{}] {done}/{total} messages, {:.1}/{:.1} MB, {:.1} MB/s ",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                bytes_done as f64 / 1e6,
+                bytes_total as f64 / 1e6,
+                bytes_done as f64 / 1e6 / secs
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
+    if show_progress {
+        eprintln!();
+    }
+    let report = result.map_err(|e| explain(&e))?;
+    print_report(&account.name, &report, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_report(name: &str, r: &SyncReport, secs: f64) {
+    println!(
+        "{name}: {} new ({} headers only, {:.1} MB) in {secs:.1} s; {} already stored; {} deleted on the server{}",
+        r.downloaded,
+        r.headers_only,
+        r.bytes as f64 / 1e6,
+        r.already_stored,
+        r.deleted,
+        if r.deferred > 0 {
+            format!("; {} left for the next run", r.deferred)
+        } else {
+            String::new()
+        }
+    );
+    for w in &r.warnings {
+        println!("{name}: warning: {w:?}");
+    }
+    if r.expire == Some(Some(0)) {
+        println!("{name}: warning: the server announces EXPIRE 0: it may delete mail once downloaded, whatever the policy says");
+    }
+    if let Some(d) = r.login_delay {
+        println!("{name}: the server asks for {d} s between logins (LOGIN-DELAY)");
+    }
+}
+
+fn print_capabilities(label: &str, caps: &Capabilities) {
+    println!("  {label}:");
+    for line in &caps.raw {
+        println!("    {line}");
+    }
+    let expire = match caps.expire {
+        None => "not announced".to_string(),
+        Some(None) => "NEVER (mail stays)".to_string(),
+        Some(Some(0)) => "0: mail may be removed once downloaded".to_string(),
+        Some(Some(d)) => format!("{d} days after download"),
+    };
+    println!("    -> EXPIRE: {expire}");
+    println!(
+        "    -> LOGIN-DELAY: {}",
+        caps.login_delay
+            .map(|d| format!("{d} s"))
+            .unwrap_or_else(|| "none".into())
+    );
+    println!("    -> SASL: {}", caps.sasl.join(" "));
+    println!(
+        "    -> PIPELINING: {}",
+        if caps.pipelining { "yes" } else { "no" }
+    );
+}
+
+async fn serverinfo(account: &AccountConfig) -> Result<(), String> {
+    let acc = account.account();
+    let mut tcp = Tcp {
+        host: acc.host.clone(),
+        port: acc.port,
+    };
+    let stream = tcp.connect().await.map_err(|e| e.to_string())?;
+    let mut opts = ConnectOptions::new(acc.host.clone(), acc.security);
+    opts.pinned_cert = acc.pinned_cert.clone();
+    let mut client = connect(stream, &opts)
+        .await
+        .map_err(|e| explain(&e.into()))?;
+    println!(
+        "{} ({}:{}, {:?})",
+        account.name, acc.host, acc.port, acc.security
+    );
+    print_capabilities("before login", client.capabilities());
+    if let Ok(password) = account.password() {
+        client
+            .login(&acc.user, &password)
+            .await
+            .map_err(|e| explain(&e.into()))?;
+        print_capabilities("after login", client.capabilities());
+        let stat = client.stat().await.map_err(|e| e.to_string())?;
+        println!(
+            "  mailbox: {} messages, {:.1} MB",
+            stat.count,
+            stat.size as f64 / 1e6
+        );
+    }
+    let _ = client.quit().await;
+    Ok(())
+}

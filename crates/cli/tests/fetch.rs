@@ -1,0 +1,146 @@
+//! The `postino` binary against a real Dovecot: fetch into Maildir and into mbox, again with
+//! nothing new, and `--serverinfo`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+
+fn mails() -> Vec<Vec<u8>> {
+    fixtures(workspace_root().join("tests/fixtures/mail"))
+        .into_iter()
+        .map(|(_, raw)| raw)
+        .collect()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("postino-cli-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write_config(dir: &Path, d: &Dovecot, destination: &str) -> PathBuf {
+    let path = dir.join("accounts.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[account]]\nname = \"test\"\nhost = \"localhost\"\nport = {}\nsecurity = \"tls\"\n\
+             user = \"alice\"\npassword_env = \"POSTINO_TEST_PASSWORD\"\npinned_cert = \"{}\"\n{destination}\n",
+            d.pop3s_port(),
+            d.fingerprint()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn postino(config: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_postino"))
+        .arg("--config")
+        .arg(config)
+        .args(extra)
+        .env("POSTINO_TEST_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn dovecot() -> Dovecot {
+    Dovecot::start(&DovecotOptions {
+        user: "alice".into(),
+        password: "pw".into(),
+        fixtures: mails(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn fetches_into_maildir_once() {
+    let d = dovecot();
+    let dir = temp("maildir");
+    let maildir = dir.join("Mail");
+    let config = write_config(&dir, &d, &format!("maildir = {:?}", maildir));
+
+    let (ok, out) = postino(&config, &["--quiet"]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("{} new", mails().len())), "{out}");
+    let mut stored: Vec<Vec<u8>> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    stored.sort();
+    let mut want = mails();
+    want.sort();
+    assert_eq!(stored, want);
+
+    let (ok, out) = postino(&config, &["--quiet"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 new"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(maildir.join("new")).unwrap().count(),
+        mails().len()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fetches_into_mbox_that_splits_back_into_the_messages() {
+    let d = dovecot();
+    let dir = temp("mbox");
+    let mbox = dir.join("inbox.mbox");
+    let config = write_config(&dir, &d, &format!("mbox = {:?}", mbox));
+    let (ok, out) = postino(&config, &["--quiet"]);
+    assert!(ok, "{out}");
+    let text = std::fs::read(&mbox).unwrap();
+    let starts = text
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"From "))
+        .count();
+    assert_eq!(starts, mails().len());
+    let (ok, out) = postino(&config, &["--quiet"]);
+    assert!(ok && out.contains("0 new"), "{out}");
+    assert_eq!(
+        std::fs::read(&mbox).unwrap(),
+        text,
+        "nothing appended twice"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn serverinfo_prints_capabilities() {
+    let d = dovecot();
+    let dir = temp("info");
+    let config = write_config(&dir, &d, &format!("maildir = {:?}", dir.join("M")));
+    let (ok, out) = postino(&config, &["--serverinfo"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("UIDL") && out.contains("after login"), "{out}");
+    assert!(
+        out.contains(&format!("{} messages", mails().len())),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_wrong_password_says_so_and_fails() {
+    let d = dovecot();
+    let dir = temp("badpw");
+    let config = write_config(&dir, &d, &format!("maildir = {:?}", dir.join("M")));
+    let out = Command::new(env!("CARGO_BIN_EXE_postino"))
+        .arg("--config")
+        .arg(&config)
+        .env("POSTINO_TEST_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

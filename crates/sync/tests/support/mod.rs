@@ -1,0 +1,185 @@
+//! Shared by the runner's integration tests: Dovecot with the fixtures, a TCP connector, and a
+//! proxy that records what the client sends and can cut the connection at a chosen byte.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use futures::executor::block_on;
+use postino_pop3::{connect, ConnectOptions, Secret};
+use postino_sync::{Account, Connector, MemoryStore, Policy, Security, Store, SyncError};
+use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+pub const PASSWORD: &str = "pw";
+
+pub fn password() -> Secret<String> {
+    Secret::new(PASSWORD.into())
+}
+
+pub fn mails() -> Vec<Vec<u8>> {
+    fixtures(workspace_root().join("tests/fixtures/mail"))
+        .into_iter()
+        .map(|(_, raw)| raw)
+        .collect()
+}
+
+pub fn dovecot() -> Dovecot {
+    Dovecot::start(&DovecotOptions {
+        user: "alice".into(),
+        password: PASSWORD.into(),
+        fixtures: mails(),
+    })
+    .expect("dovecot starts")
+}
+
+pub fn account(d: &Dovecot, policy: Policy) -> Account {
+    Account {
+        id: "acc1".into(),
+        name: "alice@localhost".into(),
+        relay: String::new(),
+        host: "localhost".into(),
+        port: d.pop3s_port(),
+        security: Security::Tls,
+        user: "alice".into(),
+        pinned_cert: Some(d.fingerprint()),
+        policy,
+    }
+}
+
+/// Plain TCP to 127.0.0.1:port, one connection per session.
+pub struct Tcp(pub u16);
+
+impl Connector for Tcp {
+    type Stream = Compat<TcpStream>;
+
+    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
+        TcpStream::connect(("127.0.0.1", self.0))
+            .await
+            .map(|s| s.compat())
+            .map_err(|e| SyncError::Connect(e.to_string()))
+    }
+}
+
+/// How many messages the server holds now, asked in a session of its own.
+pub async fn server_count(d: &Dovecot) -> usize {
+    let tcp = TcpStream::connect(("127.0.0.1", d.pop3s_port()))
+        .await
+        .unwrap()
+        .compat();
+    let mut opts = ConnectOptions::new("localhost", Security::Tls);
+    opts.pinned_cert = Some(d.fingerprint());
+    let mut client = connect(tcp, &opts).await.unwrap();
+    client.login("alice", &password()).await.unwrap();
+    let n = client.stat().await.unwrap().count as usize;
+    client.quit().await.unwrap();
+    n
+}
+
+pub fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    v.sort();
+    v
+}
+
+/// Every stored message's bytes, sorted: equal to `sorted(mails())` means none missing, none
+/// twice, none altered.
+pub fn stored_raws(store: &MemoryStore) -> Vec<Vec<u8>> {
+    let summaries = block_on(store.summaries()).unwrap();
+    sorted(
+        summaries
+            .iter()
+            .map(|s| block_on(store.raw_message(&s.id)).unwrap().unwrap())
+            .collect(),
+    )
+}
+
+/// A TCP proxy to 127.0.0.1:upstream that records the client's bytes and can cut the next
+/// connection once the server has sent a given number of bytes.
+pub struct RecordingProxy {
+    pub port: u16,
+    client_bytes: Arc<Mutex<Vec<u8>>>,
+    cut_next: Arc<Mutex<Option<u64>>>,
+}
+
+impl RecordingProxy {
+    pub async fn start(upstream: u16) -> RecordingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client_bytes = Arc::new(Mutex::new(Vec::new()));
+        let cut_next: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
+        let (record, cuts) = (client_bytes.clone(), cut_next.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let cut = cuts.lock().unwrap().take();
+                let record = record.clone();
+                tokio::spawn(relay(client, upstream, record, cut));
+            }
+        });
+        RecordingProxy {
+            port,
+            client_bytes,
+            cut_next,
+        }
+    }
+
+    /// The next connection is dropped once the server has sent `bytes` bytes through it.
+    pub fn cut_next_after(&self, bytes: u64) {
+        *self.cut_next.lock().unwrap() = Some(bytes);
+    }
+
+    /// What clients sent, all connections in order, as text.
+    pub fn client_bytes(&self) -> String {
+        String::from_utf8_lossy(&self.client_bytes.lock().unwrap()).into_owned()
+    }
+}
+
+async fn relay(client: TcpStream, upstream: u16, record: Arc<Mutex<Vec<u8>>>, cut: Option<u64>) {
+    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+        return;
+    };
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let up = async {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    record.lock().unwrap().extend_from_slice(&buf[..n]);
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    let down = async {
+        let mut buf = [0u8; 16 * 1024];
+        let mut sent = 0u64;
+        loop {
+            match sr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let n = match cut {
+                        Some(limit) if sent + n as u64 >= limit => {
+                            let keep = (limit - sent) as usize;
+                            let _ = cw.write_all(&buf[..keep]).await;
+                            break;
+                        }
+                        _ => n,
+                    };
+                    sent += n as u64;
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    // Either side ending (or the cut) ends both: dropping the halves closes the sockets.
+    tokio::select! {
+        _ = up => {},
+        _ = down => {},
+    }
+}
