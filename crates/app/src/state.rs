@@ -319,6 +319,7 @@ mod tests {
             date,
             size: 0,
             snippet: String::new(),
+            ..Default::default()
         }
     }
 

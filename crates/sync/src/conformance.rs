@@ -80,6 +80,13 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, 
         date: (!raw.is_empty()).then_some(1_699_999_999),
         size,
         snippet: "Hello".to_owned(),
+        message_id_header: Some(format!("{uidl}@example.org")),
+        auth: crate::AuthResults {
+            server: "mx.example.org".to_owned(),
+            spf: Some("pass".to_owned()),
+            dkim: None,
+            dmarc: Some("fail".to_owned()),
+        },
     };
     (entry, summary, raw)
 }

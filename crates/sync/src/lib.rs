@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod auth_results;
 pub mod conformance;
 pub mod ledger;
 pub mod memory;
@@ -18,12 +19,14 @@ pub mod store;
 pub mod summary;
 
 pub use account::{Account, Security};
+pub use auth_results::AuthResults;
 pub use ledger::{message_id, LedgerEntry};
 pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};
 pub use runner::{
-    open_session, sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport,
+    open_session, sync_account, Advice, Cancel, Connector, Progress, SyncError, SyncOptions,
+    SyncReport,
 };
 pub use store::{Store, StoreError};
 pub use summary::Summary;

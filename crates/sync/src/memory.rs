@@ -45,6 +45,11 @@ impl MemoryStore {
             .cloned()
     }
 
+    /// Forget the whole ledger, as a damaged or lost one would be; messages stay.
+    pub fn clear_ledger(&self) {
+        self.inner.borrow_mut().ledger.clear();
+    }
+
     /// How many `commit_message` calls succeeded, repeats of the same message included.
     pub fn commit_count(&self) -> u64 {
         self.inner.borrow().commits

@@ -8,12 +8,12 @@
 //! chunks (QUIT and reconnect every `expunge_every` DELEs, like fetchmail's `expunge N`), so a
 //! drop late in a long session loses no work.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::{connect, Client, ConnectOptions, MaybeTls, Secret};
 
-use crate::plan::{PlanInput, Warning};
+use crate::plan::{Fetch, PlanInput, Warning};
 use crate::{message_id, Account, LedgerEntry, Store, StoreError, Summary, SyncPlan};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,49 @@ pub enum SyncError {
     /// The transport could not be opened (the app's relay WebSocket, a TCP connect).
     #[error("could not connect: {0}")]
     Connect(String),
+}
+
+/// What the user can do about a failed sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// Nothing is wrong with the settings: the network, or the server asked to wait.
+    TryLater,
+    /// The server refused the user name or password.
+    FixCredentials,
+    /// The server, port, security or certificate setting is wrong.
+    FixSettings,
+    /// The store is full; the sync stopped before any DELE.
+    FreeStorage,
+}
+
+impl SyncError {
+    pub fn advice(&self) -> Advice {
+        use postino_pop3::Error as P;
+        match self {
+            SyncError::Store(StoreError::QuotaExceeded) => Advice::FreeStorage,
+            SyncError::Store(_) => Advice::TryLater,
+            SyncError::Connect(_) => Advice::FixSettings,
+            SyncError::Pop3(e) if e.is_temporary() => Advice::TryLater,
+            SyncError::Pop3(P::LoginFailed { .. }) => Advice::FixCredentials,
+            SyncError::Pop3(P::Server { .. }) => Advice::TryLater,
+            SyncError::Pop3(_) => Advice::FixSettings,
+        }
+    }
+}
+
+/// Lets the caller stop a sync between two messages. What was stored stays stored, and the
+/// session still ends with QUIT, so deletions of stored messages take effect.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.set(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.get()
+    }
 }
 
 /// Opens a fresh byte stream to the account's server, once per session.
@@ -61,6 +104,7 @@ pub struct SyncOptions {
     pub expunge_every: usize,
     /// Headers-only messages to download whole this time.
     pub want_full: HashSet<String>,
+    pub cancel: Cancel,
 }
 
 impl SyncOptions {
@@ -70,6 +114,7 @@ impl SyncOptions {
             store_persistent: false,
             expunge_every: 50,
             want_full: HashSet::new(),
+            cancel: Cancel::default(),
         }
     }
 }
@@ -92,6 +137,11 @@ pub struct SyncReport {
     pub expire: Option<Option<u64>>,
     /// The server's `LOGIN-DELAY`, seconds: do not check again sooner.
     pub login_delay: Option<u64>,
+    /// Messages recognised in the store by their headers (TOP n 0) after the ledger was lost,
+    /// and entered in the ledger again without downloading their bodies.
+    pub rebuilt: usize,
+    /// The caller cancelled; what was stored stays.
+    pub cancelled: bool,
 }
 
 /// Connect over `stream` as the account says (TLS, STLS or plain), and log in.
@@ -176,9 +226,45 @@ where
             bytes_total,
         });
 
+        // A lost ledger: stored messages are recognised by their headers, not downloaded again.
+        let mut orphans = if ledger.is_empty() && !plan.fetch.is_empty() {
+            orphans_by_message_id(store, &account.id).await?
+        } else {
+            HashMap::new()
+        };
+
         let mut pending_deletes = 0usize;
         let mut chunk_full = false;
         for fetch in &plan.fetch {
+            if options.cancel.is_cancelled() {
+                report.cancelled = true;
+                break;
+            }
+            if !orphans.is_empty() && !fetch.headers_only {
+                let mut head = Vec::new();
+                client
+                    .top(fetch.number, 0, &mut |c| {
+                        head.extend_from_slice(c);
+                        Ok(())
+                    })
+                    .await?;
+                let id = Summary::from_raw(&account.id, &fetch.uidl, &head).message_id_header;
+                if let Some(orphan) = id.and_then(|id| orphans.remove(&id)) {
+                    if let Some(raw) = store.raw_message(&orphan.id).await? {
+                        commit(store, account, fetch, &raw, options.now).await?;
+                        report.rebuilt += 1;
+                        report.downloaded += 1;
+                        report.bytes += raw.len() as u64;
+                        progress(Progress::Downloading {
+                            done: report.downloaded,
+                            total,
+                            bytes_done: report.bytes,
+                            bytes_total,
+                        });
+                        continue;
+                    }
+                }
+            }
             let mut raw = Vec::with_capacity(fetch.size.min(1024 * 1024) as usize);
             let mut sink = |chunk: &[u8]| {
                 raw.extend_from_slice(chunk);
@@ -189,19 +275,8 @@ where
             } else {
                 client.retr(fetch.number, &mut sink).await?;
             }
-            let entry = LedgerEntry {
-                account: account.id.clone(),
-                uidl: fetch.uidl.clone(),
-                size: raw.len() as u64,
-                digest: sha256_hex(&raw),
-                downloaded_at: options.now,
-                message_id: message_id(&account.id, &fetch.uidl),
-                headers_only: fetch.headers_only,
-                deleted_locally: false,
-            };
-            let summary = Summary::from_raw(&account.id, &fetch.uidl, &raw);
             // Invariant 1: the DELE below is reached only once this commit is confirmed.
-            store.commit_message(&entry, &summary, &raw).await?;
+            commit(store, account, fetch, &raw, options.now).await?;
             report.downloaded += 1;
             report.headers_only += usize::from(fetch.headers_only);
             report.bytes += raw.len() as u64;
@@ -223,7 +298,7 @@ where
                 }
             }
         }
-        if !chunk_full {
+        if !chunk_full && !report.cancelled {
             for delete in &plan.delete {
                 client.dele(delete.number).await?;
                 pending_deletes += 1;
@@ -236,10 +311,46 @@ where
         progress(Progress::Finishing);
         client.quit().await?;
         report.deleted += pending_deletes;
-        if !chunk_full || *remaining == 0 {
+        if !chunk_full || *remaining == 0 || report.cancelled {
             return Ok(report);
         }
     }
+}
+
+/// Store a message with its ledger entry, in one transaction.
+async fn commit<St: Store>(
+    store: &St,
+    account: &Account,
+    fetch: &Fetch,
+    raw: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
+    let entry = LedgerEntry {
+        account: account.id.clone(),
+        uidl: fetch.uidl.clone(),
+        size: raw.len() as u64,
+        digest: sha256_hex(raw),
+        downloaded_at: now,
+        message_id: message_id(&account.id, &fetch.uidl),
+        headers_only: fetch.headers_only,
+        deleted_locally: false,
+    };
+    let summary = Summary::from_raw(&account.id, &fetch.uidl, raw);
+    store.commit_message(&entry, &summary, raw).await
+}
+
+/// Stored messages of the account, by Message-ID: with an empty ledger, all of them are orphans.
+async fn orphans_by_message_id<St: Store>(
+    store: &St,
+    account: &str,
+) -> Result<HashMap<String, Summary>, StoreError> {
+    Ok(store
+        .summaries()
+        .await?
+        .into_iter()
+        .filter(|s| s.account == account)
+        .filter_map(|s| s.message_id_header.clone().map(|id| (id, s)))
+        .collect())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

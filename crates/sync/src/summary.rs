@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+use crate::auth_results::AuthResults;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Same as `LedgerEntry::message_id`.
     pub id: String,
@@ -15,12 +17,34 @@ pub struct Summary {
     pub size: u64,
     /// The start of the plain-text body, whitespace collapsed.
     pub snippet: String,
+    /// The Message-ID header, to recognise the message if the ledger is lost.
+    #[serde(default)]
+    pub message_id_header: Option<String>,
+    /// SPF, DKIM and DMARC as the receiving server recorded them.
+    #[serde(default)]
+    pub auth: AuthResults,
 }
 
 impl Summary {
     /// Parse what the list shows. Never fails: a malformed message gets empty fields.
     pub fn from_raw(account: &str, uidl: &str, raw: &[u8]) -> Summary {
         let parsed = mail_parser::MessageParser::default().parse(raw);
+        let message_id_header = parsed
+            .as_ref()
+            .and_then(|m| m.message_id())
+            .map(str::to_string);
+        // The topmost one, added by the receiving server (mail-parser's `header_raw` gives the
+        // last one, which a sender can forge).
+        let auth = parsed
+            .as_ref()
+            .and_then(|m| {
+                m.headers()
+                    .iter()
+                    .find(|h| h.name.as_str().eq_ignore_ascii_case("Authentication-Results"))
+                    .and_then(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+            })
+            .map(|v| AuthResults::parse(&String::from_utf8_lossy(v)))
+            .unwrap_or_default();
         let (from, subject, date, snippet) = match &parsed {
             Some(m) => {
                 let from = m
@@ -49,6 +73,8 @@ impl Summary {
             date,
             size: raw.len() as u64,
             snippet,
+            message_id_header,
+            auth,
         }
     }
 }
@@ -85,6 +111,19 @@ Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nHello   there,\r\n\r\nsecond line\r\
         assert_eq!(s.snippet, "Hello there, second line");
         assert_eq!(s.id, "acc/u1");
         assert_eq!(s.size, raw.len() as u64);
+    }
+
+    #[test]
+    fn message_id_and_topmost_authentication_results() {
+        let raw =
+            b"Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=a.org; dkim=fail\r\n\
+Authentication-Results: forged.example; spf=pass; dkim=pass; dmarc=pass\r\n\
+Message-ID: <abc@a.org>\r\nSubject: s\r\n\r\nbody\r\n";
+        let s = Summary::from_raw("a", "u", raw);
+        assert_eq!(s.message_id_header.as_deref(), Some("abc@a.org"));
+        assert_eq!(s.auth.server, "mx.example.net");
+        assert_eq!(s.auth.dkim.as_deref(), Some("fail"));
+        assert_eq!(s.auth.dmarc, None);
     }
 
     #[test]

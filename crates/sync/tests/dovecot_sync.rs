@@ -245,3 +245,67 @@ async fn a_failed_commit_is_never_followed_by_its_dele() {
     assert_eq!(stored_raws(&store), support::sorted(mails()));
     assert_eq!(store.commit_count(), mails().len() as u64);
 }
+
+/// A lost ledger is rebuilt from the headers (TOP n 0) of what is already stored: no body is
+/// downloaded again. Plain POP3 on loopback, so the proxy can count the RETRs.
+#[tokio::test]
+async fn a_lost_ledger_is_rebuilt_without_downloading_bodies_again() {
+    let d = dovecot();
+    let proxy = RecordingProxy::start(d.pop3_port()).await;
+    let store = MemoryStore::default();
+    let mut acc = account(&d, Policy::default());
+    acc.security = Security::None;
+    acc.port = proxy.port;
+    let opts = SyncOptions::new(1_700_000_000);
+    let mut tcp = Tcp(proxy.port);
+    sync_account(&mut tcp, &store, &acc, &support::password(), &opts, &mut |_| {})
+        .await
+        .unwrap();
+    let retrs_before = proxy.client_bytes().matches("RETR ").count();
+    assert_eq!(retrs_before, mails().len());
+
+    store.clear_ledger();
+    let report = sync_account(&mut tcp, &store, &acc, &support::password(), &opts, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.rebuilt, mails().len());
+    assert_eq!(
+        proxy.client_bytes().matches("RETR ").count(),
+        retrs_before,
+        "a body was downloaded again"
+    );
+    assert_eq!(block_on(store.ledger_uidls(&acc.id)).unwrap().len(), mails().len());
+    assert_eq!(stored_raws(&store), support::sorted(mails()));
+
+    // And the next sync is an ordinary one again.
+    let report = sync_account(&mut tcp, &store, &acc, &support::password(), &opts, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!((report.downloaded, report.rebuilt), (0, 0));
+}
+
+#[tokio::test]
+async fn cancel_stops_between_messages_and_keeps_what_was_stored() {
+    let d = dovecot();
+    let store = MemoryStore::default();
+    let acc = account(&d, Policy::default());
+    let opts = SyncOptions::new(1_700_000_000);
+    let cancel = opts.cancel.clone();
+    let report = sync_account(
+        &mut Tcp(d.pop3s_port()),
+        &store,
+        &acc,
+        &support::password(),
+        &opts,
+        &mut |p| {
+            if let Progress::Downloading { done: 2, .. } = p {
+                cancel.cancel();
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.cancelled);
+    assert_eq!(report.downloaded, 2);
+    assert_eq!(block_on(store.summaries()).unwrap().len(), 2);
+}
