@@ -166,11 +166,9 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Strin
         {
             let secs = started.elapsed().as_secs_f64().max(0.001);
             let width = 30usize;
-            let filled = if bytes_total > 0 {
-                (bytes_done.min(bytes_total) * width as u64 / bytes_total) as usize
-            } else {
-                width
-            };
+            let filled = (bytes_done.min(bytes_total) * width as u64)
+                .checked_div(bytes_total)
+                .map_or(width, |f| f as usize);
             eprint!(
                 "\r{name}: [{}{}] {done}/{total} messages, {:.1}/{:.1} MB, {:.1} MB/s ",
                 "#".repeat(filled),

@@ -164,7 +164,9 @@ mod tests {
         }
     }
 
-    fn listing(n: u32) -> (Vec<(u32, String)>, Vec<(u32, u64)>) {
+    type Listing = (Vec<(u32, String)>, Vec<(u32, u64)>);
+
+    fn listing(n: u32) -> Listing {
         (
             (1..=n).map(|i| (i, format!("u{i}"))).collect(),
             (1..=n).map(|i| (i, u64::from(i) * 100)).collect(),

@@ -8,9 +8,10 @@
 //! chunks (QUIT and reconnect every `expunge_every` DELEs, like fetchmail's `expunge N`), so a
 //! drop late in a long session loses no work.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use futures_io::{AsyncRead, AsyncWrite};
+use postino_pop3::command::Command;
 use postino_pop3::{connect, Client, ConnectOptions, MaybeTls, Secret};
 
 use crate::plan::{Fetch, PlanInput, Warning};
@@ -142,6 +143,8 @@ pub struct SyncReport {
     pub rebuilt: usize,
     /// The caller cancelled; what was stored stays.
     pub cancelled: bool,
+    /// Listed, then refused by the server when asked for (deleted meanwhile by another client).
+    pub unavailable: usize,
 }
 
 /// Connect over `stream` as the account says (TLS, STLS or plain), and log in.
@@ -176,7 +179,6 @@ where
 {
     let mut report = SyncReport::default();
     let mut totals: Option<(usize, u64)> = None;
-    let mut budget = account.policy.max_per_session;
     // Each session but the last applies at least one deletion, so this bounds the loop even
     // against a server that ignores DELE.
     let mut sessions_left: Option<usize> = None;
@@ -207,7 +209,11 @@ where
             now: options.now,
             store_persistent: options.store_persistent,
             want_full: &options.want_full,
-            budget,
+            // What earlier sessions of this sync downloaded counts against the maximum.
+            budget: account
+                .policy
+                .max_per_session
+                .map(|m| m.saturating_sub(report.downloaded)),
         });
         let (total, bytes_total) = *totals.get_or_insert_with(|| {
             report.already_stored = plan.already_stored;
@@ -227,94 +233,229 @@ where
         });
 
         // A lost ledger: stored messages are recognised by their headers, not downloaded again.
-        let mut orphans = if ledger.is_empty() && !plan.fetch.is_empty() {
-            orphans_by_message_id(store, &account.id).await?
-        } else {
-            HashMap::new()
-        };
-
-        let mut pending_deletes = 0usize;
-        let mut chunk_full = false;
-        for fetch in &plan.fetch {
-            if options.cancel.is_cancelled() {
-                report.cancelled = true;
-                break;
-            }
-            if !orphans.is_empty() && !fetch.headers_only {
-                let mut head = Vec::new();
-                client
-                    .top(fetch.number, 0, &mut |c| {
-                        head.extend_from_slice(c);
-                        Ok(())
-                    })
-                    .await?;
-                let id = Summary::from_raw(&account.id, &fetch.uidl, &head).message_id_header;
-                if let Some(orphan) = id.and_then(|id| orphans.remove(&id)) {
-                    if let Some(raw) = store.raw_message(&orphan.id).await? {
-                        commit(store, account, fetch, &raw, options.now).await?;
-                        report.rebuilt += 1;
-                        report.downloaded += 1;
-                        report.bytes += raw.len() as u64;
-                        progress(Progress::Downloading {
-                            done: report.downloaded,
-                            total,
-                            bytes_done: report.bytes,
-                            bytes_total,
-                        });
-                        continue;
-                    }
-                }
-            }
-            let mut raw = Vec::with_capacity(fetch.size.min(1024 * 1024) as usize);
-            let mut sink = |chunk: &[u8]| {
-                raw.extend_from_slice(chunk);
-                Ok(())
-            };
-            if fetch.headers_only {
-                client.top(fetch.number, 0, &mut sink).await?;
-            } else {
-                client.retr(fetch.number, &mut sink).await?;
-            }
-            // Invariant 1: the DELE below is reached only once this commit is confirmed.
-            commit(store, account, fetch, &raw, options.now).await?;
-            report.downloaded += 1;
-            report.headers_only += usize::from(fetch.headers_only);
-            report.bytes += raw.len() as u64;
-            if let Some(b) = budget.as_mut() {
-                *b = b.saturating_sub(1);
-            }
-            progress(Progress::Downloading {
-                done: report.downloaded,
-                total,
-                bytes_done: report.bytes,
-                bytes_total,
-            });
-            if plan.delete_after_fetch && !fetch.headers_only {
-                client.dele(fetch.number).await?;
-                pending_deletes += 1;
-                if pending_deletes >= expunge_every {
-                    chunk_full = true;
-                    break;
-                }
+        let mut to_fetch: Vec<&Fetch> = plan.fetch.iter().collect();
+        if ledger.is_empty() && !plan.fetch.is_empty() {
+            let orphans = orphans_by_message_id(store, &account.id).await?;
+            if !orphans.is_empty() {
+                to_fetch =
+                    adopt_orphans(&mut client, store, account, &plan.fetch, orphans, options)
+                        .await?
+                        .into_iter()
+                        .filter_map(|(fetch, adopted)| match adopted {
+                            Some(size) => {
+                                report.rebuilt += 1;
+                                report.downloaded += 1;
+                                report.bytes += size;
+                                None
+                            }
+                            None => Some(fetch),
+                        })
+                        .collect();
             }
         }
-        if !chunk_full && !report.cancelled {
-            for delete in &plan.delete {
-                client.dele(delete.number).await?;
-                pending_deletes += 1;
-                if pending_deletes >= expunge_every {
-                    chunk_full = true;
-                    break;
-                }
-            }
+
+        let outcome = download(
+            &mut client,
+            store,
+            account,
+            &to_fetch,
+            &plan,
+            options,
+            expunge_every,
+            &mut report,
+            &mut |report: &SyncReport| {
+                progress(Progress::Downloading {
+                    done: report.downloaded,
+                    total,
+                    bytes_done: report.bytes,
+                    bytes_total,
+                })
+            },
+        )
+        .await?;
+        if !outcome.quit {
+            return Ok(report);
         }
         progress(Progress::Finishing);
         client.quit().await?;
-        report.deleted += pending_deletes;
-        if !chunk_full || *remaining == 0 || report.cancelled {
+        report.deleted += outcome.deleted;
+        if !outcome.more || *remaining == 0 || report.cancelled {
             return Ok(report);
         }
     }
+}
+
+/// How one session's download ended.
+struct SessionOutcome {
+    /// DELEs the server accepted; they take effect at QUIT.
+    deleted: usize,
+    /// The deletion chunk is full and work remains: QUIT and connect again.
+    more: bool,
+    /// End with QUIT (false when cancelled with responses still in flight).
+    quit: bool,
+}
+
+/// Download `to_fetch` and delete what the plan says, pipelined: up to `client.window()`
+/// commands in flight (1 without PIPELINING). Each message is committed as its response is
+/// read, and only then is its DELE queued (invariant 1).
+#[allow(clippy::too_many_arguments)]
+async fn download<S, St>(
+    client: &mut Client<S>,
+    store: &St,
+    account: &Account,
+    to_fetch: &[&Fetch],
+    plan: &SyncPlan,
+    options: &SyncOptions,
+    expunge_every: usize,
+    report: &mut SyncReport,
+    on_progress: &mut dyn FnMut(&SyncReport),
+) -> Result<SessionOutcome, SyncError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    St: Store,
+{
+    let mut fetches = to_fetch.iter().copied().peekable();
+    let mut deletes = plan.delete.iter().peekable();
+    let mut dele_queue: VecDeque<u32> = VecDeque::new();
+    let mut fetching: HashMap<u32, &Fetch> = HashMap::new();
+    let mut deles_sent = 0usize;
+    let mut deleted = 0usize;
+    let mut more = false;
+    let mut stop_new = false;
+    loop {
+        while client.in_flight() < client.window() {
+            if let Some(number) = dele_queue.pop_front() {
+                client.send_pipelined(Command::Dele(number))?;
+                deles_sent += 1;
+                continue;
+            }
+            if stop_new {
+                break;
+            }
+            if options.cancel.is_cancelled() {
+                report.cancelled = true;
+                stop_new = true;
+                break;
+            }
+            let work_left = fetches.peek().is_some() || deletes.peek().is_some();
+            if deles_sent >= expunge_every && work_left {
+                more = true;
+                stop_new = true;
+                break;
+            }
+            // With deletion after download, no more fetches in flight than the chunk can
+            // still delete, so that the chunk's QUIT comes after them.
+            let chunk_room = !plan.delete_after_fetch
+                || deles_sent + dele_queue.len() + fetching.len() < expunge_every;
+            if !chunk_room && fetches.peek().is_some() {
+                break;
+            }
+            if let Some(fetch) = fetches.next() {
+                client.send_pipelined(if fetch.headers_only {
+                    Command::Top(fetch.number, 0)
+                } else {
+                    Command::Retr(fetch.number)
+                })?;
+                fetching.insert(fetch.number, fetch);
+            } else if let Some(delete) = deletes.next() {
+                client.send_pipelined(Command::Dele(delete.number))?;
+                deles_sent += 1;
+            } else {
+                break;
+            }
+        }
+        if client.in_flight() == 0 {
+            return Ok(SessionOutcome {
+                deleted,
+                more,
+                quit: true,
+            });
+        }
+        let mut raw = Vec::new();
+        let response = client
+            .next_response(&mut |chunk| {
+                raw.extend_from_slice(chunk);
+                Ok(())
+            })
+            .await?;
+        match response.command {
+            Command::Retr(number) | Command::Top(number, _) => {
+                let Some(fetch) = fetching.remove(&number) else {
+                    continue;
+                };
+                if !response.status.ok {
+                    // Gone meanwhile (another client deleted it): the next sync lists again.
+                    report.unavailable += 1;
+                    continue;
+                }
+                commit(store, account, fetch, &raw, options.now).await?;
+                report.downloaded += 1;
+                report.headers_only += usize::from(fetch.headers_only);
+                report.bytes += raw.len() as u64;
+                on_progress(report);
+                if options.cancel.is_cancelled() {
+                    // Stop now: responses still in flight are dropped with the connection. No
+                    // QUIT, so this session deletes nothing; stored is stored.
+                    report.cancelled = true;
+                    return Ok(SessionOutcome {
+                        deleted: 0,
+                        more: false,
+                        quit: false,
+                    });
+                }
+                if plan.delete_after_fetch && !fetch.headers_only {
+                    dele_queue.push_back(number);
+                }
+            }
+            Command::Dele(_) => deleted += usize::from(response.status.ok),
+            _ => {}
+        }
+    }
+}
+
+/// With a lost ledger: for each message to fetch, read its headers (TOP n 0) and, if the store
+/// holds a message with that Message-ID, enter it in the ledger again from the stored bytes.
+/// Returns each fetch with the adopted size, or `None` when it must be downloaded.
+async fn adopt_orphans<'p, S, St>(
+    client: &mut Client<S>,
+    store: &St,
+    account: &Account,
+    fetches: &'p [Fetch],
+    mut orphans: HashMap<String, Summary>,
+    options: &SyncOptions,
+) -> Result<Vec<(&'p Fetch, Option<u64>)>, SyncError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    St: Store,
+{
+    let mut out = Vec::with_capacity(fetches.len());
+    for fetch in fetches {
+        if orphans.is_empty() || fetch.headers_only {
+            out.push((fetch, None));
+            continue;
+        }
+        let mut head = Vec::new();
+        client
+            .top(fetch.number, 0, &mut |c| {
+                head.extend_from_slice(c);
+                Ok(())
+            })
+            .await?;
+        let id = Summary::from_raw(&account.id, &fetch.uidl, &head).message_id_header;
+        let orphan = id.and_then(|id| orphans.remove(&id));
+        let raw = match orphan {
+            Some(o) => store.raw_message(&o.id).await?,
+            None => None,
+        };
+        match raw {
+            Some(raw) => {
+                commit(store, account, fetch, &raw, options.now).await?;
+                out.push((fetch, Some(raw.len() as u64)));
+            }
+            None => out.push((fetch, None)),
+        }
+    }
+    Ok(out)
 }
 
 /// Store a message with its ledger entry, in one transaction.

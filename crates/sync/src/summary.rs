@@ -40,7 +40,11 @@ impl Summary {
             .and_then(|m| {
                 m.headers()
                     .iter()
-                    .find(|h| h.name.as_str().eq_ignore_ascii_case("Authentication-Results"))
+                    .find(|h| {
+                        h.name
+                            .as_str()
+                            .eq_ignore_ascii_case("Authentication-Results")
+                    })
                     .and_then(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
             })
             .map(|v| AuthResults::parse(&String::from_utf8_lossy(v)))

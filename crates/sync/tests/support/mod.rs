@@ -2,6 +2,7 @@
 //! proxy that records what the client sends and can cut the connection at a chosen byte.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
@@ -100,6 +101,7 @@ pub struct RecordingProxy {
     pub port: u16,
     client_bytes: Arc<Mutex<Vec<u8>>>,
     cut_next: Arc<Mutex<Option<u64>>>,
+    open: Arc<AtomicUsize>,
 }
 
 impl RecordingProxy {
@@ -108,18 +110,24 @@ impl RecordingProxy {
         let port = listener.local_addr().unwrap().port();
         let client_bytes = Arc::new(Mutex::new(Vec::new()));
         let cut_next: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
-        let (record, cuts) = (client_bytes.clone(), cut_next.clone());
+        let open = Arc::new(AtomicUsize::new(0));
+        let (record, cuts, count) = (client_bytes.clone(), cut_next.clone(), open.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let cut = cuts.lock().unwrap().take();
-                let record = record.clone();
-                tokio::spawn(relay(client, upstream, record, cut));
+                let (record, count) = (record.clone(), count.clone());
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    relay(client, upstream, record, cut).await;
+                    count.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
         RecordingProxy {
             port,
             client_bytes,
             cut_next,
+            open,
         }
     }
 
@@ -128,7 +136,19 @@ impl RecordingProxy {
         *self.cut_next.lock().unwrap() = Some(bytes);
     }
 
-    /// What clients sent, all connections in order, as text.
+    /// What clients sent, all connections in order, as text, once every connection has ended
+    /// (a client's last bytes may still be on their way when it returns).
+    pub async fn client_bytes_when_closed(&self) -> String {
+        for _ in 0..300 {
+            if self.open.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.client_bytes()
+    }
+
+    /// What clients sent so far, all connections in order, as text.
     pub fn client_bytes(&self) -> String {
         String::from_utf8_lossy(&self.client_bytes.lock().unwrap()).into_owned()
     }
@@ -181,5 +201,58 @@ async fn relay(client: TcpStream, upstream: u16, record: Arc<Mutex<Vec<u8>>>, cu
     tokio::select! {
         _ = up => {},
         _ = down => {},
+    }
+}
+
+/// A memory store whose commit can be made to fail, slowly, like a real store hitting its quota:
+/// the pause lets the proxy read what the client sent before it fails.
+#[derive(Default)]
+pub struct FailingStore {
+    pub inner: MemoryStore,
+    fail_next: std::cell::Cell<bool>,
+}
+
+impl FailingStore {
+    pub fn fail_next_commit(&self) {
+        self.fail_next.set(true);
+    }
+}
+
+impl Store for FailingStore {
+    async fn accounts(&self) -> Result<Vec<Account>, postino_sync::StoreError> {
+        self.inner.accounts().await
+    }
+    async fn put_account(&self, a: &Account) -> Result<(), postino_sync::StoreError> {
+        self.inner.put_account(a).await
+    }
+    async fn ledger(
+        &self,
+        account: &str,
+    ) -> Result<Vec<postino_sync::LedgerEntry>, postino_sync::StoreError> {
+        self.inner.ledger(account).await
+    }
+    async fn commit_message(
+        &self,
+        entry: &postino_sync::LedgerEntry,
+        summary: &postino_sync::Summary,
+        raw: &[u8],
+    ) -> Result<(), postino_sync::StoreError> {
+        if self.fail_next.replace(false) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            return Err(postino_sync::StoreError::QuotaExceeded);
+        }
+        self.inner.commit_message(entry, summary, raw).await
+    }
+    async fn summaries(&self) -> Result<Vec<postino_sync::Summary>, postino_sync::StoreError> {
+        self.inner.summaries().await
+    }
+    async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, postino_sync::StoreError> {
+        self.inner.raw_message(id).await
+    }
+    async fn delete_message(
+        &self,
+        entry: &postino_sync::LedgerEntry,
+    ) -> Result<(), postino_sync::StoreError> {
+        self.inner.delete_message(entry).await
     }
 }
