@@ -106,6 +106,9 @@ pub struct SyncOptions {
     /// Headers-only messages to download whole this time.
     pub want_full: HashSet<String>,
     pub cancel: Cancel,
+    /// At most this many commands in flight, below what the server allows (1: one at a time,
+    /// for a server whose PIPELINING is broken, and for measuring what pipelining brings).
+    pub max_in_flight: Option<usize>,
 }
 
 impl SyncOptions {
@@ -116,6 +119,7 @@ impl SyncOptions {
             expunge_every: 50,
             want_full: HashSet::new(),
             cancel: Cancel::default(),
+            max_in_flight: None,
         }
     }
 }
@@ -322,8 +326,12 @@ where
     let mut deleted = 0usize;
     let mut more = false;
     let mut stop_new = false;
+    let window = client
+        .window()
+        .min(options.max_in_flight.unwrap_or(usize::MAX))
+        .max(1);
     loop {
-        while client.in_flight() < client.window() {
+        while client.in_flight() < window {
             if let Some(number) = dele_queue.pop_front() {
                 client.send_pipelined(Command::Dele(number))?;
                 deles_sent += 1;

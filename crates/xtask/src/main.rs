@@ -26,12 +26,13 @@ fn main() -> ExitCode {
         Some("build") => setup()
             .and_then(|()| build_app())
             .and_then(|()| build_relay()),
-        Some("bench") => Err("`cargo xtask bench` is not built yet (issue 8)".into()),
+        Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  run [--listen ADDR]  build the app and serve it with the demo mailbox\n  \
                  test                 run every test: native, wasm in headless Chromium, end to end\n  \
                  build                build the app into dist/ and the relay in release\n  \
+                 bench [--quick]      measure Postino against getmail6 and fetchmail, side by side\n  \
                  setup                install what is missing, nothing else"
             );
             return ExitCode::from(2);
@@ -132,7 +133,12 @@ fn setup() -> Result {
 }
 
 fn apt_packages() -> Result {
-    let missing: Vec<&str> = APT_PACKAGES
+    apt_install(APT_PACKAGES)
+}
+
+/// Install the Debian packages of `packages` that are missing (as root), or say how.
+fn apt_install(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {
@@ -329,6 +335,39 @@ fn run(args: &[String]) -> Result {
 }
 
 // ---------------------------------------------------------------------------------------------
+// bench
+
+/// The reference clients and tools the benchmark compares against.
+const BENCH_PACKAGES: &[&str] = &["fetchmail", "getmail6", "websockify", "time"];
+
+fn bench(args: &[String]) -> Result {
+    let quick = match args {
+        [] => false,
+        [q] if q == "--quick" => true,
+        _ => return Err("usage: cargo xtask bench [--quick]".into()),
+    };
+    setup()?;
+    apt_install(BENCH_PACKAGES)?;
+    build_app()?;
+    status(cmd("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "postino-bench",
+        "-p",
+        "postino-cli",
+    ]))?;
+    let mut run = cmd(&root()
+        .join("target/release/postino-bench")
+        .to_string_lossy());
+    run.args(["--out", "target/bench"]);
+    if quick {
+        run.arg("--quick");
+    }
+    status(&mut run)
+}
+
+// ---------------------------------------------------------------------------------------------
 // test
 
 fn test() -> Result {
@@ -347,7 +386,14 @@ fn test() -> Result {
 
     step("native tests", &|| {
         let mut c = cmd("cargo");
-        c.args(["test", "--workspace", "--exclude", "postino-app"]);
+        c.args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "postino-app",
+            "--exclude",
+            "postino-bench",
+        ]);
         status(&mut c)
     });
     step("wasm tests in headless Chromium", &|| {

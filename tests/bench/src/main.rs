@@ -1,0 +1,279 @@
+//! `cargo xtask bench`: Postino against its peers on the same generated mailbox, side by side
+//! in one run, so that a noisy machine cancels out. Writes `target/bench/report.md` and
+//! `report.json`. A contender whose correctness check fails is reported as failed, not timed.
+//!
+//! Scenarios:
+//! 1. Download over loopback TLS from Dovecot: the floor (pipelined RETR, output discarded),
+//!    the postino-sync runner into the memory store (pipelined and one command at a time), the
+//!    `postino` CLI into a Maildir, getmail6 into a Maildir, fetchmail into a BSMTP file.
+//! 2. The same through a proxy that delays every chunk by 25 ms each way (50 ms round trip),
+//!    on a smaller mailbox.
+//!
+//! Every contender runs as its own process under `/usr/bin/time`, for wall time and peak RSS.
+#![forbid(unsafe_code)]
+
+mod children;
+mod delay;
+mod mailbox;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use postino_testkit::{Dovecot, DovecotOptions};
+use report::{Figure, Report, Scenario};
+
+pub const USER: &str = "bench";
+pub const PASSWORD: &str = "bench-password";
+
+struct Args {
+    quick: bool,
+    out: PathBuf,
+    runs: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        quick: false,
+        out: PathBuf::from("target/bench"),
+        runs: 3,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--out" => args.out = it.next().ok_or("--out needs a folder")?.into(),
+            "--runs" => {
+                args.runs = it
+                    .next()
+                    .and_then(|r| r.parse().ok())
+                    .ok_or("--runs needs a number")?
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("child") {
+        std::process::exit(children::main(&argv[2..]));
+    }
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("postino-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args) {
+        eprintln!("postino-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Checks a run's result, given its standard output.
+pub type Check = Box<dyn Fn(&str) -> Result<(), String>>;
+
+/// A contender: a command line, and how to check what it delivered.
+pub struct Contender {
+    pub name: &'static str,
+    pub command: Command,
+    /// Prepared fresh before each run (an empty Maildir, ...).
+    pub prepare: Box<dyn Fn() -> Result<(), String>>,
+    /// Messages and bytes delivered, checked after each run.
+    pub check: Check,
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    let (n_direct, n_delay) = if args.quick {
+        (1_000, 100)
+    } else {
+        (10_000, 1_000)
+    };
+    let runs = if args.quick { 1 } else { args.runs };
+    let mut report = Report::new(runs);
+
+    for (title, n, delay) in [
+        (
+            "Download over loopback TLS from Dovecot",
+            n_direct,
+            Duration::ZERO,
+        ),
+        (
+            "Download with 50 ms round-trip delay (25 ms each way)",
+            n_delay,
+            Duration::from_millis(25),
+        ),
+    ] {
+        eprintln!("postino-bench: {title}: generating {n} messages");
+        let mails = mailbox::generate(n, 0x0905_71e0);
+        let bytes: u64 = mails.iter().map(|m| m.len() as u64).sum();
+        let mut sizes: Vec<usize> = mails.iter().map(Vec::len).collect();
+        sizes.sort_unstable();
+        let dovecot = Dovecot::start(&DovecotOptions {
+            user: USER.into(),
+            password: PASSWORD.into(),
+            fixtures: mails,
+        })
+        .map_err(|e| format!("dovecot: {e}"))?;
+        let proxy = if delay.is_zero() {
+            None
+        } else {
+            Some(delay::start(dovecot.pop3s_port(), delay)?)
+        };
+        let port = proxy.as_ref().map_or(dovecot.pop3s_port(), |p| p.port);
+        let work = args.out.join("work");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+        let contenders = children::contenders(&dovecot, port, n, bytes, &work)?;
+        let mut scenario = Scenario {
+            title: title.into(),
+            messages: n,
+            bytes,
+            median_size: sizes[sizes.len() / 2],
+            max_size: *sizes.last().unwrap_or(&0),
+            figures: Vec::new(),
+        };
+        for (i, mut c) in contenders.into_iter().enumerate() {
+            eprintln!("postino-bench:   {}", c.name);
+            if i == 0 {
+                // Untimed: warms the server's page cache, so the first contender pays nothing
+                // the others do not.
+                let _ = measure(&mut c, 1);
+            }
+            scenario.figures.push(measure(&mut c, runs));
+        }
+        report.scenarios.push(scenario);
+        drop(proxy);
+    }
+    report.machine = machine();
+    report.app = app_sizes(Path::new("dist"));
+    report.write(&args.out)?;
+    println!("{}", report.markdown());
+    eprintln!(
+        "postino-bench: wrote {} and report.json",
+        args.out.join("report.md").display()
+    );
+    Ok(())
+}
+
+/// Run a contender `runs` times under /usr/bin/time; any failed check fails the figure.
+fn measure(c: &mut Contender, runs: usize) -> Figure {
+    let mut secs = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        if let Err(e) = (c.prepare)() {
+            return Figure::failed(c.name, e);
+        }
+        let mut timed = Command::new("/usr/bin/time");
+        timed.arg("-f").arg("POSTINO-BENCH-TIME %e %M");
+        timed
+            .arg(c.command.get_program())
+            .args(c.command.get_args());
+        for (k, v) in c.command.get_envs() {
+            if let Some(v) = v {
+                timed.env(k, v);
+            }
+        }
+        if let Some(d) = c.command.get_current_dir() {
+            timed.current_dir(d);
+        }
+        let out = match timed.output() {
+            Ok(o) => o,
+            Err(e) => return Figure::failed(c.name, format!("could not start: {e}")),
+        };
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            let tail: String = stderr.lines().rev().take(6).collect::<Vec<_>>().join(" | ");
+            return Figure::failed(c.name, format!("exit {}: {tail}", out.status));
+        }
+        if let Err(e) = (c.check)(&stdout) {
+            return Figure::failed(c.name, format!("wrong result: {e}"));
+        }
+        let Some(line) = stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("POSTINO-BENCH-TIME "))
+        else {
+            return Figure::failed(c.name, "no timing from /usr/bin/time".into());
+        };
+        let mut parts = line.split_whitespace().skip(1);
+        secs.push(
+            parts
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN),
+        );
+        rss.push(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0u64));
+    }
+    Figure::measured(c.name, secs, rss)
+}
+
+/// The app's wasm and JS in `dist`, raw and gzipped (`gzip -9`).
+fn app_sizes(dist: &Path) -> Vec<(String, u64, u64)> {
+    let Ok(entries) = std::fs::read_dir(dist) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u64, u64)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "js"))
+        .filter_map(|p| {
+            let raw = std::fs::metadata(&p).ok()?.len();
+            let gz = Command::new("sh")
+                .arg("-c")
+                .arg(format!("gzip -9 -c '{}' | wc -c", p.display()))
+                .output()
+                .ok()?;
+            let gz = String::from_utf8_lossy(&gz.stdout).trim().parse().ok()?;
+            Some((p.file_name()?.to_string_lossy().into_owned(), raw, gz))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|k| k.parse::<u64>().ok())
+                })
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.0} GiB", kb as f64 / 1_048_576.0)
+        });
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores, {mem}, {cpu}")
+}
+
+/// Count files in a Maildir's new/ and their bytes.
+pub fn maildir_count(dir: &Path) -> Result<(usize, u64), String> {
+    let mut n = 0;
+    let mut bytes = 0;
+    for e in std::fs::read_dir(dir.join("new")).map_err(|e| e.to_string())? {
+        let e = e.map_err(|e| e.to_string())?;
+        n += 1;
+        bytes += e.metadata().map_err(|e| e.to_string())?.len();
+    }
+    Ok((n, bytes))
+}
