@@ -142,6 +142,63 @@ impl Drop for IdbStore {
     }
 }
 
+impl IdbStore {
+    /// Messages with their summaries and ledger entries, in one readwrite transaction over the
+    /// three stores: all or none.
+    async fn commit_records(
+        &self,
+        records: &[(&LedgerEntry, &Summary, &[u8])],
+    ) -> Result<(), StoreError> {
+        // Everything that can fail before the transaction is prepared before it.
+        let values = records
+            .iter()
+            .map(|(entry, summary, raw)| {
+                Ok((
+                    to_js(*entry)?,
+                    to_js(*summary)?,
+                    message_record(&entry.message_id, raw)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        // Strict durability: the commit is on disk when `complete` fires, and only then may the
+        // messages be deleted on the server (invariant 1). Chromium defaults to relaxed.
+        let options = Object::new();
+        Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
+        let names: Array = [LEDGER, SUMMARIES, MESSAGES]
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect();
+        let tx = self
+            .db
+            .unchecked_ref::<DatabaseWithOptions>()
+            .transaction_with_options(&names, "readwrite", &options)
+            .map_err(js_error)?;
+        let completion = Completion::new(&tx);
+
+        // Every put synchronously, one after the other; then only the transaction's events
+        // (invariant 5).
+        let puts = (|| {
+            let (ledger, summaries, messages) = (
+                object_store(&tx, LEDGER)?,
+                object_store(&tx, SUMMARIES)?,
+                object_store(&tx, MESSAGES)?,
+            );
+            for (entry, summary, message) in &values {
+                ledger.put(entry).map_err(js_error)?;
+                summaries.put(summary).map_err(js_error)?;
+                messages.put(message).map_err(js_error)?;
+            }
+            Ok(())
+        })();
+        if let Err(error) = puts {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+}
+
 impl Store for IdbStore {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let all = self.read(ACCOUNTS, |s| s.get_all()).await?;
@@ -195,44 +252,16 @@ impl Store for IdbStore {
         summary: &Summary,
         raw: &[u8],
     ) -> Result<(), StoreError> {
-        // Everything that can fail before the transaction is prepared before it.
-        let entry_value = to_js(entry)?;
-        let summary_value = to_js(summary)?;
-        let message_value = message_record(&entry.message_id, raw)?;
+        self.commit_records(&[(entry, summary, raw)]).await
+    }
 
-        // Strict durability: the commit is on disk when `complete` fires, and only then may the
-        // message be deleted on the server (invariant 1). Chromium defaults to relaxed.
-        let options = Object::new();
-        Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
-        let names: Array = [LEDGER, SUMMARIES, MESSAGES]
-            .iter()
-            .map(|s| JsValue::from_str(s))
-            .collect();
-        let tx = self
-            .db
-            .unchecked_ref::<DatabaseWithOptions>()
-            .transaction_with_options(&names, "readwrite", &options)
-            .map_err(js_error)?;
-        let completion = Completion::new(&tx);
-
-        // The three puts, synchronously, one after the other; then only the transaction's events.
-        let puts = (|| {
-            object_store(&tx, LEDGER)?
-                .put(&entry_value)
-                .map_err(js_error)?;
-            object_store(&tx, SUMMARIES)?
-                .put(&summary_value)
-                .map_err(js_error)?;
-            object_store(&tx, MESSAGES)?
-                .put(&message_value)
-                .map_err(js_error)?;
-            Ok(())
-        })();
-        if let Err(error) = puts {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+    async fn commit_messages(
+        &self,
+        batch: &[(LedgerEntry, Summary, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let records: Vec<(&LedgerEntry, &Summary, &[u8])> =
+            batch.iter().map(|(e, s, r)| (e, s, r.as_slice())).collect();
+        self.commit_records(&records).await
     }
 
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {

@@ -14,6 +14,22 @@ pub async fn check_store<S: Store>(store: &S) {
     check_accounts(store).await;
     check_commits(store).await;
     check_ledger_and_delete(store).await;
+    check_batch(store).await;
+}
+
+/// A batch commit stores every message of the batch with its entry.
+async fn check_batch<S: Store>(store: &S) {
+    let batch: Vec<_> = (0..5)
+        .map(|i| sample_message("acct-batch", &format!("b{i}"), vec![b'x'; 1000 * (i + 1)]))
+        .collect();
+    store.commit_messages(&batch).await.unwrap();
+    assert_eq!(store.ledger_uidls("acct-batch").await.unwrap().len(), 5);
+    for (entry, _, raw) in &batch {
+        assert_eq!(
+            store.raw_message(&entry.message_id).await.unwrap().as_ref(),
+            Some(raw)
+        );
+    }
 }
 
 /// The full ledger entries come back, and a local delete removes the bytes and the summary but

@@ -326,6 +326,9 @@ where
     let mut deleted = 0usize;
     let mut more = false;
     let mut stop_new = false;
+    // Messages read and not yet committed.
+    let mut batch: Vec<(&Fetch, Vec<u8>)> = Vec::new();
+    let mut batch_bytes = 0usize;
     let window = client
         .window()
         .min(options.max_in_flight.unwrap_or(usize::MAX))
@@ -354,7 +357,7 @@ where
             // With deletion after download, no more fetches in flight than the chunk can
             // still delete, so that the chunk's QUIT comes after them.
             let chunk_room = !plan.delete_after_fetch
-                || deles_sent + dele_queue.len() + fetching.len() < expunge_every;
+                || deles_sent + dele_queue.len() + fetching.len() + batch.len() < expunge_every;
             if !chunk_room && fetches.peek().is_some() {
                 break;
             }
@@ -394,31 +397,72 @@ where
                 if !response.status.ok {
                     // Gone meanwhile (another client deleted it): the next sync lists again.
                     report.unavailable += 1;
-                    continue;
-                }
-                commit(store, account, fetch, &raw, options.now).await?;
-                report.downloaded += 1;
-                report.headers_only += usize::from(fetch.headers_only);
-                report.bytes += raw.len() as u64;
-                on_progress(report);
-                if options.cancel.is_cancelled() {
-                    // Stop now: responses still in flight are dropped with the connection. No
-                    // QUIT, so this session deletes nothing; stored is stored.
-                    report.cancelled = true;
-                    return Ok(SessionOutcome {
-                        deleted: 0,
-                        more: false,
-                        quit: false,
-                    });
-                }
-                if plan.delete_after_fetch && !fetch.headers_only {
-                    dele_queue.push_back(number);
+                } else {
+                    batch_bytes += raw.len();
+                    batch.push((fetch, raw));
                 }
             }
             Command::Dele(_) => deleted += usize::from(response.status.ok),
             _ => {}
         }
+        // Commit when the batch is big enough, or when nothing else is on its way (waiting
+        // would only delay the commit). DELEs are queued only after the commit.
+        if !batch.is_empty()
+            && (batch.len() >= BATCH_MESSAGES
+                || batch_bytes >= BATCH_BYTES
+                || client.in_flight() == 0)
+        {
+            let committed = commit_batch(store, account, &mut batch, options.now).await?;
+            for (fetch, size) in committed {
+                report.downloaded += 1;
+                report.headers_only += usize::from(fetch.headers_only);
+                report.bytes += size;
+                if plan.delete_after_fetch && !fetch.headers_only {
+                    dele_queue.push_back(fetch.number);
+                }
+            }
+            batch_bytes = 0;
+            on_progress(report);
+            if options.cancel.is_cancelled() {
+                // Stop now: responses still in flight are dropped with the connection. No QUIT,
+                // so this session deletes nothing; stored is stored.
+                report.cancelled = true;
+                return Ok(SessionOutcome {
+                    deleted: 0,
+                    more: false,
+                    quit: false,
+                });
+            }
+        }
     }
+}
+
+/// A store transaction holds at most this many messages...
+const BATCH_MESSAGES: usize = 64;
+/// ...or this many bytes, past which it is committed.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Store the batch's messages, each with its ledger entry, in one transaction; returns what
+/// was committed with its size, and leaves the batch empty.
+async fn commit_batch<'f, St: Store>(
+    store: &St,
+    account: &Account,
+    batch: &mut Vec<(&'f Fetch, Vec<u8>)>,
+    now: i64,
+) -> Result<Vec<(&'f Fetch, u64)>, StoreError> {
+    let fetched: Vec<(&Fetch, u64)> = batch
+        .iter()
+        .map(|(f, raw)| (*f, raw.len() as u64))
+        .collect();
+    let records: Vec<(LedgerEntry, Summary, Vec<u8>)> = batch
+        .drain(..)
+        .map(|(fetch, raw)| {
+            let (entry, summary) = record(account, fetch, &raw, now);
+            (entry, summary, raw)
+        })
+        .collect();
+    store.commit_messages(&records).await?;
+    Ok(fetched)
 }
 
 /// With a lost ledger: for each message to fetch, read its headers (TOP n 0) and, if the store
@@ -474,6 +518,12 @@ async fn commit<St: Store>(
     raw: &[u8],
     now: i64,
 ) -> Result<(), StoreError> {
+    let (entry, summary) = record(account, fetch, raw, now);
+    store.commit_message(&entry, &summary, raw).await
+}
+
+/// The ledger entry and the summary of a message read from the server.
+fn record(account: &Account, fetch: &Fetch, raw: &[u8], now: i64) -> (LedgerEntry, Summary) {
     let entry = LedgerEntry {
         account: account.id.clone(),
         uidl: fetch.uidl.clone(),
@@ -485,7 +535,7 @@ async fn commit<St: Store>(
         deleted_locally: false,
     };
     let summary = Summary::from_raw(&account.id, &fetch.uidl, raw);
-    store.commit_message(&entry, &summary, raw).await
+    (entry, summary)
 }
 
 /// Stored messages of the account, by Message-ID: with an empty ledger, all of them are orphans.

@@ -44,6 +44,20 @@ pub trait Store {
         summary: &Summary,
         raw: &[u8],
     ) -> Result<(), StoreError>;
+    /// Several messages, each with its summary and ledger entry. Each message is atomic with
+    /// its entry; stores that can (IndexedDB) commit the whole batch in one transaction, since
+    /// one durable commit for many small messages is what makes a browser download fast (each
+    /// IndexedDB commit waits for the disk). The default commits them one by one. Returns only
+    /// once all are committed; on error, some may be.
+    async fn commit_messages(
+        &self,
+        batch: &[(LedgerEntry, Summary, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        for (entry, summary, raw) in batch {
+            self.commit_message(entry, summary, raw).await?;
+        }
+        Ok(())
+    }
     /// Every stored summary, in no particular order.
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError>;
     /// The raw bytes of a stored message, by `Summary::id`.

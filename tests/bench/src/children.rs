@@ -157,6 +157,18 @@ fn empty_maildir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `{"messages":N}` with N as wanted (the browser reports no byte count).
+fn messages_check(n: usize) -> Check {
+    Box::new(move |stdout: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(stdout.trim()).map_err(|e| e.to_string())?;
+        match v["messages"].as_u64() {
+            Some(m) if m == n as u64 => Ok(()),
+            other => Err(format!("got {other:?} messages; want {n}")),
+        }
+    })
+}
+
 pub fn contenders(
     dovecot: &Dovecot,
     port: u16,
@@ -196,6 +208,27 @@ pub fn contenders(
             check: json_check(n, bytes),
         },
     ];
+
+    // The app in headless Chromium, through the relay, into IndexedDB.
+    let root = postino_testkit::workspace_root();
+    let dist = root.join("dist");
+    if dist.join("index.html").exists() && root.join("tests/e2e/node_modules").exists() {
+        let mut node = Command::new("node");
+        node.arg(root.join("tests/bench/browser.mjs"))
+            .env("POSTINO_RELAY_BIN", bin_dir.join("postino-relay"))
+            .env("POSTINO_DIST", &dist)
+            .env("POP_PORT", port.to_string())
+            .env("POP_USER", USER)
+            .env("POP_PASSWORD", PASSWORD)
+            .env("FINGERPRINT", &fp)
+            .env("MESSAGES", n.to_string());
+        out.push(Contender {
+            name: "Postino app in headless Chromium via the relay, into IndexedDB",
+            command: node,
+            prepare: Box::new(|| Ok(())),
+            check: messages_check(n),
+        });
+    }
 
     // The postino CLI into a Maildir.
     let cli_dir = work.join("postino");

@@ -209,12 +209,13 @@ async fn relay(client: TcpStream, upstream: u16, record: Arc<Mutex<Vec<u8>>>, cu
 #[derive(Default)]
 pub struct FailingStore {
     pub inner: MemoryStore,
-    fail_next: std::cell::Cell<bool>,
+    fail_after: std::cell::Cell<Option<u64>>,
 }
 
 impl FailingStore {
-    pub fn fail_next_commit(&self) {
-        self.fail_next.set(true);
+    /// The commit after the first `n` successful ones fails.
+    pub fn fail_commit_after(&self, n: u64) {
+        self.fail_after.set(Some(n));
     }
 }
 
@@ -237,7 +238,8 @@ impl Store for FailingStore {
         summary: &postino_sync::Summary,
         raw: &[u8],
     ) -> Result<(), postino_sync::StoreError> {
-        if self.fail_next.replace(false) {
+        if self.fail_after.get() == Some(self.inner.commit_count()) {
+            self.fail_after.set(None);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             return Err(postino_sync::StoreError::QuotaExceeded);
         }
