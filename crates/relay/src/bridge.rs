@@ -5,27 +5,32 @@
 //! code and a reason the app can show (an HTTP error before the upgrade shows only as a failed
 //! connection).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{lookup_host, TcpStream};
+use postino_pop3::secret::Secret;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use crate::config::{strip_brackets, Destination};
-use crate::metrics::Refusal;
+use crate::limits::LimitHit;
+use crate::metrics::{ConnectionBuffer, Refusal, SessionEnd};
+use crate::policy::check_host_name;
 use crate::RelayState;
 
 /// The WebSocket subprotocol of the relay contract; browsers fail the connection unless the
 /// server selects one they offered.
 pub const PROTOCOL: &str = "postino.v1";
 
-/// Size of each TCP read, hence the largest binary frame sent to the browser.
-const READ_BUFFER: usize = 16 * 1024;
+/// Size of each TCP read, hence the largest binary frame sent to the browser. With one frame
+/// in flight per direction, this and the largest message accepted from the browser bound what
+/// a connection can make the relay hold.
+pub const READ_BUFFER: usize = 64 * 1024;
 
 /// A WebSocket close reason is at most 123 bytes (RFC 6455 section 5.5: 125 minus the code).
 const MAX_CLOSE_REASON: usize = 123;
@@ -34,15 +39,20 @@ const MAX_CLOSE_REASON: usize = 123;
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// What the browser asked for, taken from the upgrade request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct BridgeRequest {
+    /// The TCP peer: the client, or the reverse proxy in front of the relay.
     pub peer: SocketAddr,
+    /// The client's address: the peer, or what a trusted proxy says (limits and logs use it).
+    pub client: IpAddr,
     pub origin: Option<String>,
     /// The `Host` header: the relay's own origin is `http(s)://` + this.
     pub host_header: Option<String>,
     /// The `{host}` and `{port}` path segments, as sent.
     pub host: String,
     pub port: String,
+    /// The `postino.token.…` subprotocol the client offered, if any.
+    pub token: Option<Secret<String>>,
 }
 
 /// How a bridged connection ended.
@@ -51,21 +61,35 @@ enum End {
     ServerClosed,
     ClientClosed,
     TextFrame,
+    MessageTooBig,
     Idle,
+    SessionLimit,
+    Shutdown,
     ServerError(std::io::Error),
     ClientError(String),
 }
 
 impl End {
+    fn kind(&self) -> SessionEnd {
+        match self {
+            End::ServerClosed => SessionEnd::ServerClosed,
+            End::ClientClosed => SessionEnd::ClientClosed,
+            End::TextFrame => SessionEnd::TextFrame,
+            End::MessageTooBig => SessionEnd::MessageTooBig,
+            End::Idle => SessionEnd::Idle,
+            End::SessionLimit => SessionEnd::SessionLimit,
+            End::Shutdown => SessionEnd::Shutdown,
+            End::ServerError(_) => SessionEnd::ServerError,
+            End::ClientError(_) => SessionEnd::ClientError,
+        }
+    }
+
     /// For the log: how it ended, without any payload byte.
     fn describe(&self) -> String {
         match self {
-            End::ServerClosed => "server closed".into(),
-            End::ClientClosed => "client closed".into(),
-            End::TextFrame => "client sent a text frame".into(),
-            End::Idle => "idle timeout".into(),
             End::ServerError(e) => format!("server error: {e}"),
             End::ClientError(e) => format!("client error: {e}"),
+            other => other.kind().label().replace('_', " "),
         }
     }
 }
@@ -73,39 +97,71 @@ impl End {
 /// Serve one upgraded WebSocket: check, connect, relay, close.
 pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayState>) {
     let _open = state.metrics.connection_opened();
-    let peer = request.peer.ip();
-    let _permit = match state.connections.acquire(peer) {
+    let _permit = match state.connections.acquire(request.client, Instant::now()) {
         Ok(permit) => permit,
-        Err(reason) => return refuse(socket, &state, &request, Refusal::Limit, reason).await,
+        Err(LimitHit::Open(reason)) => {
+            return refuse(socket, &state, &request, Refusal::Limit, reason).await
+        }
+        Err(LimitHit::Rate(reason)) => {
+            return refuse(socket, &state, &request, Refusal::Rate, reason).await
+        }
     };
+    let policy = &state.policy;
+    if !policy.origin_allowed(request.origin.as_deref(), request.host_header.as_deref()) {
+        let reason = "origin not allowed".to_string();
+        return refuse(socket, &state, &request, Refusal::Origin, reason).await;
+    }
+    if let Some(tokens) = state.tokens() {
+        if !tokens.accepts(request.token.as_ref()) {
+            let reason = "token missing or wrong".to_string();
+            return refuse(socket, &state, &request, Refusal::Token, reason).await;
+        }
+    }
     let (tcp, dest) = match connect(&request, &state).await {
         Ok(connected) => connected,
         Err((why, reason)) => return refuse(socket, &state, &request, why, reason).await,
     };
     let server = tcp.peer_addr().ok();
-    info!(%peer, dest = ?dest, ?server, "connected");
+    info!(client = %request.client, peer = %request.peer, dest = ?dest, ?server, "connected");
 
     let started = Instant::now();
     let to_server = AtomicU64::new(0);
     let to_client = AtomicU64::new(0);
     let (mut ws_tx, mut ws_rx) = socket.split();
     let end = pump(&mut ws_tx, &mut ws_rx, tcp, &state, &to_server, &to_client).await;
+    state.metrics.ended(end.kind());
 
+    let limits = &state.limits;
     let close = match &end {
         End::ServerClosed => Some((1000, "the server closed the connection".to_string())),
         End::TextFrame => Some((1003, "text frames are not supported".to_string())),
+        End::MessageTooBig => Some((
+            4429,
+            format!(
+                "a message was larger than the relay's limit of {} bytes",
+                limits.max_message_size
+            ),
+        )),
         End::Idle => Some((
             4504,
+            format!("the connection was idle for {:?}", limits.idle_timeout),
+        )),
+        End::SessionLimit => Some((
+            4504,
             format!(
-                "the connection was idle for {:?}",
-                state.limits.idle_timeout
+                "the session reached the relay's limit of {:?}; connect again",
+                limits.max_session
             ),
+        )),
+        End::Shutdown => Some((
+            1001,
+            "the relay is shutting down; connect again".to_string(),
         )),
         End::ServerError(e) => Some((4502, format!("connection to {dest} failed: {e}"))),
         End::ClientClosed | End::ClientError(_) => None,
     };
     if let Some((code, reason)) = close {
-        let _ = ws_tx.send(close_message(code, &reason)).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, ws_tx.send(close_message(code, &reason))).await;
     }
     // Read until the browser's close frame: this also sends our answer to its close frame.
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -117,7 +173,7 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
     })
     .await;
     info!(
-        %peer,
+        client = %request.client,
         dest = ?dest,
         end = %end.describe(),
         to_server = to_server.load(Ordering::Relaxed),
@@ -127,8 +183,20 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
     );
 }
 
-/// Relay bytes both ways until one side ends. Each direction awaits its writes, so a slow
-/// reader on one side stops reads on the other (bounded memory); the two directions run
+/// Whether a WebSocket read error is the message size limit.
+fn is_too_big(error: axum::Error) -> Result<(), String> {
+    let text = error.to_string();
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => Ok(()),
+        _ => Err(text),
+    }
+}
+
+/// Relay bytes both ways until one side ends. Each direction awaits its write before it reads
+/// again, so a slow reader on one side stops reads on the other: the relay holds at most one
+/// TCP read (`READ_BUFFER`) toward the browser and one WebSocket message (`max_message_size`)
+/// toward the server, counted in `postino_relay_buffered_bytes`. The two directions run
 /// concurrently, so neither can block the other.
 async fn pump<Tx, Rx>(
     ws_tx: &mut Tx,
@@ -142,7 +210,8 @@ where
     Tx: futures_util::Sink<Message, Error = axum::Error> + Unpin,
     Rx: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
+    let (tcp_rx, mut tcp_tx) = tcp.into_split();
+    let buffer = ConnectionBuffer::new(&state.metrics);
     let base = Instant::now();
     // Milliseconds since `base` of the last byte in either direction.
     let last_activity = AtomicU64::new(0);
@@ -153,6 +222,7 @@ where
             match ws_rx.next().await {
                 Some(Ok(Message::Binary(bytes))) => {
                     touch();
+                    let _held = buffer.hold(bytes.len());
                     to_server.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     state.metrics.to_server(bytes.len());
                     if let Err(e) = tcp_tx.write_all(&bytes).await {
@@ -165,23 +235,33 @@ where
                     return End::ClientClosed;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => touch(),
-                Some(Err(e)) => return End::ClientError(e.to_string()),
+                Some(Err(e)) => {
+                    return match is_too_big(e) {
+                        Ok(()) => End::MessageTooBig,
+                        Err(e) => End::ClientError(e),
+                    }
+                }
             }
         }
     };
     let downstream = async {
-        let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let n = match tcp_rx.read(&mut buf).await {
+            // The buffer is allocated once bytes are there: an idle connection holds none.
+            if let Err(e) = tcp_rx.readable().await {
+                return End::ServerError(e);
+            }
+            let mut buf = Vec::with_capacity(READ_BUFFER);
+            let n = match tcp_rx.try_read_buf(&mut buf) {
                 Ok(0) => return End::ServerClosed,
                 Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Err(e) => return End::ServerError(e),
             };
             touch();
+            let _held = buffer.hold(n);
             to_client.fetch_add(n as u64, Ordering::Relaxed);
             state.metrics.to_client(n);
-            let frame = Message::Binary(buf[..n].to_vec().into());
-            if let Err(e) = ws_tx.send(frame).await {
+            if let Err(e) = ws_tx.send(Message::Binary(buf.into())).await {
                 return End::ClientError(e.to_string());
             }
         }
@@ -201,19 +281,18 @@ where
         end = upstream => end,
         end = downstream => end,
         end = idle => end,
+        () = tokio::time::sleep(state.limits.max_session) => End::SessionLimit,
+        () = state.closing.cancelled() => End::Shutdown,
     }
 }
 
-/// The checks of the relay contract, in order, then the connection: origin, port, one DNS
+/// The checks of the destination, in order, then the connection: port, host, one DNS
 /// resolution, every resolved address, and a connection to exactly those addresses.
 async fn connect(
     request: &BridgeRequest,
     state: &RelayState,
 ) -> Result<(TcpStream, Destination), (Refusal, String)> {
     let policy = &state.policy;
-    if !policy.origin_allowed(request.origin.as_deref(), request.host_header.as_deref()) {
-        return Err((Refusal::Origin, "origin not allowed".into()));
-    }
     let host = strip_brackets(&request.host).to_ascii_lowercase();
     let port: u16 = request.port.parse().map_err(|_| {
         (
@@ -227,8 +306,16 @@ async fn connect(
     let dest = Destination { host, port };
 
     let timeout = state.limits.connect_timeout;
-    let addrs: Vec<SocketAddr> =
-        match tokio::time::timeout(timeout, lookup_host((dest.host.as_str(), port))).await {
+    let started = Instant::now();
+    let addrs: Vec<SocketAddr> = if let Ok(ip) = dest.host.parse::<IpAddr>() {
+        policy
+            .check_ip_literal(ip, port)
+            .map_err(|reason| (Refusal::Address, reason))?;
+        vec![SocketAddr::new(ip, port)]
+    } else {
+        check_host_name(&dest.host).map_err(|reason| (Refusal::Address, reason))?;
+        let lookup = state.resolver.resolve(&dest.host, port);
+        let addrs = match tokio::time::timeout(timeout, lookup).await {
             Err(_) => {
                 return Err((
                     Refusal::ConnectTimeout,
@@ -241,17 +328,20 @@ async fn connect(
                     format!("could not resolve {}: {e}", dest.host),
                 ))
             }
-            Ok(Ok(addrs)) => addrs.collect(),
+            Ok(Ok(addrs)) => addrs,
         };
-    if addrs.is_empty() {
-        return Err((Refusal::Resolve, format!("{} has no address", dest.host)));
-    }
-    policy
-        .check_addresses(&dest.host, port, &addrs)
-        .map_err(|reason| (Refusal::Address, reason))?;
+        if addrs.is_empty() {
+            return Err((Refusal::Resolve, format!("{} has no address", dest.host)));
+        }
+        policy
+            .check_addresses(&dest.host, port, &addrs)
+            .map_err(|reason| (Refusal::Address, reason))?;
+        addrs
+    };
 
     // The addresses just checked, not the name: no second resolution, no DNS rebinding.
-    match tokio::time::timeout(timeout, TcpStream::connect(&addrs[..])).await {
+    let remaining = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(remaining, TcpStream::connect(&addrs[..])).await {
         Err(_) => Err((
             Refusal::ConnectTimeout,
             format!("connection to {dest} timed out"),
@@ -261,6 +351,7 @@ async fn connect(
             format!("could not connect to {dest}: {e}"),
         )),
         Ok(Ok(tcp)) => {
+            state.metrics.connected(started.elapsed());
             let _ = tcp.set_nodelay(true);
             Ok((tcp, dest))
         }
@@ -276,6 +367,7 @@ async fn refuse(
 ) {
     state.metrics.refused(why);
     warn!(
+        client = %request.client,
         peer = %request.peer.ip(),
         // Debug-formatted: the host, the port and the reasons naming them come from the
         // request path, and `?` escapes a line break that would forge a log line.
@@ -285,11 +377,8 @@ async fn refuse(
         reason = ?reason,
         "refused"
     );
-    if socket
-        .send(close_message(why.close_code(), &reason))
-        .await
-        .is_ok()
-    {
+    let close = socket.send(close_message(why.close_code(), &reason));
+    if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, close).await {
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
             while let Some(Ok(msg)) = socket.recv().await {
                 if matches!(msg, Message::Close(_)) {

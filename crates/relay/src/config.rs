@@ -234,7 +234,11 @@ pub struct Cli {
     #[arg(long, env = "POSTINO_RELAY_MAX_CONNECTIONS_PER_IP", value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
     /// Most new connections per minute from one client address, 0 for no limit [default: 60].
-    #[arg(long, env = "POSTINO_RELAY_NEW_CONNECTIONS_PER_MINUTE", value_name = "N")]
+    #[arg(
+        long,
+        env = "POSTINO_RELAY_NEW_CONNECTIONS_PER_MINUTE",
+        value_name = "N"
+    )]
     pub new_connections_per_minute: Option<u32>,
     /// Largest WebSocket message from the browser, in bytes [default: 262144].
     #[arg(long, env = "POSTINO_RELAY_MAX_MESSAGE_SIZE", value_name = "BYTES")]
@@ -278,6 +282,15 @@ impl ConfigFile {
     }
 }
 
+/// The flag's list when given, else the file's.
+fn list_or<T>(flags: Vec<T>, key: Result<Vec<T>, String>) -> Result<Vec<T>, String> {
+    if flags.is_empty() {
+        key
+    } else {
+        Ok(flags)
+    }
+}
+
 /// Each entry of a list key of the file, parsed, or an error naming the key.
 fn parse_list<T: FromStr<Err = String>>(key: &str, list: &[String]) -> Result<Vec<T>, String> {
     list.iter()
@@ -312,13 +325,6 @@ impl Cli {
                 .map_err(|_| format!("listen: {s:?} is not an address and port"))?,
             (None, None) => d.listen,
         };
-        let list_or = |flags: Vec<_>, key: Result<Vec<_>, String>| -> Result<Vec<_>, String> {
-            if flags.is_empty() {
-                key
-            } else {
-                Ok(flags)
-            }
-        };
         let allow = list_or(
             self.allow,
             parse_list("allow", file.allow.as_deref().unwrap_or_default()),
@@ -335,7 +341,10 @@ impl Cli {
         } else {
             self.origins
         };
-        let tls = match (self.tls_cert.or(file.tls_cert), self.tls_key.or(file.tls_key)) {
+        let tls = match (
+            self.tls_cert.or(file.tls_cert),
+            self.tls_key.or(file.tls_key),
+        ) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (None, None) => None,
             _ => return Err("tls_cert and tls_key go together: give both or neither".into()),

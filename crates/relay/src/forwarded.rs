@@ -52,7 +52,9 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, unmap(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -191,7 +193,10 @@ mod tests {
     fn headers_from_an_untrusted_peer_are_ignored() {
         let proxies = TrustedProxies(vec!["127.0.0.1".parse().unwrap()]);
         let h = headers(&[("x-forwarded-for", "203.0.113.9")]);
-        assert_eq!(proxies.client_address(ip("198.51.100.1"), &h), ip("198.51.100.1"));
+        assert_eq!(
+            proxies.client_address(ip("198.51.100.1"), &h),
+            ip("198.51.100.1")
+        );
         assert_eq!(
             TrustedProxies::default().client_address(ip("127.0.0.1"), &h),
             ip("127.0.0.1")

@@ -5,6 +5,9 @@
 //! - [`bridge`]: one WebSocket bridged to one TCP connection, after the checks.
 //! - [`router`]: the HTTP routes.
 //! - [`demo`]: the demo mailbox, POP3 over TLS on loopback.
+//! - [`listener`]: the listening socket, with TLS when configured ([`tls`]).
+//! - [`tokens`], [`forwarded`]: who may use the relay, and who the client really is.
+//! - [`resolver`]: name resolution, injectable for tests.
 //! - [`metrics`], [`limits`], [`config`].
 //!
 //! Run it in-process with [`start`]; the binary is a thin wrapper.
@@ -13,23 +16,33 @@
 pub mod bridge;
 pub mod config;
 pub mod demo;
+pub mod forwarded;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
 pub mod policy;
+pub mod resolver;
 pub mod router;
+pub mod tls;
+pub mod tokens;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
-use tracing::warn;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
-pub use config::{Cli, Destination, Limits, RelayConfig};
+pub use config::{Cli, Destination, Limits, LogFormat, RelayConfig, TlsFiles};
 pub use demo::DemoInfo;
 pub use policy::RelayPolicy;
+pub use resolver::{Resolver, SystemResolver};
+
+/// How long sessions get to send their close frames once the shutdown grace is over.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(6);
 
 /// What every connection shares. The relay keeps no state between connections beyond counters.
 #[derive(Debug)]
@@ -39,6 +52,22 @@ pub struct RelayState {
     pub metrics: metrics::Metrics,
     pub connections: Arc<limits::ConnectionLimits>,
     pub demo: Option<DemoInfo>,
+    pub trusted_proxies: forwarded::TrustedProxies,
+    pub resolver: Arc<dyn Resolver>,
+    tokens_file: Option<PathBuf>,
+    tokens: RwLock<Option<Arc<tokens::AccessTokens>>>,
+    /// Cancelled when the shutdown grace is over: open sessions close with 1001.
+    pub closing: CancellationToken,
+}
+
+impl RelayState {
+    /// The access tokens, when a tokens file is configured.
+    pub fn tokens(&self) -> Option<Arc<tokens::AccessTokens>> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// A running relay. [`RelayHandle::shutdown`] stops it; dropping the handle leaves it running
@@ -47,15 +76,26 @@ pub struct RelayState {
 pub struct RelayHandle {
     local_addr: SocketAddr,
     state: Arc<RelayState>,
+    tls: Option<Arc<tls::ListenerTls>>,
     demo: Option<demo::DemoMailbox>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    shutdown_grace: Duration,
+    stop: CancellationToken,
+    server: Option<JoinHandle<()>>,
 }
 
 impl RelayHandle {
     /// The address the relay listens on (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// `https` with `--tls-cert`, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The demo mailbox, when started with `demo`.
@@ -67,19 +107,55 @@ impl RelayHandle {
         &self.state.metrics
     }
 
-    /// Stop accepting connections and wait (up to 10 s) for HTTP connections to finish.
-    /// Bridged WebSocket connections are not waited for.
+    /// Read the TLS certificate and the tokens file again (SIGHUP). What fails to load keeps
+    /// its previous value; the errors are returned, one per file.
+    pub fn reload(&self) -> Result<(), String> {
+        let mut errors = Vec::new();
+        if let Some(tls) = &self.tls {
+            if let Err(e) = tls.reload() {
+                errors.push(e);
+            }
+        }
+        if let Some(path) = &self.state.tokens_file {
+            match tokens::AccessTokens::load(path) {
+                Ok(tokens) => {
+                    info!(tokens = tokens.len(), "tokens reloaded");
+                    *self.state.tokens.write().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Arc::new(tokens));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    /// Stop accepting connections, let open sessions go on for the shutdown grace, then close
+    /// those left with 1001 and wait (briefly) for them to end.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        self.stop.cancel();
+        let open = |state: &RelayState| state.metrics.open_connections();
+        let grace_end = Instant::now() + self.shutdown_grace;
+        while open(&self.state) > 0 && Instant::now() < grace_end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if open(&self.state) > 0 {
+            warn!(
+                open = open(&self.state),
+                "shutdown grace over: closing the sessions left"
+            );
+        }
+        self.state.closing.cancel();
+        let close_end = Instant::now() + CLOSE_DEADLINE;
+        while open(&self.state) > 0 && Instant::now() < close_end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.demo.take();
         if let Some(server) = self.server.take() {
-            match tokio::time::timeout(Duration::from_secs(10), server).await {
-                Ok(Ok(result)) => result?,
-                Ok(Err(e)) => return Err(std::io::Error::other(e)),
-                Err(_) => warn!("shutdown: connections still open after 10 s"),
-            }
+            server.await.map_err(std::io::Error::other)?;
         }
         Ok(())
     }
@@ -87,6 +163,17 @@ impl RelayHandle {
 
 /// Start the relay (and the demo mailbox with `config.demo`), listening on `config.listen`.
 pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let tokens = match &config.tokens_file {
+        Some(path) => Some(Arc::new(tokens::AccessTokens::load(path).map_err(invalid)?)),
+        None => None,
+    };
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(
+            tls::ListenerTls::load(&files.cert, &files.key).map_err(invalid)?,
+        )),
+        None => None,
+    };
     let mut allow = config.allow.clone();
     let demo = if config.demo {
         let demo = demo::start().await?;
@@ -102,37 +189,54 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
     if !config.dist.is_dir() {
         warn!(dist = %config.dist.display(), "the app folder does not exist: / will answer 404");
     }
+    let limits = &config.limits;
     let state = Arc::new(RelayState {
         policy: RelayPolicy {
             allow,
             origins: config.origins.clone(),
         },
         connections: Arc::new(limits::ConnectionLimits::new(
-            config.limits.max_connections,
-            config.limits.max_connections_per_ip,
+            limits.max_connections,
+            limits.max_connections_per_ip,
+            limits.new_connections_per_minute,
         )),
         limits: config.limits.clone(),
         metrics: metrics::Metrics::default(),
         demo: demo.as_ref().map(|d| d.info.clone()),
+        trusted_proxies: forwarded::TrustedProxies(config.trusted_proxies.clone()),
+        resolver: Arc::clone(&config.resolver),
+        tokens_file: config.tokens_file.clone(),
+        tokens: RwLock::new(tokens),
+        closing: CancellationToken::new(),
     });
 
-    let listener = TcpListener::bind(config.listen).await?;
+    let socket = match config.listen {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(config.listen)?;
+    // A deep queue, so that a burst of connections is not met with SYN retries.
+    let listener = socket.listen(4096)?;
     let local_addr = listener.local_addr()?;
-    let app = router::router(Arc::clone(&state), &config.dist)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let app = router::router(Arc::clone(&state), &config.dist);
+    let stop = CancellationToken::new();
+    // Room for every WebSocket allowed, as many again being refused or loading the app.
+    let max_sockets = config.limits.max_connections.saturating_mul(2).max(64);
+    let server = tokio::spawn(listener::serve(
+        listener,
+        app,
+        tls.clone(),
+        stop.clone(),
+        max_sockets,
+    ));
     Ok(RelayHandle {
         local_addr,
         state,
+        tls,
         demo,
-        stop: Some(stop),
+        shutdown_grace: config.shutdown_grace,
+        stop,
         server: Some(server),
     })
 }

@@ -172,11 +172,15 @@ mod tests {
     fn ipv6_addresses_of_one_slash_64_count_together() {
         let limits = Arc::new(ConnectionLimits::new(10, 1, 0));
         let now = Instant::now();
-        let _one = limits.acquire("2001:db8:1:2::1".parse().unwrap(), now).unwrap();
+        let _one = limits
+            .acquire("2001:db8:1:2::1".parse().unwrap(), now)
+            .unwrap();
         assert!(limits
             .acquire("2001:db8:1:2:ffff::9".parse().unwrap(), now)
             .is_err());
-        assert!(limits.acquire("2001:db8:1:3::1".parse().unwrap(), now).is_ok());
+        assert!(limits
+            .acquire("2001:db8:1:3::1".parse().unwrap(), now)
+            .is_ok());
         // An IPv4-mapped address counts as the IPv4 address.
         let _v4 = limits.acquire("192.0.2.7".parse().unwrap(), now).unwrap();
         assert!(limits

@@ -1,25 +1,35 @@
-//! The postino-relay binary: flags, logs, then [`postino_relay::start`] until SIGTERM or Ctrl-C.
+//! The postino-relay binary: settings, logs, then [`postino_relay::start`]; SIGHUP reloads the
+//! TLS certificate and the tokens, SIGTERM or Ctrl-C shuts down gracefully.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use postino_relay::{start, Cli};
+use postino_relay::{start, Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let config = match Cli::parse().into_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("postino-relay: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // Logs go to stderr and hold metadata only: never payload bytes, never tokens.
-    tracing_subscriber::fmt()
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+        .with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 
-    let relay = match start(cli.into_config()).await {
+    // Handlers first: a SIGTERM right after the "listening" line must not kill the process.
+    let signals = Signals::register();
+    let relay = match start(config).await {
         Ok(relay) => relay,
         Err(e) => {
             tracing::error!(error = %e, "could not start");
@@ -32,12 +42,13 @@ async fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(
         stdout,
-        "postino-relay listening on http://{}",
+        "postino-relay listening on {}://{}",
+        relay.scheme(),
         relay.local_addr()
     );
     let _ = stdout.flush();
 
-    shutdown_signal().await;
+    signals.wait(&relay).await;
     tracing::info!("shutting down");
     match relay.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,23 +59,56 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM, SIGHUP (and Ctrl-C), listened to from before the relay starts.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// Reload on SIGHUP; return on SIGTERM or Ctrl-C.
+    async fn wait(self, relay: &postino_relay::RelayHandle) {
+        #[cfg(unix)]
+        let (mut term, mut hup) = (self.term, self.hup);
+        loop {
+            #[cfg(unix)]
+            let (terminated, hung_up) = (next(&mut term), next(&mut hup));
+            #[cfg(not(unix))]
+            let (terminated, hung_up) = (std::future::pending(), std::future::pending());
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                () = terminated => return,
+                () = hung_up => match relay.reload() {
+                    Ok(()) => tracing::info!("reloaded"),
+                    Err(e) => tracing::error!(error = %e, "reload failed; keeping the previous settings"),
+                },
+            }
+        }
+    }
+}
+
+/// The next delivery of `signal`; never, when it could not be registered.
+#[cfg(unix)]
+async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }

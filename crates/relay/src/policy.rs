@@ -485,14 +485,17 @@ mod tests {
     fn ip_literals_need_an_allow_entry() {
         let p = policy();
         assert_eq!(
-            p.check_ip_literal("8.8.8.8".parse().unwrap(), 995).unwrap_err(),
+            p.check_ip_literal("8.8.8.8".parse().unwrap(), 995)
+                .unwrap_err(),
             "8.8.8.8 is an IP address: give the server's name (or allow it on the relay)"
         );
         assert!(p
             .check_ip_literal("10.0.0.1".parse().unwrap(), 110)
             .unwrap_err()
             .starts_with("10.0.0.1 is a private address"));
-        assert!(p.check_ip_literal("127.0.0.1".parse().unwrap(), 2110).is_ok());
+        assert!(p
+            .check_ip_literal("127.0.0.1".parse().unwrap(), 2110)
+            .is_ok());
     }
 
     #[test]
@@ -500,7 +503,16 @@ mod tests {
         for ok in ["mail.example.org", "mail.example.org.", "pop_3.x-y.example"] {
             assert!(check_host_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "a..b", "a b", "a%0a", "evil/x", &"a".repeat(64), "é.example"] {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "a b",
+            "a%0a",
+            "evil/x",
+            &"a".repeat(64),
+            "é.example",
+        ] {
             assert!(check_host_name(bad).is_err(), "{bad}");
         }
     }

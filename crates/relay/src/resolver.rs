@@ -10,7 +10,11 @@ use futures_util::future::BoxFuture;
 /// Resolves a server name to addresses. The relay calls it once per connection and connects
 /// only to addresses from that one answer.
 pub trait Resolver: fmt::Debug + Send + Sync {
-    fn resolve<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>>;
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>>;
 }
 
 /// The system resolver, through tokio (`getaddrinfo` on a blocking thread).
@@ -18,7 +22,11 @@ pub trait Resolver: fmt::Debug + Send + Sync {
 pub struct SystemResolver;
 
 impl Resolver for SystemResolver {
-    fn resolve<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
         Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
     }
 }

@@ -5,8 +5,12 @@ use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State, WebSocketUpgrade};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, ORIGIN,
+    REFERRER_POLICY, SEC_WEBSOCKET_PROTOCOL, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +18,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::services::ServeDir;
 
-use crate::bridge::{self, BridgeRequest, PROTOCOL};
+use base64::Engine as _;
+use postino_pop3::secret::Secret;
+use ring::digest::{digest, SHA256};
+
+use crate::bridge::{self, BridgeRequest, PROTOCOL, READ_BUFFER};
+use crate::tokens::TOKEN_PROTOCOL_PREFIX;
 use crate::RelayState;
+
+/// Pages larger than this are served without inline-script hashes (Trunk's is ~2 KiB).
+const MAX_PAGE_FOR_CSP: usize = 1 << 20;
 
 pub fn router(state: Arc<RelayState>, dist: &FsPath) -> Router {
     let app = ServeDir::new(dist).append_index_html_on_directories(true);
@@ -25,7 +37,7 @@ pub fn router(state: Arc<RelayState>, dist: &FsPath) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback_service(app)
-        .layer(middleware::from_fn(cache_control))
+        .layer(middleware::from_fn(app_headers))
         .with_state(state)
 }
 
@@ -42,17 +54,34 @@ async fn tcp(
             .and_then(|v: &HeaderValue| v.to_str().ok())
             .map(str::to_owned)
     };
+    // The token rides in the subprotocol list (never the URL); only `postino.v1` is selected,
+    // so the token is not echoed back.
+    let token = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
+        .map(|p| Secret::new(p.to_owned()));
     let request = BridgeRequest {
         peer,
+        client: state.trusted_proxies.client_address(peer.ip(), &headers),
         origin: header(ORIGIN),
         host_header: header(HOST),
         host,
         port,
+        token,
     };
     let max = state.limits.max_message_size;
     ws.protocols([PROTOCOL])
         .max_message_size(max)
         .max_frame_size(max)
+        // Small buffers: an idle connection costs little, and with one frame in flight per
+        // direction a slow reader cannot make the relay hold more.
+        .read_buffer_size(READ_BUFFER / 4)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * READ_BUFFER)
         .on_upgrade(move |socket| bridge::run(socket, request, state))
 }
 
@@ -71,24 +100,101 @@ async fn metrics(State(state): State<Arc<RelayState>>) -> Response {
         .into_response()
 }
 
-/// The page is checked on every visit (`no-cache`); Trunk's hashed assets never change under
-/// their name, so they are cached for a year.
-async fn cache_control(request: Request, next: Next) -> Response {
+/// Headers of the app's files. Caching: the page, `sw.js` and the manifest are checked on every
+/// visit (`no-cache`); Trunk's hashed assets never change under their name, so they are cached
+/// for a year. Every HTML page gets the Content-Security-Policy of [`content_security_policy`].
+async fn app_headers(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let response = next.run(request).await;
     let is_api = path.starts_with("/v1/") || path == "/healthz" || path == "/metrics";
-    if is_api || response.headers().contains_key(CACHE_CONTROL) {
+    if is_api {
         return response;
     }
-    let value = if response.status().is_success() && is_hashed_asset(&path) {
-        "public, max-age=31536000, immutable"
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let mut response = if is_html {
+        with_csp(response).await
     } else {
-        "no-cache"
+        response
     };
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        let value = if response.status().is_success() && is_hashed_asset(&path) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
     response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static(value));
-    response
+}
+
+/// The page with its CSP: the hashes of its inline scripts (Trunk's loader is one) are computed
+/// from the page as served, so a rebuilt `dist/` needs no restart.
+async fn with_csp(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_FOR_CSP).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes);
+    let csp = content_security_policy(&inline_script_hashes(&page));
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        parts.headers.insert(CONTENT_SECURITY_POLICY, value);
+    }
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The app's policy. WebAssembly needs `'wasm-unsafe-eval'`; Yew sets `style` attributes, hence
+/// `'unsafe-inline'` for styles (not for scripts). `connect-src` allows `ws:`/`wss:` so the app
+/// can use a relay on another origin. Mail is shown in a sandboxed `srcdoc` iframe, which
+/// inherits this policy: its images come as `data:`/`blob:` (cid: parts) or, once the user allows
+/// remote content, over `https:`.
+pub fn content_security_policy(script_hashes: &[String]) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in script_hashes {
+        script_src.push_str(&format!(" '{hash}'"));
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob: https:; font-src 'self' data:; \
+         connect-src 'self' ws: wss:; worker-src 'self'; manifest-src 'self'; \
+         frame-src 'self' blob:; child-src 'self' blob:; object-src 'none'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// `sha256-…` of the text of each `<script>` without `src` in `page`.
+pub fn inline_script_hashes(page: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let open_tag = &after[..open_end];
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script") else {
+            break;
+        };
+        if !open_tag.contains("src=") {
+            let sum = digest(&SHA256, &body.as_bytes()[..close]);
+            hashes.push(format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(sum.as_ref())
+            ));
+        }
+        rest = &body[close..];
+    }
+    hashes
 }
 
 /// Whether a file name carries a content hash, as Trunk writes them: `app-0123456789abcdef.js`,
@@ -105,6 +211,22 @@ fn is_hashed_asset(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_scripts_are_hashed_and_external_ones_skipped() {
+        let page = "<script type=\"module\">init()</script><script src=\"/a.js\"></script>\
+                    <script>\nx\n</script>";
+        let hashes = inline_script_hashes(page);
+        assert_eq!(hashes.len(), 2);
+        // echo -n 'init()' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            hashes[0],
+            "sha256-w4ujnOpjBoH2vcasx+reJRUwYivG8Q3afx/XevGJod8="
+        );
+        let csp = content_security_policy(&hashes);
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+    }
 
     #[test]
     fn only_hashed_assets_are_immutable() {

@@ -126,6 +126,9 @@ mod tests {
             AccessTokens::parse("# c\nshort\n").unwrap_err(),
             "line 2: a token must be at least 16 characters"
         );
-        assert_eq!(AccessTokens::parse("# only\n").unwrap_err(), "no token in the file");
+        assert_eq!(
+            AccessTokens::parse("# only\n").unwrap_err(),
+            "no token in the file"
+        );
     }
 }

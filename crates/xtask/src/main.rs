@@ -356,6 +356,8 @@ fn bench(args: &[String]) -> Result {
         "postino-bench",
         "-p",
         "postino-cli",
+        "-p",
+        "postino-relay",
     ]))?;
     let mut run = cmd(&root()
         .join("target/release/postino-bench")
