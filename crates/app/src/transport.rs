@@ -282,10 +282,13 @@ impl AsyncRead for WsStream {
         }
         let mut s = self.shared.borrow_mut();
         if !s.incoming.is_empty() {
-            let n = buf.len().min(s.incoming.len());
-            for (slot, byte) in buf.iter_mut().zip(s.incoming.drain(..n)) {
-                *slot = byte;
-            }
+            // Copy from the ring buffer's two halves at once, not byte by byte.
+            let (front, back) = s.incoming.as_slices();
+            let n = buf.len().min(front.len() + back.len());
+            let first = n.min(front.len());
+            buf[..first].copy_from_slice(&front[..first]);
+            buf[first..n].copy_from_slice(&back[..n - first]);
+            s.incoming.drain(..n);
             return Poll::Ready(Ok(n));
         }
         match &s.close {
