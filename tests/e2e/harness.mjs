@@ -9,7 +9,8 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,12 +143,12 @@ export async function startDovecot({ user = 'alice', password = randomPassword()
 }
 
 /**
- * Starts the relay on a free port serving the built app.
+ * Starts the relay on a free port serving the built app (`dist`: another folder than the built
+ * one, e.g. a copy made into a second version).
  * Returns { url ('http://127.0.0.1:PORT'), port, log(), stop() }.
  */
-export async function startRelay({ allow = [], demo = false } = {}) {
+export async function startRelay({ allow = [], demo = false, dist = setting('dist') } = {}) {
   const relayBin = setting('relayBin');
-  const dist = setting('dist');
   const args = ['--listen', '127.0.0.1:0', '--dist', dist];
   for (const destination of allow) args.push('--allow', destination);
   if (demo) args.push('--demo');
@@ -230,6 +231,26 @@ export const CHROMIUM_ARGS = [
 export async function launchBrowser() {
   const executablePath = setting('chromium');
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium with a profile on disk (a temporary folder, removed by `close()`), as an installed
+ * app has: Chromium reports "in-incognito" as an installability error for `browser.newContext()`.
+ * Returns the playwright BrowserContext.
+ */
+export async function launchPersistentBrowser() {
+  const executablePath = setting('chromium');
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'postino-profile-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath, args: CHROMIUM_ARGS });
+  const close = context.close.bind(context);
+  context.close = async () => {
+    try {
+      await close();
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
+  };
+  return context;
 }
 
 /** Writes target/e2e/NAME.png of the page; never throws (it runs while a failure is reported). */

@@ -102,6 +102,8 @@ async fn run_check(
             None
         }
     };
+    // The stored mail grew: the settings show the new usage.
+    d.dispatch(Action::Storage(persistence::status().await));
     let id = account.id.clone();
     let failed = |text, detail, forget_password| Action::SyncFailed {
         account_id: id.clone(),

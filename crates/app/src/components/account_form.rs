@@ -30,6 +30,22 @@ pub fn account_form(props: &Props) -> Html {
     let password = use_node_ref();
     let error = use_state(|| None::<String>);
 
+    // Initial values are set once, not as `value=` attributes: Yew puts an attribute's value back
+    // into the field at every re-render, which would undo what the user typed whenever the app
+    // re-renders (a check finishing, the network coming back, the service worker getting ready).
+    {
+        let (relay, port, default_relay) =
+            (relay.clone(), port.clone(), props.default_relay.clone());
+        use_effect_with((), move |_| {
+            if let Some(input) = port.cast::<HtmlInputElement>() {
+                input.set_value("995");
+            }
+            if let Some(input) = relay.cast::<HtmlInputElement>() {
+                input.set_value(&default_relay);
+            }
+        });
+    }
+
     let on_security = {
         let (port, security) = (port.clone(), security.clone());
         Callback::from(move |_: Event| {
@@ -119,7 +135,7 @@ pub fn account_form(props: &Props) -> Html {
                 </div>
                 <div>
                     <label for="port">{"Port"}</label>
-                    <input id="port" ref={port} type="number" min="1" max="65535" value="995" />
+                    <input id="port" ref={port} type="number" min="1" max="65535" />
                 </div>
             </div>
             <label for="user">{"User name"}</label>
@@ -129,7 +145,7 @@ pub fn account_form(props: &Props) -> Html {
             <input id="password" ref={password} type="password" autocomplete="current-password" />
             <p class="hint">{"The password stays in this browser tab's memory and is never stored. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
             <label for="relay">{"Relay"}</label>
-            <input id="relay" ref={relay} type="url" value={props.default_relay.clone()} />
+            <input id="relay" ref={relay} type="url" />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
             if let Some(e) = &*error {
                 <p class="error" role="alert">{e}</p>

@@ -14,8 +14,10 @@ pub struct Props {
     pub on_close: Callback<()>,
 }
 
+/// Bytes as megabytes with one decimal, e.g. `12.3 MB`.
 fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    let tenths = bytes / 100_000;
+    format!("{}.{} MB", tenths / 10, tenths % 10)
 }
 
 #[function_component(Settings)]
