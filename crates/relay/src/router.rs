@@ -201,8 +201,9 @@ pub fn inline_script_hashes(page: &str) -> Vec<String> {
 /// `app-0123456789abcdef_bg.wasm`.
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
+    // Trunk's hashes are 16 hex digits, or 15 when the hash's leading digit was a zero.
     name.split(['-', '_', '.']).any(|part| {
-        part.len() == 16
+        (15..=16).contains(&part.len())
             && part.bytes().all(|b| b.is_ascii_hexdigit())
             && part.bytes().any(|b| b.is_ascii_digit())
     })
@@ -233,6 +234,7 @@ mod tests {
         assert!(is_hashed_asset("/postino-app-8a9b1c2d3e4f5a6b.js"));
         assert!(is_hashed_asset("/postino-app-8a9b1c2d3e4f5a6b_bg.wasm"));
         assert!(is_hashed_asset("/style-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/style-c9701c76d036488.css"));
         assert!(!is_hashed_asset("/"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/sw.js"));
