@@ -330,8 +330,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// Log in with an OAuth 2.0 access token: OAUTHBEARER, else XOAUTH2.
     pub async fn login_oauth(&mut self, user: &str, token: &Secret<String>) -> Result<(), Error> {
-        let mechanism = Mechanism::strongest_oauth(&self.capabilities.sasl)
-            .ok_or(Error::Unsupported("OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)"))?;
+        let mechanism = Mechanism::strongest_oauth(&self.capabilities.sasl).ok_or(
+            Error::Unsupported("OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)"),
+        )?;
         self.authenticate(user, token, mechanism).await
     }
 

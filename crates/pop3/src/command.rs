@@ -23,7 +23,10 @@ pub enum Command {
     Quit,
     /// `APOP name digest` (RFC 1939 section 7): the digest is MD5 of the greeting's timestamp
     /// and the secret, lower-case hex. Opt-in only: MD5 is weak.
-    Apop { user: String, digest: String },
+    Apop {
+        user: String,
+        digest: String,
+    },
     /// `AUTH mechanism [initial-response]` (RFC 5034 section 4). The initial response is
     /// base64 already (`=` for an empty one); it holds credentials, so it stays a secret.
     Auth {

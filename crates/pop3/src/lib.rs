@@ -24,8 +24,8 @@ pub mod types;
 
 pub use client::{connect, Client, ConnectOptions, MaybeTls, PipelinedResponse};
 pub use command::Command;
-pub use sasl::Mechanism;
 pub use error::Error;
 pub use response::{Limits, ResponseDecoder};
+pub use sasl::Mechanism;
 pub use secret::Secret;
 pub use types::{Capabilities, ResponseCode, Security, Stat, StatusLine};

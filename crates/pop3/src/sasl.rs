@@ -239,7 +239,10 @@ impl SaslClient {
                 // The token was refused: the challenge is a JSON error. Answer so that the
                 // server sends its final -ERR: an empty response for XOAUTH2 (Google's and
                 // Microsoft's documentation), ^A for OAUTHBEARER (RFC 7628 section 3.2.3).
-                let shown: String = String::from_utf8_lossy(challenge).chars().take(300).collect();
+                let shown: String = String::from_utf8_lossy(challenge)
+                    .chars()
+                    .take(300)
+                    .collect();
                 self.error_detail = Some(shown);
                 let answer = if self.mechanism == Mechanism::OAuthBearer {
                     "\x01"
@@ -415,7 +418,11 @@ fn random_nonce() -> Result<String, Error> {
     let mut bytes = [0u8; 24];
     ring::rand::SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| Error::Io(std::io::Error::other("no random numbers for the SCRAM nonce")))?;
+        .map_err(|_| {
+            Error::Io(std::io::Error::other(
+                "no random numbers for the SCRAM nonce",
+            ))
+        })?;
     Ok(BASE64.encode(bytes))
 }
 
@@ -521,13 +528,16 @@ mod tests {
         assert!(c.finish().is_err());
         let mut c = SaslClient::with_nonce(Mechanism::ScramSha1, "user", &secret("pencil"), "abc");
         c.initial_response();
-        assert!(c.respond(b"r=abcdef,s=QSXCR+Q6sek8bf92,i=99999999").is_err());
+        assert!(c
+            .respond(b"r=abcdef,s=QSXCR+Q6sek8bf92,i=99999999")
+            .is_err());
     }
 
     /// RFC 2195 section 2: the CRAM-MD5 example.
     #[test]
     fn cram_md5_rfc2195_example() {
-        let mut c = SaslClient::new(Mechanism::CramMd5, "tim", &secret("tanstaaftanstaaf")).unwrap();
+        let mut c =
+            SaslClient::new(Mechanism::CramMd5, "tim", &secret("tanstaaftanstaaf")).unwrap();
         assert!(c.initial_response().is_none());
         let reply = c
             .respond(b"<1896.697170952@postoffice.reston.mci.net>")

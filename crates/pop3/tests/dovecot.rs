@@ -191,6 +191,11 @@ async fn sasl_mechanisms_as_configured_in_dovecot() {
         assert_eq!(client.stat().await.unwrap().count, count, "{mechanism:?}");
         client.quit().await.unwrap();
 
+        // Dovecot delays each failure from the same address (anvil's auth penalty): check a
+        // wrong password for two mechanisms only.
+        if !matches!(mechanism, Mechanism::CramMd5 | Mechanism::ScramSha256) {
+            continue;
+        }
         let mut client = tls_session(&d).await;
         let err = client
             .authenticate("alice", &secret("wrong"), mechanism)
@@ -250,7 +255,10 @@ async fn pipelined_download_of_a_thousand_messages() {
     .expect("dovecot starts");
     let mut client = tls_session(&d).await;
     client.login("alice", &secret("s3cret")).await.unwrap();
-    assert!(client.capabilities().pipelining, "Dovecot offers PIPELINING");
+    assert!(
+        client.capabilities().pipelining,
+        "Dovecot offers PIPELINING"
+    );
     assert_eq!(client.window(), postino_pop3::client::PIPELINE_WINDOW);
     let numbers: Vec<u32> = (1..=1000).collect();
     let total: usize = generated.iter().map(Vec::len).sum();
@@ -353,6 +361,7 @@ async fn a_locked_mailbox_is_in_use_and_temporary() {
     let mut holder = tls_session(&d).await;
     holder.login("alice", &secret("s3cret")).await.unwrap();
 
+    let t = Instant::now();
     let mut second = tls_session(&d).await;
     let err = second
         .login("alice", &secret("s3cret"))
@@ -365,5 +374,7 @@ async fn a_locked_mailbox_is_in_use_and_temporary() {
         other => panic!("expected a login failure, got {other:?}"),
     }
     assert!(err.is_temporary());
+    // Dovecot waits 10 s for the lock before it answers IN-USE.
+    eprintln!("IN-USE after {:?}", t.elapsed());
     holder.quit().await.unwrap();
 }

@@ -385,6 +385,8 @@ state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 info_log_path = {dir}/dovecot.log
 auth_verbose = yes
+# Tests check wrong passwords on purpose: no 2 s penalty each time.
+auth_failure_delay = 0
 
 default_internal_user = {internal}
 default_login_user = {login}
@@ -439,7 +441,11 @@ service anvil {{
             .map(|group| format!("default_internal_group = {group}\n"))
             .unwrap_or_default(),
         uid = identity.mail_uid,
-        lock_session = if extras.pop3_lock_session { "yes" } else { "no" },
+        lock_session = if extras.pop3_lock_session {
+            "yes"
+        } else {
+            "no"
+        },
     );
     conf
 }

@@ -85,3 +85,22 @@ pub fn generated_mailbox(count: usize, seed: u64) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_mailbox_is_deterministic_mixed_and_crlf() {
+        let a = generated_mailbox(300, 1);
+        assert_eq!(a, generated_mailbox(300, 1));
+        assert_ne!(a, generated_mailbox(300, 2));
+        let sizes: Vec<usize> = a.iter().map(Vec::len).collect();
+        assert!(sizes.iter().any(|&s| s < 6_000) && sizes.iter().any(|&s| s > 20_000));
+        for raw in &a {
+            assert!(raw.ends_with(b"\r\n"));
+            assert!(!raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        }
+        assert!(a.iter().any(|raw| raw.windows(3).any(|w| w == b"\n.\r")));
+    }
+}
