@@ -12,7 +12,13 @@ use std::time::Instant;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
-const APT_PACKAGES: &[&str] = &["clang", "chromium", "chromium-driver", "dovecot-pop3d"];
+const APT_PACKAGES: &[&str] = &[
+    "clang",
+    "chromium",
+    "chromium-driver",
+    "dovecot-pop3d",
+    "fetchmail",
+];
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -338,7 +344,7 @@ fn run(args: &[String]) -> Result {
 // bench
 
 /// The reference clients and tools the benchmark compares against.
-const BENCH_PACKAGES: &[&str] = &["fetchmail", "getmail6", "websockify", "time"];
+const BENCH_PACKAGES: &[&str] = &["getmail6", "websockify", "time"];
 
 fn bench(args: &[String]) -> Result {
     let quick = match args {
