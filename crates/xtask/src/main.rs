@@ -372,7 +372,38 @@ fn bench(args: &[String]) -> Result {
     if quick {
         run.arg("--quick");
     }
-    status(&mut run)
+    status(&mut run)?;
+    // Scenario 3: relay throughput, latency and memory per idle connection, appended.
+    let mut relay = cmd("cargo");
+    relay.args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "postino-relay",
+        "--example",
+        "relay_bench",
+        "--",
+    ]);
+    if quick {
+        relay.args(["--bytes", "268435456", "--idle", "1000"]);
+    }
+    println!("xtask: $ cargo run --release -p postino-relay --example relay_bench");
+    let out = relay.output().map_err(|e| format!("relay_bench: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "relay_bench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    println!("{text}");
+    let report = root().join("target/bench/report.md");
+    let mut md = std::fs::read_to_string(&report).unwrap_or_default();
+    md.push_str("\n## Relay: direct TCP, postino-relay, websockify\n\n```\n");
+    md.push_str(&text);
+    md.push_str("```\n");
+    std::fs::write(&report, md).map_err(|e| format!("{}: {e}", report.display()))
 }
 
 // ---------------------------------------------------------------------------------------------
