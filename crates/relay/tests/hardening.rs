@@ -381,19 +381,23 @@ async fn two_thousand_concurrent_sessions_keep_every_byte() {
     let relay = Arc::new(relay(config).await);
     let started = std::time::Instant::now();
     let all_open = Arc::new(tokio::sync::Barrier::new(SESSIONS + 1));
+    // Sessions wait here until the open count has been checked.
+    let go = Arc::new(tokio::sync::Barrier::new(SESSIONS + 1));
     let handshakes = Arc::new(tokio::sync::Semaphore::new(128));
     let mut sessions = Vec::new();
     for n in 0..SESSIONS {
-        let (relay, all_open, handshakes) = (
+        let (relay, all_open, handshakes, go) = (
             Arc::clone(&relay),
             Arc::clone(&all_open),
             Arc::clone(&handshakes),
+            Arc::clone(&go),
         );
         sessions.push(tokio::spawn(async move {
             let permit = handshakes.acquire().await.unwrap();
             let mut ws = open(&relay, &echo_path(echo)).await;
             drop(permit);
             all_open.wait().await;
+            go.wait().await;
             let payload: Vec<u8> = (0..4096).map(|i| ((i * 31 + n * 7) % 256) as u8).collect();
             echo_round_trip(&mut ws, &payload).await;
             ws.close(None).await.unwrap();
@@ -401,7 +405,15 @@ async fn two_thousand_concurrent_sessions_keep_every_byte() {
         }));
     }
     all_open.wait().await;
+    // A client sees its upgrade answered a moment before the relay's task counts the session.
+    for _ in 0..200 {
+        if relay.metrics().open_connections() == SESSIONS as i64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(relay.metrics().open_connections(), SESSIONS as i64);
+    go.wait().await;
     let opened = started.elapsed();
     for session in sessions {
         session.await.unwrap();
