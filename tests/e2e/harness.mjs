@@ -228,9 +228,9 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-export async function launchBrowser() {
+export async function launchBrowser({ args = [] } = {}) {
   const executablePath = setting('chromium');
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...args] });
 }
 
 /**

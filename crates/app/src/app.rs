@@ -4,7 +4,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use postino_pop3::Secret;
-use postino_sync::{Account, Progress, Store};
+use postino_sync::store::StoreError;
+use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -18,7 +19,7 @@ use crate::components::update_banner::UpdateBanner;
 use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::message_view::reader_view;
-use crate::state::{Action, CertPrompt, State};
+use crate::state::{Action, CertPrompt, SortKey, State};
 use crate::{connectivity, persistence, service_worker};
 
 pub const DATABASE: &str = "postino";
@@ -140,6 +141,34 @@ async fn run_check(
     ok
 }
 
+/// Deletes a stored message: its bytes and summary go, its ledger entry stays marked
+/// `deleted_locally` so it is never downloaded again (and so "delete on the server when deleted
+/// in Postino" can act on it at the next check).
+async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreError> {
+    let entry = store
+        .ledger(&summary.account)
+        .await?
+        .into_iter()
+        .find(|e| e.message_id == summary.id);
+    let entry = match entry {
+        Some(e) => LedgerEntry {
+            deleted_locally: true,
+            ..e
+        },
+        None => LedgerEntry {
+            account: summary.account.clone(),
+            uidl: summary.uidl.clone(),
+            size: summary.size,
+            digest: String::new(),
+            downloaded_at: (js_sys::Date::now() / 1000.0) as i64,
+            message_id: summary.id.clone(),
+            headers_only: false,
+            deleted_locally: true,
+        },
+    };
+    store.delete_message(&entry).await
+}
+
 /// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
 async fn start(cell: StoreCell, d: Dispatcher) {
     let store = match IdbStore::open(DATABASE).await {
@@ -199,6 +228,43 @@ fn focus(id: &str) {
     }
 }
 
+/// Keyboard shortcuts outside text fields: `/` searches, `j` and `k` move to the next and
+/// previous message (Enter opens it, Delete deletes it: the row handles those).
+fn on_shortcut(e: &web_sys::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    if e.ctrl_key() || e.meta_key() || e.alt_key() {
+        return;
+    }
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let active = doc.active_element();
+    let typing = active
+        .as_ref()
+        .is_some_and(|a| matches!(a.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+    if typing {
+        return;
+    }
+    let row = active.filter(|a| a.class_list().contains("message-row"));
+    let target = match e.key().as_str() {
+        "/" => {
+            e.prevent_default();
+            focus("search");
+            return;
+        }
+        "j" => match &row {
+            Some(r) => r.next_element_sibling(),
+            None => doc.query_selector("#messages .message-row").ok().flatten(),
+        },
+        "k" => row.and_then(|r| r.previous_element_sibling()),
+        _ => return,
+    };
+    if let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+        e.prevent_default();
+        let _ = el.focus();
+    }
+}
+
 /// A callback that dispatches one action, whatever its event.
 fn on<T: 'static>(d: &Dispatcher, action: impl Fn() -> Action + 'static) -> Callback<T> {
     let d = d.clone();
@@ -232,6 +298,27 @@ pub fn app() -> Html {
         });
     }
 
+    use_effect_with((), |_| {
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(
+            |e: web_sys::KeyboardEvent| on_shortcut(&e),
+        );
+        let doc = web_sys::window().and_then(|w| w.document());
+        if let Some(doc) = &doc {
+            let _ = doc.add_event_listener_with_callback(
+                "keydown",
+                wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+            );
+        }
+        move || {
+            if let Some(doc) = doc {
+                let _ = doc.remove_event_listener_with_callback(
+                    "keydown",
+                    wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+                );
+            }
+        }
+    });
+
     // The network came back after it cut a check: check again.
     {
         let (cell, d, state) = (cell.clone(), state.dispatcher(), state.clone());
@@ -255,22 +342,46 @@ pub fn app() -> Html {
     let d = state.dispatcher();
 
     let on_save = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(
+            move |(account, password): (Account, Option<Secret<String>>)| {
+                let Some(store) = store.clone() else { return };
+                let password = password.or_else(|| state.passwords.get(&account.id).cloned());
+                let d = d.clone();
+                spawn_local(async move {
+                    if let Err(e) = store.put_account(&account).await {
+                        d.dispatch(Action::Failed(format!(
+                            "Postino could not save the account: {e}."
+                        )));
+                        return;
+                    }
+                    d.dispatch(Action::AccountSaved {
+                        account: account.clone(),
+                        password: password.clone(),
+                    });
+                    match password {
+                        Some(p) => {
+                            run_check(store, account, p, d).await;
+                        }
+                        None => d.dispatch(Action::AskPassword(account.id.clone())),
+                    }
+                });
+            },
+        )
+    };
+
+    let on_remove = {
         let (store, d) = (store.clone(), d.clone());
-        Callback::from(move |(account, password): (Account, Secret<String>)| {
+        Callback::from(move |(id, with_mail): (String, bool)| {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
             spawn_local(async move {
-                if let Err(e) = store.put_account(&account).await {
-                    d.dispatch(Action::Failed(format!(
-                        "Postino could not save the account: {e}."
-                    )));
-                    return;
+                match store.delete_account(&id, with_mail).await {
+                    Ok(()) => d.dispatch(Action::AccountRemoved { id, with_mail }),
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not remove the account: {e}."
+                    ))),
                 }
-                d.dispatch(Action::AccountSaved {
-                    account: account.clone(),
-                    password: Some(password.clone()),
-                });
-                run_check(store, account, password, d).await;
             });
         })
     };
@@ -366,6 +477,27 @@ pub fn app() -> Html {
         })
     };
 
+    let on_delete = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |id: String| {
+            let (Some(store), Some(summary)) = (
+                store.clone(),
+                state.messages.iter().find(|m| m.id == id).cloned(),
+            ) else {
+                return;
+            };
+            let d = d.clone();
+            spawn_local(async move {
+                match delete_stored(&store, &summary).await {
+                    Ok(()) => d.dispatch(Action::Deleted(summary.id)),
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not delete the message: {e}."
+                    ))),
+                }
+            });
+        })
+    };
+
     let busy = state.syncing.is_some();
     let messages = Rc::new(state.visible_messages());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
@@ -381,8 +513,20 @@ pub fn app() -> Html {
                 if state.offline {
                     <span id="offline-indicator" class="offline-badge" title={offline_reason}>{"Offline"}</span>
                 }
-                <input id="search" type="search" placeholder="Search stored mail" aria-label="Search stored mail"
+                <input id="search" type="search" placeholder="Search stored mail (/)" aria-label="Search stored mail"
                     value={state.search.clone()} oninput={on_search} />
+                <select id="sort" aria-label="Sort messages" onchange={{
+                    let d = d.clone();
+                    Callback::from(move |e: Event| {
+                        if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
+                            d.dispatch(Action::Sort(SortKey::parse(&s.value())));
+                        }
+                    })
+                }}>
+                    <option value="date" selected={state.sort == SortKey::Date}>{"Newest first"}</option>
+                    <option value="sender" selected={state.sort == SortKey::Sender}>{"By sender"}</option>
+                    <option value="size" selected={state.sort == SortKey::Size}>{"Largest first"}</option>
+                </select>
                 if !state.accounts.is_empty() {
                     <button id="check-mail" class="primary" onclick={on_check_all}
                         disabled={busy || state.offline}
@@ -399,6 +543,8 @@ pub fn app() -> Html {
             <StatusLine notice={state.notice.clone()} progress={state.progress.clone()} />
             if state.show_settings {
                 <Settings storage={state.storage.clone()} offline_ready={state.offline_ready}
+                    accounts={state.accounts.clone()} {on_remove}
+                    on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::EditAccount(id))) }}
                     build={service_worker::build_id()}
                     on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
                     on_close={on(&d, || Action::ShowSettings(false))} />
@@ -413,13 +559,16 @@ pub fn app() -> Html {
                     on_password={on_password} />
             }
             if state.loaded && state.show_form {
-                <AccountForm default_relay={page_origin()} {on_save}
+                <AccountForm key={state.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save}
+                    account={state.editing.as_deref().and_then(|id| state.account(id)).cloned()}
                     on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
             }
             <main class={classes!("mail", state.reader.is_some().then_some("reading"))}>
-                <MessageList {messages} {selected} {on_open} />
+                <MessageList {messages} {selected} {on_open} on_delete={on_delete.clone()} />
                 if let Some(view) = &state.reader {
-                    <Reader view={view.clone()} on_close={on(&d, || Action::CloseReader)} />
+                    <Reader key={view.id.clone()} view={view.clone()} on_close={on(&d, || Action::CloseReader)}
+                        on_allow_remote={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::AllowRemote(id))) }}
+                        {on_delete} />
                 }
             </main>
         </div>

@@ -29,7 +29,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbObjectStore,
+    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore,
     IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
 };
 
@@ -300,6 +300,58 @@ impl Store for IdbStore {
                 .delete(&id)
                 .map_err(js_error)?;
             object_store(&tx, MESSAGES)?.delete(&id).map_err(js_error)?;
+            Ok(())
+        })();
+        if let Err(error) = requests {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+}
+
+impl IdbStore {
+    /// Removes an account; with `with_mail`, also its ledger, summaries and messages, in the same
+    /// transaction. Without, its stored mail stays readable.
+    pub async fn delete_account(&self, id: &str, with_mail: bool) -> Result<(), StoreError> {
+        let stores: &[&str] = if with_mail {
+            &[ACCOUNTS, LEDGER, SUMMARIES, MESSAGES]
+        } else {
+            &[ACCOUNTS]
+        };
+        let tx = self.transaction(stores, IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let requests = (|| {
+            object_store(&tx, ACCOUNTS)?
+                .delete(&JsValue::from_str(id))
+                .map_err(js_error)?;
+            if with_mail {
+                // Ledger keys are `[account, uidl]`: every array starting with `account` sorts
+                // between `[account]` and `[account, []]` (arrays sort after strings).
+                let lower: Array = [JsValue::from_str(id)].into_iter().collect();
+                let upper: Array = [JsValue::from_str(id), Array::new().into()]
+                    .into_iter()
+                    .collect();
+                let ledger = IdbKeyRange::bound(&lower, &upper).map_err(js_error)?;
+                object_store(&tx, LEDGER)?
+                    .delete(&ledger)
+                    .map_err(js_error)?;
+                // Message ids are `account/uidl`: from `account/` up to, not including,
+                // `account0` ('0' follows '/').
+                let ids = IdbKeyRange::bound_with_lower_open_and_upper_open(
+                    &JsValue::from_str(&format!("{id}/")),
+                    &JsValue::from_str(&format!("{id}0")),
+                    false,
+                    true,
+                )
+                .map_err(js_error)?;
+                object_store(&tx, SUMMARIES)?
+                    .delete(&ids)
+                    .map_err(js_error)?;
+                object_store(&tx, MESSAGES)?
+                    .delete(&ids)
+                    .map_err(js_error)?;
+            }
             Ok(())
         })();
         if let Err(error) = requests {

@@ -1,6 +1,12 @@
 //! A stored message parsed for the reader. Tolerant: a malformed message shows what parsed.
 
-use crate::state::ReaderView;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use base64::Engine;
+use mail_parser::{MessagePart, MimeHeaders};
+
+use crate::state::{Attachment, ReaderView};
 
 fn addresses(addr: Option<&mail_parser::Address>) -> String {
     let Some(addr) = addr else {
@@ -19,6 +25,7 @@ fn addresses(addr: Option<&mail_parser::Address>) -> String {
 
 pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
     let parsed = mail_parser::MessageParser::default().parse(raw);
+    let raw: Rc<[u8]> = Rc::from(raw);
     match parsed {
         Some(m) => ReaderView {
             id: id.to_string(),
@@ -27,15 +34,82 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
             subject: m.subject().unwrap_or_default().to_string(),
             date: m.date().map(|d| d.to_timestamp()),
             body: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+            // mail-parser makes HTML out of a text body when there is no HTML one: only a real
+            // text/html part counts.
+            html: m
+                .html_part(0)
+                .filter(|p| p.is_text_html())
+                .and_then(|p| p.text_contents())
+                .map(Rc::from),
+            inline: Rc::new(
+                m.parts
+                    .iter()
+                    .filter_map(|p| Some((p.content_id()?.to_string(), image_data_url(p)?)))
+                    .collect::<HashMap<_, _>>(),
+            ),
+            attachments: m
+                .attachments()
+                .enumerate()
+                .map(|(index, p)| Attachment {
+                    index: index as u32,
+                    name: p
+                        .attachment_name()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("attachment-{}", index + 1)),
+                    content_type: content_type(p),
+                    size: p.contents().len(),
+                })
+                .collect(),
+            remote_allowed: false,
+            raw: raw.clone(),
         },
         None => ReaderView {
             id: id.to_string(),
-            from: String::new(),
-            to: String::new(),
-            subject: String::new(),
-            date: None,
-            body: String::from_utf8_lossy(raw).into_owned(),
+            body: String::from_utf8_lossy(&raw).into_owned(),
+            raw,
+            ..Default::default()
         },
+    }
+}
+
+/// `type/subtype` of a part, `application/octet-stream` when it does not say.
+fn content_type(part: &MessagePart) -> String {
+    match part.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+        None => "application/octet-stream".into(),
+    }
+}
+
+/// A `data:` URL of an image part, for `cid:` references. Other types are not shown inline.
+fn image_data_url(part: &MessagePart) -> Option<String> {
+    let ctype = content_type(part);
+    let allowed = ctype.starts_with("image/")
+        && ctype
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b));
+    allowed.then(|| {
+        format!(
+            "data:{ctype};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(part.contents())
+        )
+    })
+}
+
+/// The bytes of attachment `index` of a stored message.
+pub fn attachment_bytes(raw: &[u8], index: u32) -> Option<Vec<u8>> {
+    let parsed = mail_parser::MessageParser::default().parse(raw)?;
+    parsed.attachment(index).map(|p| p.contents().to_vec())
+}
+
+/// A size for people: `512 B`, `12.3 KB`, `4.5 MB`.
+pub fn format_size(bytes: u64) -> String {
+    match bytes {
+        0..=999 => format!("{bytes} B"),
+        1_000..=999_999 => format!("{}.{} KB", bytes / 1_000, bytes % 1_000 / 100),
+        _ => format!("{}.{} MB", bytes / 1_000_000, bytes % 1_000_000 / 100_000),
     }
 }
 
@@ -67,5 +141,33 @@ mod tests {
         assert_eq!(v.to, "b@y.org, C <c@z.org>");
         assert_eq!(v.subject, "Hi");
         assert!(v.body.contains("Body text"));
+        assert!(v.html.is_none(), "a text body is not HTML");
+    }
+
+    #[wasm_bindgen_test]
+    fn html_inline_image_and_attachment() {
+        let raw = b"From: a@x.org\r\nSubject: H\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\
+Content-Type: multipart/related; boundary=b2\r\n\r\n--b2\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hi <img src=\"cid:logo@x\"></p>\r\n--b2\r\n\
+Content-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0=\r\n--b2--\r\n\
+--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b1--\r\n";
+        let v = reader_view("a/2", raw);
+        assert!(v.html.as_deref().unwrap_or_default().contains("cid:logo@x"));
+        assert_eq!(
+            v.inline.get("logo@x").map(String::as_str),
+            Some("data:image/png;base64,iVBORw0=")
+        );
+        let pdf = v
+            .attachments
+            .iter()
+            .find(|a| a.name == "r.pdf")
+            .expect("listed");
+        assert_eq!(pdf.content_type, "application/pdf");
+        assert_eq!(
+            attachment_bytes(raw, pdf.index).as_deref(),
+            Some(&b"%PDF-"[..])
+        );
     }
 }

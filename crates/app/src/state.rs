@@ -32,14 +32,33 @@ pub struct CertPrompt {
 }
 
 /// An open message, parsed for display.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReaderView {
     pub id: String,
     pub from: String,
     pub to: String,
     pub subject: String,
     pub date: Option<i64>,
+    /// The plain-text body, shown when there is no HTML body.
     pub body: String,
+    /// The HTML body as the sender wrote it; shown only through `html_mail::render`.
+    pub html: Option<Rc<str>>,
+    /// Content-ID (without brackets) to a `data:` URL of that image part.
+    pub inline: Rc<HashMap<String, String>>,
+    pub attachments: Vec<Attachment>,
+    /// The user allowed remote images and styles for this message.
+    pub remote_allowed: bool,
+    /// The message as stored, for "View source" and for saving attachments.
+    pub raw: Rc<[u8]>,
+}
+
+/// An attachment of the open message: its position among mail-parser's attachments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub index: u32,
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
 }
 
 /// What the browser says about the stored mail: kept until the user deletes it, or cleared when
@@ -61,6 +80,36 @@ pub enum WorkerNews {
     UpdateReady,
 }
 
+/// The order of the message list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// Newest first.
+    #[default]
+    Date,
+    /// By sender, A to Z, then newest first.
+    Sender,
+    /// Largest first.
+    Size,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Date => "date",
+            SortKey::Sender => "sender",
+            SortKey::Size => "size",
+        }
+    }
+
+    pub fn parse(s: &str) -> SortKey {
+        match s {
+            "sender" => SortKey::Sender,
+            "size" => SortKey::Size,
+            _ => SortKey::Date,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     /// The store was read at least once.
@@ -79,6 +128,8 @@ pub struct State {
     /// The account whose password is asked for.
     pub password_prompt: Option<String>,
     pub show_form: bool,
+    /// The account the form edits; `None` adds one.
+    pub editing: Option<String>,
     /// The browser says there is no network: Check mail waits for it.
     pub offline: bool,
     /// A check was cut by the network going away: it runs again when the network returns.
@@ -89,6 +140,7 @@ pub struct State {
     pub show_settings: bool,
     /// Words to find in the stored mail's sender, subject and snippet.
     pub search: String,
+    pub sort: SortKey,
 }
 
 pub enum Action {
@@ -109,6 +161,13 @@ pub enum Action {
     },
     AskPassword(String),
     ShowForm(bool),
+    /// Open the form on account `id`.
+    EditAccount(String),
+    /// Account `id` is gone from the store, with its stored mail if `with_mail`.
+    AccountRemoved {
+        id: String,
+        with_mail: bool,
+    },
     SyncStarted(String),
     SyncProgress(Progress),
     SyncFinished {
@@ -127,6 +186,10 @@ pub enum Action {
     CertDismissed,
     Open(ReaderView),
     CloseReader,
+    /// Load remote images and styles in the open message `id`.
+    AllowRemote(String),
+    /// The user deleted message `id` in Postino.
+    Deleted(String),
     Failed(String),
     /// `online` and `offline` events, and the state at start.
     Connectivity {
@@ -138,6 +201,7 @@ pub enum Action {
     Storage(StorageStatus),
     ShowSettings(bool),
     Search(String),
+    Sort(SortKey),
 }
 
 impl State {
@@ -148,17 +212,25 @@ impl State {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        if words.is_empty() {
-            return self.messages.clone();
+        let mut out: Vec<Summary> = if words.is_empty() {
+            self.messages.clone()
+        } else {
+            self.messages
+                .iter()
+                .filter(|m| {
+                    let text = format!("{}\n{}\n{}", m.from, m.subject, m.snippet).to_lowercase();
+                    words.iter().all(|w| text.contains(w.as_str()))
+                })
+                .cloned()
+                .collect()
+        };
+        // `messages` is kept newest first; a stable sort keeps that order among equals.
+        match self.sort {
+            SortKey::Date => {}
+            SortKey::Sender => out.sort_by_cached_key(|m| m.from.to_lowercase()),
+            SortKey::Size => out.sort_by_key(|m| std::cmp::Reverse(m.size)),
         }
-        self.messages
-            .iter()
-            .filter(|m| {
-                let text = format!("{}\n{}\n{}", m.from, m.subject, m.snippet).to_lowercase();
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
-            .cloned()
-            .collect()
+        out
     }
 
     pub fn account(&self, id: &str) -> Option<&Account> {
@@ -208,7 +280,30 @@ impl Reducible for State {
                     None => s.accounts.push(account),
                 }
                 s.show_form = false;
+                s.editing = None;
                 s.cert_prompt = None;
+            }
+            Action::EditAccount(id) => {
+                s.show_form = true;
+                s.editing = Some(id);
+            }
+            Action::AccountRemoved { id, with_mail } => {
+                s.accounts.retain(|a| a.id != id);
+                s.passwords.remove(&id);
+                if with_mail {
+                    s.messages.retain(|m| m.account != id);
+                    if s.reader
+                        .as_ref()
+                        .is_some_and(|v| v.id.starts_with(&format!("{id}/")))
+                    {
+                        s.reader = None;
+                    }
+                }
+                if s.editing.as_deref() == Some(id.as_str()) {
+                    s.editing = None;
+                    s.show_form = false;
+                }
+                s.show_form |= s.accounts.is_empty();
             }
             Action::Password {
                 account_id,
@@ -218,7 +313,10 @@ impl Reducible for State {
                 s.password_prompt = None;
             }
             Action::AskPassword(id) => s.password_prompt = Some(id),
-            Action::ShowForm(show) => s.show_form = show,
+            Action::ShowForm(show) => {
+                s.show_form = show;
+                s.editing = None;
+            }
             Action::SyncStarted(id) => {
                 s.notice = Notice::Busy(format!("Checking mail for {}…", s.account_name(&id)));
                 if s.cert_prompt.as_ref().is_some_and(|p| p.account_id == id) {
@@ -281,6 +379,17 @@ impl Reducible for State {
             Action::CertDismissed => s.cert_prompt = None,
             Action::Open(view) => s.reader = Some(view),
             Action::CloseReader => s.reader = None,
+            Action::AllowRemote(id) => {
+                if let Some(view) = s.reader.as_mut().filter(|v| v.id == id) {
+                    view.remote_allowed = true;
+                }
+            }
+            Action::Deleted(id) => {
+                s.messages.retain(|m| m.id != id);
+                if s.reader.as_ref().is_some_and(|v| v.id == id) {
+                    s.reader = None;
+                }
+            }
             Action::Failed(text) => s.notice = Notice::Error { text, detail: None },
             Action::Connectivity { online } => {
                 if !online && s.syncing.is_some() {
@@ -299,6 +408,7 @@ impl Reducible for State {
             Action::Storage(status) => s.storage = status,
             Action::ShowSettings(show) => s.show_settings = show,
             Action::Search(text) => s.search = text,
+            Action::Sort(key) => s.sort = key,
         }
         Rc::new(s)
     }
@@ -410,6 +520,59 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn removing_an_account_with_its_mail_drops_its_messages() {
+        let mut a = summary("a/1", Some(1));
+        a.account = "a".into();
+        let mut b = summary("b/1", Some(2));
+        b.account = "b".into();
+        let s = Rc::new(State::default())
+            .reduce(Action::MessagesLoaded(vec![a, b]))
+            .reduce(Action::Open(ReaderView {
+                id: "a/1".into(),
+                ..Default::default()
+            }))
+            .reduce(Action::AccountRemoved {
+                id: "a".into(),
+                with_mail: true,
+            });
+        assert!(s.reader.is_none());
+        assert_eq!(s.messages.len(), 1);
+        assert!(s.show_form, "no account left: the form opens");
+    }
+
+    #[wasm_bindgen_test]
+    fn deleting_the_open_message_closes_it_and_remote_content_is_per_message() {
+        let s = Rc::new(State::default())
+            .reduce(Action::MessagesLoaded(vec![summary("x", None)]))
+            .reduce(Action::Open(ReaderView {
+                id: "x".into(),
+                ..Default::default()
+            }))
+            .reduce(Action::AllowRemote("other".into()));
+        assert!(!s.reader.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::AllowRemote("x".into()));
+        assert!(s.reader.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::Deleted("x".into()));
+        assert!(s.reader.is_none() && s.messages.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn sort_by_sender_and_size() {
+        let mut a = summary("a", Some(1));
+        (a.from, a.size) = ("zoe@x".into(), 10);
+        let mut b = summary("b", Some(2));
+        (b.from, b.size) = ("Ada@x".into(), 5);
+        let s = Rc::new(State::default()).reduce(Action::MessagesLoaded(vec![a, b]));
+        let ids =
+            |s: &State| -> Vec<String> { s.visible_messages().into_iter().map(|m| m.id).collect() };
+        assert_eq!(ids(&s), ["b", "a"]);
+        let s = s.reduce(Action::Sort(SortKey::Sender));
+        assert_eq!(ids(&s), ["b", "a"]);
+        let s = s.reduce(Action::Sort(SortKey::Size));
+        assert_eq!(ids(&s), ["a", "b"]);
     }
 
     #[wasm_bindgen_test]

@@ -62,3 +62,34 @@ async fn two_open_connections_see_each_others_commits() {
     drop(second);
     delete_database(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn removing_an_account_with_its_mail_leaves_other_accounts_alone() {
+    let name = "postino-test-remove-account";
+    let store = fresh(name).await;
+    for id in ["acct", "acct2"] {
+        store.put_account(&sample_account(id)).await.unwrap();
+        let (entry, summary, raw) = sample_message(id, "u1", b"Subject: s\r\n\r\nb\r\n".to_vec());
+        store.commit_message(&entry, &summary, &raw).await.unwrap();
+    }
+    store.delete_account("acct2", false).await.unwrap();
+    assert_eq!(store.accounts().await.unwrap().len(), 1);
+    assert_eq!(store.summaries().await.unwrap().len(), 2, "mail kept");
+
+    store.delete_account("acct", true).await.unwrap();
+    assert!(store.accounts().await.unwrap().is_empty());
+    let left: Vec<_> = store
+        .summaries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.account)
+        .collect();
+    assert_eq!(left, ["acct2"]);
+    assert!(store.ledger("acct").await.unwrap().is_empty());
+    assert_eq!(store.ledger("acct2").await.unwrap().len(), 1);
+    assert!(store.raw_message("acct/u1").await.unwrap().is_none());
+    assert!(store.raw_message("acct2/u1").await.unwrap().is_some());
+    drop(store);
+    delete_database(name).await.unwrap();
+}

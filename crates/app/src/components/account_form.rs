@@ -1,7 +1,10 @@
-//! Add an account: relay, server, security, user name, password.
+//! Add or edit an account: provider preset, relay, server, security, user name, password, and
+//! the account's policy (when mail leaves the server, how much to download, how often).
 
 use postino_pop3::Secret;
-use postino_sync::{Account, Security};
+use postino_sync::{Account, DeletePolicy, Policy, Security};
+
+use crate::presets;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -9,7 +12,11 @@ use yew::prelude::*;
 pub struct Props {
     /// The relay that served the page, the default relay for new accounts.
     pub default_relay: String,
-    pub on_save: Callback<(Account, Secret<String>)>,
+    /// The account to edit; `None` adds one.
+    #[prop_or_default]
+    pub account: Option<Account>,
+    /// The password is `None` when editing without typing one: the session's is kept.
+    pub on_save: Callback<(Account, Option<Secret<String>>)>,
     /// Shown when there are accounts to go back to.
     #[prop_or_default]
     pub on_cancel: Option<Callback<()>>,
@@ -29,22 +36,106 @@ pub fn account_form(props: &Props) -> Html {
     let user = use_node_ref();
     let password = use_node_ref();
     let error = use_state(|| None::<String>);
+    let preset_note = use_state(|| None::<&'static presets::Preset>);
+    let delete = use_node_ref();
+    let days = use_node_ref();
+    let size_limit = use_node_ref();
+    let max_per_session = use_node_ref();
+    let poll = use_node_ref();
 
     // Initial values are set once, not as `value=` attributes: Yew puts an attribute's value back
     // into the field at every re-render, which would undo what the user typed whenever the app
     // re-renders (a check finishing, the network coming back, the service worker getting ready).
     {
-        let (relay, port, default_relay) =
-            (relay.clone(), port.clone(), props.default_relay.clone());
+        let refs = (
+            relay.clone(),
+            host.clone(),
+            port.clone(),
+            security.clone(),
+            user.clone(),
+        );
+        let policy_refs = (
+            delete.clone(),
+            days.clone(),
+            size_limit.clone(),
+            max_per_session.clone(),
+            poll.clone(),
+        );
+        let (default_relay, account) = (props.default_relay.clone(), props.account.clone());
         use_effect_with((), move |_| {
-            if let Some(input) = port.cast::<HtmlInputElement>() {
-                input.set_value("995");
-            }
-            if let Some(input) = relay.cast::<HtmlInputElement>() {
-                input.set_value(&default_relay);
+            let set = |r: &NodeRef, v: &str| {
+                if let Some(input) = r.cast::<HtmlInputElement>() {
+                    input.set_value(v);
+                }
+            };
+            let select = |r: &NodeRef, v: &str| {
+                if let Some(s) = r.cast::<HtmlSelectElement>() {
+                    s.set_value(v);
+                }
+            };
+            let number = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+            match &account {
+                Some(a) => {
+                    set(&refs.0, &a.relay);
+                    set(&refs.1, &a.host);
+                    set(&refs.2, &a.port.to_string());
+                    select(&refs.3, a.security.as_str());
+                    set(&refs.4, &a.user);
+                    let (kind, d) = match a.policy.delete {
+                        DeletePolicy::LeaveOnServer => ("leave", None),
+                        DeletePolicy::AfterDays(d) => ("days", Some(u64::from(d))),
+                        DeletePolicy::WhenDeletedLocally => ("deleted", None),
+                        DeletePolicy::AfterDownload => ("download", None),
+                    };
+                    select(&policy_refs.0, kind);
+                    set(&policy_refs.1, &number(d));
+                    set(
+                        &policy_refs.2,
+                        &number(a.policy.size_limit.map(|b| b / 1000)),
+                    );
+                    set(
+                        &policy_refs.3,
+                        &number(a.policy.max_per_session.map(|n| n as u64)),
+                    );
+                    set(
+                        &policy_refs.4,
+                        &number(a.policy.poll_minutes.map(u64::from)),
+                    );
+                }
+                None => {
+                    set(&refs.2, "995");
+                    set(&refs.0, &default_relay);
+                }
             }
         });
     }
+
+    let on_preset = {
+        let (host, port, security, preset_note) = (
+            host.clone(),
+            port.clone(),
+            security.clone(),
+            preset_note.clone(),
+        );
+        Callback::from(move |e: Event| {
+            let Some(select) = e.target_dyn_into::<HtmlSelectElement>() else {
+                return;
+            };
+            let preset = presets::find(&select.value());
+            if let Some(p) = preset {
+                if let Some(i) = host.cast::<HtmlInputElement>() {
+                    i.set_value(p.host);
+                }
+                if let Some(i) = port.cast::<HtmlInputElement>() {
+                    i.set_value(&p.port.to_string());
+                }
+                if let Some(s) = security.cast::<HtmlSelectElement>() {
+                    s.set_value(p.security.as_str());
+                }
+            }
+            preset_note.set(preset);
+        })
+    };
 
     let on_security = {
         let (port, security) = (port.clone(), security.clone());
@@ -71,6 +162,14 @@ pub fn account_form(props: &Props) -> Html {
             user.clone(),
             password.clone(),
         );
+        let policy_refs = (
+            delete.clone(),
+            days.clone(),
+            size_limit.clone(),
+            max_per_session.clone(),
+            poll.clone(),
+        );
+        let editing = props.account.clone();
         let on_save = props.on_save.clone();
         let error = error.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -96,31 +195,56 @@ pub fn account_form(props: &Props) -> Html {
                     return;
                 }
             };
-            if host.is_empty() || user.is_empty() || password.is_empty() {
+            if host.is_empty() || user.is_empty() || (password.is_empty() && editing.is_none()) {
                 error.set(Some(
                     "Fill in the server, the user name and the password.".into(),
                 ));
                 return;
             }
+            let policy = match read_policy(&policy_refs, &value) {
+                Ok(p) => p,
+                Err(e) => {
+                    error.set(Some(e));
+                    return;
+                }
+            };
             error.set(None);
+            // A certificate pinned for this server stays pinned only while the server is the same.
+            let pinned_cert = editing
+                .as_ref()
+                .filter(|a| a.host == host && a.port == port)
+                .and_then(|a| a.pinned_cert.clone());
             let account = Account {
-                id: new_account_id(),
+                id: editing
+                    .as_ref()
+                    .map(|a| a.id.clone())
+                    .unwrap_or_else(new_account_id),
                 name: format!("{user}@{host}"),
                 relay,
                 host,
                 port,
                 security,
                 user,
-                pinned_cert: None,
-                policy: Default::default(),
+                pinned_cert,
+                policy,
             };
-            on_save.emit((account, Secret::new(password)));
+            let password = (!password.is_empty()).then(|| Secret::new(password));
+            on_save.emit((account, password));
         })
     };
 
+    let editing = props.account.is_some();
     html! {
         <form id="account-form" class="card" {onsubmit} aria-labelledby="account-form-title">
-            <h2 id="account-form-title">{"Add a POP3 account"}</h2>
+            <h2 id="account-form-title">{ if editing { "Edit account" } else { "Add a POP3 account" } }</h2>
+            <label for="preset">{"Provider"}</label>
+            <select id="preset" onchange={on_preset} aria-describedby="preset-note">
+                <option value="" selected=true>{"Other: type the server below"}</option>
+                { for presets::PRESETS.iter().map(|p| html! { <option value={p.key}>{p.name}</option> }) }
+            </select>
+            if let Some(p) = *preset_note {
+                <p id="preset-note" class={classes!("hint", "preset-note", p.unsupported.then_some("error"))} role="note">{p.note}</p>
+            }
             <label for="host">{"Server"}</label>
             <input id="host" ref={host} type="text" placeholder="pop.example.org"
                 autocomplete="off" autocapitalize="off" spellcheck="false" />
@@ -142,20 +266,91 @@ pub fn account_form(props: &Props) -> Html {
             <input id="user" ref={user} type="text" autocomplete="username"
                 autocapitalize="off" spellcheck="false" />
             <label for="password">{"Password"}</label>
-            <input id="password" ref={password} type="password" autocomplete="current-password" />
+            <input id="password" ref={password} type="password" autocomplete="current-password"
+                placeholder={editing.then_some("Unchanged")} />
             <p class="hint">{"The password stays in this browser tab's memory and is never stored. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
             <label for="relay">{"Relay"}</label>
             <input id="relay" ref={relay} type="url" />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
+            <fieldset class="policy">
+                <legend>{"Mail on the server"}</legend>
+                <div class="row">
+                    <div>
+                        <label for="delete-policy">{"Delete from the server"}</label>
+                        <select id="delete-policy" ref={delete}>
+                            <option value="leave" selected=true>{"Never: leave mail on the server"}</option>
+                            <option value="days">{"After some days"}</option>
+                            <option value="deleted">{"When I delete it in Postino"}</option>
+                            <option value="download">{"Right after download (only with persistent storage)"}</option>
+                        </select>
+                    </div>
+                    <div>
+                        <label for="delete-days">{"Days"}</label>
+                        <input id="delete-days" ref={days} type="number" min="1" placeholder="14" />
+                    </div>
+                </div>
+                <div class="row">
+                    <div>
+                        <label for="size-limit">{"Headers only above (KB)"}</label>
+                        <input id="size-limit" ref={size_limit} type="number" min="1" placeholder="No limit" />
+                    </div>
+                    <div>
+                        <label for="max-per-session">{"At most per check"}</label>
+                        <input id="max-per-session" ref={max_per_session} type="number" min="1" placeholder="All" />
+                    </div>
+                </div>
+                <label for="poll-minutes">{"Check automatically every (minutes)"}</label>
+                <input id="poll-minutes" ref={poll} type="number" min="1" placeholder="Only when I press Check mail" />
+            </fieldset>
             if let Some(e) = &*error {
                 <p class="error" role="alert">{e}</p>
             }
             <div class="actions">
-                <button id="add-account" type="submit" class="primary">{"Add and check mail"}</button>
+                <button id="add-account" type="submit" class="primary">
+                    { if editing { "Save and check mail" } else { "Add and check mail" } }
+                </button>
                 if let Some(cancel) = &props.on_cancel {
                     <button type="button" onclick={cancel.reform(|_| ())}>{"Cancel"}</button>
                 }
             </div>
         </form>
     }
+}
+
+type PolicyRefs = (NodeRef, NodeRef, NodeRef, NodeRef, NodeRef);
+
+/// The policy fields: delete policy and days, size limit in KB, per-check limit, poll minutes.
+fn read_policy(refs: &PolicyRefs, value: &dyn Fn(&NodeRef) -> String) -> Result<Policy, String> {
+    fn number<T: std::str::FromStr>(text: String, what: &str) -> Result<Option<T>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.parse::<T>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(format!("{what} must be a whole number, or empty.")),
+        }
+    }
+    let kind = refs
+        .0
+        .cast::<HtmlSelectElement>()
+        .map(|s| s.value())
+        .unwrap_or_default();
+    let delete = match kind.as_str() {
+        "days" => match number::<u32>(value(&refs.1), "The number of days")? {
+            Some(d) if d > 0 => DeletePolicy::AfterDays(d),
+            _ => return Err("Say after how many days mail leaves the server.".into()),
+        },
+        "deleted" => DeletePolicy::WhenDeletedLocally,
+        "download" => DeletePolicy::AfterDownload,
+        _ => DeletePolicy::LeaveOnServer,
+    };
+    Ok(Policy {
+        delete,
+        size_limit: number::<u64>(value(&refs.2), "The size limit")?
+            .filter(|&kb| kb > 0)
+            .map(|kb| kb * 1000),
+        max_per_session: number::<usize>(value(&refs.3), "The limit per check")?.filter(|&n| n > 0),
+        poll_minutes: number::<u32>(value(&refs.4), "The interval")?.filter(|&m| m > 0),
+    })
 }

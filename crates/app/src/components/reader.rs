@@ -1,19 +1,105 @@
-//! The reader: headers and the plain-text body.
+//! The reader: headers; the plain-text body, or the HTML body sanitized into a sandboxed iframe
+//! with remote content blocked until the user allows it; attachments to save; the source.
 
 use yew::prelude::*;
 
-use crate::message_view::format_date;
+use crate::download;
+use crate::html_mail;
+use crate::message_view::{attachment_bytes, format_date, format_size};
 use crate::state::ReaderView;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub view: ReaderView,
     pub on_close: Callback<()>,
+    /// Load remote content in message `id`.
+    pub on_allow_remote: Callback<String>,
+    /// Delete message `id` in Postino.
+    pub on_delete: Callback<String>,
 }
+
+/// Scripts stay off (no `allow-scripts`) and the document gets an opaque origin (no
+/// `allow-same-origin`); a link the user clicks may open in a new tab, outside the sandbox.
+const SANDBOX: &str = "allow-popups allow-popups-to-escape-sandbox";
 
 #[function_component(Reader)]
 pub fn reader(props: &Props) -> Html {
     let v = &props.view;
+    let show_source = use_state(|| false);
+    let safe = use_memo(
+        (v.html.clone(), v.inline.clone(), v.remote_allowed),
+        |(html, inline, allow)| html.as_ref().map(|h| html_mail::render(h, inline, *allow)),
+    );
+    let save_error = use_state(|| None::<String>);
+
+    let content = if *show_source {
+        html! {
+            <pre class="source" aria-label="Message source">{ String::from_utf8_lossy(&v.raw).into_owned() }</pre>
+        }
+    } else if let Some(safe) = &*safe {
+        let blocked = (!v.remote_allowed && safe.blocked > 0).then(|| {
+            let id = v.id.clone();
+            let on_allow = props.on_allow_remote.reform(move |_: MouseEvent| id.clone());
+            let items = if safe.blocked == 1 { "1 remote item".to_string() } else { format!("{} remote items", safe.blocked) };
+            html! {
+                <div class="remote-note" role="status">
+                    <span id="remote-blocked" data-count={safe.blocked.to_string()}>
+                        {format!("{items} blocked to protect your privacy (senders use them to see when you read).")}
+                    </span>
+                    <button id="load-remote" onclick={on_allow}>{"Load remote content"}</button>
+                </div>
+            }
+        });
+        html! {
+            <>
+            {blocked}
+            <iframe key={format!("{}-{}", v.id, v.remote_allowed)} class="html-body" title="Message content"
+                sandbox={SANDBOX} referrerpolicy="no-referrer" srcdoc={safe.document.clone()}></iframe>
+            </>
+        }
+    } else {
+        html! { <pre class="body">{ &v.body }</pre> }
+    };
+
+    let attachments = (!v.attachments.is_empty()).then(|| {
+        html! {
+            <section class="attachments" aria-label="Attachments">
+                <h3>{"Attachments"}</h3>
+                <ul>
+                { for v.attachments.iter().map(|a| {
+                    let (raw, a2, save_error) = (v.raw.clone(), a.clone(), save_error.clone());
+                    let onclick = Callback::from(move |_: MouseEvent| {
+                        let saved = attachment_bytes(&raw, a2.index)
+                            .ok_or_else(|| "the attachment could not be read".to_string())
+                            .and_then(|bytes| download::save(&a2.name, &a2.content_type, &bytes));
+                        save_error.set(saved.err().map(|e| format!("Postino could not save {}: {e}.", a2.name)));
+                    });
+                    html! {
+                        <li>
+                            <button class="attachment" {onclick}
+                                aria-label={format!("Save {}, {}, {}", a.name, a.content_type, format_size(a.size as u64))}>
+                                <span class="name">{&a.name}</span>
+                            </button>
+                            <span class="type">{&a.content_type}</span>
+                            <span class="size">{format_size(a.size as u64)}</span>
+                        </li>
+                    }
+                }) }
+                </ul>
+                if let Some(e) = &*save_error { <p class="error" role="alert">{e}</p> }
+            </section>
+        }
+    });
+
+    let on_source = {
+        let show_source = show_source.clone();
+        Callback::from(move |_: MouseEvent| show_source.set(!*show_source))
+    };
+    let on_delete = {
+        let id = v.id.clone();
+        props.on_delete.reform(move |_: MouseEvent| id.clone())
+    };
+
     html! {
         <article id="reader" aria-label="Message">
             <header>
@@ -24,8 +110,16 @@ pub fn reader(props: &Props) -> Html {
                     <dt>{"To"}</dt><dd class="to">{ &v.to }</dd>
                     <dt>{"Date"}</dt><dd class="date">{ format_date(v.date) }</dd>
                 </dl>
+                <div class="actions">
+                    <button id="view-source" onclick={on_source} aria-pressed={show_source.to_string()}>
+                        { if *show_source { "Show message" } else { "View source" } }
+                    </button>
+                    <button id="delete-message" onclick={on_delete}
+                        title="Delete from Postino (Delete key)">{"Delete"}</button>
+                </div>
             </header>
-            <pre class="body">{ &v.body }</pre>
+            {content}
+            {attachments}
         </article>
     }
 }

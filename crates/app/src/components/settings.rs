@@ -3,6 +3,8 @@
 
 use yew::prelude::*;
 
+use postino_sync::Account;
+
 use crate::state::StorageStatus;
 
 #[derive(Properties, PartialEq)]
@@ -12,6 +14,11 @@ pub struct Props {
     pub build: Option<String>,
     pub on_persist: Callback<()>,
     pub on_close: Callback<()>,
+    pub accounts: Vec<Account>,
+    /// Edit account `id`.
+    pub on_edit: Callback<String>,
+    /// Remove account `id`, with its stored mail when `true`.
+    pub on_remove: Callback<(String, bool)>,
 }
 
 /// Bytes as megabytes with one decimal, e.g. `12.3 MB`.
@@ -22,6 +29,7 @@ fn megabytes(bytes: u64) -> String {
 
 #[function_component(Settings)]
 pub fn settings(props: &Props) -> Html {
+    let removing = use_state(|| None::<String>);
     let persistence = match props.storage.persistent {
         Some(true) => html! {
             <p id="storage-persistence" data-state="persistent">
@@ -43,9 +51,39 @@ pub fn settings(props: &Props) -> Html {
     let usage = props.storage.usage.map(|(used, quota)| {
         html! { <p id="storage-usage" class="hint">{format!("{} used of {} available to Postino.", megabytes(used), megabytes(quota))}</p> }
     });
+    let accounts = props.accounts.iter().map(|a| {
+        let id = a.id.clone();
+        let confirming = *removing == Some(id.clone());
+        let on_edit = props.on_edit.reform({ let id = id.clone(); move |_: MouseEvent| id.clone() });
+        let ask = { let (removing, id) = (removing.clone(), id.clone()); Callback::from(move |_: MouseEvent| removing.set(Some(id.clone()))) };
+        let cancel = { let removing = removing.clone(); Callback::from(move |_: MouseEvent| removing.set(None)) };
+        let remove = |with_mail: bool| {
+            let (id, removing) = (id.clone(), removing.clone());
+            props.on_remove.reform(move |_: MouseEvent| { removing.set(None); (id.clone(), with_mail) })
+        };
+        html! {
+            <li key={a.id.clone()} class="account" data-account={a.id.clone()}>
+                <span class="name">{&a.name}</span>
+                if confirming {
+                    <span role="group" aria-label={format!("Remove {}", a.name)} class="actions">
+                        <button class="remove-keep-mail" onclick={remove(false)}>{"Remove, keep its mail"}</button>
+                        <button class="remove-with-mail" onclick={remove(true)}>{"Remove with its mail"}</button>
+                        <button onclick={cancel}>{"Cancel"}</button>
+                    </span>
+                } else {
+                    <button class="edit-account" onclick={on_edit} aria-label={format!("Edit {}", a.name)}>{"Edit"}</button>
+                    <button class="remove-account" onclick={ask} aria-label={format!("Remove {}", a.name)}>{"Remove"}</button>
+                }
+            </li>
+        }
+    });
     html! {
         <section id="settings" class="card" aria-labelledby="settings-title">
             <h2 id="settings-title">{"Settings"}</h2>
+            if !props.accounts.is_empty() {
+                <h3>{"Accounts"}</h3>
+                <ul class="accounts">{ for accounts }</ul>
+            }
             <h3>{"Storage"}</h3>
             {persistence}
             {usage}
