@@ -31,6 +31,8 @@ struct Args {
     quick: bool,
     /// Only contenders whose name contains this.
     only: Option<String>,
+    /// Mailbox sizes of the two download scenarios, instead of the defaults.
+    messages: Option<(usize, usize)>,
     out: PathBuf,
     runs: usize,
 }
@@ -39,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         quick: false,
         only: None,
+        messages: None,
         out: PathBuf::from("target/bench"),
         runs: 3,
     };
@@ -47,6 +50,14 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             "--quick" => args.quick = true,
             "--only" => args.only = Some(it.next().ok_or("--only needs a name")?),
+            "--messages" => {
+                let v = it.next().ok_or("--messages needs DIRECT,DELAYED")?;
+                let (a, b) = v.split_once(',').ok_or("--messages needs DIRECT,DELAYED")?;
+                args.messages = Some((
+                    a.parse().map_err(|_| "bad --messages")?,
+                    b.parse().map_err(|_| "bad --messages")?,
+                ));
+            }
             "--out" => args.out = it.next().ok_or("--out needs a folder")?.into(),
             "--runs" => {
                 args.runs = it
