@@ -104,6 +104,8 @@ pub struct Contender {
 
 fn run(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    // Absolute: the reference clients resolve relative paths against other folders.
+    let out = std::fs::canonicalize(&args.out).map_err(|e| e.to_string())?;
     let (n_direct, n_delay) = if args.quick {
         (1_000, 100)
     } else {
@@ -141,7 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
             Some(delay::start(dovecot.pop3s_port(), delay)?)
         };
         let port = proxy.as_ref().map_or(dovecot.pop3s_port(), |p| p.port);
-        let work = args.out.join("work");
+        let work = out.join("work");
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
         let contenders = children::contenders(&dovecot, port, n, bytes, &work)?;
@@ -172,11 +174,11 @@ fn run(args: &Args) -> Result<(), String> {
     }
     report.machine = machine();
     report.app = app_sizes(Path::new("dist"));
-    report.write(&args.out)?;
+    report.write(&out)?;
     println!("{}", report.markdown());
     eprintln!(
         "postino-bench: wrote {} and report.json",
-        args.out.join("report.md").display()
+        out.join("report.md").display()
     );
     Ok(())
 }
