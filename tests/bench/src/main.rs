@@ -106,11 +106,11 @@ fn run(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     // Absolute: the reference clients resolve relative paths against other folders.
     let out = std::fs::canonicalize(&args.out).map_err(|e| e.to_string())?;
-    let (n_direct, n_delay) = if args.quick {
+    let (n_direct, n_delay) = args.messages.unwrap_or(if args.quick {
         (1_000, 100)
     } else {
         (10_000, 1_000)
-    };
+    });
     let runs = if args.quick { 1 } else { args.runs };
     let mut report = Report::new(runs);
 
