@@ -48,16 +48,7 @@ async fn downloads_everything_once_then_nothing() {
     assert!(summaries.iter().any(|s| s.subject == "Grüße aus Köln"));
     assert_eq!(stored_raws(&store), support::sorted(expected.clone()));
 
-    let second = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let second = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!(second.downloaded, 0);
     assert_eq!(second.already_stored, expected.len());
     assert_eq!(store.commit_count(), expected.len() as u64);
@@ -140,16 +131,7 @@ async fn size_limit_stores_headers_only_then_the_rest_on_request() {
     );
     let mut opts = SyncOptions::new(1_700_000_000);
     let mut tcp = Tcp(d.pop3s_port());
-    let report = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!(
         report.headers_only, 1,
         "only the 300 KB fixture is over the limit"
@@ -166,16 +148,7 @@ async fn size_limit_stores_headers_only_then_the_rest_on_request() {
     assert!(!raw.windows(12).any(|w| w == b"marker-fjord"));
 
     opts.want_full.insert(big.uidl.clone());
-    let report = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!((report.downloaded, report.headers_only), (1, 0));
     assert_eq!(stored_raws(&store), support::sorted(mails()));
 }
@@ -202,16 +175,9 @@ async fn a_failed_commit_is_never_followed_by_its_dele() {
     let mut tcp = Tcp(proxy.port);
 
     store.fail_commit_after(2);
-    let err = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = support::sync(&mut tcp, &store, &acc, &opts)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SyncError::Store(StoreError::QuotaExceeded)));
     let sent = proxy.client_bytes_when_closed().await;
     assert!(sent.contains("RETR 3\r\n"), "{sent}");
@@ -225,16 +191,7 @@ async fn a_failed_commit_is_never_followed_by_its_dele() {
     assert_eq!(server_count(&d).await, mails().len());
     assert_eq!(store.inner.commit_count(), 2);
 
-    let report = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!(report.downloaded, mails().len() - 2);
     assert_eq!(server_count(&d).await, 0);
     assert_eq!(stored_raws(&store.inner), support::sorted(mails()));
@@ -253,30 +210,12 @@ async fn a_lost_ledger_is_rebuilt_without_downloading_bodies_again() {
     acc.port = proxy.port;
     let opts = SyncOptions::new(1_700_000_000);
     let mut tcp = Tcp(proxy.port);
-    sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     let retrs_before = proxy.client_bytes().matches("RETR ").count();
     assert_eq!(retrs_before, mails().len());
 
     store.clear_ledger();
-    let report = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!(report.rebuilt, mails().len());
     assert_eq!(
         proxy.client_bytes().matches("RETR ").count(),
@@ -290,16 +229,7 @@ async fn a_lost_ledger_is_rebuilt_without_downloading_bodies_again() {
     assert_eq!(stored_raws(&store), support::sorted(mails()));
 
     // And the next sync is an ordinary one again.
-    let report = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!((report.downloaded, report.rebuilt), (0, 0));
 }
 

@@ -8,7 +8,7 @@
 
 mod support;
 
-use postino_sync::{sync_account, DeletePolicy, MemoryStore, Policy, SyncOptions};
+use postino_sync::{DeletePolicy, MemoryStore, Policy, SyncOptions};
 use support::{account, dovecot, mails, server_count, sorted, stored_raws, RecordingProxy, Tcp};
 
 fn trials() -> u64 {
@@ -47,28 +47,11 @@ async fn run_trial(policy: &Policy, cut_at: u64, d: &postino_testkit::Dovecot) {
 
     proxy.cut_next_after(cut_at);
     // The first attempt may fail anywhere; its failure is the point.
-    let _ = sync_account(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &opts,
-        &mut |_| {},
-    )
-    .await;
+    let _ = support::sync(&mut tcp, &store, &acc, &opts).await;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match sync_account(
-            &mut tcp,
-            &store,
-            &acc,
-            &support::password(),
-            &opts,
-            &mut |_| {},
-        )
-        .await
-        {
+        match support::sync(&mut tcp, &store, &acc, &opts).await {
             Ok(_) => break,
             Err(e) if attempts < 3 => eprintln!("retrying after {e}"),
             Err(e) => panic!("cut at {cut_at}: sync does not recover: {e}"),

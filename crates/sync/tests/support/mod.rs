@@ -258,3 +258,13 @@ impl Store for FailingStore {
         self.inner.delete_message(entry).await
     }
 }
+
+/// One sync with the test password and no progress callback.
+pub async fn sync<S: Store>(
+    tcp: &mut Tcp,
+    store: &S,
+    account: &Account,
+    options: &postino_sync::SyncOptions,
+) -> Result<postino_sync::SyncReport, SyncError> {
+    postino_sync::sync_account(tcp, store, account, &password(), options, &mut |_| {}).await
+}
