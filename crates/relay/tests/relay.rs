@@ -1,86 +1,17 @@
 //! The relay run in-process on 127.0.0.1:0, driven by a WebSocket client like the browser app.
 //! Only loopback addresses are used: refusals must happen before any connection attempt.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod common;
+
+use std::sync::atomic::Ordering;
 
 use futures_util::{SinkExt, StreamExt};
-use postino_relay::{start, Destination, RelayConfig, RelayHandle};
+use postino_relay::RelayHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn config() -> RelayConfig {
-    RelayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        dist: PathBuf::from("/nonexistent-postino-dist"),
-        ..RelayConfig::default()
-    }
-}
-
-async fn relay(config: RelayConfig) -> RelayHandle {
-    start(config).await.expect("relay starts")
-}
-
-/// Open `path` on the relay as the app does: subprotocol `postino.v1` and the relay's own
-/// origin (unless `origin` says otherwise).
-async fn open(relay: &RelayHandle, path: &str, origin: Option<&str>) -> Ws {
-    let addr = relay.local_addr();
-    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
-    let own = format!("http://{addr}");
-    let headers = request.headers_mut();
-    headers.insert("Origin", origin.unwrap_or(&own).parse().unwrap());
-    headers.insert("Sec-WebSocket-Protocol", "postino.v1".parse().unwrap());
-    let (ws, response) = connect_async(request).await.expect("upgrade");
-    assert_eq!(
-        response.headers()["sec-websocket-protocol"],
-        "postino.v1",
-        "the relay must select the subprotocol"
-    );
-    ws
-}
-
-/// Read until the close frame; its code and reason.
-async fn close_of(ws: &mut Ws) -> (u16, String) {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                return (u16::from(frame.code), frame.reason.to_string())
-            }
-            Some(Ok(Message::Close(None))) => panic!("close without a code"),
-            Some(Ok(_)) => continue,
-            other => panic!("connection ended without a close frame: {other:?}"),
-        }
-    }
-}
-
-/// A TCP echo server on 127.0.0.1:0; counts accepted connections.
-async fn echo_server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let (mut rd, mut wr) = tcp.split();
-                let _ = tokio::io::copy(&mut rd, &mut wr).await;
-            });
-        }
-    });
-    (addr, accepted)
-}
-
-fn allow(addr: SocketAddr) -> Destination {
-    addr.to_string().parse().unwrap()
-}
+use common::*;
 
 async fn http_get(relay: &RelayHandle, path: &str) -> (u16, String, String) {
     let mut tcp = TcpStream::connect(relay.local_addr()).await.unwrap();
@@ -97,7 +28,7 @@ async fn http_get(relay: &RelayHandle, path: &str) -> (u16, String, String) {
 #[tokio::test]
 async fn loopback_destination_is_refused_with_4403() {
     let relay = relay(config()).await;
-    let mut ws = open(&relay, "/v1/tcp/127.0.0.2/110", None).await;
+    let mut ws = open(&relay, "/v1/tcp/127.0.0.2/110").await;
     assert_eq!(
         close_of(&mut ws).await,
         (
@@ -105,12 +36,12 @@ async fn loopback_destination_is_refused_with_4403() {
             "127.0.0.2 is a loopback address; the relay only connects to public addresses".into()
         )
     );
-    let mut ws = open(&relay, "/v1/tcp/[::1]/995", None).await;
+    let mut ws = open(&relay, "/v1/tcp/[::1]/995").await;
     let (code, reason) = close_of(&mut ws).await;
     assert_eq!(code, 4403);
     assert!(reason.starts_with("::1 is a loopback address"), "{reason}");
     // A name is resolved once and every address checked.
-    let mut ws = open(&relay, "/v1/tcp/localhost/110", None).await;
+    let mut ws = open(&relay, "/v1/tcp/localhost/110").await;
     let (code, reason) = close_of(&mut ws).await;
     assert_eq!(code, 4403);
     assert!(reason.contains("is a loopback address"), "{reason}");
@@ -121,7 +52,7 @@ async fn loopback_destination_is_refused_with_4403() {
 #[tokio::test]
 async fn port_other_than_pop3_is_refused() {
     let relay = relay(config()).await;
-    let mut ws = open(&relay, "/v1/tcp/127.0.0.1/143", None).await;
+    let mut ws = open(&relay, "/v1/tcp/127.0.0.1/143").await;
     assert_eq!(
         close_of(&mut ws).await,
         (
@@ -143,7 +74,7 @@ async fn port_25_is_refused_even_when_allowlisted() {
     ];
     let relay = relay(config).await;
     for port in [25, 465, 587] {
-        let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{port}"), None).await;
+        let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{port}")).await;
         let (code, reason) = close_of(&mut ws).await;
         assert_eq!(code, 4403);
         assert_eq!(
@@ -161,7 +92,15 @@ async fn wrong_origin_is_refused() {
     config.allow = vec![allow(echo)];
     let relay = relay(config).await;
     let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
-    let mut ws = open(&relay, &path, Some("http://evil.example")).await;
+    let mut ws = open_with(
+        &relay,
+        &path,
+        Opening {
+            origin: Some("http://evil.example".into()),
+            ..Opening::default()
+        },
+    )
+    .await;
     assert_eq!(close_of(&mut ws).await, (4403, "origin not allowed".into()));
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
     assert!(relay
@@ -178,9 +117,17 @@ async fn configured_origin_replaces_the_default() {
     config.origins = vec!["https://mail.example.org".into()];
     let relay = relay(config).await;
     let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
-    let mut ws = open(&relay, &path, None).await;
+    let mut ws = open(&relay, &path).await;
     assert_eq!(close_of(&mut ws).await, (4403, "origin not allowed".into()));
-    let mut ws = open(&relay, &path, Some("https://mail.example.org")).await;
+    let mut ws = open_with(
+        &relay,
+        &path,
+        Opening {
+            origin: Some("https://mail.example.org".into()),
+            ..Opening::default()
+        },
+    )
+    .await;
     ws.send(Message::binary(b"hi".to_vec())).await.unwrap();
     let echoed = ws.next().await.unwrap().unwrap();
     assert_eq!(echoed.into_data().as_ref(), b"hi");
@@ -192,7 +139,7 @@ async fn allowed_destination_echoes_bytes_including_1_mib() {
     let mut config = config();
     config.allow = vec![allow(echo)];
     let relay = relay(config).await;
-    let ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    let ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port())).await;
     let (mut tx, mut rx) = ws.split();
 
     tx.send(Message::binary(b"USER demo\r\n".to_vec()))
@@ -252,7 +199,7 @@ async fn server_eof_closes_with_1000() {
     let mut config = config();
     config.allow = vec![allow(addr)];
     let relay = relay(config).await;
-    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port()), None).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port())).await;
     let first = ws.next().await.unwrap().unwrap();
     assert_eq!(first.into_data().as_ref(), b"+OK bye\r\n");
     let (code, _) = close_of(&mut ws).await;
@@ -265,7 +212,7 @@ async fn text_frame_closes_with_1003() {
     let mut config = config();
     config.allow = vec![allow(echo)];
     let relay = relay(config).await;
-    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port())).await;
     ws.send(Message::text("STAT\r\n")).await.unwrap();
     let (code, _) = close_of(&mut ws).await;
     assert_eq!(code, 1003);
@@ -280,7 +227,7 @@ async fn refused_connection_closes_with_4502() {
     let mut config = config();
     config.allow = vec![allow(addr)];
     let relay = relay(config).await;
-    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port()), None).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", addr.port())).await;
     let (code, reason) = close_of(&mut ws).await;
     assert_eq!(code, 4502);
     assert!(
@@ -347,7 +294,7 @@ async fn idle_connection_is_closed() {
     config.allow = vec![allow(echo)];
     config.limits.idle_timeout = std::time::Duration::from_millis(300);
     let relay = relay(config).await;
-    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port()), None).await;
+    let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port())).await;
     ws.send(Message::binary(b"NOOP\r\n".to_vec()))
         .await
         .unwrap();
@@ -366,10 +313,10 @@ async fn connections_per_ip_are_capped_with_4429() {
     config.limits.max_connections_per_ip = 1;
     let relay = relay(config).await;
     let path = format!("/v1/tcp/127.0.0.1/{}", echo.port());
-    let mut first = open(&relay, &path, None).await;
+    let mut first = open(&relay, &path).await;
     first.send(Message::binary(b"x".to_vec())).await.unwrap();
     first.next().await.unwrap().unwrap();
-    let mut second = open(&relay, &path, None).await;
+    let mut second = open(&relay, &path).await;
     let (code, reason) = close_of(&mut second).await;
     assert_eq!(code, 4429);
     assert!(reason.contains("too many connections"), "{reason}");
