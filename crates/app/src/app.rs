@@ -169,6 +169,31 @@ async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreE
     store.delete_message(&entry).await
 }
 
+/// Save the account, then check it with `password`, or ask for one.
+async fn save_and_check(
+    store: Rc<IdbStore>,
+    account: Account,
+    password: Option<Secret<String>>,
+    d: Dispatcher,
+) {
+    if let Err(e) = store.put_account(&account).await {
+        d.dispatch(Action::Failed(format!(
+            "Postino could not save the account: {e}."
+        )));
+        return;
+    }
+    d.dispatch(Action::AccountSaved {
+        account: account.clone(),
+        password: password.clone(),
+    });
+    match password {
+        Some(p) => {
+            run_check(store, account, p, d).await;
+        }
+        None => d.dispatch(Action::AskPassword(account.id.clone())),
+    }
+}
+
 /// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
 async fn start(cell: StoreCell, d: Dispatcher) {
     let store = match IdbStore::open(DATABASE).await {
@@ -347,25 +372,7 @@ pub fn app() -> Html {
             move |(account, password): (Account, Option<Secret<String>>)| {
                 let Some(store) = store.clone() else { return };
                 let password = password.or_else(|| state.passwords.get(&account.id).cloned());
-                let d = d.clone();
-                spawn_local(async move {
-                    if let Err(e) = store.put_account(&account).await {
-                        d.dispatch(Action::Failed(format!(
-                            "Postino could not save the account: {e}."
-                        )));
-                        return;
-                    }
-                    d.dispatch(Action::AccountSaved {
-                        account: account.clone(),
-                        password: password.clone(),
-                    });
-                    match password {
-                        Some(p) => {
-                            run_check(store, account, p, d).await;
-                        }
-                        None => d.dispatch(Action::AskPassword(account.id.clone())),
-                    }
-                });
+                spawn_local(save_and_check(store, account, password, d.clone()));
             },
         )
     };
@@ -398,25 +405,7 @@ pub fn app() -> Html {
                 ..account.clone()
             };
             let password = state.passwords.get(&account.id).cloned();
-            let d = d.clone();
-            spawn_local(async move {
-                if let Err(e) = store.put_account(&account).await {
-                    d.dispatch(Action::Failed(format!(
-                        "Postino could not save the account: {e}."
-                    )));
-                    return;
-                }
-                d.dispatch(Action::AccountSaved {
-                    account: account.clone(),
-                    password: None,
-                });
-                match password {
-                    Some(p) => {
-                        run_check(store, account, p, d).await;
-                    }
-                    None => d.dispatch(Action::AskPassword(account.id.clone())),
-                }
-            });
+            spawn_local(save_and_check(store, account, password, d.clone()));
         })
     };
 
