@@ -303,3 +303,26 @@ export function fixtures(dir = FIXTURES_DIR) {
 export function randomPassword() {
   return `pw-${randomBytes(12).toString('hex')}`;
 }
+
+/** Waits until every subject is listed in #messages. */
+export async function waitForSubjects(page, subjects, timeout) {
+  await page
+    .waitForFunction(
+      (expected) => {
+        const listed = [...document.querySelectorAll('#messages .message-row .subject')].map((e) =>
+          e.textContent.trim(),
+        );
+        return expected.every((subject) => listed.includes(subject));
+      },
+      subjects,
+      { timeout, polling: 250 },
+    )
+    .catch(async (error) => {
+      const listed = await page.locator('#messages .message-row .subject').allTextContents();
+      const status = await page.locator('#status').textContent().catch(() => null);
+      throw new Error(
+        `not every subject listed within ${timeout} ms\nexpected: ${JSON.stringify(subjects)}\n` +
+          `listed: ${JSON.stringify(listed)}\nstatus: ${status}\n${error.message}`,
+      );
+    });
+}

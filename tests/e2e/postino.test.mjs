@@ -13,6 +13,7 @@ import {
   startDovecot,
   startRecordingProxy,
   startRelay,
+  waitForSubjects,
 } from './harness.mjs';
 
 /** The wasm app may take seconds to load and start, more on a busy 2-core machine. */
@@ -81,29 +82,6 @@ async function fillAccountForm(page, { host, port, security, user, password }) {
   await page.fill('#user', user);
   await page.fill('#password', password);
   await page.click('#add-account');
-}
-
-/** Waits until every subject is listed in #messages. */
-async function waitForSubjects(page, subjects, timeout) {
-  await page
-    .waitForFunction(
-      (expected) => {
-        const listed = [...document.querySelectorAll('#messages .message-row .subject')].map((e) =>
-          e.textContent.trim(),
-        );
-        return expected.every((subject) => listed.includes(subject));
-      },
-      subjects,
-      { timeout, polling: 250 },
-    )
-    .catch(async (error) => {
-      const listed = await page.locator('#messages .message-row .subject').allTextContents();
-      const status = await page.locator('#status').textContent().catch(() => null);
-      throw new Error(
-        `not every subject listed within ${timeout} ms\nexpected: ${JSON.stringify(subjects)}\n` +
-          `listed: ${JSON.stringify(listed)}\nstatus: ${status}\n${error.message}`,
-      );
-    });
 }
 
 async function trustCertificate(page, expectedFingerprint) {

@@ -19,6 +19,7 @@ import {
   setting,
   startDovecot,
   startRelay,
+  waitForSubjects,
 } from './harness.mjs';
 
 /** The wasm app may take seconds to load and start, more on a busy 2-core machine. */
@@ -116,28 +117,6 @@ async function downloadFixtures(page, dovecot, password) {
   await page.click('#trust-cert');
   await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
   return mail;
-}
-
-async function waitForSubjects(page, subjects, timeout) {
-  await page
-    .waitForFunction(
-      (expected) => {
-        const listed = [...document.querySelectorAll('#messages .message-row .subject')].map((e) =>
-          e.textContent.trim(),
-        );
-        return expected.every((subject) => listed.includes(subject));
-      },
-      subjects,
-      { timeout, polling: 250 },
-    )
-    .catch(async (error) => {
-      const listed = await page.locator('#messages .message-row .subject').allTextContents();
-      const status = await page.locator('#status').textContent().catch(() => null);
-      throw new Error(
-        `not every subject listed within ${timeout} ms\nexpected: ${JSON.stringify(subjects)}\n` +
-          `listed: ${JSON.stringify(listed)}\nstatus: ${status}\n${error.message}`,
-      );
-    });
 }
 
 async function readMessage(page, message) {
