@@ -103,6 +103,9 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, 
             dkim: None,
             dmarc: Some("fail".to_owned()),
         },
+        to: "Bob <bob@example.org>, …".to_owned(),
+        attachments: 2,
+        read: false,
     };
     (entry, summary, raw)
 }

@@ -15,6 +15,7 @@ pub mod memory;
 pub mod plan;
 pub mod policy;
 pub mod runner;
+pub mod search;
 pub mod store;
 pub mod summary;
 

@@ -11,6 +11,9 @@ pub struct Summary {
     pub account: String,
     pub uidl: String,
     pub from: String,
+    /// The first recipients, as the list and the reader show them.
+    #[serde(default)]
+    pub to: String,
     pub subject: String,
     /// Unix seconds of the Date header, if it parsed.
     pub date: Option<i64>,
@@ -23,6 +26,12 @@ pub struct Summary {
     /// SPF, DKIM and DMARC as the receiving server recorded them.
     #[serde(default)]
     pub auth: AuthResults,
+    /// How many attachments the message has.
+    #[serde(default)]
+    pub attachments: u32,
+    /// The user opened it in Postino.
+    #[serde(default)]
+    pub read: bool,
 }
 
 impl Summary {
@@ -49,22 +58,24 @@ impl Summary {
             })
             .map(|v| AuthResults::parse(&String::from_utf8_lossy(v)))
             .unwrap_or_default();
-        let (from, subject, date, snippet) = match &parsed {
+        let (from, to, subject, date, snippet, attachments) = match &parsed {
             Some(m) => {
-                let from = m
-                    .from()
-                    .and_then(|a| a.first())
-                    .map(|a| match (a.name(), a.address()) {
-                        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-                        (Some(n), None) => n.to_string(),
-                        (None, Some(addr)) => addr.to_string(),
-                        (None, None) => String::new(),
+                let from = m.from().and_then(|a| a.first()).map(display).unwrap_or_default();
+                let to = m
+                    .to()
+                    .map(|a| {
+                        let mut all: Vec<String> = a.iter().take(3).map(display).collect();
+                        if a.iter().nth(3).is_some() {
+                            all.push("…".into());
+                        }
+                        all.join(", ")
                     })
                     .unwrap_or_default();
                 let subject = m.subject().unwrap_or_default().to_string();
                 let date = m.date().map(|d| d.to_timestamp());
                 let snippet = m.body_text(0).map(|t| snippet_of(&t)).unwrap_or_default();
-                (from, subject, date, snippet)
+                let attachments = m.attachment_count().min(u32::MAX as usize) as u32;
+                (from, to, subject, date, snippet, attachments)
             }
             None => Default::default(),
         };
@@ -73,13 +84,26 @@ impl Summary {
             account: account.to_string(),
             uidl: uidl.to_string(),
             from,
+            to,
             subject,
             date,
             size: raw.len() as u64,
             snippet,
             message_id_header,
             auth,
+            attachments,
+            read: false,
         }
+    }
+}
+
+/// `Name <address>`, or whichever of the two there is.
+fn display(a: &mail_parser::Addr<'_>) -> String {
+    match (a.name(), a.address()) {
+        (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(addr)) => addr.to_string(),
+        (None, None) => String::new(),
     }
 }
 
@@ -128,6 +152,17 @@ Message-ID: <abc@a.org>\r\nSubject: s\r\n\r\nbody\r\n";
         assert_eq!(s.auth.server, "mx.example.net");
         assert_eq!(s.auth.dkim.as_deref(), Some("fail"));
         assert_eq!(s.auth.dmarc, None);
+    }
+
+    #[test]
+    fn recipients_and_attachments() {
+        let raw = b"To: a@x.org, B <b@x.org>, c@x.org, d@x.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: image/png\r\n\
+Content-Disposition: attachment; filename=a.png\r\n\r\niVBO\r\n--b--\r\n";
+        let s = Summary::from_raw("a", "u", raw);
+        assert_eq!(s.to, "a@x.org, B <b@x.org>, c@x.org, …");
+        assert_eq!(s.attachments, 1);
+        assert!(!s.read);
     }
 
     #[test]

@@ -1,0 +1,211 @@
+//! Words for the offline search index: what a stored message is found by, and what a query
+//! asks for. The store keeps, per message, the sorted set of its terms; a query is answered by
+//! looking terms up in that index (IndexedDB's multi-entry index in the app), never by reading
+//! every message.
+//!
+//! A term is a run of letters and digits, lowercased, of at least [`MIN_TERM_CHARS`] and cut to
+//! [`MAX_TERM_CHARS`] characters. A message is indexed by its sender, recipients, subject,
+//! attachment names and the first [`MAX_BODY_CHARS`] characters of its text (HTML-only mail by
+//! its text as mail-parser extracts it), with at most [`MAX_TERMS`] distinct terms; words past
+//! those bounds are not found.
+
+use std::collections::BTreeSet;
+
+use mail_parser::{Address, MessageParser, MimeHeaders};
+
+pub const MIN_TERM_CHARS: usize = 2;
+pub const MAX_TERM_CHARS: usize = 32;
+pub const MAX_BODY_CHARS: usize = 64 * 1024;
+pub const MAX_TERMS: usize = 4096;
+
+/// The terms of `text`, in order, repeated as often as they occur.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().nth(MIN_TERM_CHARS - 1).is_some())
+        .map(|w| w.chars().take(MAX_TERM_CHARS).flat_map(char::to_lowercase).collect())
+}
+
+/// The distinct terms a stored message is found by, sorted. Never fails: a message that does
+/// not parse is found by the words of its first bytes.
+pub fn message_terms(raw: &[u8]) -> Vec<String> {
+    let mut terms = BTreeSet::new();
+    let mut add = |text: &str| {
+        for w in words(text) {
+            if terms.len() >= MAX_TERMS {
+                return;
+            }
+            terms.insert(w);
+        }
+    };
+    let Some(message) = MessageParser::default().parse(raw) else {
+        let head = &raw[..raw.len().min(MAX_BODY_CHARS)];
+        add(&String::from_utf8_lossy(head));
+        return terms.into_iter().collect();
+    };
+    let addresses = [message.from(), message.to(), message.cc(), message.reply_to()];
+    for address in addresses.into_iter().flatten() {
+        add_addresses(address, &mut add);
+    }
+    add(message.subject().unwrap_or_default());
+    for part in message.attachments() {
+        if let Some(name) = part.attachment_name() {
+            add(name);
+        }
+    }
+    let mut budget = MAX_BODY_CHARS;
+    for i in 0.. {
+        if budget == 0 {
+            break;
+        }
+        let Some(text) = message.body_text(i) else {
+            break;
+        };
+        let cut = text
+            .char_indices()
+            .nth(budget)
+            .map_or(text.len(), |(at, _)| at);
+        budget = budget.saturating_sub(text[..cut].chars().count());
+        add(&text[..cut]);
+    }
+    terms.into_iter().collect()
+}
+
+fn add_addresses(address: &Address<'_>, add: &mut impl FnMut(&str)) {
+    for a in address.iter() {
+        if let Some(name) = a.name() {
+            add(name);
+        }
+        if let Some(addr) = a.address() {
+            add(addr);
+        }
+    }
+}
+
+/// What a query asks for: messages with every `exact` term and, if `prefix` is given, a term
+/// that starts with it. Words are combined with "and".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub exact: Vec<String>,
+    pub prefix: Option<String>,
+}
+
+impl Query {
+    /// The query as typed: its last word is still being typed, so it matches as a prefix unless
+    /// the text ends with a space. A prefix shorter than [`MIN_TERM_CHARS`] is ignored (it would
+    /// match nearly everything).
+    pub fn parse(text: &str) -> Query {
+        let mut exact: Vec<String> = words(text).collect();
+        let typing = text.ends_with(|c: char| c.is_alphanumeric());
+        let prefix = if typing { exact.pop() } else { None };
+        exact.sort();
+        exact.dedup();
+        if let Some(p) = &prefix {
+            exact.retain(|e| e != p);
+        }
+        Query { exact, prefix }
+    }
+
+    /// Nothing to look up: show every message.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefix.is_none()
+    }
+
+    /// Whether a message with these sorted `terms` matches: the same rule the index applies,
+    /// for stores without one and for tests.
+    pub fn matches(&self, terms: &[String]) -> bool {
+        self.exact.iter().all(|e| terms.binary_search(e).is_ok())
+            && self.prefix.as_ref().is_none_or(|p| {
+                let at = terms.partition_point(|t| t < p);
+                terms.get(at).is_some_and(|t| t.starts_with(p.as_str()))
+            })
+    }
+}
+
+/// The end of the key range holding every term that starts with `prefix`: `[prefix, end)` in
+/// IndexedDB's order, which compares UTF-16 code units. U+FFFF is a noncharacter, never part of a
+/// term, and no code unit is above it.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_string();
+    end.push('\u{ffff}');
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_come_from_headers_body_and_attachment_names() {
+        let raw = b"From: Ada Lovelace <ada@example.org>\r\nTo: Bob <bob@work.example>\r\n\
+Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_Z=C3=BCrich?=\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+The Analytical Engine, 1843.\r\n--b\r\nContent-Type: application/pdf\r\n\
+Content-Disposition: attachment; filename=\"notes-g.pdf\"\r\n\r\nJVBERi0=\r\n--b--\r\n";
+        let terms = message_terms(raw);
+        for t in [
+            "ada", "lovelace", "example", "org", "bob", "work", "grüße", "zürich", "analytical",
+            "engine", "1843", "notes", "pdf",
+        ] {
+            assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
+        }
+        assert!(!terms.contains(&"g".to_string()), "one-letter words are not terms");
+        assert!(terms.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+    }
+
+    #[test]
+    fn html_only_mail_is_found_by_its_text_not_its_markup() {
+        let raw = b"Subject: s\r\nContent-Type: text/html\r\n\r\n<p style=\"color:red\">Hidden <b>treasure</b></p>\r\n";
+        let terms = message_terms(raw);
+        assert!(terms.contains(&"treasure".to_string()));
+        assert!(!terms.contains(&"style".to_string()), "{terms:?}");
+    }
+
+    #[test]
+    fn bounds_hold_for_huge_and_hostile_input() {
+        let mut raw = b"Subject: big\r\n\r\n".to_vec();
+        for i in 0..200_000 {
+            raw.extend_from_slice(format!("w{i} ").as_bytes());
+        }
+        raw.extend_from_slice(&[b'x'; 1000]);
+        let terms = message_terms(&raw);
+        assert!(terms.len() <= MAX_TERMS);
+        assert!(terms.iter().all(|t| t.chars().count() <= MAX_TERM_CHARS));
+        assert!(message_terms(&[0xff, 0, b'\r', b'\n', b':']).len() <= MAX_TERMS);
+    }
+
+    #[test]
+    fn a_query_matches_every_word_and_a_prefix_of_the_last() {
+        let terms = message_terms(b"From: ada@example.org\r\nSubject: Quarterly report\r\n\r\nhi\r\n");
+        assert!(Query::parse("REPORT ada").matches(&terms));
+        assert!(Query::parse("quart").matches(&terms), "typing: a prefix");
+        assert!(!Query::parse("quart ").matches(&terms), "a finished word is exact");
+        assert!(!Query::parse("report bob").matches(&terms));
+        assert_eq!(
+            Query::parse("ada@exa"),
+            Query {
+                exact: vec!["ada".into()],
+                prefix: Some("exa".into())
+            }
+        );
+        assert!(Query::parse("  x ").is_empty());
+        assert!(Query::parse("").is_empty());
+    }
+
+    #[test]
+    fn prefix_range_holds_exactly_the_words_that_start_with_it() {
+        // IndexedDB's order: UTF-16 code units.
+        let utf16 = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+        let (start, end) = (utf16("rep"), utf16(&prefix_end("rep")));
+        for (w, inside) in [
+            ("rep", true),
+            ("report", true),
+            ("rep\u{ff41}", true),
+            ("rep\u{2070e}", true),
+            ("req", false),
+            ("rea", false),
+        ] {
+            let w16 = utf16(w);
+            assert_eq!(w16 >= start && w16 < end, inside, "{w}");
+        }
+    }
+}
