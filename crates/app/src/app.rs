@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use postino_pop3::Secret;
+use postino_sync::search::Query;
 use postino_sync::store::StoreError;
 use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
 use wasm_bindgen_futures::spawn_local;
@@ -20,7 +21,7 @@ use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, SortKey, State};
-use crate::{connectivity, persistence, service_worker};
+use crate::{connectivity, persistence, service_worker, vault};
 
 pub const DATABASE: &str = "postino";
 
@@ -84,7 +85,10 @@ async fn run_check(
     password: Secret<String>,
     d: Dispatcher,
 ) -> bool {
-    d.dispatch(Action::SyncStarted(account.id.clone()));
+    d.dispatch(Action::SyncStarted {
+        account_id: account.id.clone(),
+        at: crate::check::now_unix(),
+    });
     let progress_d = d.clone();
     let mut progress = move |p: Progress| {
         if matches!(p, Progress::Downloading { .. }) {
@@ -134,7 +138,13 @@ async fn run_check(
                     problem,
                 }),
                 Failure::Message { text, detail } => failed(text, detail, false),
-                Failure::BadPassword { text, detail } => failed(text, detail, true),
+                Failure::BadPassword { text, detail } => {
+                    // A remembered password the server refuses is no use: ask next time.
+                    if account.remember_password {
+                        let _ = vault::forget(&store, &account.id).await;
+                    }
+                    failed(text, detail, true)
+                }
             })
         }
     }
@@ -182,6 +192,16 @@ async fn save_and_check(
         )));
         return;
     }
+    let vaulted = match (&password, account.remember_password) {
+        (Some(p), true) => vault::remember(&store, &account.id, p).await,
+        (None, true) => Ok(()),
+        (_, false) => vault::forget(&store, &account.id).await,
+    };
+    if let Err(e) = vaulted {
+        d.dispatch(Action::Failed(format!(
+            "Postino could not remember the password ({e}); it will ask for it next time."
+        )));
+    }
     d.dispatch(Action::AccountSaved {
         account: account.clone(),
         password: password.clone(),
@@ -211,15 +231,36 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     let messages = store.summaries().await;
     match (accounts, messages) {
         (Ok(accounts), Ok(messages)) => {
-            // The "Check mail" shortcut: the passwords live in memory only, so ask for one.
-            let first = accounts.first().map(|a| a.id.clone());
+            let remembered: Vec<String> = accounts
+                .iter()
+                .filter(|a| a.remember_password)
+                .map(|a| a.id.clone())
+                .collect();
+            // The "Check mail" shortcut asks for a password the browser does not remember.
+            let first = accounts
+                .iter()
+                .find(|a| !a.remember_password)
+                .map(|a| a.id.clone());
             d.dispatch(Action::Loaded { accounts, messages });
+            for id in remembered {
+                match vault::recall(&store, &id).await {
+                    Ok(Some(password)) => d.dispatch(Action::Password {
+                        account_id: id,
+                        password,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not read a remembered password ({e}); it will ask for it."
+                    ))),
+                }
+            }
             if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
                 if connectivity::is_online() {
                     d.dispatch(Action::AskPassword(id));
                 }
             }
             d.dispatch(Action::Storage(persistence::status().await));
+            spawn_local(index_stored(store.clone(), d.clone()));
         }
         (Err(e), _) | (_, Err(e)) => {
             d.dispatch(Action::Failed(format!(
@@ -240,6 +281,43 @@ async fn start(cell: StoreCell, d: Dispatcher) {
             password: Some(password.clone()),
         });
         run_check(store, account, password, d).await;
+    }
+}
+
+/// Puts the messages stored before the search index existed into it, a chunk at a time so that
+/// the app stays responsive. The count left is on `<html data-index-pending>` for tests and
+/// benchmarks.
+async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
+    const CHUNK: usize = 200;
+    let set_pending = |n: usize| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|doc| doc.document_element())
+        {
+            let _ = root.set_attribute("data-index-pending", &n.to_string());
+        }
+        d.dispatch(Action::IndexPending(n));
+    };
+    let ids = match store.unindexed().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not prepare search: {e}."
+            )));
+            return;
+        }
+    };
+    let mut left = ids.len();
+    set_pending(left);
+    for chunk in ids.chunks(CHUNK) {
+        if let Err(e) = store.index(chunk).await {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not prepare search: {e}."
+            )));
+            return;
+        }
+        left -= chunk.len();
+        set_pending(left);
     }
 }
 
@@ -363,6 +441,72 @@ pub fn app() -> Html {
         );
     }
 
+    // Automatic checks: every 15 s, start the check that is due, if one is (State::due_for_check).
+    {
+        let latest = use_mut_ref(|| state.clone());
+        *latest.borrow_mut() = state.clone();
+        let cell = cell.clone();
+        use_effect_with((), move |_| {
+            let tick = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                let state = latest.borrow().clone();
+                let store = cell.borrow().clone();
+                let (Some(store), Some(account)) = (
+                    store,
+                    state.due_for_check(crate::check::now_unix()).cloned(),
+                ) else {
+                    return;
+                };
+                let Some(password) = state.passwords.get(&account.id).cloned() else {
+                    return;
+                };
+                let d = state.dispatcher();
+                spawn_local(async move {
+                    run_check(store, account, password, d).await;
+                });
+            });
+            let window = web_sys::window();
+            let timer = window.as_ref().and_then(|w| {
+                w.set_interval_with_callback_and_timeout_and_arguments_0(
+                    wasm_bindgen::JsCast::unchecked_ref(tick.as_ref()),
+                    15_000,
+                )
+                .ok()
+            });
+            move || {
+                if let (Some(w), Some(t)) = (window, timer) {
+                    w.clear_interval_with_handle(t);
+                }
+                drop(tick);
+            }
+        });
+    }
+
+    // Ask the index whenever the text changes, and again when indexing has caught up.
+    {
+        let (cell, d) = (cell.clone(), state.dispatcher());
+        use_effect_with(
+            (
+                state.search.clone(),
+                state.index_pending == 0,
+                state.messages.len(),
+            ),
+            move |(text, _, _)| {
+                let query = Query::parse(text);
+                if let (false, Some(store)) = (query.is_empty(), cell.borrow().clone()) {
+                    let text = text.clone();
+                    spawn_local(async move {
+                        match store.search(&query).await {
+                            Ok(ids) => d.dispatch(Action::SearchResults { query: text, ids }),
+                            Err(e) => d.dispatch(Action::Failed(format!(
+                                "Postino could not search the stored mail: {e}."
+                            ))),
+                        }
+                    });
+                }
+            },
+        );
+    }
+
     let store = cell.borrow().clone();
     let d = state.dispatcher();
 
@@ -448,13 +592,30 @@ pub fn app() -> Html {
     };
 
     let on_open = {
-        let (store, d) = (store.clone(), d.clone());
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |id: String| {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
+            let unread = state
+                .messages
+                .iter()
+                .find(|m| m.id == id && !m.read)
+                .cloned();
             spawn_local(async move {
                 match store.raw_message(&id).await {
-                    Ok(Some(raw)) => d.dispatch(Action::Open(reader_view(&id, &raw))),
+                    Ok(Some(raw)) => {
+                        d.dispatch(Action::Open(reader_view(&id, &raw)));
+                        if let Some(summary) = unread {
+                            let summary = Summary {
+                                read: true,
+                                ..summary
+                            };
+                            // Not worth a message if it fails: the mark is a convenience.
+                            if store.put_summary(&summary).await.is_ok() {
+                                d.dispatch(Action::MarkedRead(id));
+                            }
+                        }
+                    }
                     Ok(None) => {
                         d.dispatch(Action::Failed("That message is no longer stored.".into()))
                     }
@@ -488,7 +649,7 @@ pub fn app() -> Html {
     };
 
     let busy = state.syncing.is_some();
-    let messages = Rc::new(state.visible_messages());
+    let query = state.shown_search().map(|h| h.query.clone());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
     let offline_reason = "You are offline. Stored mail stays readable; Check mail works again when the network returns.";
 
@@ -503,7 +664,28 @@ pub fn app() -> Html {
                     <span id="offline-indicator" class="offline-badge" title={offline_reason}>{"Offline"}</span>
                 }
                 <input id="search" type="search" placeholder="Search stored mail (/)" aria-label="Search stored mail"
-                    value={state.search.clone()} oninput={on_search} />
+                    value={state.search.clone()} oninput={on_search} aria-describedby="search-note" />
+                if state.index_pending > 0 {
+                    <span id="search-note" class="search-note" role="status">
+                        { format!("Indexing {} messages for search…", state.index_pending) }
+                    </span>
+                }
+                if state.accounts.len() > 1 || state.mailbox.is_some() {
+                    <select id="mailbox" aria-label="Mailbox" onchange={{
+                        let d = d.clone();
+                        Callback::from(move |e: Event| {
+                            if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
+                                let v = s.value();
+                                d.dispatch(Action::Mailbox((!v.is_empty()).then_some(v)));
+                            }
+                        })
+                    }}>
+                        <option value="" selected={state.mailbox.is_none()}>{"All accounts"}</option>
+                        { for state.accounts.iter().map(|a| html! {
+                            <option value={a.id.clone()} selected={state.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
+                        }) }
+                    </select>
+                }
                 <select id="sort" aria-label="Sort messages" onchange={{
                     let d = d.clone();
                     Callback::from(move |e: Event| {
@@ -553,7 +735,8 @@ pub fn app() -> Html {
                     on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
             }
             <main class={classes!("mail", state.reader.is_some().then_some("reading"))}>
-                <MessageList {messages} {selected} {on_open} on_delete={on_delete.clone()} />
+                <MessageList messages={state.messages.clone()} view={state.view.clone()} {query}
+                    {selected} {on_open} on_delete={on_delete.clone()} />
                 if let Some(view) = &state.reader {
                     <Reader key={view.id.clone()} view={view.clone()} on_close={on(&d, || Action::CloseReader)}
                         on_allow_remote={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::AllowRemote(id))) }}

@@ -37,10 +37,24 @@ pub fn tcp_url(relay: &str, host: &str, port: u16) -> Result<String, String> {
     Ok(format!("{base}/v1/tcp/{host}/{port}"))
 }
 
+/// The subprotocols to offer: `postino.v1`, and the relay token if the account has one, as
+/// `postino.token.<base64url>` (a subprotocol, never the URL, so no log or history keeps it).
+pub fn subprotocols(token: Option<&Secret<String>>) -> Vec<String> {
+    use base64::Engine as _;
+    let mut protocols = vec![SUBPROTOCOL.to_string()];
+    if let Some(token) = token {
+        let encoded =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.expose().as_bytes());
+        protocols.push(format!("postino.token.{encoded}"));
+    }
+    protocols
+}
+
 /// Opens one relay WebSocket per POP3 session, and keeps what explains a failure: the last
 /// socket's close code and reason, or why the socket did not open.
 struct RelayConnector {
     url: String,
+    protocols: Vec<String>,
     close: Option<CloseHandle>,
     error: Option<WsError>,
 }
@@ -49,7 +63,8 @@ impl Connector for RelayConnector {
     type Stream = WsStream;
 
     async fn connect(&mut self) -> Result<WsStream, SyncError> {
-        match WsStream::connect(&self.url, &[SUBPROTOCOL]).await {
+        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        match WsStream::connect(&self.url, &protocols).await {
             Ok(stream) => {
                 self.close = Some(stream.close_handle());
                 Ok(stream)
@@ -77,6 +92,7 @@ pub async fn check_account(
         })?;
     let mut connector = RelayConnector {
         url,
+        protocols: subprotocols(account.relay_token.as_ref()),
         close: None,
         error: None,
     };
@@ -121,5 +137,14 @@ mod tests {
         assert!(tcp_url("relay.example.org", "h", 1).is_err());
         assert!(tcp_url("http://r", "a/b", 1).is_err());
         assert!(tcp_url("http://r", "", 1).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_relay_token_travels_as_a_subprotocol() {
+        assert_eq!(subprotocols(None), ["postino.v1"]);
+        assert_eq!(
+            subprotocols(Some(&Secret::new("s3cret?>".into()))),
+            ["postino.v1", "postino.token.czNjcmV0Pz4"]
+        );
     }
 }

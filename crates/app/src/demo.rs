@@ -43,6 +43,8 @@ pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
         // The relay made this certificate for its own demo mailbox and vouches for it.
         pinned_cert: Some(info.fingerprint),
         policy: Default::default(),
+        relay_token: None,
+        remember_password: false,
     };
     Some((account, Secret::new(info.password)))
 }

@@ -1,12 +1,17 @@
 //! The `Store` over IndexedDB: a thin wrapper over web-sys, with one future per request or
 //! transaction.
 //!
-//! Database layout (version 1):
+//! Database layout:
 //! - `accounts`: `Account` values, key path `id`.
 //! - `ledger`: `LedgerEntry` values, key path `[account, uidl]`, index `account` on `account`.
 //! - `summaries`: `Summary` values, key path `id`.
 //! - `messages`: `{ id, raw: Uint8Array }`, key path `id`; kept apart from the summaries so that
 //!   the message list loads without the bytes.
+//! - `search` (version 2): `{ id, terms: [string] }`, key path `id`, multi-entry index `terms`:
+//!   the offline search index (`postino_sync::search`). Written in the same transaction as the
+//!   message; messages stored by version 1 are indexed afterwards (`unindexed`, `index`).
+//! - `secrets` (version 2): key path `id`; the remembered passwords, encrypted, and the
+//!   non-extractable key that encrypts them (`crate::vault`).
 //!
 //! DESIGN.md invariant 5: nothing awaits anything but IndexedDB inside a transaction. Every
 //! request of a transaction is issued synchronously, then only the transaction's own events are
@@ -21,6 +26,7 @@ use std::task::{Context, Poll};
 
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use postino_sync::search::{self, Query};
 use postino_sync::store::{Store, StoreError};
 use postino_sync::{Account, LedgerEntry, Summary};
 use serde::de::DeserializeOwned;
@@ -29,16 +35,20 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore,
-    IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbIndexParameters, IdbKeyRange,
+    IdbObjectStore, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbTransactionMode, IdbVersionChangeEvent,
 };
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const ACCOUNTS: &str = "accounts";
 const LEDGER: &str = "ledger";
 const LEDGER_BY_ACCOUNT: &str = "account";
 const SUMMARIES: &str = "summaries";
 const MESSAGES: &str = "messages";
+const SEARCH: &str = "search";
+const SECRETS: &str = "secrets";
+const SEARCH_BY_TERM: &str = "terms";
 
 #[wasm_bindgen]
 extern "C" {
@@ -75,8 +85,11 @@ impl IdbStore {
         let on_upgrade = {
             let request = request.clone();
             let upgrade_error = upgrade_error.clone();
-            Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-                if let Err(error) = create_stores(&request) {
+            Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                let old_version = event
+                    .dyn_ref::<IdbVersionChangeEvent>()
+                    .map_or(0.0, |e| e.old_version());
+                if let Err(error) = create_stores(&request, old_version) {
                     *upgrade_error.borrow_mut() = Some(error);
                     if let Some(tx) = request.transaction() {
                         let _ = tx.abort();
@@ -157,6 +170,7 @@ impl IdbStore {
                     to_js(*entry)?,
                     to_js(*summary)?,
                     message_record(&entry.message_id, raw)?,
+                    search_record(&entry.message_id, raw)?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -165,7 +179,7 @@ impl IdbStore {
         // messages be deleted on the server (invariant 1). Chromium defaults to relaxed.
         let options = Object::new();
         Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
-        let names: Array = [LEDGER, SUMMARIES, MESSAGES]
+        let names: Array = [LEDGER, SUMMARIES, MESSAGES, SEARCH]
             .iter()
             .map(|s| JsValue::from_str(s))
             .collect();
@@ -179,15 +193,17 @@ impl IdbStore {
         // Every put synchronously, one after the other; then only the transaction's events
         // (invariant 5).
         let puts = (|| {
-            let (ledger, summaries, messages) = (
+            let (ledger, summaries, messages, search) = (
                 object_store(&tx, LEDGER)?,
                 object_store(&tx, SUMMARIES)?,
                 object_store(&tx, MESSAGES)?,
+                object_store(&tx, SEARCH)?,
             );
-            for (entry, summary, message) in &values {
+            for (entry, summary, message, terms) in &values {
                 ledger.put(entry).map_err(js_error)?;
                 summaries.put(summary).map_err(js_error)?;
                 messages.put(message).map_err(js_error)?;
+                search.put(terms).map_err(js_error)?;
             }
             Ok(())
         })();
@@ -287,7 +303,7 @@ impl Store for IdbStore {
         let entry_value = to_js(entry)?;
         let id = JsValue::from_str(&entry.message_id);
         let tx = self.transaction(
-            &[LEDGER, SUMMARIES, MESSAGES],
+            &[LEDGER, SUMMARIES, MESSAGES, SEARCH],
             IdbTransactionMode::Readwrite,
         )?;
         let completion = Completion::new(&tx);
@@ -300,6 +316,7 @@ impl Store for IdbStore {
                 .delete(&id)
                 .map_err(js_error)?;
             object_store(&tx, MESSAGES)?.delete(&id).map_err(js_error)?;
+            object_store(&tx, SEARCH)?.delete(&id).map_err(js_error)?;
             Ok(())
         })();
         if let Err(error) = requests {
@@ -315,15 +332,18 @@ impl IdbStore {
     /// transaction. Without, its stored mail stays readable.
     pub async fn delete_account(&self, id: &str, with_mail: bool) -> Result<(), StoreError> {
         let stores: &[&str] = if with_mail {
-            &[ACCOUNTS, LEDGER, SUMMARIES, MESSAGES]
+            &[ACCOUNTS, SECRETS, LEDGER, SUMMARIES, MESSAGES, SEARCH]
         } else {
-            &[ACCOUNTS]
+            &[ACCOUNTS, SECRETS]
         };
         let tx = self.transaction(stores, IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let requests = (|| {
             object_store(&tx, ACCOUNTS)?
                 .delete(&JsValue::from_str(id))
+                .map_err(js_error)?;
+            object_store(&tx, SECRETS)?
+                .delete(&JsValue::from_str(&crate::vault::record_id(id)))
                 .map_err(js_error)?;
             if with_mail {
                 // Ledger keys are `[account, uidl]`: every array starting with `account` sorts
@@ -351,6 +371,7 @@ impl IdbStore {
                 object_store(&tx, MESSAGES)?
                     .delete(&ids)
                     .map_err(js_error)?;
+                object_store(&tx, SEARCH)?.delete(&ids).map_err(js_error)?;
             }
             Ok(())
         })();
@@ -359,6 +380,184 @@ impl IdbStore {
             return Err(error);
         }
         completion.await
+    }
+}
+
+impl IdbStore {
+    /// The ids of the stored messages that `query` finds, through the index only.
+    pub async fn search(&self, query: &Query) -> Result<HashSet<String>, StoreError> {
+        let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readonly)?;
+        let index = object_store(&tx, SEARCH)?
+            .index(SEARCH_BY_TERM)
+            .map_err(js_error)?;
+        // Every request first, then their results (invariant 5).
+        let mut requests = Vec::new();
+        for term in &query.exact {
+            let range = IdbKeyRange::only(&JsValue::from_str(term)).map_err(js_error)?;
+            requests.push(pending(
+                index.get_all_keys_with_key(&range).map_err(js_error)?,
+            ));
+        }
+        if let Some(prefix) = &query.prefix {
+            let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+                &JsValue::from_str(prefix),
+                &JsValue::from_str(&search::prefix_end(prefix)),
+                false,
+                true,
+            )
+            .map_err(js_error)?;
+            requests.push(pending(
+                index.get_all_keys_with_key(&range).map_err(js_error)?,
+            ));
+        }
+        let mut sets = Vec::with_capacity(requests.len());
+        for request in requests {
+            let keys = Array::from(&finished(request).await?);
+            sets.push(
+                keys.iter()
+                    .filter_map(|k| k.as_string())
+                    .collect::<HashSet<_>>(),
+            );
+        }
+        sets.sort_by_key(HashSet::len);
+        let mut sets = sets.into_iter();
+        let Some(mut found) = sets.next() else {
+            return Ok(HashSet::new());
+        };
+        for set in sets {
+            found.retain(|id| set.contains(id));
+        }
+        Ok(found)
+    }
+
+    /// Ids of stored messages the search index does not hold yet (stored before it existed).
+    pub async fn unindexed(&self) -> Result<Vec<String>, StoreError> {
+        let tx = self.transaction(&[MESSAGES, SEARCH], IdbTransactionMode::Readonly)?;
+        let stored = pending(
+            object_store(&tx, MESSAGES)?
+                .get_all_keys()
+                .map_err(js_error)?,
+        );
+        let indexed = pending(
+            object_store(&tx, SEARCH)?
+                .get_all_keys()
+                .map_err(js_error)?,
+        );
+        let mut keys = Vec::new();
+        for request in [stored, indexed] {
+            keys.push(Array::from(&finished(request).await?));
+        }
+        let indexed: HashSet<String> = keys[1].iter().filter_map(|k| k.as_string()).collect();
+        Ok(keys[0]
+            .iter()
+            .filter_map(|k| k.as_string())
+            .filter(|id| !indexed.contains(id))
+            .collect())
+    }
+
+    /// Adds messages `ids` to the search index: reads them in one transaction, writes their
+    /// terms in another. A message deleted in between leaves a record no summary matches.
+    pub async fn index(&self, ids: &[String]) -> Result<(), StoreError> {
+        let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readonly)?;
+        let messages = object_store(&tx, MESSAGES)?;
+        let requests = ids
+            .iter()
+            .map(|id| {
+                messages
+                    .get(&JsValue::from_str(id))
+                    .map(pending)
+                    .map_err(js_error)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut records = Vec::with_capacity(ids.len());
+        for (id, request) in ids.iter().zip(requests) {
+            let record = finished(request).await?;
+            if record.is_undefined() {
+                continue;
+            }
+            let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
+            let raw = raw
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| StoreError::Corrupt(format!("message {id} has no bytes")))?;
+            records.push(search_record(id, &raw.to_vec())?);
+        }
+        let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let puts = (|| {
+            let search = object_store(&tx, SEARCH)?;
+            for record in &records {
+                search.put(record).map_err(js_error)?;
+            }
+            Ok(())
+        })();
+        if let Err(error) = puts {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+
+    /// The record `id` of the `secrets` store, `undefined` if there is none.
+    pub async fn secret(&self, id: &str) -> Result<JsValue, StoreError> {
+        self.read(SECRETS, |s| s.get(&JsValue::from_str(id))).await
+    }
+
+    /// Writes `record` (it has its `id`) to the `secrets` store; with `only_if_new`, fails
+    /// rather than replace one with the same id.
+    pub async fn put_secret(&self, record: &JsValue, only_if_new: bool) -> Result<(), StoreError> {
+        let tx = self.transaction(&[SECRETS], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let store = object_store(&tx, SECRETS)?;
+        let request = if only_if_new {
+            store.add(record)
+        } else {
+            store.put(record)
+        };
+        if let Err(error) = request.map_err(js_error) {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+
+    pub async fn delete_secret(&self, id: &str) -> Result<(), StoreError> {
+        let tx = self.transaction(&[SECRETS], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let request = object_store(&tx, SECRETS)?
+            .delete(&JsValue::from_str(id))
+            .map_err(js_error);
+        if let Err(error) = request {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+
+    /// Replaces a stored summary (the read mark).
+    pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
+        let value = to_js(summary)?;
+        let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        if let Err(error) = object_store(&tx, SUMMARIES)?.put(&value).map_err(js_error) {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
+    }
+}
+
+/// A request with its outcome listened for from the moment it was issued: requests of one
+/// transaction finish while earlier ones are awaited, and a listener added later would miss it.
+fn pending(request: IdbRequest) -> (IdbRequest, NextEvent) {
+    let event = NextEvent::new(&request, &["success", "error"]);
+    (request, event)
+}
+
+async fn finished((request, event): (IdbRequest, NextEvent)) -> Result<JsValue, StoreError> {
+    if event.await == "success" {
+        request.result().map_err(js_error)
+    } else {
+        Err(request_error(&request))
     }
 }
 
@@ -381,10 +580,24 @@ fn factory() -> Result<IdbFactory, StoreError> {
         .map_err(|_| StoreError::Failed("IndexedDB is not available in this browser".into()))
 }
 
-fn create_stores(request: &IdbOpenDbRequest) -> Result<(), StoreError> {
+/// Creates what versions after `old_version` added.
+fn create_stores(request: &IdbOpenDbRequest, old_version: f64) -> Result<(), StoreError> {
     let db: IdbDatabase = request.result().map_err(js_error)?.unchecked_into();
     let by_id = IdbObjectStoreParameters::new();
     by_id.set_key_path(&"id".into());
+    if old_version < 2.0 {
+        let multi_entry = IdbIndexParameters::new();
+        multi_entry.set_multi_entry(true);
+        db.create_object_store_with_optional_parameters(SEARCH, &by_id)
+            .map_err(js_error)?
+            .create_index_with_str_and_optional_parameters(SEARCH_BY_TERM, "terms", &multi_entry)
+            .map_err(js_error)?;
+        db.create_object_store_with_optional_parameters(SECRETS, &by_id)
+            .map_err(js_error)?;
+    }
+    if old_version >= 1.0 {
+        return Ok(());
+    }
     for store in [ACCOUNTS, SUMMARIES, MESSAGES] {
         db.create_object_store_with_optional_parameters(store, &by_id)
             .map_err(js_error)?;
@@ -411,6 +624,18 @@ fn message_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
     let record = Object::new();
     Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
     Reflect::set(&record, &"raw".into(), &Uint8Array::from(raw)).map_err(js_error)?;
+    Ok(record.into())
+}
+
+/// `{ id, terms }`: what the search index finds message `id` by.
+fn search_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
+    let terms: Array = search::message_terms(raw)
+        .iter()
+        .map(|t| JsValue::from_str(t))
+        .collect();
+    let record = Object::new();
+    Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
+    Reflect::set(&record, &"terms".into(), &terms).map_err(js_error)?;
     Ok(record.into())
 }
 

@@ -17,6 +17,7 @@ pub mod presets;
 pub mod service_worker;
 pub mod state;
 pub mod transport;
+pub mod vault;
 
 pub use app::App;
 

@@ -1,10 +1,11 @@
 //! The app's state in one place: data, the `Action`s that change it, and a pure reducer
 //! (Yew's todomvc pattern). No browser calls here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use postino_pop3::Secret;
+use postino_sync::search::Query;
 use postino_sync::{Account, Progress, Summary, SyncReport};
 use yew::Reducible;
 
@@ -117,8 +118,13 @@ pub struct State {
     pub accounts: Vec<Account>,
     /// Passwords for this browser session only, by account id.
     pub passwords: HashMap<String, Secret<String>>,
-    /// Newest first.
-    pub messages: Vec<Summary>,
+    /// Newest first. Shared: an action that does not change the messages does not copy them.
+    pub messages: Rc<Vec<Summary>>,
+    /// What the list shows, in order: positions in `messages`. Recomputed when the messages,
+    /// the mailbox, the search results or the order change.
+    pub view: Rc<Vec<u32>>,
+    /// The account whose mailbox is shown; `None` is the unified inbox.
+    pub mailbox: Option<String>,
     pub reader: Option<ReaderView>,
     pub notice: Notice,
     pub progress: Option<Progress>,
@@ -138,9 +144,25 @@ pub struct State {
     pub update_ready: bool,
     pub storage: StorageStatus,
     pub show_settings: bool,
-    /// Words to find in the stored mail's sender, subject and snippet.
+    /// The search as typed.
     pub search: String,
+    /// What the search index found for `search` (or for an earlier text, until the answer for
+    /// the current one arrives).
+    pub hits: Option<SearchHits>,
+    /// Stored messages the search index does not hold yet.
+    pub index_pending: usize,
     pub sort: SortKey,
+    /// When each account's last check began this session (Unix seconds).
+    pub last_check: HashMap<String, i64>,
+    /// The LOGIN-DELAY each server announced at its last check (seconds).
+    pub login_delay: HashMap<String, u64>,
+}
+
+/// The messages the search index found for `query`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchHits {
+    pub query: String,
+    pub ids: Rc<HashSet<String>>,
 }
 
 pub enum Action {
@@ -168,7 +190,11 @@ pub enum Action {
         id: String,
         with_mail: bool,
     },
-    SyncStarted(String),
+    /// A check of `account_id` began at `at` (Unix seconds).
+    SyncStarted {
+        account_id: String,
+        at: i64,
+    },
     SyncProgress(Progress),
     SyncFinished {
         account_id: String,
@@ -201,36 +227,85 @@ pub enum Action {
     Storage(StorageStatus),
     ShowSettings(bool),
     Search(String),
+    /// The index answered the search `query`.
+    SearchResults {
+        query: String,
+        ids: HashSet<String>,
+    },
+    IndexPending(usize),
+    /// Show the mailbox of one account, or of all (`None`).
+    Mailbox(Option<String>),
+    /// Message `id` was opened: it is read now.
+    MarkedRead(String),
     Sort(SortKey),
 }
 
 impl State {
-    /// The stored messages that match `search` (all of them when it is empty).
-    pub fn visible_messages(&self) -> Vec<Summary> {
-        let words: Vec<String> = self
-            .search
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
-        let mut out: Vec<Summary> = if words.is_empty() {
-            self.messages.clone()
+    /// The search whose results the list shows: `None` shows every message.
+    pub fn shown_search(&self) -> Option<&SearchHits> {
+        if Query::parse(&self.search).is_empty() {
+            None
         } else {
-            self.messages
-                .iter()
-                .filter(|m| {
-                    let text = format!("{}\n{}\n{}", m.from, m.subject, m.snippet).to_lowercase();
-                    words.iter().all(|w| text.contains(w.as_str()))
-                })
-                .cloned()
-                .collect()
-        };
+            self.hits.as_ref()
+        }
+    }
+
+    /// The messages the list shows, in order.
+    pub fn visible(&self) -> impl Iterator<Item = &Summary> + '_ {
+        self.view.iter().map(|&i| &self.messages[i as usize])
+    }
+
+    fn refresh_view(&mut self) {
+        let hits = self.shown_search().map(|h| h.ids.clone());
+        let mailbox = self.mailbox.as_deref();
+        let mut view: Vec<u32> = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| mailbox.is_none_or(|a| m.account == a))
+            .filter(|(_, m)| hits.as_ref().is_none_or(|h| h.contains(&m.id)))
+            .map(|(i, _)| i as u32)
+            .collect();
         // `messages` is kept newest first; a stable sort keeps that order among equals.
+        let m = &self.messages;
         match self.sort {
             SortKey::Date => {}
-            SortKey::Sender => out.sort_by_cached_key(|m| m.from.to_lowercase()),
-            SortKey::Size => out.sort_by_key(|m| std::cmp::Reverse(m.size)),
+            SortKey::Sender => view.sort_by_cached_key(|&i| m[i as usize].from.to_lowercase()),
+            SortKey::Size => view.sort_by_key(|&i| std::cmp::Reverse(m[i as usize].size)),
         }
-        out
+        self.view = Rc::new(view);
+    }
+
+    fn set_messages(&mut self, mut messages: Vec<Summary>) {
+        sort_messages(&mut messages);
+        self.messages = Rc::new(messages);
+    }
+
+    /// The account whose automatic check is due at `now` (Unix seconds), if any: it has an
+    /// interval, a password in this session, and its last check began at least that long ago,
+    /// or not at all this session. Nothing is due while a check runs, offline, or while the user
+    /// is asked something.
+    pub fn due_for_check(&self, now: i64) -> Option<&Account> {
+        if self.syncing.is_some()
+            || self.offline
+            || self.password_prompt.is_some()
+            || self.cert_prompt.is_some()
+        {
+            return None;
+        }
+        self.accounts.iter().find(|a| {
+            let Some(every) = a
+                .policy
+                .next_check_after(self.login_delay.get(&a.id).copied())
+            else {
+                return false;
+            };
+            self.passwords.contains_key(&a.id)
+                && self
+                    .last_check
+                    .get(&a.id)
+                    .is_none_or(|&t| now.saturating_sub(t) >= every as i64)
+        })
     }
 
     pub fn account(&self, id: &str) -> Option<&Account> {
@@ -264,13 +339,9 @@ impl Reducible for State {
                 s.loaded = true;
                 s.show_form = accounts.is_empty();
                 s.accounts = accounts;
-                s.messages = messages;
-                sort_messages(&mut s.messages);
+                s.set_messages(messages);
             }
-            Action::MessagesLoaded(mut messages) => {
-                sort_messages(&mut messages);
-                s.messages = messages;
-            }
+            Action::MessagesLoaded(messages) => s.set_messages(messages),
             Action::AccountSaved { account, password } => {
                 if let Some(p) = password {
                     s.passwords.insert(account.id.clone(), p);
@@ -290,8 +361,11 @@ impl Reducible for State {
             Action::AccountRemoved { id, with_mail } => {
                 s.accounts.retain(|a| a.id != id);
                 s.passwords.remove(&id);
+                if s.mailbox.as_deref() == Some(id.as_str()) {
+                    s.mailbox = None;
+                }
                 if with_mail {
-                    s.messages.retain(|m| m.account != id);
+                    Rc::make_mut(&mut s.messages).retain(|m| m.account != id);
                     if s.reader
                         .as_ref()
                         .is_some_and(|v| v.id.starts_with(&format!("{id}/")))
@@ -317,7 +391,8 @@ impl Reducible for State {
                 s.show_form = show;
                 s.editing = None;
             }
-            Action::SyncStarted(id) => {
+            Action::SyncStarted { account_id: id, at } => {
+                s.last_check.insert(id.clone(), at);
                 s.notice = Notice::Busy(format!("Checking mail for {}…", s.account_name(&id)));
                 if s.cert_prompt.as_ref().is_some_and(|p| p.account_id == id) {
                     s.cert_prompt = None;
@@ -338,10 +413,13 @@ impl Reducible for State {
             Action::SyncFinished {
                 account_id,
                 report,
-                mut messages,
+                messages,
             } => {
-                sort_messages(&mut messages);
-                s.messages = messages;
+                s.set_messages(messages);
+                match report.login_delay {
+                    Some(delay) => s.login_delay.insert(account_id.clone(), delay),
+                    None => s.login_delay.remove(&account_id),
+                };
                 s.syncing = None;
                 s.progress = None;
                 let name = s.account_name(&account_id);
@@ -385,7 +463,7 @@ impl Reducible for State {
                 }
             }
             Action::Deleted(id) => {
-                s.messages.retain(|m| m.id != id);
+                Rc::make_mut(&mut s.messages).retain(|m| m.id != id);
                 if s.reader.as_ref().is_some_and(|v| v.id == id) {
                     s.reader = None;
                 }
@@ -408,7 +486,35 @@ impl Reducible for State {
             Action::Storage(status) => s.storage = status,
             Action::ShowSettings(show) => s.show_settings = show,
             Action::Search(text) => s.search = text,
+            Action::SearchResults { query, ids } => {
+                // An answer to an earlier text is stale: a newer one is on its way.
+                if query != s.search {
+                    return self;
+                }
+                s.hits = Some(SearchHits {
+                    query,
+                    ids: Rc::new(ids),
+                });
+            }
+            Action::IndexPending(n) => {
+                s.index_pending = n;
+                return Rc::new(s);
+            }
+            Action::Mailbox(account) => s.mailbox = account,
+            Action::MarkedRead(id) => {
+                let messages = Rc::make_mut(&mut s.messages);
+                if let Some(m) = messages.iter_mut().find(|m| m.id == id) {
+                    m.read = true;
+                }
+            }
             Action::Sort(key) => s.sort = key,
+        }
+        if !Rc::ptr_eq(&s.messages, &self.messages)
+            || s.shown_search() != self.shown_search()
+            || s.mailbox != self.mailbox
+            || s.sort != self.sort
+        {
+            s.refresh_view();
         }
         Rc::new(s)
     }
@@ -457,7 +563,10 @@ mod tests {
     #[wasm_bindgen_test]
     fn failure_ends_the_sync_with_an_error() {
         let s = Rc::new(State::default())
-            .reduce(Action::SyncStarted("a".into()))
+            .reduce(Action::SyncStarted {
+                account_id: "a".into(),
+                at: 0,
+            })
             .reduce(Action::SyncFailed {
                 account_id: "a".into(),
                 text: "The server refused the password.".into(),
@@ -471,7 +580,10 @@ mod tests {
     #[wasm_bindgen_test]
     fn a_check_cut_by_going_offline_resumes_online() {
         let s = Rc::new(State::default())
-            .reduce(Action::SyncStarted("a".into()))
+            .reduce(Action::SyncStarted {
+                account_id: "a".into(),
+                at: 0,
+            })
             .reduce(Action::Connectivity { online: false });
         assert!(s.offline && s.resume_when_online);
         let s = s
@@ -502,24 +614,57 @@ mod tests {
         assert!(matches!(&s.notice, Notice::Info(t) if t.contains("Check mail")));
     }
 
+    fn ids(s: &State) -> Vec<String> {
+        s.visible().map(|m| m.id.clone()).collect()
+    }
+
     #[wasm_bindgen_test]
-    fn search_matches_every_word_anywhere() {
-        let mut a = summary("a", Some(1));
-        a.subject = "Quarterly report".into();
-        a.from = "Ada <ada@example.org>".into();
-        let mut b = summary("b", Some(2));
-        b.subject = "Lunch".into();
+    fn the_list_shows_the_index_answer_for_the_current_text_only() {
+        let s = Rc::new(State::default())
+            .reduce(Action::MessagesLoaded(vec![
+                summary("a", Some(1)),
+                summary("b", Some(2)),
+            ]))
+            .reduce(Action::Search("rep".into()));
+        assert_eq!(ids(&s), ["b", "a"], "no answer yet: everything");
+        let s = s.reduce(Action::Search("report".into()));
+        let stale = s.clone().reduce(Action::SearchResults {
+            query: "rep".into(),
+            ids: HashSet::from(["b".to_string()]),
+        });
+        assert!(
+            stale.hits.is_none(),
+            "an answer to an older text is dropped"
+        );
+        let s = s.reduce(Action::SearchResults {
+            query: "report".into(),
+            ids: HashSet::from(["a".to_string()]),
+        });
+        assert_eq!(ids(&s), ["a"]);
+        assert_eq!(s.shown_search().map(|h| h.query.as_str()), Some("report"));
+        let s = s.reduce(Action::Search(String::new()));
+        assert_eq!(
+            ids(&s),
+            ["b", "a"],
+            "an empty search shows everything again"
+        );
+        assert!(s.shown_search().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_mailbox_shows_one_account_and_read_marks_stick() {
+        let mut a = summary("a/1", Some(1));
+        a.account = "a".into();
+        let mut b = summary("b/1", Some(2));
+        b.account = "b".into();
         let s = Rc::new(State::default())
             .reduce(Action::MessagesLoaded(vec![a, b]))
-            .reduce(Action::Search("  REPORT ada ".into()));
-        let ids: Vec<_> = s.visible_messages().into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, ["a"]);
-        assert_eq!(
-            s.reduce(Action::Search(String::new()))
-                .visible_messages()
-                .len(),
-            2
-        );
+            .reduce(Action::Mailbox(Some("a".into())));
+        assert_eq!(ids(&s), ["a/1"]);
+        let s = s.reduce(Action::MarkedRead("a/1".into()));
+        assert!(s.visible().next().unwrap().read);
+        let s = s.reduce(Action::Mailbox(None));
+        assert_eq!(ids(&s), ["b/1", "a/1"]);
     }
 
     #[wasm_bindgen_test]
@@ -566,13 +711,66 @@ mod tests {
         let mut b = summary("b", Some(2));
         (b.from, b.size) = ("Ada@x".into(), 5);
         let s = Rc::new(State::default()).reduce(Action::MessagesLoaded(vec![a, b]));
-        let ids =
-            |s: &State| -> Vec<String> { s.visible_messages().into_iter().map(|m| m.id).collect() };
         assert_eq!(ids(&s), ["b", "a"]);
         let s = s.reduce(Action::Sort(SortKey::Sender));
         assert_eq!(ids(&s), ["b", "a"]);
         let s = s.reduce(Action::Sort(SortKey::Size));
         assert_eq!(ids(&s), ["a", "b"]);
+    }
+
+    #[wasm_bindgen_test]
+    fn automatic_checks_follow_the_interval_and_login_delay() {
+        let mut account: Account = serde_json::from_str(
+            r#"{"id":"a","name":"a","relay":"","host":"h","port":995,"security":"tls","user":"u"}"#,
+        )
+        .unwrap();
+        let s = Rc::new(State::default()).reduce(Action::Loaded {
+            accounts: vec![account.clone()],
+            messages: vec![],
+        });
+        assert!(s.due_for_check(0).is_none(), "no interval: never automatic");
+        account.policy.poll_minutes = Some(10);
+        let s = s
+            .reduce(Action::AccountSaved {
+                account,
+                password: None,
+            })
+            .reduce(Action::Connectivity { online: true });
+        assert!(
+            s.due_for_check(0).is_none(),
+            "no password this session: not asked by a timer"
+        );
+        let s = s.reduce(Action::Password {
+            account_id: "a".into(),
+            password: Secret::new("p".into()),
+        });
+        assert_eq!(
+            s.due_for_check(1000).map(|a| a.id.as_str()),
+            Some("a"),
+            "not checked yet"
+        );
+        let s = s.reduce(Action::SyncStarted {
+            account_id: "a".into(),
+            at: 1000,
+        });
+        assert!(s.due_for_check(5000).is_none(), "a check is running");
+        let s = s.reduce(Action::SyncFinished {
+            account_id: "a".into(),
+            report: SyncReport {
+                login_delay: Some(900),
+                ..Default::default()
+            },
+            messages: vec![],
+        });
+        assert!(
+            s.due_for_check(1000 + 600).is_none(),
+            "LOGIN-DELAY 900 s outlasts 10 minutes"
+        );
+        assert!(s.due_for_check(1000 + 900).is_some());
+        assert!(s
+            .reduce(Action::Connectivity { online: false })
+            .due_for_check(9999)
+            .is_none());
     }
 
     #[wasm_bindgen_test]

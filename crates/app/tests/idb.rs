@@ -93,3 +93,55 @@ async fn removing_an_account_with_its_mail_leaves_other_accounts_alone() {
     drop(store);
     delete_database(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn the_search_index_finds_words_through_the_index_and_forgets_deleted_mail() {
+    use postino_sync::search::Query;
+    use std::collections::HashSet;
+
+    let name = "postino-test-search";
+    let store = fresh(name).await;
+    let bodies = [
+        ("u1", "From: Ada <ada@example.org>\r\nSubject: Quarterly report\r\n\r\nThe engine works.\r\n"),
+        ("u2", "From: Bob <bob@example.org>\r\nSubject: Lunch\r\n\r\nReport at noon, near the engine room.\r\n"),
+        ("u3", "From: Eve <eve@example.org>\r\nSubject: Grüße\r\n\r\nnothing here\r\n"),
+    ];
+    let batch: Vec<_> = bodies
+        .iter()
+        .map(|(uidl, raw)| sample_message("acct", uidl, raw.as_bytes().to_vec()))
+        .collect();
+    store.commit_messages(&batch).await.unwrap();
+    assert!(
+        store.unindexed().await.unwrap().is_empty(),
+        "indexed as committed"
+    );
+
+    let ids = |list: &[&str]| -> HashSet<String> { list.iter().map(|s| s.to_string()).collect() };
+    let find = |text: &'static str| {
+        let store = &store;
+        async move { store.search(&Query::parse(text)).await.unwrap() }
+    };
+    assert_eq!(find("report ").await, ids(&["acct/u1", "acct/u2"]));
+    assert_eq!(find("report engine").await, ids(&["acct/u1", "acct/u2"]));
+    assert_eq!(find("report ada").await, ids(&["acct/u1"]));
+    assert_eq!(
+        find("quart").await,
+        ids(&["acct/u1"]),
+        "the last word as a prefix"
+    );
+    assert_eq!(
+        find("GRÜSSE ").await,
+        ids(&[]),
+        "ß is not ss: no folding beyond lowercase"
+    );
+    assert_eq!(find("grü").await, ids(&["acct/u3"]));
+    assert_eq!(find("zebra").await, ids(&[]));
+
+    let (entry, _, _) = &batch[0];
+    store.delete_message(entry).await.unwrap();
+    assert_eq!(find("report ").await, ids(&["acct/u2"]));
+    store.delete_account("acct", true).await.unwrap();
+    assert_eq!(find("engine").await, ids(&[]));
+    drop(store);
+    delete_database(name).await.unwrap();
+}

@@ -104,6 +104,8 @@ impl AccountConfig {
             user: self.user.clone(),
             pinned_cert: self.pinned_cert.clone(),
             policy: self.policy.clone(),
+            relay_token: None,
+            remember_password: false,
         }
     }
 

@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use postino_sync::{Account, LedgerEntry, Store, StoreError, Summary};
+use postino_sync::{mbox, Account, LedgerEntry, Store, StoreError, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Destination;
@@ -180,7 +180,8 @@ impl DiskStore {
             uidl: entry.uidl.clone(),
             offset,
         })?;
-        let bytes = mboxrd_entry(raw, entry.downloaded_at);
+        let mut bytes = Vec::new();
+        mbox::write_entry(&mut bytes, raw, None, entry.downloaded_at);
         f.write_all(&bytes)?;
         f.sync_data()?;
         Ok(Location::Mbox {
@@ -212,84 +213,24 @@ impl DiskStore {
                 f.seek(SeekFrom::Start(*offset))?;
                 let mut bytes = vec![0; *len as usize];
                 f.read_exact(&mut bytes)?;
-                Ok(mboxrd_message(&bytes))
+                // An entry this store wrote: no limit beyond its length.
+                let limits = mbox::Limits {
+                    max_message: usize::MAX,
+                };
+                match mbox::split(&bytes, limits).next() {
+                    Some(Ok(message)) => Ok(message),
+                    Some(Err(e)) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "empty mbox entry",
+                    )),
+                }
             }
             _ => Err(io::Error::other(
                 "ledger location does not match the destination",
             )),
         }
     }
-}
-
-/// mboxrd: a `From ` line, the message with LF line endings and `>`-quoted `From ` lines, and
-/// a blank line.
-pub fn mboxrd_entry(raw: &[u8], unix: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + 64);
-    out.extend_from_slice(format!("From postino@localhost {}\n", asctime(unix)).as_bytes());
-    for line in raw.split_inclusive(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let unquoted = line.iter().position(|&b| b != b'>').map(|i| &line[i..]);
-        if unquoted.is_some_and(|rest| rest.starts_with(b"From ")) {
-            out.push(b'>');
-        }
-        out.extend_from_slice(line);
-        out.push(b'\n');
-    }
-    out.push(b'\n');
-    out
-}
-
-/// The message of one mboxrd entry, `From ` line and quoting removed, CRLF line endings.
-pub fn mboxrd_message(entry: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entry.len());
-    let mut lines = entry.split(|&b| b == b'\n').skip(1).collect::<Vec<_>>();
-    // The trailing blank separator line and the split's empty tail.
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    for line in lines {
-        let unquoted = line.iter().position(|&b| b != b'>').map(|i| &line[i..]);
-        let line =
-            if line.first() == Some(&b'>') && unquoted.is_some_and(|r| r.starts_with(b"From ")) {
-                &line[1..]
-            } else {
-                line
-            };
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// `Thu Jan  1 00:00:00 1970`, the date format of mbox `From ` lines, in UTC.
-fn asctime(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {}",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        year
-    )
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -413,19 +354,26 @@ mod tests {
     }
 
     #[test]
-    fn asctime_formats_like_mbox() {
-        assert_eq!(asctime(0), "Thu Jan  1 00:00:00 1970");
-        assert_eq!(asctime(1_700_000_000), "Tue Nov 14 22:13:20 2023");
-    }
-
-    #[test]
     fn mboxrd_round_trip_quotes_from_lines() {
-        let raw = b"Subject: x\r\n\r\nFrom here\r\n>From there\r\nbody\r\n";
-        let entry = mboxrd_entry(raw, 0);
-        assert!(entry.starts_with(b"From postino@localhost "));
-        let text = String::from_utf8_lossy(&entry);
-        assert!(text.contains("\n>From here\n") && text.contains("\n>>From there\n"));
-        assert_eq!(mboxrd_message(&entry), raw);
+        let dir = temp("mboxrd");
+        let mbox = dir.join("in.mbox");
+        let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
+        let raw = b"From: Ada <ada@example.org>\r\nSubject: x\r\n\r\nFrom here\r\n>From there\r\nbody\r\n";
+        let s = Summary::from_raw("a", "u1", raw);
+        futures_lite_block_on(store.commit_message(&entry("u1"), &s, raw)).unwrap();
+        // LF line endings on disk, like every mbox on a Unix system.
+        assert_eq!(
+            fs::read(&mbox).unwrap(),
+            b"From ada@example.org Thu Jan  1 00:00:00 1970\nFrom: Ada <ada@example.org>\n\
+Subject: x\n\n>From here\n>>From there\nbody\n\n"
+        );
+        assert_eq!(
+            futures_lite_block_on(store.raw_message(&message_id("a", "u1")))
+                .unwrap()
+                .unwrap(),
+            raw
+        );
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use postino_pop3::Secret;
 pub use postino_pop3::Security;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,4 +23,34 @@ pub struct Account {
     pub pinned_cert: Option<String>,
     #[serde(default)]
     pub policy: crate::Policy,
+    /// The token a private relay asks for (`--tokens`), if any. Stored with the account; never
+    /// printed (`Debug` shows `[redacted]`), and sent only as a WebSocket subprotocol.
+    #[serde(
+        default,
+        with = "optional_secret",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub relay_token: Option<Secret<String>>,
+    /// The user asked Postino to remember the password on this device (the app keeps it
+    /// encrypted, with a key the page cannot read out). Otherwise it is asked once per session.
+    #[serde(default)]
+    pub remember_password: bool,
+}
+
+/// An optional secret as its plain value, for the store only.
+mod optional_secret {
+    use postino_pop3::Secret;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Secret<String>>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(|t| t.expose().as_str()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Secret<String>>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?
+            .filter(|t| !t.is_empty())
+            .map(Secret::new))
+    }
 }

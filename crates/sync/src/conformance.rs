@@ -68,6 +68,8 @@ pub fn sample_account(id: &str) -> Account {
         user: "user".to_owned(),
         pinned_cert: None,
         policy: Default::default(),
+        relay_token: Some(postino_pop3::Secret::new("relay token ✉".to_owned())),
+        remember_password: false,
     }
 }
 

@@ -10,7 +10,9 @@
 pub mod account;
 pub mod auth_results;
 pub mod conformance;
+pub mod import;
 pub mod ledger;
+pub mod mbox;
 pub mod memory;
 pub mod plan;
 pub mod policy;

@@ -438,9 +438,9 @@ where
 }
 
 /// A store transaction holds at most this many messages...
-const BATCH_MESSAGES: usize = 64;
+pub(crate) const BATCH_MESSAGES: usize = 64;
 /// ...or this many bytes, past which it is committed.
-const BATCH_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Store the batch's messages, each with its ledger entry, in one transaction; returns what
 /// was committed with its size, and leaves the batch empty.
@@ -457,7 +457,7 @@ async fn commit_batch<'f, St: Store>(
     let records: Vec<(LedgerEntry, Summary, Vec<u8>)> = batch
         .drain(..)
         .map(|(fetch, raw)| {
-            let (entry, summary) = record(account, fetch, &raw, now);
+            let (entry, summary) = record(&account.id, &fetch.uidl, fetch.headers_only, &raw, now);
             (entry, summary, raw)
         })
         .collect();
@@ -518,23 +518,30 @@ async fn commit<St: Store>(
     raw: &[u8],
     now: i64,
 ) -> Result<(), StoreError> {
-    let (entry, summary) = record(account, fetch, raw, now);
+    let (entry, summary) = record(&account.id, &fetch.uidl, fetch.headers_only, raw, now);
     store.commit_message(&entry, &summary, raw).await
 }
 
-/// The ledger entry and the summary of a message read from the server.
-fn record(account: &Account, fetch: &Fetch, raw: &[u8], now: i64) -> (LedgerEntry, Summary) {
+/// The ledger entry and the summary of a message about to be stored: read from the server, or
+/// imported from a file (`crate::import`).
+pub(crate) fn record(
+    account: &str,
+    uidl: &str,
+    headers_only: bool,
+    raw: &[u8],
+    now: i64,
+) -> (LedgerEntry, Summary) {
     let entry = LedgerEntry {
-        account: account.id.clone(),
-        uidl: fetch.uidl.clone(),
+        account: account.to_owned(),
+        uidl: uidl.to_owned(),
         size: raw.len() as u64,
         digest: sha256_hex(raw),
         downloaded_at: now,
-        message_id: message_id(&account.id, &fetch.uidl),
-        headers_only: fetch.headers_only,
+        message_id: message_id(account, uidl),
+        headers_only,
         deleted_locally: false,
     };
-    let summary = Summary::from_raw(&account.id, &fetch.uidl, raw);
+    let summary = Summary::from_raw(account, uidl, raw);
     (entry, summary)
 }
 
@@ -552,7 +559,8 @@ async fn orphans_by_message_id<St: Store>(
         .collect())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256, lowercase hex: the ledger's digest, and the UIDL of imported mail.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

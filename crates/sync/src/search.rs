@@ -22,7 +22,12 @@ pub const MAX_TERMS: usize = 4096;
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().nth(MIN_TERM_CHARS - 1).is_some())
-        .map(|w| w.chars().take(MAX_TERM_CHARS).flat_map(char::to_lowercase).collect())
+        .map(|w| {
+            w.chars()
+                .take(MAX_TERM_CHARS)
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
 }
 
 /// The distinct terms a stored message is found by, sorted. Never fails: a message that does
@@ -42,7 +47,12 @@ pub fn message_terms(raw: &[u8]) -> Vec<String> {
         add(&String::from_utf8_lossy(head));
         return terms.into_iter().collect();
     };
-    let addresses = [message.from(), message.to(), message.cc(), message.reply_to()];
+    let addresses = [
+        message.from(),
+        message.to(),
+        message.cc(),
+        message.reply_to(),
+    ];
     for address in addresses.into_iter().flatten() {
         add_addresses(address, &mut add);
     }
@@ -94,9 +104,14 @@ impl Query {
     /// the text ends with a space. A prefix shorter than [`MIN_TERM_CHARS`] is ignored (it would
     /// match nearly everything).
     pub fn parse(text: &str) -> Query {
-        let mut exact: Vec<String> = words(text).collect();
         let typing = text.ends_with(|c: char| c.is_alphanumeric());
-        let prefix = if typing { exact.pop() } else { None };
+        let (done, last) = match text.rfind(|c: char| !c.is_alphanumeric()) {
+            _ if !typing => (text, ""),
+            Some(at) => text.split_at(at),
+            None => ("", text),
+        };
+        let mut exact: Vec<String> = words(done).collect();
+        let prefix = words(last).next();
         exact.sort();
         exact.dedup();
         if let Some(p) = &prefix {
@@ -143,12 +158,26 @@ The Analytical Engine, 1843.\r\n--b\r\nContent-Type: application/pdf\r\n\
 Content-Disposition: attachment; filename=\"notes-g.pdf\"\r\n\r\nJVBERi0=\r\n--b--\r\n";
         let terms = message_terms(raw);
         for t in [
-            "ada", "lovelace", "example", "org", "bob", "work", "grüße", "zürich", "analytical",
-            "engine", "1843", "notes", "pdf",
+            "ada",
+            "lovelace",
+            "example",
+            "org",
+            "bob",
+            "work",
+            "grüße",
+            "zürich",
+            "analytical",
+            "engine",
+            "1843",
+            "notes",
+            "pdf",
         ] {
             assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
         }
-        assert!(!terms.contains(&"g".to_string()), "one-letter words are not terms");
+        assert!(
+            !terms.contains(&"g".to_string()),
+            "one-letter words are not terms"
+        );
         assert!(terms.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
     }
 
@@ -175,10 +204,14 @@ Content-Disposition: attachment; filename=\"notes-g.pdf\"\r\n\r\nJVBERi0=\r\n--b
 
     #[test]
     fn a_query_matches_every_word_and_a_prefix_of_the_last() {
-        let terms = message_terms(b"From: ada@example.org\r\nSubject: Quarterly report\r\n\r\nhi\r\n");
+        let terms =
+            message_terms(b"From: ada@example.org\r\nSubject: Quarterly report\r\n\r\nhi\r\n");
         assert!(Query::parse("REPORT ada").matches(&terms));
         assert!(Query::parse("quart").matches(&terms), "typing: a prefix");
-        assert!(!Query::parse("quart ").matches(&terms), "a finished word is exact");
+        assert!(
+            !Query::parse("quart ").matches(&terms),
+            "a finished word is exact"
+        );
         assert!(!Query::parse("report bob").matches(&terms));
         assert_eq!(
             Query::parse("ada@exa"),
@@ -187,6 +220,15 @@ Content-Disposition: attachment; filename=\"notes-g.pdf\"\r\n\r\nJVBERi0=\r\n--b
                 prefix: Some("exa".into())
             }
         );
+        assert_eq!(
+            Query::parse("report a"),
+            Query {
+                exact: vec!["report".into()],
+                prefix: None
+            },
+            "a one-letter word being typed narrows nothing"
+        );
+        assert_eq!(Query::parse("grü").prefix.as_deref(), Some("grü"));
         assert!(Query::parse("  x ").is_empty());
         assert!(Query::parse("").is_empty());
     }

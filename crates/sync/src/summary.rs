@@ -60,7 +60,11 @@ impl Summary {
             .unwrap_or_default();
         let (from, to, subject, date, snippet, attachments) = match &parsed {
             Some(m) => {
-                let from = m.from().and_then(|a| a.first()).map(display).unwrap_or_default();
+                let from = m
+                    .from()
+                    .and_then(|a| a.first())
+                    .map(display)
+                    .unwrap_or_default();
                 let to = m
                     .to()
                     .map(|a| {

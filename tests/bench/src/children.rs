@@ -113,6 +113,8 @@ async fn runner(
         user: USER.into(),
         pinned_cert: Some(fingerprint.into()),
         policy: Policy::default(),
+        relay_token: None,
+        remember_password: false,
     };
     let store = MemoryStore::default();
     let mut options = SyncOptions::new(1_750_000_000);

@@ -35,6 +35,8 @@ pub fn account_form(props: &Props) -> Html {
     let security = use_node_ref();
     let user = use_node_ref();
     let password = use_node_ref();
+    let relay_token = use_node_ref();
+    let remember = use_node_ref();
     let error = use_state(|| None::<String>);
     let preset_note = use_state(|| None::<&'static presets::Preset>);
     let delete = use_node_ref();
@@ -62,6 +64,7 @@ pub fn account_form(props: &Props) -> Html {
             poll.clone(),
         );
         let (default_relay, account) = (props.default_relay.clone(), props.account.clone());
+        let (relay_token, remember) = (relay_token.clone(), remember.clone());
         use_effect_with((), move |_| {
             let set = |r: &NodeRef, v: &str| {
                 if let Some(input) = r.cast::<HtmlInputElement>() {
@@ -81,6 +84,12 @@ pub fn account_form(props: &Props) -> Html {
                     set(&refs.2, &a.port.to_string());
                     select(&refs.3, a.security.as_str());
                     set(&refs.4, &a.user);
+                    if let Some(token) = &a.relay_token {
+                        set(&relay_token, token.expose());
+                    }
+                    if let Some(c) = remember.cast::<HtmlInputElement>() {
+                        c.set_checked(a.remember_password);
+                    }
                     let (kind, d) = match a.policy.delete {
                         DeletePolicy::LeaveOnServer => ("leave", None),
                         DeletePolicy::AfterDays(d) => ("days", Some(u64::from(d))),
@@ -172,6 +181,7 @@ pub fn account_form(props: &Props) -> Html {
         let editing = props.account.clone();
         let on_save = props.on_save.clone();
         let error = error.clone();
+        let (relay_token, remember) = (relay_token.clone(), remember.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let value = |r: &NodeRef| {
@@ -227,6 +237,12 @@ pub fn account_form(props: &Props) -> Html {
                 user,
                 pinned_cert,
                 policy,
+                relay_token: Some(value(&relay_token).trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .map(Secret::new),
+                remember_password: remember
+                    .cast::<HtmlInputElement>()
+                    .is_some_and(|c| c.checked()),
             };
             let password = (!password.is_empty()).then(|| Secret::new(password));
             on_save.emit((account, password));
@@ -268,10 +284,14 @@ pub fn account_form(props: &Props) -> Html {
             <label for="password">{"Password"}</label>
             <input id="password" ref={password} type="password" autocomplete="current-password"
                 placeholder={editing.then_some("Unchanged")} />
-            <p class="hint">{"The password stays in this browser tab's memory and is never stored. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
+            <label class="check"><input id="remember" ref={remember} type="checkbox" />{" Remember the password on this device"}</label>
+            <p class="hint">{"Unticked, the password stays in this tab's memory only and is asked again next time. Ticked, it is stored encrypted with a key this browser keeps and will not hand out; anyone using this browser profile can still check this account's mail. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
             <label for="relay">{"Relay"}</label>
             <input id="relay" ref={relay} type="url" />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
+            <label for="relay-token">{"Relay token (only for a private relay)"}</label>
+            <input id="relay-token" ref={relay_token} type="password" autocomplete="off" />
+            <p class="hint">{"Given by whoever runs the relay, if it asks for one."}</p>
             <fieldset class="policy">
                 <legend>{"Mail on the server"}</legend>
                 <div class="row">

@@ -46,6 +46,8 @@ pub fn account(d: &Dovecot, policy: Policy) -> Account {
         user: "alice".into(),
         pinned_cert: Some(d.fingerprint()),
         policy,
+        relay_token: None,
+        remember_password: false,
     }
 }
 

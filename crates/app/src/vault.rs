@@ -1,0 +1,161 @@
+//! Remembered passwords, for the accounts whose user asked for it: AES-256-GCM under a key that
+//! WebCrypto made non-extractable, so page code can use it but never read it out, and a copy of
+//! the database alone does not reveal the passwords to a script. The key and the encrypted
+//! passwords live in the `secrets` store (`crate::idb`). Each password is bound to its account
+//! (the account id is the additional authenticated data), so records cannot be swapped.
+//!
+//! What this does not do: protect against someone who can run code in this browser profile, who
+//! can ask the browser to decrypt. The form says so.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use postino_pop3::Secret;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
+
+use crate::idb::IdbStore;
+
+const KEY_ID: &str = "key";
+const IV_BYTES: usize = 12;
+
+/// The `secrets` record of account `account_id`'s password.
+pub fn record_id(account_id: &str) -> String {
+    format!("password/{account_id}")
+}
+
+fn crypto() -> Result<web_sys::Crypto, String> {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .ok_or_else(|| "this browser has no WebCrypto".to_string())
+}
+
+fn subtle() -> Result<SubtleCrypto, String> {
+    Ok(crypto()?.subtle())
+}
+
+fn js(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "WebCrypto failed".into())
+}
+
+/// The key, made on first use. Two tabs making one at once: the first stored wins (`add`), the
+/// other reads it back.
+async fn key(store: &IdbStore) -> Result<CryptoKey, String> {
+    if let Some(key) = stored_key(store).await? {
+        return Ok(key);
+    }
+    let algorithm = AesKeyGenParams::new("AES-GCM", 256);
+    let usages: Array = ["encrypt", "decrypt"]
+        .iter()
+        .map(|u| JsValue::from_str(u))
+        .collect();
+    let key: CryptoKey = JsFuture::from(
+        subtle()?
+            .generate_key_with_object(&algorithm, false, &usages)
+            .map_err(js)?,
+    )
+    .await
+    .map_err(js)?
+    .unchecked_into();
+    let record = Object::new();
+    Reflect::set(&record, &"id".into(), &KEY_ID.into()).map_err(js)?;
+    Reflect::set(&record, &"key".into(), &key).map_err(js)?;
+    if store.put_secret(&record, true).await.is_ok() {
+        return Ok(key);
+    }
+    stored_key(store)
+        .await?
+        .ok_or_else(|| "the key could not be stored".to_string())
+}
+
+async fn stored_key(store: &IdbStore) -> Result<Option<CryptoKey>, String> {
+    let record = store.secret(KEY_ID).await.map_err(|e| e.to_string())?;
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    Reflect::get(&record, &"key".into())
+        .map_err(js)?
+        .dyn_into::<CryptoKey>()
+        .map(Some)
+        .map_err(|_| "the stored key is damaged".to_string())
+}
+
+fn params(iv: &Uint8Array, account_id: &str) -> AesGcmParams {
+    let params = AesGcmParams::new("AES-GCM", iv);
+    params.set_additional_data(&Uint8Array::from(account_id.as_bytes()));
+    params
+}
+
+/// Stores `password` for `account_id`, encrypted.
+pub async fn remember(
+    store: &IdbStore,
+    account_id: &str,
+    password: &Secret<String>,
+) -> Result<(), String> {
+    let key = key(store).await?;
+    let mut iv = [0u8; IV_BYTES];
+    crypto()?
+        .get_random_values_with_u8_array(&mut iv)
+        .map_err(js)?;
+    let iv = Uint8Array::from(&iv[..]);
+    let sealed = JsFuture::from(
+        subtle()?
+            .encrypt_with_object_and_u8_array(
+                &params(&iv, account_id),
+                &key,
+                password.expose().as_bytes(),
+            )
+            .map_err(js)?,
+    )
+    .await
+    .map_err(js)?;
+    let record = Object::new();
+    Reflect::set(&record, &"id".into(), &record_id(account_id).into()).map_err(js)?;
+    Reflect::set(&record, &"iv".into(), &iv).map_err(js)?;
+    Reflect::set(&record, &"sealed".into(), &Uint8Array::new(&sealed)).map_err(js)?;
+    store
+        .put_secret(&record, false)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The remembered password of `account_id`, if there is one that decrypts.
+pub async fn recall(store: &IdbStore, account_id: &str) -> Result<Option<Secret<String>>, String> {
+    let record = store
+        .secret(&record_id(account_id))
+        .await
+        .map_err(|e| e.to_string())?;
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    let Some(key) = stored_key(store).await? else {
+        return Ok(None);
+    };
+    let field = |name: &str| -> Result<Uint8Array, String> {
+        Reflect::get(&record, &name.into())
+            .map_err(js)?
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| "the remembered password is damaged".to_string())
+    };
+    let (iv, sealed) = (field("iv")?, field("sealed")?);
+    let opened = JsFuture::from(
+        subtle()?
+            .decrypt_with_object_and_u8_array(&params(&iv, account_id), &key, &sealed.to_vec())
+            .map_err(js)?,
+    )
+    .await
+    .map_err(|_| "the remembered password does not decrypt".to_string())?;
+    String::from_utf8(Uint8Array::new(&opened).to_vec())
+        .map(|p| Some(Secret::new(p)))
+        .map_err(|_| "the remembered password is damaged".to_string())
+}
+
+/// Forgets the remembered password of `account_id`, if any.
+pub async fn forget(store: &IdbStore, account_id: &str) -> Result<(), String> {
+    store
+        .delete_secret(&record_id(account_id))
+        .await
+        .map_err(|e| e.to_string())
+}
