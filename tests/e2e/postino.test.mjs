@@ -2,10 +2,14 @@
 // Run from the repo root: `node --test tests/e2e/` (see harness.mjs for the environment).
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
 
 import {
+  FIXTURES_DIR,
   fixtures,
   launchBrowser,
   randomPassword,
@@ -239,5 +243,94 @@ test('demo: the relay --demo mailbox shows mail without typing anything', async 
       timeout: 30_000,
       polling: 250,
     });
+  });
+});
+
+/** The messages of an mbox file as Python's `mailbox` module reads them (not our parser). */
+function parseMboxWithPython(file) {
+  const script =
+    'import json, mailbox, sys\n' +
+    'box = mailbox.mbox(sys.argv[1], create=False)\n' +
+    'print(json.dumps([box.get_bytes(k).decode("latin-1") for k in box.keys()]))\n';
+  const out = execFileSync('python3', ['-c', script, file], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+/** Clicks `selector` and returns the file the page offered for download. */
+async function download(page, selector) {
+  const [offered] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(selector)]);
+  return { name: offered.suggestedFilename(), path: await offered.path() };
+}
+
+test('mail in and out: attachment, search, .eml, mbox export read back by Python, import in a new browser', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    const password = randomPassword();
+    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await fillAccountForm(page, {
+      host: '127.0.0.1',
+      port: dovecot.pop3s_port,
+      security: 'tls',
+      user: 'alice',
+      password,
+    });
+    await trustCertificate(page, dovecot.fingerprint);
+    await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
+
+    // The attachment, saved: the bytes the base64 part encodes.
+    const withAttachment = mail.find((m) => m.file === '05-attachment.eml');
+    await page.locator('#messages .message-row', { hasText: withAttachment.subject }).click();
+    const saved = await download(page, '#reader .attachment');
+    assert.equal(saved.name, 'report.bin');
+    const source = readFileSync(path.join(FIXTURES_DIR, withAttachment.file), 'latin1');
+    const base64 = source.split('Content-Transfer-Encoding: base64\r\n\r\n')[1].split('\r\n--')[0];
+    assert.deepEqual(readFileSync(saved.path), Buffer.from(base64.replace(/\s+/g, ''), 'base64'));
+
+    // The message as it arrived, as .eml.
+    const eml = await download(page, '#save-eml');
+    assert.ok(eml.name.endsWith('.eml'), eml.name);
+    assert.deepEqual(readFileSync(eml.path), readFileSync(path.join(FIXTURES_DIR, withAttachment.file)));
+
+    // Search through the index: a word from one body only.
+    const target = mail.find((m) => m.file === '04-alternative.eml');
+    await page.fill('#search', target.marker);
+    await page.waitForFunction((q) => document.querySelector('#messages')?.dataset.query === q, target.marker, {
+      timeout: 30_000,
+    });
+    assert.equal(await page.locator('#messages').getAttribute('data-total'), '1');
+    assert.deepEqual(
+      (await page.locator('#messages .message-row .subject').allTextContents()).map((s) => s.trim()),
+      [target.subject],
+    );
+    await page.fill('#search', '');
+    await page.waitForFunction((n) => document.querySelector('#messages')?.dataset.total === String(n), mail.length, {
+      timeout: 30_000,
+    });
+
+    // Export every message as mbox; another implementation reads back the same messages.
+    const mbox = await download(page, '#export');
+    assert.ok(mbox.name.endsWith('.mbox'), mbox.name);
+    const parsed = parseMboxWithPython(mbox.path).sort();
+    const expected = mail
+      .map((m) => readFileSync(path.join(FIXTURES_DIR, m.file), 'latin1').replace(/\r\n/g, '\n'))
+      .sort();
+    assert.equal(parsed.length, mail.length);
+    assert.deepEqual(parsed, expected);
+
+    // A new browser with nothing stored imports the file: every message, once.
+    const otherBrowser = use(await launchBrowser(), (b) => b.close());
+    const other = usePage(await (await otherBrowser.newContext()).newPage());
+    await other.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
+    await other.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
+    await other.click('#settings-toggle');
+    for (const round of [1, 2]) {
+      await other.setInputFiles('#import', mbox.path);
+      const said = round === 1 ? `Imported ${mail.length} messages` : `Imported 0 messages; ${mail.length} were already here`;
+      await other.locator('#status', { hasText: said }).waitFor({ timeout: 60_000 });
+    }
+    await waitForSubjects(other, mail.map((m) => m.subject), 30_000);
+    assert.equal(await other.locator('#messages').getAttribute('data-total'), String(mail.length));
   });
 });

@@ -21,7 +21,8 @@ use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, SortKey, State};
-use crate::{connectivity, persistence, service_worker, vault};
+use crate::{connectivity, persistence, service_worker, transfer, vault};
+use postino_sync::import::IMPORTED_ACCOUNT;
 
 pub const DATABASE: &str = "postino";
 
@@ -319,6 +320,27 @@ async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
         left -= chunk.len();
         set_pending(left);
     }
+}
+
+/// "Imported 12 messages; 3 were already here."
+fn import_sentence(done: &transfer::Imported) -> String {
+    let r = &done.report;
+    let mut text = match r.imported {
+        1 => "Imported 1 message".to_string(),
+        n => format!("Imported {n} messages"),
+    };
+    if r.already_there > 0 {
+        text.push_str(&format!("; {} were already here", r.already_there));
+    }
+    if !done.unreadable.is_empty() {
+        text.push_str(&format!(
+            "; {} could not be read ({})",
+            done.unreadable.len(),
+            done.unreadable.join("; ")
+        ));
+    }
+    text.push('.');
+    text
 }
 
 fn focus(id: &str) {
@@ -648,6 +670,51 @@ pub fn app() -> Html {
         })
     };
 
+    let on_import = {
+        let (store, d) = (store.clone(), d.clone());
+        Callback::from(move |files: Vec<web_sys::File>| {
+            let Some(store) = store.clone() else { return };
+            let d = d.clone();
+            spawn_local(async move {
+                d.dispatch(Action::Busy("Importing…".into()));
+                let outcome = transfer::import_files(&store, files).await;
+                if let Ok(messages) = store.summaries().await {
+                    d.dispatch(Action::MessagesLoaded(messages));
+                }
+                d.dispatch(match outcome {
+                    Ok(done) => Action::Info(import_sentence(&done)),
+                    Err(e) => Action::Failed(format!("Postino could not import: {e}.")),
+                });
+            });
+        })
+    };
+
+    let on_export = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(store) = store.clone() else { return };
+            let messages: Vec<(String, Option<i64>)> =
+                state.visible().map(|m| (m.id.clone(), m.date)).collect();
+            let name = match &state.mailbox {
+                Some(id) => format!("postino-{}.mbox", state.mailbox_name(id)),
+                None => "postino.mbox".to_string(),
+            };
+            let d = d.clone();
+            spawn_local(async move {
+                d.dispatch(Action::Busy(format!(
+                    "Exporting {} messages…",
+                    messages.len()
+                )));
+                d.dispatch(
+                    match transfer::export_mbox(&store, &messages, &name).await {
+                        Ok(n) => Action::Info(format!("Saved {n} messages as {name}.")),
+                        Err(e) => Action::Failed(format!("Postino could not export: {e}.")),
+                    },
+                );
+            });
+        })
+    };
+
     let busy = state.syncing.is_some();
     let query = state.shown_search().map(|h| h.query.clone());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
@@ -670,7 +737,7 @@ pub fn app() -> Html {
                         { format!("Indexing {} messages for search…", state.index_pending) }
                     </span>
                 }
-                if state.accounts.len() > 1 || state.mailbox.is_some() {
+                if state.accounts.len() > 1 || state.mailbox.is_some() || state.has_imported() {
                     <select id="mailbox" aria-label="Mailbox" onchange={{
                         let d = d.clone();
                         Callback::from(move |e: Event| {
@@ -684,6 +751,9 @@ pub fn app() -> Html {
                         { for state.accounts.iter().map(|a| html! {
                             <option value={a.id.clone()} selected={state.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
                         }) }
+                        if state.has_imported() {
+                            <option value={IMPORTED_ACCOUNT} selected={state.mailbox.as_deref() == Some(IMPORTED_ACCOUNT)}>{"Imported"}</option>
+                        }
                     </select>
                 }
                 <select id="sort" aria-label="Sort messages" onchange={{
@@ -705,6 +775,10 @@ pub fn app() -> Html {
                         aria-describedby={state.offline.then_some("offline-note")}>{"Check mail"}</button>
                     <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{"Add account"}</button>
                 }
+                if !state.view.is_empty() {
+                    <button id="export" onclick={on_export}
+                        title="Save the messages listed as an mbox file">{"Export"}</button>
+                }
                 <button id="settings-toggle" aria-expanded={state.show_settings.to_string()}
                     onclick={on(&d, { let show = !state.show_settings; move || Action::ShowSettings(show) })}>{"Settings"}</button>
             </header>
@@ -718,6 +792,7 @@ pub fn app() -> Html {
                     on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::EditAccount(id))) }}
                     build={service_worker::build_id()}
                     on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
+                    {on_import}
                     on_close={on(&d, || Action::ShowSettings(false))} />
             }
             if let Some(prompt) = &state.cert_prompt {

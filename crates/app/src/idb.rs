@@ -455,9 +455,9 @@ impl IdbStore {
             .collect())
     }
 
-    /// Adds messages `ids` to the search index: reads them in one transaction, writes their
-    /// terms in another. A message deleted in between leaves a record no summary matches.
-    pub async fn index(&self, ids: &[String]) -> Result<(), StoreError> {
+    /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
+    /// left out.
+    pub async fn raw_messages(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readonly)?;
         let messages = object_store(&tx, MESSAGES)?;
         let requests = ids
@@ -469,7 +469,7 @@ impl IdbStore {
                     .map_err(js_error)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut records = Vec::with_capacity(ids.len());
+        let mut out = Vec::with_capacity(ids.len());
         for (id, request) in ids.iter().zip(requests) {
             let record = finished(request).await?;
             if record.is_undefined() {
@@ -479,8 +479,20 @@ impl IdbStore {
             let raw = raw
                 .dyn_into::<Uint8Array>()
                 .map_err(|_| StoreError::Corrupt(format!("message {id} has no bytes")))?;
-            records.push(search_record(id, &raw.to_vec())?);
+            out.push((id.clone(), raw.to_vec()));
         }
+        Ok(out)
+    }
+
+    /// Adds messages `ids` to the search index: reads them in one transaction, writes their
+    /// terms in another. A message deleted in between leaves a record no summary matches.
+    pub async fn index(&self, ids: &[String]) -> Result<(), StoreError> {
+        let records = self
+            .raw_messages(ids)
+            .await?
+            .iter()
+            .map(|(id, raw)| search_record(id, raw))
+            .collect::<Result<Vec<_>, _>>()?;
         let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let puts = (|| {

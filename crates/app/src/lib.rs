@@ -16,6 +16,7 @@ pub mod persistence;
 pub mod presets;
 pub mod service_worker;
 pub mod state;
+pub mod transfer;
 pub mod transport;
 pub mod vault;
 

@@ -217,6 +217,10 @@ pub enum Action {
     /// The user deleted message `id` in Postino.
     Deleted(String),
     Failed(String),
+    /// Something is under way (not a check): an import, an export.
+    Busy(String),
+    /// A sentence of news.
+    Info(String),
     /// `online` and `offline` events, and the state at start.
     Connectivity {
         online: bool,
@@ -306,6 +310,21 @@ impl State {
                     .get(&a.id)
                     .is_none_or(|&t| now.saturating_sub(t) >= every as i64)
         })
+    }
+
+    /// Some stored mail was imported (it has no account).
+    pub fn has_imported(&self) -> bool {
+        self.messages
+            .iter()
+            .any(|m| m.account == postino_sync::import::IMPORTED_ACCOUNT)
+    }
+
+    /// What the user calls mailbox `id`.
+    pub fn mailbox_name(&self, id: &str) -> String {
+        if id == postino_sync::import::IMPORTED_ACCOUNT {
+            return "imported".into();
+        }
+        self.account_name(id)
     }
 
     pub fn account(&self, id: &str) -> Option<&Account> {
@@ -469,6 +488,8 @@ impl Reducible for State {
                 }
             }
             Action::Failed(text) => s.notice = Notice::Error { text, detail: None },
+            Action::Busy(text) => s.notice = Notice::Busy(text),
+            Action::Info(text) => s.notice = Notice::Info(text),
             Action::Connectivity { online } => {
                 if !online && s.syncing.is_some() {
                     s.resume_when_online = true;

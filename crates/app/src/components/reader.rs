@@ -18,6 +18,20 @@ pub struct Props {
     pub on_delete: Callback<String>,
 }
 
+/// A file name from the subject: letters, digits, spaces and a few marks, at most 80 of them.
+fn eml_name(subject: &str) -> String {
+    let mut name: String = subject
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | ','))
+        .take(80)
+        .collect();
+    name = name.trim().trim_start_matches('.').to_string();
+    if name.is_empty() {
+        name = "message".into();
+    }
+    format!("{name}.eml")
+}
+
 /// Scripts stay off (no `allow-scripts`) and the document gets an opaque origin (no
 /// `allow-same-origin`); a link the user clicks may open in a new tab, outside the sandbox.
 const SANDBOX: &str = "allow-popups allow-popups-to-escape-sandbox";
@@ -99,6 +113,18 @@ pub fn reader(props: &Props) -> Html {
         let id = v.id.clone();
         props.on_delete.reform(move |_: MouseEvent| id.clone())
     };
+    let on_save_eml = {
+        let (raw, subject, save_error) = (v.raw.clone(), v.subject.clone(), save_error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let name = eml_name(&subject);
+            let saved = download::save(&name, "message/rfc822", &raw);
+            save_error.set(
+                saved
+                    .err()
+                    .map(|e| format!("Postino could not save {name}: {e}.")),
+            );
+        })
+    };
 
     html! {
         <article id="reader" aria-label="Message">
@@ -114,6 +140,8 @@ pub fn reader(props: &Props) -> Html {
                     <button id="view-source" onclick={on_source} aria-pressed={show_source.to_string()}>
                         { if *show_source { "Show message" } else { "View source" } }
                     </button>
+                    <button id="save-eml" onclick={on_save_eml}
+                        title="Save the message as it arrived, as an .eml file">{"Save .eml"}</button>
                     <button id="delete-message" onclick={on_delete}
                         title="Delete from Postino (Delete key)">{"Delete"}</button>
                 </div>
@@ -121,5 +149,18 @@ pub fn reader(props: &Props) -> Html {
             {content}
             {attachments}
         </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eml_name;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn eml_names_are_plain_file_names() {
+        assert_eq!(eml_name("Re: Grüße/../x"), "Re Grüße..x.eml");
+        assert_eq!(eml_name("../../etc/passwd"), "etcpasswd.eml");
+        assert_eq!(eml_name(""), "message.eml");
     }
 }

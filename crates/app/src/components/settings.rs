@@ -19,6 +19,8 @@ pub struct Props {
     pub on_edit: Callback<String>,
     /// Remove account `id`, with its stored mail when `true`.
     pub on_remove: Callback<(String, bool)>,
+    /// Import these .eml or mbox files.
+    pub on_import: Callback<Vec<web_sys::File>>,
 }
 
 /// Bytes as megabytes with one decimal, e.g. `12.3 MB`.
@@ -84,6 +86,25 @@ pub fn settings(props: &Props) -> Html {
                 <h3>{"Accounts"}</h3>
                 <ul class="accounts">{ for accounts }</ul>
             }
+            <h3>{"Import"}</h3>
+            <label for="import">{"Import .eml or mbox files (Thunderbird, Apple Mail, Google Takeout)"}</label>
+            <input id="import" type="file" multiple=true
+                accept=".eml,.mbox,.mbx,message/rfc822,application/mbox"
+                onchange={{
+                    let on_import = props.on_import.clone();
+                    Callback::from(move |e: Event| {
+                        let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() else { return };
+                        let files: Vec<web_sys::File> = input
+                            .files()
+                            .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+                            .unwrap_or_default();
+                        input.set_value("");
+                        if !files.is_empty() {
+                            on_import.emit(files);
+                        }
+                    })
+                }} />
+            <p class="hint">{"Imported mail goes to the “Imported” mailbox. Importing the same file again adds nothing."}</p>
             <h3>{"Storage"}</h3>
             {persistence}
             {usage}
