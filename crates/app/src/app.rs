@@ -175,6 +175,7 @@ async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreE
             message_id: summary.id.clone(),
             headers_only: false,
             deleted_locally: true,
+            skipped: false,
         },
     };
     store.delete_message(&entry).await
@@ -322,6 +323,34 @@ async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
     }
 }
 
+/// The senders whose remote content loads without asking, kept in `localStorage` (a list of
+/// addresses, not mail): read at start, written when the user adds one.
+mod remote_senders {
+    use std::collections::HashSet;
+
+    const KEY: &str = "postino.remote-senders";
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn load() -> HashSet<String> {
+        storage()
+            .and_then(|s| s.get_item(KEY).ok().flatten())
+            .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+            .map(|list| list.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn save(senders: &HashSet<String>) {
+        let mut list: Vec<&String> = senders.iter().collect();
+        list.sort();
+        if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&list)) {
+            let _ = storage.set_item(KEY, &json);
+        }
+    }
+}
+
 /// "Imported 12 messages; 3 were already here."
 fn import_sentence(done: &transfer::Imported) -> String {
     let r = &done.report;
@@ -414,6 +443,7 @@ pub fn app() -> Html {
                 }
                 watch_d.dispatch(Action::Connectivity { online })
             });
+            d.dispatch(Action::RemoteSenders(remote_senders::load()));
             let worker_d = d.clone();
             service_worker::register(move |news| worker_d.dispatch(Action::Worker(news)));
             if launch_action().as_deref() == Some("search") {
@@ -815,6 +845,15 @@ pub fn app() -> Html {
                 if let Some(view) = &state.reader {
                     <Reader key={view.id.clone()} view={view.clone()} on_close={on(&d, || Action::CloseReader)}
                         on_allow_remote={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::AllowRemote(id))) }}
+                        on_allow_sender={{
+                            let (d, senders) = (d.clone(), state.remote_senders.clone());
+                            Callback::from(move |sender: String| {
+                                let mut all = (*senders).clone();
+                                all.insert(sender);
+                                remote_senders::save(&all);
+                                d.dispatch(Action::RemoteSenders(all));
+                            })
+                        }}
                         {on_delete} />
                 }
             </main>

@@ -30,6 +30,12 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
         Some(m) => ReaderView {
             id: id.to_string(),
             from: addresses(m.from()),
+            sender: m
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_lowercase)
+                .unwrap_or_default(),
             to: addresses(m.to()),
             subject: m.subject().unwrap_or_default().to_string(),
             date: m.date().map(|d| d.to_timestamp()),

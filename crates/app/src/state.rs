@@ -37,6 +37,8 @@ pub struct CertPrompt {
 pub struct ReaderView {
     pub id: String,
     pub from: String,
+    /// The sender's address, lowercase: the key for "always load remote content from".
+    pub sender: String,
     pub to: String,
     pub subject: String,
     pub date: Option<i64>,
@@ -47,7 +49,7 @@ pub struct ReaderView {
     /// Content-ID (without brackets) to a `data:` URL of that image part.
     pub inline: Rc<HashMap<String, String>>,
     pub attachments: Vec<Attachment>,
-    /// The user allowed remote images and styles for this message.
+    /// The user allowed remote images and styles for this message, or for its sender.
     pub remote_allowed: bool,
     /// The message as stored, for "View source" and for saving attachments.
     pub raw: Rc<[u8]>,
@@ -152,6 +154,8 @@ pub struct State {
     /// Stored messages the search index does not hold yet.
     pub index_pending: usize,
     pub sort: SortKey,
+    /// Senders whose remote images and styles load without asking (lowercase addresses).
+    pub remote_senders: Rc<HashSet<String>>,
     /// When each account's last check began this session (Unix seconds).
     pub last_check: HashMap<String, i64>,
     /// The LOGIN-DELAY each server announced at its last check (seconds).
@@ -214,6 +218,8 @@ pub enum Action {
     CloseReader,
     /// Load remote images and styles in the open message `id`.
     AllowRemote(String),
+    /// Always load remote content from these senders (the saved list, or one more).
+    RemoteSenders(HashSet<String>),
     /// The user deleted message `id` in Postino.
     Deleted(String),
     Failed(String),
@@ -474,7 +480,16 @@ impl Reducible for State {
                 s.cert_prompt = Some(prompt);
             }
             Action::CertDismissed => s.cert_prompt = None,
-            Action::Open(view) => s.reader = Some(view),
+            Action::Open(mut view) => {
+                view.remote_allowed |= s.remote_senders.contains(&view.sender);
+                s.reader = Some(view);
+            }
+            Action::RemoteSenders(senders) => {
+                if let Some(view) = s.reader.as_mut() {
+                    view.remote_allowed |= senders.contains(&view.sender);
+                }
+                s.remote_senders = Rc::new(senders);
+            }
             Action::CloseReader => s.reader = None,
             Action::AllowRemote(id) => {
                 if let Some(view) = s.reader.as_mut().filter(|v| v.id == id) {
@@ -723,6 +738,41 @@ mod tests {
         assert!(s.reader.as_ref().unwrap().remote_allowed);
         let s = s.reduce(Action::Deleted("x".into()));
         assert!(s.reader.is_none() && s.messages.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn remote_content_from_a_trusted_sender_loads_without_asking() {
+        let open = |sender: &str| {
+            Action::Open(ReaderView {
+                id: sender.into(),
+                sender: sender.into(),
+                ..Default::default()
+            })
+        };
+        let s = Rc::new(State::default()).reduce(open("news@shop.example"));
+        assert!(!s.reader.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::RemoteSenders(HashSet::from([
+            "news@shop.example".into()
+        ])));
+        assert!(
+            s.reader.as_ref().unwrap().remote_allowed,
+            "the open message too"
+        );
+        assert!(
+            s.clone()
+                .reduce(open("news@shop.example"))
+                .reader
+                .as_ref()
+                .unwrap()
+                .remote_allowed
+        );
+        assert!(
+            !s.reduce(open("other@shop.example"))
+                .reader
+                .as_ref()
+                .unwrap()
+                .remote_allowed
+        );
     }
 
     #[wasm_bindgen_test]

@@ -343,6 +343,7 @@ mod tests {
             message_id: message_id("a", uidl),
             headers_only: false,
             deleted_locally: false,
+            skipped: false,
         }
     }
 

@@ -164,7 +164,7 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
     }
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data: blob: https:; font-src 'self' data:; \
+         img-src 'self' data: blob: https: http:; font-src 'self' data:; \
          connect-src 'self' ws: wss:; worker-src 'self'; manifest-src 'self'; \
          frame-src 'self' blob:; child-src 'self' blob:; object-src 'none'; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -87,6 +87,7 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, 
         message_id: id.clone(),
         headers_only: false,
         deleted_locally: false,
+        skipped: false,
     };
     let summary = Summary {
         id,

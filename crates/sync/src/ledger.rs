@@ -24,6 +24,12 @@ pub struct LedgerEntry {
     /// again, and so that "delete when deleted in Postino" can remove it from the server.
     #[serde(default)]
     pub deleted_locally: bool,
+    /// The user chose "skip" in server triage: nothing is stored (digest empty, `size` is the
+    /// server's), the message stays on the server, is never downloaded by a sync and never
+    /// deleted from the server by a policy (it was never stored). Choosing "download" in triage
+    /// replaces the entry.
+    #[serde(default)]
+    pub skipped: bool,
 }
 
 /// The key of a stored message: account and UIDL, which identify it for good.

@@ -20,6 +20,7 @@ pub mod runner;
 pub mod search;
 pub mod store;
 pub mod summary;
+pub mod triage;
 
 pub use account::{Account, Security};
 pub use auth_results::AuthResults;
@@ -33,3 +34,7 @@ pub use runner::{
 };
 pub use store::{Store, StoreError};
 pub use summary::Summary;
+pub use triage::{
+    apply_triage, server_listing, Choice, ServerMessage, ServerState, TriageReport,
+    MAX_HEADER_BYTES,
+};

@@ -60,6 +60,9 @@ pub struct SyncPlan {
     pub delete_after_fetch: bool,
     /// Messages on the server that the ledger already holds.
     pub already_stored: usize,
+    /// Messages the user chose to skip in server triage: left on the server, neither fetched
+    /// nor deleted, nor counted in `already_stored`.
+    pub skipped: usize,
     /// New messages left for a later session by `max_per_session`.
     pub deferred: usize,
     pub warnings: Vec<Warning>,
@@ -90,6 +93,11 @@ impl SyncPlan {
             }
             let size = sizes.get(number).copied().unwrap_or(0);
             if let Some(entry) = ledger.get(uidl.as_str()) {
+                // Skipped in triage: never stored, so never fetched and never deleted here.
+                if entry.skipped {
+                    plan.skipped += 1;
+                    continue;
+                }
                 if entry.headers_only && input.want_full.contains(uidl) && !entry.deleted_locally {
                     plan.fetch.push(Fetch {
                         number: *number,
@@ -132,6 +140,11 @@ impl SyncPlan {
 
 /// Whether an already stored message leaves the server in this session.
 fn deletes_now(entry: &LedgerEntry, policy: &Policy, now: i64, after_download: bool) -> bool {
+    // Skipped in triage: nothing was stored, so the server copy is the only one, whatever the
+    // policy (and whatever else the entry says).
+    if entry.skipped {
+        return false;
+    }
     if entry.deleted_locally {
         return policy.delete == DeletePolicy::WhenDeletedLocally;
     }
@@ -161,6 +174,15 @@ mod tests {
             message_id: format!("a/{uidl}"),
             headers_only: false,
             deleted_locally: false,
+            skipped: false,
+        }
+    }
+
+    fn skipped(uidl: &str, downloaded_at: i64) -> LedgerEntry {
+        LedgerEntry {
+            digest: String::new(),
+            skipped: true,
+            ..entry(uidl, downloaded_at)
         }
     }
 
@@ -279,6 +301,96 @@ mod tests {
         let want: HashSet<String> = ["u2".to_string()].into();
         let p = plan(&[e], &policy, true, &want);
         assert!(p.fetch.iter().any(|f| f.uidl == "u2" && !f.headers_only));
+    }
+
+    /// A skipped message under `policy`: not fetched, not deleted, whatever else holds.
+    fn assert_skipped_stays(policy: &Policy, ledger: &[LedgerEntry]) {
+        let want: HashSet<String> = ["u2".to_string()].into();
+        for persistent in [false, true] {
+            for want_full in [&HashSet::new(), &want] {
+                let p = plan(ledger, policy, persistent, want_full);
+                assert!(
+                    !p.fetch.iter().any(|f| f.uidl == "u2"),
+                    "{policy:?}: skipped message fetched"
+                );
+                assert!(
+                    !p.delete.iter().any(|d| d.uidl == "u2"),
+                    "{policy:?}: skipped message deleted from the server"
+                );
+                assert_eq!(p.skipped, 1, "{policy:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipped_is_never_fetched_nor_deleted_when_leaving_on_server() {
+        assert_skipped_stays(&Policy::default(), &[skipped("u2", 0)]);
+        let p = plan(
+            &[skipped("u2", 0)],
+            &Policy::default(),
+            true,
+            &HashSet::new(),
+        );
+        assert_eq!(numbers(&p.fetch), [1, 3]);
+        assert_eq!(p.already_stored, 0, "a skipped message is not stored");
+    }
+
+    #[test]
+    fn skipped_is_never_deleted_after_days() {
+        let policy = Policy {
+            delete: DeletePolicy::AfterDays(0),
+            ..Default::default()
+        };
+        // Stored ones that old do go: the policy is in force, only the skipped one stays.
+        let ledger = [entry("u1", 0), skipped("u2", 0)];
+        assert_skipped_stays(&policy, &ledger);
+        let p = plan(&ledger, &policy, true, &HashSet::new());
+        assert_eq!(
+            p.delete,
+            [Delete {
+                number: 1,
+                uidl: "u1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn skipped_is_never_deleted_after_download() {
+        let policy = Policy {
+            delete: DeletePolicy::AfterDownload,
+            ..Default::default()
+        };
+        let ledger = [entry("u1", 0), skipped("u2", 0)];
+        assert_skipped_stays(&policy, &ledger);
+        let p = plan(&ledger, &policy, true, &HashSet::new());
+        assert!(p.delete_after_fetch);
+        assert_eq!(numbers(&p.fetch), [3]);
+        assert_eq!(p.delete.len(), 1);
+    }
+
+    #[test]
+    fn skipped_is_never_deleted_when_deleted_locally() {
+        let policy = Policy {
+            delete: DeletePolicy::WhenDeletedLocally,
+            ..Default::default()
+        };
+        assert_skipped_stays(&policy, &[skipped("u2", 0)]);
+        // Even an entry that also says deleted locally (no flow makes one): skipped wins.
+        let both = LedgerEntry {
+            deleted_locally: true,
+            ..skipped("u2", 0)
+        };
+        assert_skipped_stays(&policy, &[both]);
+    }
+
+    #[test]
+    fn skipped_with_a_size_limit_is_neither_fetched_nor_deleted() {
+        let policy = Policy {
+            size_limit: Some(150),
+            delete: DeletePolicy::AfterDays(0),
+            ..Default::default()
+        };
+        assert_skipped_stays(&policy, &[skipped("u2", 0)]);
     }
 
     #[test]

@@ -290,20 +290,21 @@ where
 }
 
 /// How one session's download ended.
-struct SessionOutcome {
+pub(crate) struct SessionOutcome {
     /// DELEs the server accepted; they take effect at QUIT.
-    deleted: usize,
+    pub(crate) deleted: usize,
     /// The deletion chunk is full and work remains: QUIT and connect again.
-    more: bool,
+    pub(crate) more: bool,
     /// End with QUIT (false when cancelled with responses still in flight).
-    quit: bool,
+    pub(crate) quit: bool,
 }
 
 /// Download `to_fetch` and delete what the plan says, pipelined: up to `client.window()`
 /// commands in flight (1 without PIPELINING). Each message is committed as its response is
-/// read, and only then is its DELE queued (invariant 1).
+/// read, and only then is its DELE queued (invariant 1). Also used by server triage
+/// (`crate::triage`) for the messages the user chose to download or delete.
 #[allow(clippy::too_many_arguments)]
-async fn download<S, St>(
+pub(crate) async fn download<S, St>(
     client: &mut Client<S>,
     store: &St,
     account: &Account,
@@ -540,6 +541,7 @@ pub(crate) fn record(
         message_id: message_id(account, uidl),
         headers_only,
         deleted_locally: false,
+        skipped: false,
     };
     let summary = Summary::from_raw(account, uidl, raw);
     (entry, summary)

@@ -14,6 +14,8 @@ pub struct Props {
     pub on_close: Callback<()>,
     /// Load remote content in message `id`.
     pub on_allow_remote: Callback<String>,
+    /// Always load remote content from this sender (an address).
+    pub on_allow_sender: Callback<String>,
     /// Delete message `id` in Postino.
     pub on_delete: Callback<String>,
 }
@@ -61,6 +63,11 @@ pub fn reader(props: &Props) -> Html {
                         {format!("{items} blocked to protect your privacy (senders use them to see when you read).")}
                     </span>
                     <button id="load-remote" onclick={on_allow}>{"Load remote content"}</button>
+                    if !v.sender.is_empty() {
+                        <button id="allow-sender" onclick={props.on_allow_sender.reform({ let s = v.sender.clone(); move |_: MouseEvent| s.clone() })}>
+                            {format!("Always for {}", v.sender)}
+                        </button>
+                    }
                 </div>
             }
         });
