@@ -334,3 +334,39 @@ test('mail in and out: attachment, search, .eml, mbox export read back by Python
     assert.equal(await other.locator('#messages').getAttribute('data-total'), String(mail.length));
   });
 });
+
+test('on the server: headers listed without downloading, a chosen message deleted on the server only', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    const password = randomPassword();
+    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
+    await trustCertificate(page, dovecot.fingerprint);
+    await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
+
+    await page.click('#settings-toggle');
+    await page.click('#settings .triage-account');
+    const rows = page.locator('#triage .triage-row');
+    await rows.first().waitFor({ timeout: 60_000 });
+    assert.equal(await rows.count(), mail.length);
+    const listed = (await page.locator('#triage .triage-row .subject').allTextContents()).map((s) => s.trim());
+    assert.deepEqual([...listed].sort(), mail.map((m) => m.subject).sort());
+    for (const state of await page.locator('#triage .triage-row').evaluateAll((r) => r.map((e) => e.dataset.state))) {
+      assert.equal(state, 'downloaded');
+    }
+
+    const victim = mail.find((m) => m.file === '01-plain.eml');
+    await page.locator('#triage .triage-row', { hasText: victim.subject }).locator('input.pick').check();
+    await page.click('#triage-delete');
+    await page.click('#triage-delete-confirm');
+    await page.waitForFunction((n) => document.querySelectorAll('#triage .triage-row').length === n, mail.length - 1, {
+      timeout: 60_000,
+    });
+    const left = (await page.locator('#triage .triage-row .subject').allTextContents()).map((s) => s.trim());
+    assert.ok(!left.includes(victim.subject), 'gone from the server');
+    // Still stored in Postino: deleting on the server is not deleting here.
+    await waitForSubjects(page, [victim.subject], 10_000);
+  });
+});

@@ -6,16 +6,18 @@ use std::rc::Rc;
 use postino_pop3::Secret;
 use postino_sync::search::Query;
 use postino_sync::store::StoreError;
+use postino_sync::triage::Choice;
 use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::check::check_account;
+use crate::check::{self, check_account};
 use crate::components::account_form::AccountForm;
 use crate::components::message_list::MessageList;
 use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
 use crate::components::reader::Reader;
 use crate::components::settings::Settings;
+use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
 use crate::explain::Failure;
 use crate::idb::IdbStore;
@@ -348,6 +350,24 @@ mod remote_senders {
         if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&list)) {
             let _ = storage.set_item(KEY, &json);
         }
+    }
+}
+
+/// A failure outside a check, as the action that shows it.
+fn failure_action(account: &Account, failure: Failure) -> Action {
+    let failed = |text, detail, forget_password| Action::SyncFailed {
+        account_id: account.id.clone(),
+        text,
+        detail,
+        forget_password,
+    };
+    match failure {
+        Failure::Untrusted { problem, .. } => Action::Failed(format!(
+            "Postino did not log in to {} because {problem}. Check mail once to review the certificate.",
+            account.host
+        )),
+        Failure::Message { text, detail } => failed(text, detail, false),
+        Failure::BadPassword { text, detail } => failed(text, detail, true),
     }
 }
 
@@ -745,6 +765,75 @@ pub fn app() -> Html {
         })
     };
 
+    // "On the server…": list what the server holds (asks for the password first if needed).
+    let on_triage_open = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |id: String| {
+            let (Some(store), Some(account)) = (store.clone(), state.account(&id).cloned()) else {
+                return;
+            };
+            let Some(password) = state.passwords.get(&id).cloned() else {
+                d.dispatch(Action::AskPassword(id));
+                return;
+            };
+            d.dispatch(Action::TriageOpen(id));
+            let d = d.clone();
+            spawn_local(async move {
+                match check::list_server(&store, &account, &password).await {
+                    Ok(listing) => d.dispatch(Action::TriageListed(listing)),
+                    Err(failure) => {
+                        d.dispatch(Action::TriageClose);
+                        d.dispatch(failure_action(&account, failure));
+                    }
+                }
+            });
+        })
+    };
+
+    let on_triage_apply = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |choices: Vec<(String, Choice)>| {
+            let Some(triage) = state.triage.clone() else {
+                return;
+            };
+            let (Some(store), Some(account), Some(password)) = (
+                store.clone(),
+                state.account(&triage.account_id).cloned(),
+                state.passwords.get(&triage.account_id).cloned(),
+            ) else {
+                return;
+            };
+            let d = d.clone();
+            spawn_local(async move {
+                d.dispatch(Action::TriageBusy(true));
+                let progress_d = d.clone();
+                let mut progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
+                let done =
+                    check::apply_choices(&store, &account, &password, &choices, &mut progress)
+                        .await;
+                if let Ok(messages) = store.summaries().await {
+                    d.dispatch(Action::MessagesLoaded(messages));
+                }
+                match done {
+                    Ok(report) => {
+                        d.dispatch(Action::Info(format!(
+                            "Downloaded {}, skipped {}, deleted {} on the server.",
+                            report.downloaded, report.skipped, report.deleted
+                        )));
+                        match check::list_server(&store, &account, &password).await {
+                            Ok(listing) => d.dispatch(Action::TriageListed(listing)),
+                            Err(failure) => d.dispatch(failure_action(&account, failure)),
+                        }
+                    }
+                    Err(failure) => {
+                        d.dispatch(Action::TriageBusy(false));
+                        d.dispatch(failure_action(&account, failure));
+                    }
+                }
+            });
+        })
+    };
+
     let busy = state.syncing.is_some();
     let query = state.shown_search().map(|h| h.query.clone());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
@@ -822,8 +911,13 @@ pub fn app() -> Html {
                     on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::EditAccount(id))) }}
                     build={service_worker::build_id()}
                     on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
-                    {on_import}
+                    {on_import} on_triage={on_triage_open}
                     on_close={on(&d, || Action::ShowSettings(false))} />
+            }
+            if let Some(triage) = &state.triage {
+                <Triage account_name={state.account_name(&triage.account_id)}
+                    listing={triage.listing.clone()} busy={triage.busy}
+                    on_apply={on_triage_apply} on_close={on(&d, || Action::TriageClose)} />
             }
             if let Some(prompt) = &state.cert_prompt {
                 <CertQuestion prompt={prompt.clone()} on_trust={on_trust}

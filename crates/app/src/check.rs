@@ -5,6 +5,8 @@ use postino_sync::{
     sync_account, Account, Connector, Progress, Store, SyncError, SyncOptions, SyncReport,
 };
 
+use postino_sync::triage::{apply_triage, server_listing, Choice, ServerMessage, TriageReport};
+
 use crate::explain::{sync_failure, ws_failure, Failure};
 use crate::idb::IdbStore;
 use crate::transport::{CloseHandle, WsError, WsStream};
@@ -78,6 +80,41 @@ impl Connector for RelayConnector {
     }
 }
 
+impl RelayConnector {
+    fn for_account(account: &Account) -> Result<RelayConnector, Failure> {
+        let url =
+            tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
+                text: format!("Check the account settings: {e}."),
+                detail: None,
+            })?;
+        Ok(RelayConnector {
+            url,
+            protocols: subprotocols(account.relay_token.as_ref()),
+            close: None,
+            error: None,
+        })
+    }
+
+    /// What went wrong, in the user's terms, with what the relay said if it said anything.
+    fn explain(&self, e: &SyncError, account: &Account) -> Failure {
+        match (e, &self.error) {
+            (SyncError::Connect(_), Some(ws)) => ws_failure(ws, account),
+            _ => sync_failure(
+                e,
+                self.close.as_ref().and_then(CloseHandle::close_info),
+                account,
+            ),
+        }
+    }
+}
+
+async fn sync_options() -> SyncOptions {
+    let mut options = SyncOptions::new(now_unix());
+    // "Delete right after download" only when the browser promised not to evict the mail.
+    options.store_persistent = crate::persistence::status().await.persistent == Some(true);
+    options
+}
+
 /// Check one account: download what the ledger lacks into `store`, delete what its policy says.
 pub async fn check_account(
     store: &IdbStore,
@@ -85,29 +122,44 @@ pub async fn check_account(
     password: &Secret<String>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, Failure> {
-    let url =
-        tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
-            text: format!("Check the account settings: {e}."),
-            detail: None,
-        })?;
-    let mut connector = RelayConnector {
-        url,
-        protocols: subprotocols(account.relay_token.as_ref()),
-        close: None,
-        error: None,
-    };
-    let mut options = SyncOptions::new(now_unix());
-    // "Delete right after download" only when the browser promised not to evict the mail.
-    options.store_persistent = crate::persistence::status().await.persistent == Some(true);
+    let mut connector = RelayConnector::for_account(account)?;
+    let options = sync_options().await;
     let result = sync_account(&mut connector, store, account, password, &options, progress).await;
-    result.map_err(|e| match (&e, &connector.error) {
-        (SyncError::Connect(_), Some(ws)) => ws_failure(ws, account),
-        _ => sync_failure(
-            &e,
-            connector.close.as_ref().and_then(CloseHandle::close_info),
-            account,
-        ),
-    })
+    result.map_err(|e| connector.explain(&e, account))
+}
+
+/// What the server holds for `account`: headers and sizes, nothing downloaded.
+pub async fn list_server(
+    store: &IdbStore,
+    account: &Account,
+    password: &Secret<String>,
+) -> Result<Vec<ServerMessage>, Failure> {
+    let mut connector = RelayConnector::for_account(account)?;
+    let result = server_listing(&mut connector, store, account, password, &mut |_| {}).await;
+    result.map_err(|e| connector.explain(&e, account))
+}
+
+/// Carries out the user's choices for messages on the server.
+pub async fn apply_choices(
+    store: &IdbStore,
+    account: &Account,
+    password: &Secret<String>,
+    choices: &[(String, Choice)],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TriageReport, Failure> {
+    let mut connector = RelayConnector::for_account(account)?;
+    let options = sync_options().await;
+    let result = apply_triage(
+        &mut connector,
+        store,
+        account,
+        password,
+        choices,
+        &options,
+        progress,
+    )
+    .await;
+    result.map_err(|e| connector.explain(&e, account))
 }
 
 pub fn now_unix() -> i64 {

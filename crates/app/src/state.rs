@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use postino_pop3::Secret;
 use postino_sync::search::Query;
+use postino_sync::triage::ServerMessage;
 use postino_sync::{Account, Progress, Summary, SyncReport};
 use yew::Reducible;
 
@@ -154,12 +155,24 @@ pub struct State {
     /// Stored messages the search index does not hold yet.
     pub index_pending: usize,
     pub sort: SortKey,
+    /// The server view of one account, when open.
+    pub triage: Option<TriageView>,
     /// Senders whose remote images and styles load without asking (lowercase addresses).
     pub remote_senders: Rc<HashSet<String>>,
     /// When each account's last check began this session (Unix seconds).
     pub last_check: HashMap<String, i64>,
     /// The LOGIN-DELAY each server announced at its last check (seconds).
     pub login_delay: HashMap<String, u64>,
+}
+
+/// "On the server" for one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriageView {
+    pub account_id: String,
+    /// `None` until the server answered.
+    pub listing: Option<Rc<Vec<ServerMessage>>>,
+    /// Choices are being carried out.
+    pub busy: bool,
 }
 
 /// The messages the search index found for `query`.
@@ -248,6 +261,11 @@ pub enum Action {
     /// Message `id` was opened: it is read now.
     MarkedRead(String),
     Sort(SortKey),
+    /// Open "On the server" for account `id` (its listing follows).
+    TriageOpen(String),
+    TriageListed(Vec<ServerMessage>),
+    TriageBusy(bool),
+    TriageClose,
 }
 
 impl State {
@@ -337,7 +355,7 @@ impl State {
         self.accounts.iter().find(|a| a.id == id)
     }
 
-    fn account_name(&self, id: &str) -> String {
+    pub fn account_name(&self, id: &str) -> String {
         self.account(id)
             .map(|a| a.name.clone())
             .unwrap_or_else(|| id.to_string())
@@ -544,6 +562,27 @@ impl Reducible for State {
                 }
             }
             Action::Sort(key) => s.sort = key,
+            Action::TriageOpen(account_id) => {
+                s.triage = Some(TriageView {
+                    account_id,
+                    listing: None,
+                    busy: false,
+                });
+                s.show_settings = false;
+            }
+            Action::TriageListed(listing) => {
+                if let Some(t) = s.triage.as_mut() {
+                    t.listing = Some(Rc::new(listing));
+                    t.busy = false;
+                }
+                s.progress = None;
+            }
+            Action::TriageBusy(busy) => {
+                if let Some(t) = s.triage.as_mut() {
+                    t.busy = busy;
+                }
+            }
+            Action::TriageClose => s.triage = None,
         }
         if !Rc::ptr_eq(&s.messages, &self.messages)
             || s.shown_search() != self.shown_search()

@@ -5,4 +5,5 @@ pub mod message_list;
 pub mod notice;
 pub mod reader;
 pub mod settings;
+pub mod triage;
 pub mod update_banner;

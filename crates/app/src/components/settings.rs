@@ -19,6 +19,8 @@ pub struct Props {
     pub on_edit: Callback<String>,
     /// Remove account `id`, with its stored mail when `true`.
     pub on_remove: Callback<(String, bool)>,
+    /// Show what is on the server for account `id`.
+    pub on_triage: Callback<String>,
     /// Import these .eml or mbox files.
     pub on_import: Callback<Vec<web_sys::File>>,
 }
@@ -74,6 +76,8 @@ pub fn settings(props: &Props) -> Html {
                     </span>
                 } else {
                     <button class="edit-account" onclick={on_edit} aria-label={format!("Edit {}", a.name)}>{"Edit"}</button>
+                    <button class="triage-account" onclick={props.on_triage.reform({ let id = id.clone(); move |_: MouseEvent| id.clone() })}
+                        aria-label={format!("What is on the server for {}", a.name)}>{"On the server…"}</button>
                     <button class="remove-account" onclick={ask} aria-label={format!("Remove {}", a.name)}>{"Remove"}</button>
                 }
             </li>

@@ -1,0 +1,111 @@
+//! What is on the server for one account (headers via TOP, sizes), and the user's choice for a
+//! selection: download, skip (never download), or delete on the server.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use postino_sync::triage::{Choice, ServerMessage, ServerState};
+use yew::prelude::*;
+
+use crate::components::message_list::format_size;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub account_name: String,
+    /// `None` while the server is being asked.
+    pub listing: Option<Rc<Vec<ServerMessage>>>,
+    pub busy: bool,
+    pub on_apply: Callback<Vec<(String, Choice)>>,
+    pub on_close: Callback<()>,
+}
+
+fn state_label(state: ServerState) -> &'static str {
+    match state {
+        ServerState::New => "new",
+        ServerState::Stored => "downloaded",
+        ServerState::HeadersOnly => "headers only",
+        ServerState::Skipped => "skipped",
+        ServerState::DeletedLocally => "deleted in Postino",
+    }
+}
+
+#[function_component(Triage)]
+pub fn triage(props: &Props) -> Html {
+    let picked = use_state(HashSet::<String>::new);
+    let confirm_delete = use_state(|| false);
+    let apply = |choice: Choice| {
+        let (picked, on_apply, confirm_delete) = (
+            picked.clone(),
+            props.on_apply.clone(),
+            confirm_delete.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            let mut uidls: Vec<String> = picked.iter().cloned().collect();
+            uidls.sort();
+            confirm_delete.set(false);
+            picked.set(HashSet::new());
+            on_apply.emit(uidls.into_iter().map(|u| (u, choice)).collect());
+        })
+    };
+    let rows = props.listing.as_ref().map(|listing| {
+        html! {
+            <table class="triage-list">
+                <thead><tr><th scope="col">{"Choose"}</th><th scope="col">{"From"}</th><th scope="col">{"Subject"}</th>
+                    <th scope="col">{"Size"}</th><th scope="col">{"In Postino"}</th></tr></thead>
+                <tbody>
+                { for listing.iter().map(|m| {
+                    let uidl = m.uidl.clone();
+                    let checked = picked.contains(&uidl);
+                    let onchange = {
+                        let (picked, uidl) = (picked.clone(), uidl.clone());
+                        Callback::from(move |_: Event| {
+                            let mut next = (*picked).clone();
+                            if !next.remove(&uidl) {
+                                next.insert(uidl.clone());
+                            }
+                            picked.set(next);
+                        })
+                    };
+                    let subject = if m.summary.subject.is_empty() { "(no subject)" } else { m.summary.subject.as_str() };
+                    html! {
+                        <tr key={uidl.clone()} class="triage-row" data-uidl={uidl.clone()} data-state={state_label(m.state)}>
+                            <td><input type="checkbox" class="pick" {checked} {onchange}
+                                aria-label={format!("Choose {subject}")} /></td>
+                            <td class="from">{ &m.summary.from }</td>
+                            <td class="subject">{ subject }</td>
+                            <td class="size">{ format_size(m.size) }</td>
+                            <td class="state">{ state_label(m.state) }</td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+        }
+    });
+    let none = picked.is_empty() || props.busy;
+    html! {
+        <section id="triage" class="card wide" aria-labelledby="triage-title">
+            <h2 id="triage-title">{ format!("On the server: {}", props.account_name) }</h2>
+            if props.listing.is_none() {
+                <p role="status">{"Asking the server what it holds (headers only)…"}</p>
+            }
+            { for rows }
+            <div class="actions">
+                <button id="triage-download" class="primary" disabled={none} onclick={apply(Choice::Download)}>{"Download"}</button>
+                <button id="triage-skip" disabled={none} onclick={apply(Choice::Skip)}
+                    title="Never download these; they stay on the server">{"Skip"}</button>
+                if *confirm_delete {
+                    <button id="triage-delete-confirm" disabled={none} onclick={apply(Choice::Delete)}>
+                        { format!("Delete {} from the server for good", picked.len()) }
+                    </button>
+                } else {
+                    <button id="triage-delete" disabled={none}
+                        onclick={{ let c = confirm_delete.clone(); Callback::from(move |_: MouseEvent| c.set(true)) }}>
+                        {"Delete from server…"}
+                    </button>
+                }
+                <button onclick={props.on_close.reform(|_| ())}>{"Close"}</button>
+            </div>
+        </section>
+    }
+}
