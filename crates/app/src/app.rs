@@ -904,7 +904,11 @@ pub fn app() -> Html {
             if state.offline {
                 <p id="offline-note" class="offline-note" role="status">{offline_reason}</p>
             }
-            <StatusLine notice={state.notice.clone()} progress={state.progress.clone()} />
+            <StatusLine notice={state.notice.clone()} progress={state.progress.clone()}
+                on_cancel={busy.then(|| Callback::from(|_| { check::cancel_current(); }))} />
+            if let Some(warning) = state.storage.low_space_warning() {
+                <p id="storage-warning" class="error" role="alert">{warning}</p>
+            }
             if state.show_settings {
                 <Settings storage={state.storage.clone()} offline_ready={state.offline_ready}
                     accounts={state.accounts.clone()} {on_remove}

@@ -2,7 +2,7 @@
 
 use postino_pop3::Secret;
 use postino_sync::{
-    sync_account, Account, Connector, Progress, Store, SyncError, SyncOptions, SyncReport,
+    sync_account, Account, Cancel, Connector, Progress, Store, SyncError, SyncOptions, SyncReport,
 };
 
 use postino_sync::triage::{apply_triage, server_listing, Choice, ServerMessage, TriageReport};
@@ -115,6 +115,17 @@ async fn sync_options() -> SyncOptions {
     options
 }
 
+thread_local! {
+    /// The running check's stop switch (one check runs at a time).
+    static CURRENT: std::cell::RefCell<Option<Cancel>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops the running check after the message in hand; what was stored stays. Returns whether a
+/// check was running.
+pub fn cancel_current() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().map(Cancel::cancel).is_some())
+}
+
 /// Check one account: download what the ledger lacks into `store`, delete what its policy says.
 pub async fn check_account(
     store: &IdbStore,
@@ -124,7 +135,9 @@ pub async fn check_account(
 ) -> Result<SyncReport, Failure> {
     let mut connector = RelayConnector::for_account(account)?;
     let options = sync_options().await;
+    CURRENT.with(|c| *c.borrow_mut() = Some(options.cancel.clone()));
     let result = sync_account(&mut connector, store, account, password, &options, progress).await;
+    CURRENT.with(|c| *c.borrow_mut() = None);
     result.map_err(|e| connector.explain(&e, account))
 }
 

@@ -75,6 +75,21 @@ pub struct StorageStatus {
     pub usage: Option<(u64, u64)>,
 }
 
+impl StorageStatus {
+    /// A warning once less than a tenth of the quota (or 200 MB) is left, so the user can make
+    /// room before a download fails.
+    pub fn low_space_warning(&self) -> Option<String> {
+        let (used, quota) = self.usage?;
+        let left = quota.saturating_sub(used);
+        (quota > 0 && (left < quota / 10 || left < 200_000_000)).then(|| {
+            format!(
+                "Storage is running out: {} MB left for Postino. Delete or export old mail, or free disk space, before the next download.",
+                left / 1_000_000
+            )
+        })
+    }
+}
+
 /// The service worker's news for the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WorkerNews {
@@ -466,10 +481,15 @@ impl Reducible for State {
                 s.syncing = None;
                 s.progress = None;
                 let name = s.account_name(&account_id);
-                s.notice = Notice::Info(match report.downloaded {
+                let news = match report.downloaded {
                     0 => format!("No new mail for {name}."),
                     1 => format!("1 new message for {name}."),
                     n => format!("{n} new messages for {name}."),
+                };
+                s.notice = Notice::Info(if report.cancelled {
+                    format!("Stopped. {news} The rest comes with the next check.")
+                } else {
+                    news
                 });
             }
             Action::SyncFailed {
@@ -812,6 +832,26 @@ mod tests {
                 .unwrap()
                 .remote_allowed
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn low_storage_is_warned_before_it_runs_out() {
+        let status = |used, quota| StorageStatus {
+            persistent: None,
+            usage: Some((used, quota)),
+        };
+        assert!(status(1_000_000_000, 10_000_000_000)
+            .low_space_warning()
+            .is_none());
+        assert!(status(9_500_000_000, 10_000_000_000)
+            .low_space_warning()
+            .unwrap()
+            .contains("500 MB left"));
+        assert!(
+            status(100, 150_000_000).low_space_warning().is_some(),
+            "a small quota"
+        );
+        assert!(StorageStatus::default().low_space_warning().is_none());
     }
 
     #[wasm_bindgen_test]

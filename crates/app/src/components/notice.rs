@@ -5,12 +5,16 @@ use postino_sync::Progress;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::message_list::format_size;
 use crate::state::{CertPrompt, Notice};
 
 #[derive(Properties, PartialEq)]
 pub struct StatusProps {
     pub notice: Notice,
     pub progress: Option<Progress>,
+    /// Offered while a check runs: stop it (what was stored stays).
+    #[prop_or_default]
+    pub on_cancel: Option<Callback<()>>,
 }
 
 #[function_component(StatusLine)]
@@ -22,8 +26,11 @@ pub fn status_line(props: &StatusProps) -> Html {
             bytes_done,
             bytes_total,
         }) if *total > 0 => html! {
+            <>
             <progress max={bytes_total.max(&1).to_string()} value={bytes_done.to_string()}
                 aria-label={format!("{done} of {total} messages")}></progress>
+            <span class="bytes">{ format!("{} of {}", format_size(*bytes_done), format_size(*bytes_total)) }</span>
+            </>
         },
         _ => html! {},
     };
@@ -37,7 +44,13 @@ pub fn status_line(props: &StatusProps) -> Html {
             </span>
         },
     };
-    html! { <div id="status" aria-live="polite">{line}{bar}</div> }
+    let stop = props.on_cancel.as_ref().map(|cancel| {
+        html! {
+            <button id="cancel-check" onclick={cancel.reform(|_| ())}
+                title="Stop after the message in hand; what was downloaded stays">{"Stop"}</button>
+        }
+    });
+    html! { <div id="status" aria-live="polite">{line}{bar}{stop}</div> }
 }
 
 #[derive(Properties, PartialEq)]
