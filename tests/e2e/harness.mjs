@@ -9,7 +9,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -147,11 +147,18 @@ export async function startDovecot({ user = 'alice', password = randomPassword()
  * one, e.g. a copy made into a second version).
  * Returns { url ('http://127.0.0.1:PORT'), port, log(), stop() }.
  */
-export async function startRelay({ allow = [], demo = false, dist = setting('dist') } = {}) {
+/** `tokens`: access tokens the relay requires (written to a tokens file for `--tokens-file`). */
+export async function startRelay({ allow = [], demo = false, dist = setting('dist'), tokens = [] } = {}) {
   const relayBin = setting('relayBin');
   const args = ['--listen', '127.0.0.1:0', '--dist', dist];
   for (const destination of allow) args.push('--allow', destination);
   if (demo) args.push('--demo');
+  if (tokens.length > 0) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'postino-tokens-'));
+    const file = path.join(dir, 'tokens');
+    writeFileSync(file, `${tokens.join('\n')}\n`, { mode: 0o600 });
+    args.push('--tokens-file', file);
+  }
   const proc = await spawnTracked(
     'relay',
     relayBin,

@@ -370,3 +370,78 @@ test('on the server: headers listed without downloading, a chosen message delete
     await waitForSubjects(page, [victim.subject], 10_000);
   });
 });
+
+test('a private relay token and a remembered password: asked for once, stored encrypted, nothing asked after a reload', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    const password = randomPassword();
+    const token = `tok-${randomPassword()}`;
+    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
+    const relay = use(
+      await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`], tokens: [token] }),
+      (r) => r.stop(),
+    );
+    const page = await openApp(use, usePage, relay.url);
+
+    // Without the token the relay refuses, and the sentence says where the token goes.
+    await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
+    await expectError(page, 60_000, (text) => assert.match(text, /Relay token field/));
+
+    // Edit the account: the token, and "remember the password".
+    await page.click('#settings-toggle');
+    await page.click('#settings .edit-account');
+    await page.locator('#account-form').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.fill('#relay-token', token);
+    await page.check('#remember');
+    await page.fill('#password', password);
+    await page.click('#add-account');
+    await trustCertificate(page, dovecot.fingerprint);
+    await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
+
+    // What IndexedDB holds: the password nowhere in clear, a CryptoKey that cannot be exported.
+    const stored = await page.evaluate(async () => {
+      const db = await new Promise((resolve, reject) => {
+        const r = indexedDB.open('postino');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const all = (name) =>
+        new Promise((resolve, reject) => {
+          const r = db.transaction(name).objectStore(name).getAll();
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+      const secrets = await all('secrets');
+      const accounts = await all('accounts');
+      const key = secrets.find((s) => s.id === 'key')?.key;
+      let exported = 'no key';
+      try {
+        await crypto.subtle.exportKey('raw', key);
+        exported = 'exported';
+      } catch (e) {
+        exported = e.name;
+      }
+      db.close();
+      const text = (v) => JSON.stringify(v, (_, x) => (x instanceof Uint8Array ? new TextDecoder().decode(x) : x));
+      return {
+        secretsText: text(secrets),
+        accountsText: text(accounts),
+        sealed: secrets.filter((s) => s.id.startsWith('password/')).length,
+        extractable: key?.extractable,
+        exported,
+      };
+    });
+    assert.equal(stored.sealed, 1, 'one remembered password');
+    assert.equal(stored.extractable, false);
+    assert.equal(stored.exported, 'InvalidAccessError', 'the key cannot be read out');
+    assert.ok(!stored.secretsText.includes(password), 'no clear password among the secrets');
+    assert.ok(!stored.accountsText.includes(password), 'no clear password in the account');
+
+    // A reload: Check mail works without asking for the password.
+    await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
+    await waitForSubjects(page, mail.map((m) => m.subject), APP_START_MS);
+    await page.click('#check-mail');
+    await page.locator('#status', { hasText: 'No new mail' }).waitFor({ timeout: SYNC_MS });
+    assert.equal(await page.locator('#password-prompt').count(), 0, 'no password asked');
+  });
+});

@@ -39,7 +39,7 @@ pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
         info.reason.clone()
     };
     let text = match info.code {
-        4401 => format!("The relay refused the connection: {reason}. This relay needs a token."),
+        4401 => format!("The relay refused the connection: {reason}. This relay needs a token: ask whoever runs it, and enter it in the account's Relay token field."),
         4403 => format!("The relay refused to connect to {dest}: {reason}."),
         4429 => format!("The relay is busy: {reason}. Try again in a minute."),
         4502 => format!(

@@ -132,9 +132,67 @@ pub fn format_date(unix: Option<i64>) -> String {
     }
 }
 
+/// The list's short date: the time for today's mail, day and month for this year's, the full
+/// date for older mail, in the browser's locale.
+pub fn format_list_date(unix: Option<i64>) -> String {
+    use wasm_bindgen::JsValue;
+    let Some(t) = unix else {
+        return String::new();
+    };
+    let d = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
+    let now = js_sys::Date::new_0();
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    };
+    let text = if d.get_full_year() == now.get_full_year()
+        && d.get_month() == now.get_month()
+        && d.get_date() == now.get_date()
+    {
+        set("hour", "numeric");
+        set("minute", "2-digit");
+        d.to_locale_time_string_with_options("default", &options)
+    } else if d.get_full_year() == now.get_full_year() {
+        set("month", "short");
+        set("day", "numeric");
+        d.to_locale_date_string("default", &options)
+    } else {
+        set("year", "numeric");
+        set("month", "short");
+        set("day", "numeric");
+        d.to_locale_date_string("default", &options)
+    };
+    text.as_string().unwrap_or_default()
+}
+
+/// The sender's name for the list, or the address when there is no name (`Name <addr>`).
+pub fn sender_name(from: &str) -> &str {
+    match from.rsplit_once(" <") {
+        Some((name, _)) if !name.trim().is_empty() => name.trim().trim_matches('"'),
+        _ => from,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test]
+    fn list_shows_names_and_short_dates() {
+        assert_eq!(
+            sender_name("Ada Lovelace <ada@example.org>"),
+            "Ada Lovelace"
+        );
+        assert_eq!(sender_name("ada@example.org"), "ada@example.org");
+        assert_eq!(sender_name(" <ada@example.org>"), " <ada@example.org>");
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        assert!(format_list_date(Some(now)).contains(':'), "today: the time");
+        assert!(
+            format_list_date(Some(40_000_000)).contains("1971"),
+            "long ago: the year"
+        );
+        assert_eq!(format_list_date(None), "");
+    }
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]

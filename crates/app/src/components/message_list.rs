@@ -6,7 +6,7 @@ use postino_sync::{AuthResults, Summary};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::message_view::format_date;
+use crate::message_view::{format_date, format_list_date, sender_name};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -179,15 +179,15 @@ pub fn message_list(props: &Props) -> Html {
                         data-index={index.to_string()}
                         aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}
                         tabindex="0" {onclick} {onkeydown} aria-current={selected.then_some("true")}>
-                        <span class="from">
+                        <span class="from" title={m.from.clone()}>
                             if !m.read { <span class="unread-mark" aria-label="Unread" title="Unread"></span> }
-                            { &m.from }
+                            { sender_name(&m.from) }
                         </span>
                         <span class="date">
                             if let Some((class, mark, title)) = auth_badge(&m.auth) {
                                 <span class={classes!("auth", class)} title={title.clone()} aria-label={title}>{mark}</span>
                             }
-                            { format_date(m.date) }
+                            <time title={format_date(m.date)}>{ format_list_date(m.date) }</time>
                         </span>
                         <span class="subject">{ subject }</span>
                         <span class="meta">
