@@ -593,6 +593,41 @@ pub fn app() -> Html {
         )
     };
 
+    let on_test = {
+        let (d, state) = (d.clone(), state.clone());
+        Callback::from(
+            move |(account, password): (Account, Option<Secret<String>>)| {
+                let Some(password) = password.or_else(|| state.passwords.get(&account.id).cloned())
+                else {
+                    d.dispatch(Action::Failed(
+                        "Type the password to test the connection.".into(),
+                    ));
+                    return;
+                };
+                let d = d.clone();
+                spawn_local(async move {
+                    d.dispatch(Action::Busy(format!("Connecting to {}…", account.host)));
+                    d.dispatch(match check::test_connection(&account, &password).await {
+                        Ok(sentence) => Action::Info(sentence),
+                        Err(Failure::Untrusted { fingerprint, problem }) => Action::Failed(format!(
+                            "{} answered, but {problem}. Its certificate's SHA-256 fingerprint is {fingerprint}; \
+                             add the account to review and trust it.",
+                            account.host
+                        )),
+                        Err(Failure::Message { text, detail } | Failure::BadPassword { text, detail }) => {
+                            Action::SyncFailed {
+                                account_id: account.id.clone(),
+                                text,
+                                detail,
+                                forget_password: false,
+                            }
+                        }
+                    });
+                });
+            },
+        )
+    };
+
     let on_remove = {
         let (store, d) = (store.clone(), d.clone());
         Callback::from(move |(id, with_mail): (String, bool)| {
@@ -933,7 +968,7 @@ pub fn app() -> Html {
                     on_password={on_password} />
             }
             if state.loaded && state.show_form {
-                <AccountForm key={state.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save}
+                <AccountForm key={state.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save} {on_test}
                     account={state.editing.as_deref().and_then(|id| state.account(id)).cloned()}
                     on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
             }

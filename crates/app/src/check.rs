@@ -2,7 +2,8 @@
 
 use postino_pop3::Secret;
 use postino_sync::{
-    sync_account, Account, Cancel, Connector, Progress, Store, SyncError, SyncOptions, SyncReport,
+    open_session, sync_account, Account, Cancel, Connector, Progress, Store, SyncError,
+    SyncOptions, SyncReport,
 };
 
 use postino_sync::triage::{apply_triage, server_listing, Choice, ServerMessage, TriageReport};
@@ -139,6 +140,35 @@ pub async fn check_account(
     let result = sync_account(&mut connector, store, account, password, &options, progress).await;
     CURRENT.with(|c| *c.borrow_mut() = None);
     result.map_err(|e| connector.explain(&e, account))
+}
+
+/// Logs in, asks how much mail waits (STAT), and logs out: nothing is downloaded or stored.
+/// Returns the sentence to show.
+pub async fn test_connection(
+    account: &Account,
+    password: &Secret<String>,
+) -> Result<String, Failure> {
+    let mut connector = RelayConnector::for_account(account)?;
+    let outcome = async {
+        let stream = connector.connect().await?;
+        let mut client = open_session(stream, account, password).await?;
+        let stat = client.stat().await?;
+        client.quit().await?;
+        Ok::<_, SyncError>(stat)
+    }
+    .await;
+    let stat = outcome.map_err(|e| connector.explain(&e, account))?;
+    let mail = match stat.count {
+        0 => "no messages".to_string(),
+        1 => "1 message".to_string(),
+        n => format!("{n} messages"),
+    };
+    Ok(format!(
+        "Connected to {} and logged in as {}: {mail} on the server ({:.1} MB). Nothing was downloaded.",
+        account.host,
+        account.user,
+        stat.size as f64 / 1_000_000.0
+    ))
 }
 
 /// What the server holds for `account`: headers and sizes, nothing downloaded.

@@ -5,7 +5,9 @@ use postino_pop3::Secret;
 use postino_sync::{Account, DeletePolicy, Policy, Security};
 
 use crate::presets;
+use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
+
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -17,6 +19,8 @@ pub struct Props {
     pub account: Option<Account>,
     /// The password is `None` when editing without typing one: the session's is kept.
     pub on_save: Callback<(Account, Option<Secret<String>>)>,
+    /// Log in with these settings and say what the server holds; nothing is saved.
+    pub on_test: Callback<(Account, Option<Secret<String>>)>,
     /// Shown when there are accounts to go back to.
     #[prop_or_default]
     pub on_cancel: Option<Callback<()>>,
@@ -162,7 +166,8 @@ pub fn account_form(props: &Props) -> Html {
         })
     };
 
-    let onsubmit = {
+    // The form's values as an account and a password, or what to fix.
+    let read_form = {
         let refs = (
             relay.clone(),
             host.clone(),
@@ -179,73 +184,85 @@ pub fn account_form(props: &Props) -> Html {
             poll.clone(),
         );
         let editing = props.account.clone();
-        let on_save = props.on_save.clone();
-        let error = error.clone();
         let (relay_token, remember) = (relay_token.clone(), remember.clone());
+        Rc::new(
+            move || -> Result<(Account, Option<Secret<String>>), String> {
+                let value = |r: &NodeRef| {
+                    r.cast::<HtmlInputElement>()
+                        .map(|i| i.value())
+                        .unwrap_or_default()
+                };
+                let relay = value(&refs.0).trim().to_string();
+                let host = value(&refs.1).trim().to_string();
+                let security = refs
+                    .3
+                    .cast::<HtmlSelectElement>()
+                    .and_then(|s| Security::parse(&s.value()))
+                    .unwrap_or_default();
+                let user = value(&refs.4).trim().to_string();
+                let password = value(&refs.5);
+                let port = match value(&refs.2).trim().parse::<u16>() {
+                    Ok(p) if p > 0 => p,
+                    _ => return Err("The port must be a number such as 995 or 110.".into()),
+                };
+                if host.is_empty() || user.is_empty() || (password.is_empty() && editing.is_none())
+                {
+                    return Err("Fill in the server, the user name and the password.".into());
+                }
+                let policy = read_policy(&policy_refs, &value)?;
+                // A certificate pinned for this server stays pinned only while the server is the same.
+                let pinned_cert = editing
+                    .as_ref()
+                    .filter(|a| a.host == host && a.port == port)
+                    .and_then(|a| a.pinned_cert.clone());
+                let account = Account {
+                    id: editing
+                        .as_ref()
+                        .map(|a| a.id.clone())
+                        .unwrap_or_else(new_account_id),
+                    name: format!("{user}@{host}"),
+                    relay,
+                    host,
+                    port,
+                    security,
+                    user,
+                    pinned_cert,
+                    policy,
+                    relay_token: Some(value(&relay_token).trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .map(Secret::new),
+                    remember_password: remember
+                        .cast::<HtmlInputElement>()
+                        .is_some_and(|c| c.checked()),
+                };
+                let password = (!password.is_empty()).then(|| Secret::new(password));
+                Ok((account, password))
+            },
+        )
+    };
+
+    let onsubmit = {
+        let (read_form, on_save, error) = (read_form.clone(), props.on_save.clone(), error.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let value = |r: &NodeRef| {
-                r.cast::<HtmlInputElement>()
-                    .map(|i| i.value())
-                    .unwrap_or_default()
-            };
-            let relay = value(&refs.0).trim().to_string();
-            let host = value(&refs.1).trim().to_string();
-            let security = refs
-                .3
-                .cast::<HtmlSelectElement>()
-                .and_then(|s| Security::parse(&s.value()))
-                .unwrap_or_default();
-            let user = value(&refs.4).trim().to_string();
-            let password = value(&refs.5);
-            let port = match value(&refs.2).trim().parse::<u16>() {
-                Ok(p) if p > 0 => p,
-                _ => {
-                    error.set(Some("The port must be a number such as 995 or 110.".into()));
-                    return;
+            match read_form() {
+                Ok(saved) => {
+                    error.set(None);
+                    on_save.emit(saved);
                 }
-            };
-            if host.is_empty() || user.is_empty() || (password.is_empty() && editing.is_none()) {
-                error.set(Some(
-                    "Fill in the server, the user name and the password.".into(),
-                ));
-                return;
+                Err(e) => error.set(Some(e)),
             }
-            let policy = match read_policy(&policy_refs, &value) {
-                Ok(p) => p,
-                Err(e) => {
-                    error.set(Some(e));
-                    return;
-                }
-            };
-            error.set(None);
-            // A certificate pinned for this server stays pinned only while the server is the same.
-            let pinned_cert = editing
-                .as_ref()
-                .filter(|a| a.host == host && a.port == port)
-                .and_then(|a| a.pinned_cert.clone());
-            let account = Account {
-                id: editing
-                    .as_ref()
-                    .map(|a| a.id.clone())
-                    .unwrap_or_else(new_account_id),
-                name: format!("{user}@{host}"),
-                relay,
-                host,
-                port,
-                security,
-                user,
-                pinned_cert,
-                policy,
-                relay_token: Some(value(&relay_token).trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .map(Secret::new),
-                remember_password: remember
-                    .cast::<HtmlInputElement>()
-                    .is_some_and(|c| c.checked()),
-            };
-            let password = (!password.is_empty()).then(|| Secret::new(password));
-            on_save.emit((account, password));
+        })
+    };
+
+    let on_test_click = {
+        let (read_form, on_test, error) = (read_form.clone(), props.on_test.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| match read_form() {
+            Ok(values) => {
+                error.set(None);
+                on_test.emit(values);
+            }
+            Err(e) => error.set(Some(e)),
         })
     };
 
@@ -329,6 +346,8 @@ pub fn account_form(props: &Props) -> Html {
                 <button id="add-account" type="submit" class="primary">
                     { if editing { "Save and check mail" } else { "Add and check mail" } }
                 </button>
+                <button id="test-connection" type="button" onclick={on_test_click}
+                    title="Log in and count the mail on the server, without saving or downloading">{"Test connection"}</button>
                 if let Some(cancel) = &props.on_cancel {
                     <button type="button" onclick={cancel.reform(|_| ())}>{"Cancel"}</button>
                 }
