@@ -57,19 +57,28 @@ fn ask_persistence(d: Dispatcher, force: bool) {
 }
 
 /// Check every account, one after the other; ask for a missing password first.
+/// With one account's mailbox shown, only that account is checked.
 fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
-    if let Some(missing) = state
-        .accounts
+    let shown = |a: &&Account| state.mailbox.as_ref().is_none_or(|m| *m == a.id);
+    let accounts: Vec<&Account> = match state.accounts.iter().filter(shown).count() {
+        0 => state.accounts.iter().collect(),
+        _ => state.accounts.iter().filter(shown).collect(),
+    };
+    if let Some(missing) = accounts
         .iter()
         .find(|a| !state.passwords.contains_key(&a.id))
     {
         d.dispatch(Action::AskPassword(missing.id.clone()));
         return;
     }
-    let jobs: Vec<(Account, Secret<String>)> = state
-        .accounts
+    let jobs: Vec<(Account, Secret<String>)> = accounts
         .iter()
-        .filter_map(|a| state.passwords.get(&a.id).map(|p| (a.clone(), p.clone())))
+        .filter_map(|a| {
+            state
+                .passwords
+                .get(&a.id)
+                .map(|p| ((*a).clone(), p.clone()))
+        })
         .collect();
     spawn_local(async move {
         // Stop at the first failure, so that its message stays on screen.
@@ -885,7 +894,8 @@ pub fn app() -> Html {
                     <span id="offline-indicator" class="offline-badge" title={offline_reason}>{"Offline"}</span>
                 }
                 <input id="search" type="search" placeholder="Search stored mail (/)" aria-label="Search stored mail"
-                    value={state.search.clone()} oninput={on_search} aria-describedby="search-note" />
+                    value={state.search.clone()} oninput={on_search}
+                    aria-describedby={(state.index_pending > 0).then_some("search-note")} />
                 if state.index_pending > 0 {
                     <span id="search-note" class="search-note" role="status">
                         { format!("Indexing {} messages for search…", state.index_pending) }

@@ -143,6 +143,8 @@ pub struct State {
     pub view: Rc<Vec<u32>>,
     /// The account whose mailbox is shown; `None` is the unified inbox.
     pub mailbox: Option<String>,
+    /// Some of `messages` were imported (kept with `messages`, not scanned at each render).
+    imported: bool,
     pub reader: Option<ReaderView>,
     pub notice: Notice,
     pub progress: Option<Progress>,
@@ -299,6 +301,10 @@ impl State {
     }
 
     fn refresh_view(&mut self) {
+        self.imported = self
+            .messages
+            .iter()
+            .any(|m| m.account == postino_sync::import::IMPORTED_ACCOUNT);
         let hits = self.shown_search().map(|h| h.ids.clone());
         let mailbox = self.mailbox.as_deref();
         let mut view: Vec<u32> = self
@@ -353,9 +359,7 @@ impl State {
 
     /// Some stored mail was imported (it has no account).
     pub fn has_imported(&self) -> bool {
-        self.messages
-            .iter()
-            .any(|m| m.account == postino_sync::import::IMPORTED_ACCOUNT)
+        self.imported
     }
 
     /// What the user calls mailbox `id`.

@@ -19,20 +19,37 @@ pub struct StatusProps {
 
 #[function_component(StatusLine)]
 pub fn status_line(props: &StatusProps) -> Html {
+    // When the download started and how many bytes had arrived then, for the rate.
+    let start = use_mut_ref(|| None::<(f64, u64)>);
     let bar = match &props.progress {
         Some(Progress::Downloading {
             done,
             total,
             bytes_done,
             bytes_total,
-        }) if *total > 0 => html! {
-            <>
-            <progress max={bytes_total.max(&1).to_string()} value={bytes_done.to_string()}
-                aria-label={format!("{done} of {total} messages")}></progress>
-            <span class="bytes">{ format!("{} of {}", format_size(*bytes_done), format_size(*bytes_total)) }</span>
-            </>
-        },
-        _ => html! {},
+        }) if *total > 0 => {
+            let now = js_sys::Date::now();
+            let (t0, b0) = *start.borrow_mut().get_or_insert((now, *bytes_done));
+            let seconds = (now - t0) / 1000.0;
+            let rate = (seconds >= 1.0).then(|| {
+                format!(
+                    ", {}/s",
+                    format_size((bytes_done.saturating_sub(b0) as f64 / seconds) as u64)
+                )
+            });
+            html! {
+                <>
+                <progress max={bytes_total.max(&1).to_string()} value={bytes_done.to_string()}
+                    aria-label={format!("{done} of {total} messages")}></progress>
+                <span class="bytes">{ format!("{} of {}{}", format_size(*bytes_done), format_size(*bytes_total), rate.unwrap_or_default()) }</span>
+                </>
+            }
+        }
+        Some(_) => html! {},
+        None => {
+            *start.borrow_mut() = None;
+            html! {}
+        }
     };
     let line = match &props.notice {
         Notice::None => html! {},
