@@ -180,19 +180,19 @@ pub fn message_list(props: &Props) -> Html {
                         aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}
                         tabindex="0" {onclick} {onkeydown} aria-current={selected.then_some("true")}>
                         <span class="from" title={m.from.clone()}>
-                            if !m.read { <span class="unread-mark" aria-label="Unread" title="Unread"></span> }
+                            if !m.read { <span class="unread-mark" role="img" aria-label="Unread" title="Unread"></span> }
                             { sender_name(&m.from) }
                         </span>
                         <span class="date">
                             if let Some((class, mark, title)) = auth_badge(&m.auth) {
-                                <span class={classes!("auth", class)} title={title.clone()} aria-label={title}>{mark}</span>
+                                <span class={classes!("auth", class)} role="img" title={title.clone()} aria-label={title}>{mark}</span>
                             }
                             <time title={format_date(m.date)}>{ format_list_date(m.date) }</time>
                         </span>
                         <span class="subject">{ subject }</span>
                         <span class="meta">
                             if let Some(label) = attachments {
-                                <span class="attachment-mark" title={label.clone()} aria-label={label}>{"📎"}</span>
+                                <span class="attachment-mark" role="img" title={label.clone()} aria-label={label}>{"📎"}</span>
                             }
                             <span class="size">{ format_size(m.size) }</span>
                         </span>
