@@ -38,7 +38,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n  run [--listen ADDR]  build the app and serve it with the demo mailbox\n  \
                  test                 run every test: native, wasm in headless Chromium, end to end\n  \
                  build                build the app into dist/ and the relay in release\n  \
-                 bench [--quick]      measure Postino against getmail6 and fetchmail, side by side\n  \
+                 bench [--quick]      measure Postino against its peers, side by side (--help: flags)\n  \
                  setup                install what is missing, nothing else"
             );
             return ExitCode::from(2);
@@ -346,12 +346,17 @@ fn run(args: &[String]) -> Result {
 /// The reference clients and tools the benchmark compares against.
 const BENCH_PACKAGES: &[&str] = &["getmail6", "websockify", "time"];
 
+/// `cargo xtask bench [--quick] [postino-bench flags]`: builds everything the benchmark runs, then
+/// postino-bench, which writes target/bench/report.md and report.json (every scenario, the
+/// relay's and the app's included).
 fn bench(args: &[String]) -> Result {
-    let quick = match args {
-        [] => false,
-        [q] if q == "--quick" => true,
-        _ => return Err("usage: cargo xtask bench [--quick]".into()),
-    };
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Err(
+            "usage: cargo xtask bench [--quick] [--runs N] [--only relay|app|NAME] \
+                    [--messages DIRECT,DELAYED] [--app-messages N]"
+                .into(),
+        );
+    }
     setup()?;
     apt_install(BENCH_PACKAGES)?;
     build_app()?;
@@ -364,46 +369,15 @@ fn bench(args: &[String]) -> Result {
         "postino-cli",
         "-p",
         "postino-relay",
+        "--bins",
+        "--example",
+        "relay_bench",
     ]))?;
     let mut run = cmd(&root()
         .join("target/release/postino-bench")
         .to_string_lossy());
-    run.args(["--out", "target/bench"]);
-    if quick {
-        run.arg("--quick");
-    }
-    status(&mut run)?;
-    // Scenario 3: relay throughput, latency and memory per idle connection, appended.
-    let mut relay = cmd("cargo");
-    relay.args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "postino-relay",
-        "--example",
-        "relay_bench",
-        "--",
-    ]);
-    if quick {
-        relay.args(["--bytes", "268435456", "--idle", "1000"]);
-    }
-    println!("xtask: $ cargo run --release -p postino-relay --example relay_bench");
-    let out = relay.output().map_err(|e| format!("relay_bench: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "relay_bench failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    println!("{text}");
-    let report = root().join("target/bench/report.md");
-    let mut md = std::fs::read_to_string(&report).unwrap_or_default();
-    md.push_str("\n## Relay: direct TCP, postino-relay, websockify\n\n```\n");
-    md.push_str(&text);
-    md.push_str("```\n");
-    std::fs::write(&report, md).map_err(|e| format!("{}: {e}", report.display()))
+    run.args(["--out", "target/bench"]).args(args);
+    status(&mut run)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,14 +8,23 @@
 //!    `postino` CLI into a Maildir, getmail6 into a Maildir, fetchmail into a BSMTP file.
 //! 2. The same through a proxy that delays every chunk by 25 ms each way (50 ms round trip),
 //!    on a smaller mailbox.
+//! 3. `relay`: bulk throughput and round-trip latency directly over TCP, through postino-relay
+//!    and through websockify; memory per idle connection (crates/relay/examples/relay_bench.rs).
+//! 4. `app`: the app in headless Chromium with 100,000 stored messages: first list render,
+//!    scroll frame time, search index build, offline search (tests/bench/app.mjs).
 //!
-//! Every contender runs as its own process under `/usr/bin/time`, for wall time and peak RSS.
+//! Every download contender runs as its own process under `/usr/bin/time`, for wall time and
+//! peak RSS. The relay and the app run as programs of their own, once per run.
+//!
+//! `--only relay` and `--only app` run that scenario alone; any other `--only NAME` runs the
+//! download contenders whose name contains NAME, and neither the relay nor the app.
 #![forbid(unsafe_code)]
 
 mod children;
 mod delay;
 mod mailbox;
 mod report;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,10 +38,12 @@ pub const PASSWORD: &str = "bench-password";
 
 struct Args {
     quick: bool,
-    /// Only contenders whose name contains this.
+    /// A scenario (`relay`, `app`), or the download contenders whose name contains this.
     only: Option<String>,
     /// Mailbox sizes of the two download scenarios, instead of the defaults.
     messages: Option<(usize, usize)>,
+    /// Messages stored for the app scenario, instead of the default.
+    app_messages: Option<usize>,
     out: PathBuf,
     runs: usize,
 }
@@ -42,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         quick: false,
         only: None,
         messages: None,
+        app_messages: None,
         out: PathBuf::from("target/bench"),
         runs: 3,
     };
@@ -58,6 +70,13 @@ fn parse_args() -> Result<Args, String> {
                     b.parse().map_err(|_| "bad --messages")?,
                 ));
             }
+            "--app-messages" => {
+                args.app_messages = Some(
+                    it.next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("--app-messages needs a number")?,
+                )
+            }
             "--out" => args.out = it.next().ok_or("--out needs a folder")?.into(),
             "--runs" => {
                 args.runs = it
@@ -69,6 +88,21 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+/// Scenarios that `--only` selects by name, as a whole.
+const SCENARIOS: [&str; 2] = ["relay", "app"];
+
+impl Args {
+    /// Whether scenario `name` (`relay`, `app`, or `download` for the two download scenarios)
+    /// runs.
+    fn runs_scenario(&self, name: &str) -> bool {
+        match self.only.as_deref() {
+            None => true,
+            Some(only) if SCENARIOS.contains(&only) => only == name,
+            Some(_) => name == "download",
+        }
+    }
 }
 
 fn main() {
@@ -113,19 +147,24 @@ fn run(args: &Args) -> Result<(), String> {
     });
     let runs = if args.quick { 1 } else { args.runs };
     let mut report = Report::new(runs);
+    let downloads = if args.runs_scenario("download") {
+        vec![
+            (
+                "Download over loopback TLS from Dovecot",
+                n_direct,
+                Duration::ZERO,
+            ),
+            (
+                "Download with 50 ms round-trip delay (25 ms each way)",
+                n_delay,
+                Duration::from_millis(25),
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
 
-    for (title, n, delay) in [
-        (
-            "Download over loopback TLS from Dovecot",
-            n_direct,
-            Duration::ZERO,
-        ),
-        (
-            "Download with 50 ms round-trip delay (25 ms each way)",
-            n_delay,
-            Duration::from_millis(25),
-        ),
-    ] {
+    for (title, n, delay) in downloads {
         eprintln!("postino-bench: {title}: generating {n} messages");
         let mails = mailbox::generate(n, 0x0905_71e0);
         let bytes: u64 = mails.iter().map(|m| m.len() as u64).sum();
@@ -171,6 +210,20 @@ fn run(args: &Args) -> Result<(), String> {
         }
         report.scenarios.push(scenario);
         drop(proxy);
+    }
+
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = me.parent().ok_or("no bin dir")?;
+    if args.runs_scenario("relay") {
+        eprintln!("postino-bench: {}", tables::RELAY_TITLE);
+        report.tables.push(tables::relay(bin_dir, args.quick, runs));
+    }
+    if args.runs_scenario("app") {
+        let n = args
+            .app_messages
+            .unwrap_or(if args.quick { 20_000 } else { 100_000 });
+        eprintln!("postino-bench: the app with {n} stored messages");
+        report.tables.push(tables::app(bin_dir, n, runs));
     }
     report.machine = machine();
     report.app = app_sizes(Path::new("dist"));

@@ -1,4 +1,5 @@
-//! The report: a Markdown table and JSON, medians with min and max, ratios to the best.
+//! The report: a Markdown table and JSON, medians with min and max, ratios to the best (the
+//! downloads) or to a reference contender (the relay's and the app's tables).
 
 use std::path::Path;
 
@@ -53,6 +54,179 @@ pub struct Scenario {
     pub figures: Vec<Figure>,
 }
 
+/// One quantity of one contender, in its own unit, over several runs.
+#[derive(Serialize)]
+pub struct Measure {
+    pub quantity: String,
+    pub unit: String,
+    pub contender: String,
+    /// Why there is no figure (a correctness check failed, a part of the app is missing).
+    pub failed: Option<String>,
+    pub values: Vec<f64>,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The median over the reference contender's median for the same quantity.
+    pub ratio: Option<f64>,
+}
+
+impl Measure {
+    pub fn new(quantity: &str, unit: &str, contender: &str) -> Measure {
+        Measure {
+            quantity: quantity.into(),
+            unit: unit.into(),
+            contender: contender.into(),
+            failed: None,
+            values: Vec::new(),
+            median: None,
+            min: None,
+            max: None,
+            ratio: None,
+        }
+    }
+}
+
+/// A scenario measured in other units than a download's seconds: the relay, the app.
+#[derive(Serialize)]
+pub struct Table {
+    pub title: String,
+    /// Why the scenario has no figures at all (its program could not run).
+    pub failed: Option<String>,
+    /// The contender the ratios are to.
+    pub reference: Option<String>,
+    /// What was measured and how (sizes, counts), from the last run.
+    pub notes: Vec<String>,
+    /// Faults seen that are not figures (a route that drops data at a close), from every run.
+    pub warnings: Vec<String>,
+    /// Items of the app's contract (tests/bench/app.mjs) the app lacked.
+    pub missing: Vec<String>,
+    pub measures: Vec<Measure>,
+}
+
+impl Table {
+    pub fn new(title: &str, reference: Option<&str>) -> Table {
+        Table {
+            title: title.into(),
+            failed: None,
+            reference: reference.map(String::from),
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            missing: Vec::new(),
+            measures: Vec::new(),
+        }
+    }
+
+    pub fn failed(title: &str, why: String) -> Table {
+        Table {
+            failed: Some(why),
+            ..Table::new(title, None)
+        }
+    }
+
+    /// Medians, min, max and ratios, once every run's values are in; the contenders of one
+    /// quantity together, quantities in the order they came.
+    pub fn finish(&mut self) {
+        let mut quantities: Vec<String> = Vec::new();
+        for m in &self.measures {
+            if !quantities.contains(&m.quantity) {
+                quantities.push(m.quantity.clone());
+            }
+        }
+        self.measures
+            .sort_by_key(|m| quantities.iter().position(|q| *q == m.quantity));
+        for m in &mut self.measures {
+            if m.failed.is_some() || m.values.is_empty() {
+                m.values.clear();
+                continue;
+            }
+            m.median = Some(median(&m.values));
+            m.min = m.values.iter().copied().reduce(f64::min);
+            m.max = m.values.iter().copied().reduce(f64::max);
+        }
+        let Some(reference) = &self.reference else {
+            return;
+        };
+        let medians: Vec<Option<f64>> = self
+            .measures
+            .iter()
+            .map(|m| {
+                self.measures
+                    .iter()
+                    .find(|r| r.quantity == m.quantity && &r.contender == reference)
+                    .and_then(|r| r.median)
+            })
+            .collect();
+        for (m, r) in self.measures.iter_mut().zip(medians) {
+            m.ratio = m.median.zip(r).map(|(m, r)| m / r);
+        }
+    }
+
+    fn markdown(&self, md: &mut String) {
+        md.push_str(&format!("\n## {}\n\n", self.title));
+        if let Some(why) = &self.failed {
+            md.push_str(&format!("Failed: {why}\n"));
+            return;
+        }
+        for note in &self.notes {
+            md.push_str(&format!("- {note}\n"));
+        }
+        for warning in &self.warnings {
+            md.push_str(&format!("- **Warning:** {warning}\n"));
+        }
+        if !self.missing.is_empty() {
+            md.push_str(&format!(
+                "- **The app lacks:** {}\n",
+                self.missing.join("; ")
+            ));
+        }
+        let ratio = self
+            .reference
+            .as_ref()
+            .map_or(String::new(), |r| format!(" × {r} |"));
+        md.push_str(&format!(
+            "\n| quantity | contender | median | min–max | unit |{ratio}\n\
+             |---|---|---:|---:|---|{}\n",
+            if ratio.is_empty() { "" } else { "---:|" }
+        ));
+        for m in &self.measures {
+            let cells = match (&m.failed, m.median, m.min, m.max) {
+                (None, Some(median), Some(min), Some(max)) => format!(
+                    "{} | {}–{} | {} |{}",
+                    number(median),
+                    number(min),
+                    number(max),
+                    m.unit,
+                    if ratio.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " {} |",
+                            m.ratio.map_or(String::new(), |r| format!("{r:.2}"))
+                        )
+                    }
+                ),
+                (failed, ..) => format!(
+                    "failed: {} | | |{}",
+                    failed.as_deref().unwrap_or("no figure").replace('|', "/"),
+                    if ratio.is_empty() { "" } else { " |" }
+                ),
+            };
+            md.push_str(&format!("| {} | {} | {cells}\n", m.quantity, m.contender));
+        }
+    }
+}
+
+/// Three significant figures or so; whole numbers as they are.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 #[derive(Serialize)]
 pub struct Report {
     pub machine: String,
@@ -61,6 +235,8 @@ pub struct Report {
     pub runs: usize,
     pub size_profile: &'static str,
     pub scenarios: Vec<Scenario>,
+    /// The relay and the app (issue 8, scenarios 3 and 4).
+    pub tables: Vec<Table>,
 }
 
 impl Report {
@@ -71,6 +247,7 @@ impl Report {
             runs,
             size_profile: crate::mailbox::PROFILE,
             scenarios: Vec::new(),
+            tables: Vec::new(),
         }
     }
 
@@ -120,6 +297,9 @@ impl Report {
                 ));
             }
         }
+        for t in &self.tables {
+            t.markdown(&mut md);
+        }
         if !self.app.is_empty() {
             md.push_str(
                 "\n## App size (dist/)\n\n| file | raw KB | gzipped KB |\n|---|---:|---:|\n",
@@ -131,6 +311,15 @@ impl Report {
                     *gz as f64 / 1024.0
                 ));
             }
+            let (raw, gz) = self
+                .app
+                .iter()
+                .fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
+            md.push_str(&format!(
+                "| all wasm and JS | {:.0} | {:.0} |\n",
+                raw as f64 / 1024.0,
+                gz as f64 / 1024.0
+            ));
         }
         md
     }
