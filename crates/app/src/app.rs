@@ -298,10 +298,10 @@ async fn start(cell: StoreCell, d: Dispatcher) {
 }
 
 /// Puts the messages stored before the search index existed into it, a chunk at a time so that
-/// the app stays responsive. The count left is on `<html data-index-pending>` for tests and
-/// benchmarks.
+/// the app stays responsive: chunk k+1 is read and parsed while chunk k is written. The count
+/// left is on `<html data-index-pending>` for tests and benchmarks.
 async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
-    const CHUNK: usize = 200;
+    const CHUNK: usize = 500;
     let set_pending = |n: usize| {
         if let Some(root) = web_sys::window()
             .and_then(|w| w.document())
@@ -311,27 +311,41 @@ async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
         }
         d.dispatch(Action::IndexPending(n));
     };
+    let failed = |e: StoreError| {
+        d.dispatch(Action::Failed(format!(
+            "Postino could not prepare search: {e}."
+        )))
+    };
     let ids = match store.unindexed().await {
         Ok(ids) => ids,
-        Err(e) => {
-            d.dispatch(Action::Failed(format!(
-                "Postino could not prepare search: {e}."
-            )));
-            return;
-        }
+        Err(e) => return failed(e),
     };
     let mut left = ids.len();
     set_pending(left);
+    let mut writing = None;
     for chunk in ids.chunks(CHUNK) {
-        if let Err(e) = store.index(chunk).await {
-            d.dispatch(Action::Failed(format!(
-                "Postino could not prepare search: {e}."
-            )));
-            return;
+        let records = match store.index_records(chunk).await {
+            Ok(r) => r,
+            Err(e) => return failed(e),
+        };
+        if let Some(write) = writing.take() {
+            if let Err(e) = write.await {
+                return failed(e);
+            }
+            left -= CHUNK;
+            set_pending(left);
         }
-        left -= chunk.len();
-        set_pending(left);
+        writing = match store.put_index(&records) {
+            Ok(w) => Some(w),
+            Err(e) => return failed(e),
+        };
     }
+    if let Some(write) = writing {
+        if let Err(e) = write.await {
+            return failed(e);
+        }
+    }
+    set_pending(0);
 }
 
 /// The senders whose remote content loads without asking, kept in `localStorage` (a list of

@@ -484,20 +484,28 @@ impl IdbStore {
         Ok(out)
     }
 
-    /// Adds messages `ids` to the search index: reads them in one transaction, writes their
-    /// terms in another. A message deleted in between leaves a record no summary matches.
-    pub async fn index(&self, ids: &[String]) -> Result<(), StoreError> {
-        let records = self
-            .raw_messages(ids)
+    /// The search index records of messages `ids` (read in one transaction); ids no longer
+    /// stored are left out. Write them with [`IdbStore::put_index`].
+    pub async fn index_records(&self, ids: &[String]) -> Result<Vec<JsValue>, StoreError> {
+        self.raw_messages(ids)
             .await?
             .iter()
             .map(|(id, raw)| search_record(id, raw))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
+
+    /// Writes search index records in one transaction. The requests are issued before this
+    /// returns, so the caller can prepare the next records while this one commits. A message
+    /// deleted since its record was made leaves a record no summary matches.
+    pub fn put_index(
+        &self,
+        records: &[JsValue],
+    ) -> Result<impl Future<Output = Result<(), StoreError>>, StoreError> {
         let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let puts = (|| {
             let search = object_store(&tx, SEARCH)?;
-            for record in &records {
+            for record in records {
                 search.put(record).map_err(js_error)?;
             }
             Ok(())
@@ -506,7 +514,7 @@ impl IdbStore {
             let _ = tx.abort();
             return Err(error);
         }
-        completion.await
+        Ok(completion)
     }
 
     /// The record `id` of the `secrets` store, `undefined` if there is none.
