@@ -293,7 +293,10 @@ test('mail in and out: attachment, search, .eml, mbox export read back by Python
     assert.ok(eml.name.endsWith('.eml'), eml.name);
     assert.deepEqual(readFileSync(eml.path), readFileSync(path.join(FIXTURES_DIR, withAttachment.file)));
 
-    // Search through the index: a word from one body only.
+    // Search through the index (written right after the download): a word from one body only.
+    await page.waitForFunction(() => document.documentElement.dataset.indexPending === '0', null, {
+      timeout: 30_000,
+    });
     const target = mail.find((m) => m.file === '04-alternative.eml');
     await page.fill('#search', target.marker);
     await page.waitForFunction((q) => document.querySelector('#messages')?.dataset.query === q, target.marker, {

@@ -109,6 +109,8 @@ async fn run_check(
         progress_d.dispatch(Action::SyncProgress(p))
     };
     let outcome = check_account(&store, &account, &password, &mut progress).await;
+    // New mail becomes searchable once indexed, right after the check.
+    request_indexing(store.clone(), d.clone());
     // What was committed before a failure is kept, so the list is reloaded either way.
     let messages = match store.summaries().await {
         Ok(m) => Some(m),
@@ -273,7 +275,7 @@ async fn start(cell: StoreCell, d: Dispatcher) {
                 }
             }
             d.dispatch(Action::Storage(persistence::status().await));
-            spawn_local(index_stored(store.clone(), d.clone()));
+            request_indexing(store.clone(), d.clone());
         }
         (Err(e), _) | (_, Err(e)) => {
             d.dispatch(Action::Failed(format!(
@@ -297,18 +299,57 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     }
 }
 
-/// Puts the messages stored before the search index existed into it, a chunk at a time so that
-/// the app stays responsive: chunk k+1 is read and parsed while chunk k is written. The count
-/// left is on `<html data-index-pending>` for tests and benchmarks.
-async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
+/// `<html data-index-pending>`: messages not yet searchable, for tests and benchmarks.
+fn mark_index_pending(count: &str) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|doc| doc.document_element())
+    {
+        let _ = root.set_attribute("data-index-pending", count);
+    }
+}
+
+thread_local! {
+    /// The indexer: 0 idle, 1 running, 2 running and asked to run again when done.
+    static INDEXER: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// Indexes whatever stored mail the search index lacks, in the background; one indexer at a
+/// time, run again if asked while it runs (new mail arrived meanwhile).
+fn request_indexing(store: Rc<IdbStore>, d: Dispatcher) {
+    // Not known yet, but no longer 0: a test waiting for "0" waits for this run.
+    mark_index_pending("?");
+    let running = INDEXER.with(|s| {
+        let state = s.get();
+        s.set(if state == 0 { 1 } else { 2 });
+        state != 0
+    });
+    if running {
+        return;
+    }
+    spawn_local(async move {
+        loop {
+            index_stored(&store, &d).await;
+            let again = INDEXER.with(|s| {
+                let again = s.get() == 2;
+                s.set(u8::from(again));
+                again
+            });
+            if !again {
+                break;
+            }
+        }
+    });
+}
+
+/// Puts the stored messages the search index lacks into it (new mail, and mail stored before
+/// the index existed), a chunk at a time so that the app stays responsive: chunk k+1 is read
+/// and parsed while chunk k is written. The count left is on `<html data-index-pending>` for
+/// tests and benchmarks.
+async fn index_stored(store: &IdbStore, d: &Dispatcher) {
     const CHUNK: usize = 500;
     let set_pending = |n: usize| {
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|doc| doc.document_element())
-        {
-            let _ = root.set_attribute("data-index-pending", &n.to_string());
-        }
+        mark_index_pending(&n.to_string());
         d.dispatch(Action::IndexPending(n));
     };
     let failed = |e: StoreError| {
@@ -321,7 +362,9 @@ async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
         Err(e) => return failed(e),
     };
     let mut left = ids.len();
-    set_pending(left);
+    if left > 0 {
+        set_pending(left);
+    }
     let mut writing = None;
     for chunk in ids.chunks(CHUNK) {
         let records = match store.index_records(chunk).await {
@@ -345,7 +388,10 @@ async fn index_stored(store: Rc<IdbStore>, d: Dispatcher) {
             return failed(e);
         }
     }
-    set_pending(0);
+    // "0" only when no other run is waiting (mail arrived while this one ran).
+    if INDEXER.with(|s| s.get()) != 2 {
+        set_pending(0);
+    }
 }
 
 /// The senders whose remote content loads without asking, kept in `localStorage` (a list of
@@ -786,6 +832,7 @@ pub fn app() -> Html {
             spawn_local(async move {
                 d.dispatch(Action::Busy("Importing…".into()));
                 let outcome = transfer::import_files(&store, files).await;
+                request_indexing(store.clone(), d.clone());
                 if let Ok(messages) = store.summaries().await {
                     d.dispatch(Action::MessagesLoaded(messages));
                 }
