@@ -378,10 +378,7 @@ async fn index_stored(store: &IdbStore, d: &Dispatcher) {
             left -= CHUNK;
             set_pending(left);
         }
-        writing = match store.put_index(&records) {
-            Ok(w) => Some(w),
-            Err(e) => return failed(e),
-        };
+        writing = Some(store.put_index(records));
     }
     if let Some(write) = writing {
         if let Err(e) = write.await {

@@ -7,12 +7,16 @@
 //! - `summaries`: `Summary` values, key path `id`.
 //! - `messages`: `{ id, raw: Uint8Array }`, key path `id`; kept apart from the summaries so that
 //!   the message list loads without the bytes.
-//! - `search` (version 2): `{ id, terms: [string] }`, key path `id`, multi-entry index `terms`:
-//!   the offline search index (`postino_sync::search`). Written after the messages, not in
-//!   their transaction: every term is an index entry, and writing them with each download batch
-//!   made the download 40% slower (10,000 messages: 25 s without, 36 s with). The app indexes
-//!   what `unindexed` lists after each check, each import and at start (`index_records`,
-//!   `put_index`); a message and its index record are deleted together.
+//! - `search_ids` and `postings` (version 3): the offline search index (`postino_sync::search`).
+//!   Each indexed message gets a number, its ordinal (`search_ids`: `{ id, n }`; the record
+//!   `"\0next"` holds the next one). Each indexing batch writes, per term found in the batch, one
+//!   record `{ term, first, ords: Uint32Array }` with key `[term, first]` (`first`: the batch's
+//!   first ordinal): a term's postings are the records with that term, found by a key range.
+//!   Version 2 kept one multi-entry index entry per term per message: 20,000 small messages
+//!   took 95 MB of index for 22 MB of mail, and writing it made downloads 40% slower. Postings
+//!   are written after the messages, not in their transaction (`unindexed`, `index_records`,
+//!   `put_index`). Deleting a message deletes its ordinal; its postings stay until the ordinal
+//!   is looked up, and a search never returns a message that is no longer stored.
 //! - `secrets` (version 2): key path `id`; the remembered passwords, encrypted, and the
 //!   non-extractable key that encrypts them (`crate::vault`).
 //!
@@ -28,7 +32,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Reflect, Uint32Array, Uint8Array};
 use postino_sync::search::{self, Query};
 use postino_sync::store::{Store, StoreError};
 use postino_sync::{Account, LedgerEntry, Summary};
@@ -38,20 +42,24 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbIndexParameters, IdbKeyRange,
-    IdbObjectStore, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction,
-    IdbTransactionMode, IdbVersionChangeEvent,
+    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore,
+    IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+    IdbVersionChangeEvent,
 };
 
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const ACCOUNTS: &str = "accounts";
 const LEDGER: &str = "ledger";
 const LEDGER_BY_ACCOUNT: &str = "account";
 const SUMMARIES: &str = "summaries";
 const MESSAGES: &str = "messages";
-const SEARCH: &str = "search";
+/// Version 2's search store (a multi-entry index of terms); version 3 drops it.
+const OLD_SEARCH: &str = "search";
+const SEARCH_IDS: &str = "search_ids";
+const POSTINGS: &str = "postings";
+/// The `search_ids` record holding the next ordinal. No message id starts with NUL.
+const NEXT_ORDINAL: &str = "\u{0}next";
 const SECRETS: &str = "secrets";
-const SEARCH_BY_TERM: &str = "terms";
 
 #[wasm_bindgen]
 extern "C" {
@@ -75,7 +83,12 @@ extern "C" {
 pub struct IdbStore {
     db: IdbDatabase,
     _on_versionchange: Closure<dyn FnMut(Event)>,
+    /// Ordinal to message id, loaded on the first search and extended by each index write.
+    ordinals: Ordinals,
 }
+
+/// `ordinals[n]` is the id of the message with ordinal `n`, if it is still indexed.
+type Ordinals = Rc<RefCell<Option<Vec<Option<String>>>>>;
 
 impl IdbStore {
     /// Opens database `name`, creating it and its object stores on first use.
@@ -120,6 +133,7 @@ impl IdbStore {
         Ok(IdbStore {
             db,
             _on_versionchange: on_versionchange,
+            ordinals: Rc::default(),
         })
     }
 
@@ -282,6 +296,15 @@ impl Store for IdbStore {
 
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {
         let all = self.read(SUMMARIES, |s| s.get_all()).await?;
+        // One JSON string across the boundary instead of a crossing per field: with 100,000
+        // summaries this is what the first list render waits for. Records that JSON cannot
+        // carry (a lone surrogate, written by something else) fall back to field by field.
+        let json = js_sys::JSON::stringify(&all)
+            .ok()
+            .and_then(|j| j.as_string());
+        if let Some(parsed) = json.and_then(|j| serde_json::from_str::<Vec<Summary>>(&j).ok()) {
+            return Ok(parsed);
+        }
         Array::from(&all).iter().map(from_js).collect()
     }
 
@@ -303,7 +326,7 @@ impl Store for IdbStore {
         let entry_value = to_js(entry)?;
         let id = JsValue::from_str(&entry.message_id);
         let tx = self.transaction(
-            &[LEDGER, SUMMARIES, MESSAGES, SEARCH],
+            &[LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS],
             IdbTransactionMode::Readwrite,
         )?;
         let completion = Completion::new(&tx);
@@ -316,14 +339,18 @@ impl Store for IdbStore {
                 .delete(&id)
                 .map_err(js_error)?;
             object_store(&tx, MESSAGES)?.delete(&id).map_err(js_error)?;
-            object_store(&tx, SEARCH)?.delete(&id).map_err(js_error)?;
+            object_store(&tx, SEARCH_IDS)?
+                .delete(&id)
+                .map_err(js_error)?;
             Ok(())
         })();
         if let Err(error) = requests {
             let _ = tx.abort();
             return Err(error);
         }
-        completion.await
+        completion.await?;
+        self.forget_ordinals(|m| m == entry.message_id);
+        Ok(())
     }
 }
 
@@ -332,7 +359,7 @@ impl IdbStore {
     /// transaction. Without, its stored mail stays readable.
     pub async fn delete_account(&self, id: &str, with_mail: bool) -> Result<(), StoreError> {
         let stores: &[&str] = if with_mail {
-            &[ACCOUNTS, SECRETS, LEDGER, SUMMARIES, MESSAGES, SEARCH]
+            &[ACCOUNTS, SECRETS, LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS]
         } else {
             &[ACCOUNTS, SECRETS]
         };
@@ -371,7 +398,9 @@ impl IdbStore {
                 object_store(&tx, MESSAGES)?
                     .delete(&ids)
                     .map_err(js_error)?;
-                object_store(&tx, SEARCH)?.delete(&ids).map_err(js_error)?;
+                object_store(&tx, SEARCH_IDS)?
+                    .delete(&ids)
+                    .map_err(js_error)?;
             }
             Ok(())
         })();
@@ -379,45 +408,58 @@ impl IdbStore {
             let _ = tx.abort();
             return Err(error);
         }
-        completion.await
+        completion.await?;
+        if with_mail {
+            let prefix = format!("{id}/");
+            self.forget_ordinals(|m| m.starts_with(&prefix));
+        }
+        Ok(())
     }
 }
 
 impl IdbStore {
-    /// The ids of the stored messages that `query` finds, through the index only.
+    /// The ids of the messages that `query` finds, through the index only.
     pub async fn search(&self, query: &Query) -> Result<HashSet<String>, StoreError> {
-        let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readonly)?;
-        let index = object_store(&tx, SEARCH)?
-            .index(SEARCH_BY_TERM)
-            .map_err(js_error)?;
-        // Every request first, then their results (invariant 5).
-        let mut requests = Vec::new();
+        let tx = self.transaction(&[POSTINGS], IdbTransactionMode::Readonly)?;
+        let postings = object_store(&tx, POSTINGS)?;
+        // A term's records have keys [term, first]: from [term] (a prefix sorts first) to
+        // [term, []] (arrays sort after numbers); a prefix's, from [prefix] to [prefix_end].
+        let key = |parts: &[JsValue]| -> JsValue { parts.iter().collect::<Array>().into() };
+        let mut ranges = Vec::new();
         for term in &query.exact {
-            let range = IdbKeyRange::only(&JsValue::from_str(term)).map_err(js_error)?;
-            requests.push(pending(
-                index.get_all_keys_with_key(&range).map_err(js_error)?,
-            ));
+            let t = JsValue::from_str(term);
+            ranges.push((key(&[t.clone()]), key(&[t, Array::new().into()])));
         }
         if let Some(prefix) = &query.prefix {
-            let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
-                &JsValue::from_str(prefix),
-                &JsValue::from_str(&search::prefix_end(prefix)),
-                false,
-                true,
-            )
-            .map_err(js_error)?;
-            requests.push(pending(
-                index.get_all_keys_with_key(&range).map_err(js_error)?,
+            ranges.push((
+                key(&[JsValue::from_str(prefix)]),
+                key(&[JsValue::from_str(&search::prefix_end(prefix))]),
             ));
         }
+        // Every request first, then their results (invariant 5).
+        let requests = ranges
+            .iter()
+            .map(|(lower, upper)| {
+                let range =
+                    IdbKeyRange::bound_with_lower_open_and_upper_open(lower, upper, false, true)
+                        .map_err(js_error)?;
+                postings
+                    .get_all_with_key(&range)
+                    .map(pending)
+                    .map_err(js_error)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut sets = Vec::with_capacity(requests.len());
         for request in requests {
-            let keys = Array::from(&finished(request).await?);
-            sets.push(
-                keys.iter()
-                    .filter_map(|k| k.as_string())
-                    .collect::<HashSet<_>>(),
-            );
+            let mut set = HashSet::new();
+            for record in Array::from(&finished(request).await?).iter() {
+                let ords = Reflect::get(&record, &"ords".into()).map_err(js_error)?;
+                let ords = ords
+                    .dyn_into::<Uint32Array>()
+                    .map_err(|_| StoreError::Corrupt("a search posting has no ordinals".into()))?;
+                set.extend(ords.to_vec());
+            }
+            sets.push(set);
         }
         sets.sort_by_key(HashSet::len);
         let mut sets = sets.into_iter();
@@ -425,21 +467,75 @@ impl IdbStore {
             return Ok(HashSet::new());
         };
         for set in sets {
-            found.retain(|id| set.contains(id));
+            found.retain(|n| set.contains(n));
         }
-        Ok(found)
+        self.ids_of(&found).await
     }
 
-    /// Ids of stored messages the search index does not hold yet (stored before it existed).
+    /// Drops the ordinals of deleted messages from the loaded table: a search does not return
+    /// them even though their postings remain.
+    fn forget_ordinals(&self, deleted: impl Fn(&str) -> bool) {
+        if let Some(table) = self.ordinals.borrow_mut().as_mut() {
+            for slot in table.iter_mut() {
+                if slot.as_deref().is_some_and(&deleted) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// The ids of ordinals `found`, loading the table once more if one is not in it (another
+    /// tab indexed it).
+    async fn ids_of(&self, found: &HashSet<u32>) -> Result<HashSet<String>, StoreError> {
+        let known = |table: &Vec<Option<String>>| found.iter().all(|&n| (n as usize) < table.len());
+        let loaded = self.ordinals.borrow().as_ref().is_some_and(known);
+        if !loaded {
+            let table = self.load_ordinals().await?;
+            *self.ordinals.borrow_mut() = Some(table);
+        }
+        let table = self.ordinals.borrow();
+        let table = table.as_ref().map(Vec::as_slice).unwrap_or_default();
+        Ok(found
+            .iter()
+            .filter_map(|&n| table.get(n as usize).cloned().flatten())
+            .collect())
+    }
+
+    async fn load_ordinals(&self) -> Result<Vec<Option<String>>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            id: String,
+            n: u32,
+        }
+        let all = self.read(SEARCH_IDS, |s| s.get_all()).await?;
+        let json = js_sys::JSON::stringify(&all)
+            .map_err(js_error)?
+            .as_string()
+            .unwrap_or_default();
+        let entries: Vec<Entry> =
+            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut table = Vec::new();
+        for e in entries.into_iter().filter(|e| e.id != NEXT_ORDINAL) {
+            let n = e.n as usize;
+            if table.len() <= n {
+                table.resize(n + 1, None);
+            }
+            table[n] = Some(e.id);
+        }
+        Ok(table)
+    }
+
+    /// Ids of stored messages the search index does not hold yet: new mail, and mail stored
+    /// before the index existed.
     pub async fn unindexed(&self) -> Result<Vec<String>, StoreError> {
-        let tx = self.transaction(&[MESSAGES, SEARCH], IdbTransactionMode::Readonly)?;
+        let tx = self.transaction(&[MESSAGES, SEARCH_IDS], IdbTransactionMode::Readonly)?;
         let stored = pending(
             object_store(&tx, MESSAGES)?
                 .get_all_keys()
                 .map_err(js_error)?,
         );
         let indexed = pending(
-            object_store(&tx, SEARCH)?
+            object_store(&tx, SEARCH_IDS)?
                 .get_all_keys()
                 .map_err(js_error)?,
         );
@@ -484,37 +580,36 @@ impl IdbStore {
         Ok(out)
     }
 
-    /// The search index records of messages `ids` (read in one transaction); ids no longer
-    /// stored are left out. Write them with [`IdbStore::put_index`].
-    pub async fn index_records(&self, ids: &[String]) -> Result<Vec<JsValue>, StoreError> {
-        self.raw_messages(ids)
-            .await?
-            .iter()
-            .map(|(id, raw)| search_record(id, raw))
-            .collect()
+    /// The terms of messages `ids` (read in one transaction), for [`IdbStore::put_index`]; ids
+    /// no longer stored are left out.
+    pub async fn index_records(&self, ids: &[String]) -> Result<IndexBatch, StoreError> {
+        Ok(IndexBatch(
+            self.raw_messages(ids)
+                .await?
+                .into_iter()
+                .map(|(id, raw)| {
+                    let terms = search::message_terms(&raw);
+                    (id, terms)
+                })
+                .collect(),
+        ))
     }
 
-    /// Writes search index records in one transaction. The requests are issued before this
-    /// returns, so the caller can prepare the next records while this one commits. A message
-    /// deleted since its record was made leaves a record no summary matches.
-    pub fn put_index(
-        &self,
-        records: &[JsValue],
-    ) -> Result<impl Future<Output = Result<(), StoreError>>, StoreError> {
-        let tx = self.transaction(&[SEARCH], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let puts = (|| {
-            let search = object_store(&tx, SEARCH)?;
-            for record in records {
-                search.put(record).map_err(js_error)?;
-            }
-            Ok(())
-        })();
-        if let Err(error) = puts {
-            let _ = tx.abort();
-            return Err(error);
+    /// Writes a batch into the index in one transaction: reads the next ordinal, gives one to
+    /// each message, and writes one postings record per term of the batch. It runs on its own
+    /// (the transaction must not wait for anything but IndexedDB), so the caller can prepare
+    /// the next batch meanwhile; the future says how it ended.
+    pub fn put_index(&self, batch: IndexBatch) -> impl Future<Output = Result<(), StoreError>> {
+        let (done, outcome) = oneshot::channel();
+        let (db, ordinals) = (self.db.clone(), self.ordinals.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = done.send(write_index(&db, &ordinals, batch).await);
+        });
+        async move {
+            outcome
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Failed("indexing stopped".into())))
         }
-        Ok(completion)
     }
 
     /// The record `id` of the `secrets` store, `undefined` if there is none.
@@ -566,6 +661,101 @@ impl IdbStore {
     }
 }
 
+/// Messages with their search terms, ready for [`IdbStore::put_index`].
+pub struct IndexBatch(Vec<(String, Vec<String>)>);
+
+impl IndexBatch {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+async fn write_index(
+    db: &IdbDatabase,
+    ordinals: &Ordinals,
+    IndexBatch(messages): IndexBatch,
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let names: Array = [SEARCH_IDS, POSTINGS]
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect();
+    let tx = db
+        .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
+        .map_err(js_error)?;
+    let completion = Completion::new(&tx);
+    let ids = object_store(&tx, SEARCH_IDS)?;
+    // The counter is read inside the transaction: two tabs indexing at once get different
+    // ordinals. Only IndexedDB is awaited here (invariant 5).
+    let counter = ids
+        .get(&JsValue::from_str(NEXT_ORDINAL))
+        .map(pending)
+        .map_err(js_error)?;
+    let first = match finished(counter).await {
+        Ok(record) => Reflect::get(&record, &"n".into())
+            .ok()
+            .and_then(|n| n.as_f64())
+            .unwrap_or(0.0) as u32,
+        Err(e) => {
+            let _ = tx.abort();
+            return Err(e);
+        }
+    };
+    let mut postings: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+    let puts = (|| {
+        let postings_store = object_store(&tx, POSTINGS)?;
+        for (i, (id, terms)) in messages.iter().enumerate() {
+            let n = first + i as u32;
+            ids.put(&ordinal_record(id, n)?).map_err(js_error)?;
+            for term in terms {
+                postings.entry(term).or_default().push(n);
+            }
+        }
+        ids.put(&ordinal_record(
+            NEXT_ORDINAL,
+            first + messages.len() as u32,
+        )?)
+        .map_err(js_error)?;
+        for (term, ords) in &postings {
+            let record = Object::new();
+            Reflect::set(&record, &"term".into(), &JsValue::from_str(term)).map_err(js_error)?;
+            Reflect::set(&record, &"first".into(), &JsValue::from(first)).map_err(js_error)?;
+            Reflect::set(&record, &"ords".into(), &Uint32Array::from(&ords[..]))
+                .map_err(js_error)?;
+            postings_store.put(&record).map_err(js_error)?;
+        }
+        Ok(())
+    })();
+    if let Err(error) = puts {
+        let _ = tx.abort();
+        return Err(error);
+    }
+    completion.await?;
+    if let Some(table) = ordinals.borrow_mut().as_mut() {
+        for (i, (id, _)) in messages.into_iter().enumerate() {
+            let n = first as usize + i;
+            if table.len() <= n {
+                table.resize(n + 1, None);
+            }
+            table[n] = Some(id);
+        }
+    }
+    Ok(())
+}
+
+fn ordinal_record(id: &str, n: u32) -> Result<JsValue, StoreError> {
+    let record = Object::new();
+    Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
+    Reflect::set(&record, &"n".into(), &JsValue::from(n)).map_err(js_error)?;
+    Ok(record.into())
+}
+
 /// A request with its outcome listened for from the moment it was issued: requests of one
 /// transaction finish while earlier ones are awaited, and a listener added later would miss it.
 fn pending(request: IdbRequest) -> (IdbRequest, NextEvent) {
@@ -606,13 +796,22 @@ fn create_stores(request: &IdbOpenDbRequest, old_version: f64) -> Result<(), Sto
     let by_id = IdbObjectStoreParameters::new();
     by_id.set_key_path(&"id".into());
     if old_version < 2.0 {
-        let multi_entry = IdbIndexParameters::new();
-        multi_entry.set_multi_entry(true);
-        db.create_object_store_with_optional_parameters(SEARCH, &by_id)
-            .map_err(js_error)?
-            .create_index_with_str_and_optional_parameters(SEARCH_BY_TERM, "terms", &multi_entry)
-            .map_err(js_error)?;
         db.create_object_store_with_optional_parameters(SECRETS, &by_id)
+            .map_err(js_error)?;
+    }
+    if old_version < 3.0 {
+        if db.object_store_names().contains(OLD_SEARCH) {
+            db.delete_object_store(OLD_SEARCH).map_err(js_error)?;
+        }
+        db.create_object_store_with_optional_parameters(SEARCH_IDS, &by_id)
+            .map_err(js_error)?;
+        let by_term_and_batch = IdbObjectStoreParameters::new();
+        let key_path: Array = ["term", "first"]
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect();
+        by_term_and_batch.set_key_path(&key_path);
+        db.create_object_store_with_optional_parameters(POSTINGS, &by_term_and_batch)
             .map_err(js_error)?;
     }
     if old_version >= 1.0 {
@@ -644,18 +843,6 @@ fn message_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
     let record = Object::new();
     Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
     Reflect::set(&record, &"raw".into(), &Uint8Array::from(raw)).map_err(js_error)?;
-    Ok(record.into())
-}
-
-/// `{ id, terms }`: what the search index finds message `id` by.
-fn search_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
-    let terms: Array = search::message_terms(raw)
-        .iter()
-        .map(|t| JsValue::from_str(t))
-        .collect();
-    let record = Object::new();
-    Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
-    Reflect::set(&record, &"terms".into(), &terms).map_err(js_error)?;
     Ok(record.into())
 }
 

@@ -119,7 +119,7 @@ async fn the_search_index_finds_words_through_the_index_and_forgets_deleted_mail
         "indexed after the commit"
     );
     let records = store.index_records(&waiting).await.unwrap();
-    store.put_index(&records).unwrap().await.unwrap();
+    store.put_index(records).await.unwrap();
     assert!(store.unindexed().await.unwrap().is_empty());
 
     let ids = |list: &[&str]| -> HashSet<String> { list.iter().map(|s| s.to_string()).collect() };
@@ -143,9 +143,34 @@ async fn the_search_index_finds_words_through_the_index_and_forgets_deleted_mail
     assert_eq!(find("grü").await, ids(&["acct/u3"]));
     assert_eq!(find("zebra").await, ids(&[]));
 
+    // A second batch: ordinals continue, a term's postings span both batches.
+    let later = sample_message(
+        "acct",
+        "u4",
+        b"Subject: Engine report, again\r\n\r\nmore\r\n".to_vec(),
+    );
+    store.commit_messages(&[later]).await.unwrap();
+    let waiting = store.unindexed().await.unwrap();
+    assert_eq!(waiting, ["acct/u4"]);
+    store
+        .put_index(store.index_records(&waiting).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        find("engine report ").await,
+        ids(&["acct/u1", "acct/u2", "acct/u4"])
+    );
+    // A second connection (another tab) finds what the first indexed.
+    let other = IdbStore::open(name).await.unwrap();
+    assert_eq!(
+        other.search(&Query::parse("again")).await.unwrap(),
+        ids(&["acct/u4"])
+    );
+    drop(other);
+
     let (entry, _, _) = &batch[0];
     store.delete_message(entry).await.unwrap();
-    assert_eq!(find("report ").await, ids(&["acct/u2"]));
+    assert_eq!(find("report ").await, ids(&["acct/u2", "acct/u4"]));
     store.delete_account("acct", true).await.unwrap();
     assert_eq!(find("engine").await, ids(&[]));
     drop(store);
