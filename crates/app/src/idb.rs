@@ -428,7 +428,7 @@ impl IdbStore {
         let mut ranges = Vec::new();
         for term in &query.exact {
             let t = JsValue::from_str(term);
-            ranges.push((key(&[t.clone()]), key(&[t, Array::new().into()])));
+            ranges.push((key(std::slice::from_ref(&t)), key(&[t, Array::new().into()])));
         }
         if let Some(prefix) = &query.prefix {
             ranges.push((
