@@ -366,7 +366,11 @@ function fillStore(page, count) {
  */
 async function checkVirtualList(page) {
   const list = page.locator('#messages');
-  assert.equal(await list.getAttribute('data-total'), String(MANY), 'every stored message is listed');
+  // The newest screenful comes first, then every message.
+  await page.waitForFunction((n) => document.querySelector('#messages')?.dataset.total === String(n), MANY, {
+    timeout: UI_MS,
+    polling: 50,
+  });
   const rows = await page.locator('#messages .message-row').count();
   assert.ok(rows > 0 && rows < 200, `only the rows in view are in the document (${rows})`);
   await list.evaluate((el) => {

@@ -229,6 +229,9 @@ async fn save_and_check(
     }
 }
 
+/// Messages read first at start, newest first: a screenful and some to scroll.
+const FIRST_SCREEN: usize = 100;
+
 /// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
 async fn start(cell: StoreCell, d: Dispatcher) {
     let store = match IdbStore::open(DATABASE).await {
@@ -243,7 +246,14 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     };
     *cell.borrow_mut() = Some(store.clone());
     let accounts = store.accounts().await;
-    let messages = store.summaries().await;
+    // The newest screenful first, then every message: with 100,000 stored the first rows show
+    // in a fraction of the time the whole list takes to read.
+    let first_screen = store.newest_summaries(FIRST_SCREEN).await;
+    let messages = match first_screen {
+        Ok(m) if m.len() == FIRST_SCREEN => Ok(m),
+        _ => store.summaries().await,
+    };
+    let partial = matches!(&messages, Ok(m) if m.len() == FIRST_SCREEN);
     match (accounts, messages) {
         (Ok(accounts), Ok(messages)) => {
             let remembered: Vec<String> = accounts
@@ -272,6 +282,14 @@ async fn start(cell: StoreCell, d: Dispatcher) {
             if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
                 if connectivity::is_online() {
                     d.dispatch(Action::AskPassword(id));
+                }
+            }
+            if partial {
+                match store.summaries().await {
+                    Ok(all) => d.dispatch(Action::MessagesLoaded(all)),
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not read its storage: {e}."
+                    ))),
                 }
             }
             d.dispatch(Action::Storage(persistence::status().await));
@@ -384,6 +402,10 @@ async fn index_stored(store: &IdbStore, d: &Dispatcher) {
         if let Err(e) = write.await {
             return failed(e);
         }
+    }
+    // Searching is ready once its table is loaded, not only its postings written.
+    if let Err(e) = store.prepare_search().await {
+        return failed(e);
     }
     // "0" only when no other run is waiting (mail arrived while this one ran).
     if INDEXER.with(|s| s.get()) != 2 {

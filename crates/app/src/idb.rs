@@ -42,9 +42,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    DomException, Event, EventTarget, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore,
-    IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
-    IdbVersionChangeEvent,
+    DomException, Event, EventTarget, IdbCursorDirection, IdbCursorWithValue, IdbDatabase,
+    IdbFactory, IdbKeyRange, IdbObjectStore, IdbObjectStoreParameters, IdbOpenDbRequest,
+    IdbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent,
 };
 
 const VERSION: u32 = 3;
@@ -52,6 +52,7 @@ const ACCOUNTS: &str = "accounts";
 const LEDGER: &str = "ledger";
 const LEDGER_BY_ACCOUNT: &str = "account";
 const SUMMARIES: &str = "summaries";
+const SUMMARIES_BY_DATE: &str = "date";
 const MESSAGES: &str = "messages";
 /// Version 2's search store (a multi-entry index of terms); version 3 drops it.
 const OLD_SEARCH: &str = "search";
@@ -428,7 +429,10 @@ impl IdbStore {
         let mut ranges = Vec::new();
         for term in &query.exact {
             let t = JsValue::from_str(term);
-            ranges.push((key(std::slice::from_ref(&t)), key(&[t, Array::new().into()])));
+            ranges.push((
+                key(std::slice::from_ref(&t)),
+                key(&[t, Array::new().into()]),
+            ));
         }
         if let Some(prefix) = &query.prefix {
             ranges.push((
@@ -470,6 +474,41 @@ impl IdbStore {
             found.retain(|n| set.contains(n));
         }
         self.ids_of(&found).await
+    }
+
+    /// Up to `count` summaries, newest first by their Date header (messages without one are
+    /// left out): the first screen of the list, before [`Store::summaries`] has read them all.
+    pub async fn newest_summaries(&self, count: usize) -> Result<Vec<Summary>, StoreError> {
+        let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readonly)?;
+        let index = object_store(&tx, SUMMARIES)?
+            .index(SUMMARIES_BY_DATE)
+            .map_err(js_error)?;
+        let request = index
+            .open_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev)
+            .map_err(js_error)?;
+        let mut out = Vec::with_capacity(count);
+        // Each step is a `success` on the same request, listened for before `continue`.
+        let mut step = pending(request.clone().unchecked_into());
+        while out.len() < count {
+            let result = finished(step).await?;
+            let Some(cursor) = result.dyn_ref::<IdbCursorWithValue>() else {
+                break;
+            };
+            out.push(from_js(cursor.value().map_err(js_error)?)?);
+            step = pending(request.clone().unchecked_into());
+            cursor.continue_().map_err(js_error)?;
+        }
+        Ok(out)
+    }
+
+    /// Loads what a search needs besides the postings (the ordinal table), so that the first
+    /// search does not wait for it.
+    pub async fn prepare_search(&self) -> Result<(), StoreError> {
+        if self.ordinals.borrow().is_none() {
+            let table = self.load_ordinals().await?;
+            self.ordinals.borrow_mut().get_or_insert(table);
+        }
+        Ok(())
     }
 
     /// Drops the ordinals of deleted messages from the loaded table: a search does not return
@@ -795,6 +834,22 @@ fn create_stores(request: &IdbOpenDbRequest, old_version: f64) -> Result<(), Sto
     let db: IdbDatabase = request.result().map_err(js_error)?.unchecked_into();
     let by_id = IdbObjectStoreParameters::new();
     by_id.set_key_path(&"id".into());
+    if old_version < 1.0 {
+        for store in [ACCOUNTS, SUMMARIES, MESSAGES] {
+            db.create_object_store_with_optional_parameters(store, &by_id)
+                .map_err(js_error)?;
+        }
+        let by_account_and_uidl = IdbObjectStoreParameters::new();
+        let key_path: Array = ["account", "uidl"]
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect();
+        by_account_and_uidl.set_key_path(&key_path);
+        db.create_object_store_with_optional_parameters(LEDGER, &by_account_and_uidl)
+            .map_err(js_error)?
+            .create_index_with_str(LEDGER_BY_ACCOUNT, "account")
+            .map_err(js_error)?;
+    }
     if old_version < 2.0 {
         db.create_object_store_with_optional_parameters(SECRETS, &by_id)
             .map_err(js_error)?;
@@ -813,24 +868,14 @@ fn create_stores(request: &IdbOpenDbRequest, old_version: f64) -> Result<(), Sto
         by_term_and_batch.set_key_path(&key_path);
         db.create_object_store_with_optional_parameters(POSTINGS, &by_term_and_batch)
             .map_err(js_error)?;
-    }
-    if old_version >= 1.0 {
-        return Ok(());
-    }
-    for store in [ACCOUNTS, SUMMARIES, MESSAGES] {
-        db.create_object_store_with_optional_parameters(store, &by_id)
+        // The newest messages first, for the first screen (`newest_summaries`).
+        let upgrade = request
+            .transaction()
+            .ok_or_else(|| StoreError::Failed("no upgrade transaction".into()))?;
+        object_store(&upgrade, SUMMARIES)?
+            .create_index_with_str(SUMMARIES_BY_DATE, "date")
             .map_err(js_error)?;
     }
-    let by_account_and_uidl = IdbObjectStoreParameters::new();
-    let key_path: Array = ["account", "uidl"]
-        .iter()
-        .map(|s| JsValue::from_str(s))
-        .collect();
-    by_account_and_uidl.set_key_path(&key_path);
-    db.create_object_store_with_optional_parameters(LEDGER, &by_account_and_uidl)
-        .map_err(js_error)?
-        .create_index_with_str(LEDGER_BY_ACCOUNT, "account")
-        .map_err(js_error)?;
     Ok(())
 }
 

@@ -176,3 +176,29 @@ async fn the_search_index_finds_words_through_the_index_and_forgets_deleted_mail
     drop(store);
     delete_database(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn the_first_screen_is_the_newest_mail_by_date() {
+    let name = "postino-test-newest";
+    let store = fresh(name).await;
+    let batch: Vec<_> = [("old", 10), ("newest", 30), ("middle", 20)]
+        .iter()
+        .map(|(uidl, date)| {
+            let (entry, mut summary, raw) = sample_message("acct", uidl, b"x\r\n".to_vec());
+            summary.date = Some(*date);
+            (entry, summary, raw)
+        })
+        .collect();
+    store.commit_messages(&batch).await.unwrap();
+    let newest: Vec<String> = store
+        .newest_summaries(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.uidl)
+        .collect();
+    assert_eq!(newest, ["newest", "middle"]);
+    assert_eq!(store.newest_summaries(10).await.unwrap().len(), 3);
+    drop(store);
+    delete_database(name).await.unwrap();
+}
