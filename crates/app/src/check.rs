@@ -209,11 +209,6 @@ pub fn now_unix() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-/// Every stored summary, for the list.
-pub async fn load_messages(store: &IdbStore) -> Result<Vec<postino_sync::Summary>, String> {
-    store.summaries().await.map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,19 @@ pub struct TriageReport {
     pub cancelled: bool,
 }
 
+/// The account's ledger entries by UIDL.
+async fn ledger_by_uidl<St: Store>(
+    store: &St,
+    account: &str,
+) -> Result<HashMap<String, LedgerEntry>, SyncError> {
+    Ok(store
+        .ledger(account)
+        .await?
+        .into_iter()
+        .map(|e| (e.uidl.clone(), e))
+        .collect())
+}
+
 /// What is on the server for `account`, in the server's order, with each message's headers
 /// (`TOP n 0`, pipelined) and size, and what the ledger says of it. One session, ended by QUIT
 /// without any DELE; nothing is stored.
@@ -143,12 +156,7 @@ where
     progress(Progress::Listing);
     let uidls = client.uidl_all().await?;
     let sizes: HashMap<u32, u64> = client.list_all().await?.into_iter().collect();
-    let ledger: HashMap<String, LedgerEntry> = store
-        .ledger(&account.id)
-        .await?
-        .into_iter()
-        .map(|e| (e.uidl.clone(), e))
-        .collect();
+    let ledger = ledger_by_uidl(store, &account.id).await?;
 
     let mut seen = HashSet::with_capacity(uidls.len());
     let mut numbers = Vec::with_capacity(uidls.len());
@@ -334,12 +342,7 @@ where
     for (number, uidl) in &uidls {
         numbers.entry(uidl.as_str()).or_insert(*number);
     }
-    let ledger: HashMap<String, LedgerEntry> = store
-        .ledger(&account.id)
-        .await?
-        .into_iter()
-        .map(|e| (e.uidl.clone(), e))
-        .collect();
+    let ledger = ledger_by_uidl(store, &account.id).await?;
 
     let mut plan = SyncPlan::default();
     for uidl in order {
