@@ -2,8 +2,8 @@
 
 use postino_pop3::Secret;
 use postino_sync::{
-    open_session, sync_account, Account, Cancel, Connector, Progress, Store, SyncError,
-    SyncOptions, SyncReport,
+    open_session, sync_account, Account, Cancel, Connector, Progress, SyncError, SyncOptions,
+    SyncReport,
 };
 
 use postino_sync::triage::{apply_triage, server_listing, Choice, ServerMessage, TriageReport};
