@@ -279,6 +279,15 @@ test('mail in and out: attachment, search, .eml, mbox export read back by Python
     await trustCertificate(page, dovecot.fingerprint);
     await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
 
+    // An HTML message is shown from its HTML part, in the sandboxed frame.
+    const html = mail.find((m) => m.file === '04-alternative.eml');
+    await page.locator('#messages .message-row', { hasText: html.subject }).click();
+    const frame = page.locator('#reader iframe.html-body');
+    await frame.waitFor({ timeout: 30_000 });
+    assert.equal(await frame.getAttribute('sandbox'), 'allow-popups allow-popups-to-escape-sandbox');
+    assert.ok((await frame.getAttribute('srcdoc')).includes(html.marker), 'the HTML part is shown');
+    await page.frameLocator('#reader iframe.html-body').locator('body', { hasText: html.marker }).waitFor({ timeout: 30_000 });
+
     // The attachment, saved: the bytes the base64 part encodes.
     const withAttachment = mail.find((m) => m.file === '05-attachment.eml');
     await page.locator('#messages .message-row', { hasText: withAttachment.subject }).click();
