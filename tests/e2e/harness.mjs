@@ -144,10 +144,10 @@ export async function startDovecot({ user = 'alice', password = randomPassword()
 
 /**
  * Starts the relay on a free port serving the built app (`dist`: another folder than the built
- * one, e.g. a copy made into a second version).
+ * one, e.g. a copy made into a second version). `tokens`: access tokens the relay requires
+ * (written to a tokens file for `--tokens-file`).
  * Returns { url ('http://127.0.0.1:PORT'), port, log(), stop() }.
  */
-/** `tokens`: access tokens the relay requires (written to a tokens file for `--tokens-file`). */
 export async function startRelay({ allow = [], demo = false, dist = setting('dist'), tokens = [] } = {}) {
   const relayBin = setting('relayBin');
   const args = ['--listen', '127.0.0.1:0', '--dist', dist];

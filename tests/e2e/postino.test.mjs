@@ -3,8 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -472,5 +473,46 @@ test('a private relay token and a remembered password: asked for once, stored en
     await page.click('#check-mail');
     await page.locator('#status', { hasText: 'No new mail' }).waitFor({ timeout: SYNC_MS });
     assert.equal(await page.locator('#password-prompt').count(), 0, 'no password asked');
+  });
+});
+
+test('Stop during a check keeps what arrived; the next check brings only the rest', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    // 600 messages of 100 KB: long enough a download to stop in the middle.
+    const COUNT = 600;
+    const dir = use(mkdtempSync(path.join(os.tmpdir(), 'postino-stop-')), (d) => rmSync(d, { recursive: true, force: true }));
+    const line = `${'stop test filler '.repeat(4)}\r\n`;
+    for (let i = 0; i < COUNT; i += 1) {
+      writeFileSync(
+        path.join(dir, `${String(i).padStart(4, '0')}.eml`),
+        `From: Bulk <bulk@example.org>\r\nTo: alice@example.org\r\nSubject: Stop test ${i}\r\n` +
+          `Message-ID: <stop-${i}@postino.test>\r\nDate: Mon, 2 Jun 2025 10:00:00 +0000\r\n\r\n` +
+          line.repeat(1500),
+      );
+    }
+    const password = randomPassword();
+    const dovecot = use(await startDovecot({ user: 'alice', password, fixtures: dir }), (d) => d.stop());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
+    const page = await openApp(use, usePage, relay.url);
+    await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
+    await trustCertificate(page, dovecot.fingerprint);
+
+    // Some megabytes in, press Stop.
+    await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 5_000_000, null, {
+      timeout: SYNC_MS,
+      polling: 20,
+    });
+    await page.click('#cancel-check');
+    await page.locator('#status', { hasText: 'Stopped.' }).waitFor({ timeout: SYNC_MS });
+    const kept = Number(await page.locator('#messages').getAttribute('data-total'));
+    t.diagnostic(`stopped with ${kept} of ${COUNT} messages stored`);
+    assert.ok(kept > 0 && kept < COUNT, `${kept} of ${COUNT} stored when stopped`);
+
+    // The next check downloads exactly the rest.
+    await page.click('#check-mail');
+    await page.waitForFunction((n) => document.querySelector('#messages')?.dataset.total === String(n), COUNT, {
+      timeout: SYNC_MS,
+    });
+    await page.locator('#status .info', { hasText: `${COUNT - kept} new messages for` }).waitFor({ timeout: 30_000 });
   });
 });
