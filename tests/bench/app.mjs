@@ -18,19 +18,14 @@
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, MESSAGES (default 100000), CHROMIUM (default
 // /usr/bin/chromium).
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
+import { CHROMIUM, env, startRelay } from './common.mjs';
+
 const MESSAGES = Number(process.env.MESSAGES || 100_000);
 const SEED = 0x0905_71e0;
 /** Messages per IndexedDB transaction while seeding. */
@@ -69,30 +64,17 @@ const lack = (item) => {
 // ---------------------------------------------------------------------------------------------
 // The relay, serving the built app.
 
-const relay = spawn(env('POSTINO_RELAY_BIN'), ['--listen', '127.0.0.1:0', '--dist', env('POSTINO_DIST')], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const { url, stop: stopRelay } = await startRelay();
 const profile = mkdtempSync(path.join(os.tmpdir(), 'postino-bench-app-'));
 const cleanup = () => {
-  relay.kill('SIGKILL');
+  stopRelay();
   rmSync(profile, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
 
-const url = await new Promise((resolve, reject) => {
-  const lines = createInterface({ input: relay.stdout });
-  lines.once('line', (line) => {
-    const m = line.match(/listening on (http:\/\/\S+)/);
-    m ? resolve(m[1]) : reject(new Error(`relay said: ${line}`));
-  });
-  relay.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
-});
-
 // A profile on disk, as an installed app has (IndexedDB of an incognito context is in memory).
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  ...CHROMIUM,
   viewport: { width: 1280, height: 800 },
 });
 try {

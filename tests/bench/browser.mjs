@@ -5,39 +5,15 @@
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
 // MESSAGES, CHROMIUM (default /usr/bin/chromium).
 
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-
 import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
+import { CHROMIUM, env, startRelay } from './common.mjs';
 const messages = Number(env('MESSAGES'));
 const port = env('POP_PORT');
 
-const relay = spawn(env('POSTINO_RELAY_BIN'), [
-  '--listen', '127.0.0.1:0', '--dist', env('POSTINO_DIST'), '--allow', `127.0.0.1:${port}`,
-], { stdio: ['ignore', 'pipe', 'inherit'] });
-const cleanup = () => relay.kill('SIGKILL');
-process.on('exit', cleanup);
+const { url, stop: stopRelay } = await startRelay(['--allow', `127.0.0.1:${port}`]);
 
-const url = await new Promise((resolve, reject) => {
-  const lines = createInterface({ input: relay.stdout });
-  lines.once('line', (line) => {
-    const m = line.match(/listening on (http:\/\/\S+)/);
-    m ? resolve(m[1]) : reject(new Error(`relay said: ${line}`));
-  });
-  relay.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await chromium.launch(CHROMIUM);
 try {
   const page = await browser.newPage();
   await page.goto(url);
@@ -91,5 +67,5 @@ try {
   console.log(JSON.stringify({ messages: stored, seconds }));
 } finally {
   await browser.close();
-  cleanup();
+  stopRelay();
 }

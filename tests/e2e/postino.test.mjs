@@ -96,6 +96,25 @@ async function trustCertificate(page, expectedFingerprint) {
   await page.click('#trust-cert');
 }
 
+/**
+ * Dovecot (user alice, a random password, `fixtures` as its mail), a relay allowed to reach its
+ * pop3s port (requiring `tokens`, if any), and the app open on the relay.
+ * Returns { password, dovecot, relay, page }.
+ */
+async function dovecotRelayAndApp(use, usePage, { fixtures: dir, tokens = [] } = {}) {
+  const password = randomPassword();
+  const dovecot = use(await startDovecot({ user: 'alice', password, fixtures: dir }), (d) => d.stop());
+  const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`], tokens }), (r) => r.stop());
+  const page = await openApp(use, usePage, relay.url);
+  return { password, dovecot, relay, page };
+}
+
+/** Adds alice's pop3s account on that Dovecot and trusts its certificate. */
+async function addAccount(page, dovecot, password) {
+  await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
+  await trustCertificate(page, dovecot.fingerprint);
+}
+
 // Polls until the error line passes `check`: an earlier error (say, the certificate one before
 // "trust") may still be on screen when the wait starts.
 async function expectError(page, timeout, check) {
@@ -266,18 +285,8 @@ async function download(page, selector) {
 test('mail in and out: attachment, search, .eml, mbox export read back by Python, import in a new browser', async (t) => {
   await withResources(t, async (use, usePage) => {
     const mail = fixtures();
-    const password = randomPassword();
-    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
-    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
-    const page = await openApp(use, usePage, relay.url);
-    await fillAccountForm(page, {
-      host: '127.0.0.1',
-      port: dovecot.pop3s_port,
-      security: 'tls',
-      user: 'alice',
-      password,
-    });
-    await trustCertificate(page, dovecot.fingerprint);
+    const { password, dovecot, relay, page } = await dovecotRelayAndApp(use, usePage);
+    await addAccount(page, dovecot, password);
     await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
 
     // An HTML message is shown from its HTML part, in the sandboxed frame.
@@ -351,10 +360,7 @@ test('mail in and out: attachment, search, .eml, mbox export read back by Python
 test('test connection, then on the server: headers listed without downloading, a chosen message deleted on the server only', async (t) => {
   await withResources(t, async (use, usePage) => {
     const mail = fixtures();
-    const password = randomPassword();
-    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
-    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
-    const page = await openApp(use, usePage, relay.url);
+    const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage);
     // "Test connection" before saving: the unknown certificate is named by its fingerprint.
     await page.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
     await page.fill('#host', '127.0.0.1');
@@ -404,14 +410,8 @@ test('test connection, then on the server: headers listed without downloading, a
 test('a private relay token and a remembered password: asked for once, stored encrypted, nothing asked after a reload', async (t) => {
   await withResources(t, async (use, usePage) => {
     const mail = fixtures();
-    const password = randomPassword();
     const token = `tok-${randomPassword()}`;
-    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
-    const relay = use(
-      await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`], tokens: [token] }),
-      (r) => r.stop(),
-    );
-    const page = await openApp(use, usePage, relay.url);
+    const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage, { tokens: [token] });
 
     // Without the token the relay refuses, and the sentence says where the token goes.
     await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
@@ -490,12 +490,8 @@ test('Stop during a check keeps what arrived; the next check brings only the res
           line.repeat(1500),
       );
     }
-    const password = randomPassword();
-    const dovecot = use(await startDovecot({ user: 'alice', password, fixtures: dir }), (d) => d.stop());
-    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] }), (r) => r.stop());
-    const page = await openApp(use, usePage, relay.url);
-    await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
-    await trustCertificate(page, dovecot.fingerprint);
+    const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage, { fixtures: dir });
+    await addAccount(page, dovecot, password);
 
     // Some megabytes in, press Stop.
     await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 5_000_000, null, {

@@ -109,8 +109,11 @@ async fn run_check(
         progress_d.dispatch(Action::SyncProgress(p))
     };
     let outcome = check_account(&store, &account, &password, &mut progress).await;
-    // New mail becomes searchable once indexed, right after the check.
-    request_indexing(store.clone(), d.clone());
+    // New mail becomes searchable once indexed, right after the check (a failed check may
+    // have stored some). A check that found nothing new costs no index pass.
+    if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
+        request_indexing(store.clone(), d.clone());
+    }
     // What was committed before a failure is kept, so the list is reloaded either way.
     let messages = match store.summaries().await {
         Ok(m) => Some(m),

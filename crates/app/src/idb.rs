@@ -149,6 +149,19 @@ impl IdbStore {
             .map_err(js_error)
     }
 
+    /// One readwrite transaction over `stores` with the requests `requests` issues, committed.
+    async fn write(
+        &self,
+        stores: &[&str],
+        requests: impl FnOnce(&IdbTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        commit(
+            self.transaction(stores, IdbTransactionMode::Readwrite)?,
+            requests,
+        )
+        .await
+    }
+
     /// Runs one read request in its own read-only transaction and returns its result.
     async fn read(
         &self,
@@ -205,15 +218,11 @@ impl IdbStore {
             .unchecked_ref::<DatabaseWithOptions>()
             .transaction_with_options(&names, "readwrite", &options)
             .map_err(js_error)?;
-        let completion = Completion::new(&tx);
-
-        // Every put synchronously, one after the other; then only the transaction's events
-        // (invariant 5).
-        let puts = (|| {
+        commit(tx, |tx| {
             let (ledger, summaries, messages) = (
-                object_store(&tx, LEDGER)?,
-                object_store(&tx, SUMMARIES)?,
-                object_store(&tx, MESSAGES)?,
+                object_store(tx, LEDGER)?,
+                object_store(tx, SUMMARIES)?,
+                object_store(tx, MESSAGES)?,
             );
             for (entry, summary, message) in &values {
                 ledger.put(entry).map_err(js_error)?;
@@ -221,12 +230,8 @@ impl IdbStore {
                 messages.put(message).map_err(js_error)?;
             }
             Ok(())
-        })();
-        if let Err(error) = puts {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+        })
+        .await
     }
 }
 
@@ -237,15 +242,12 @@ impl Store for IdbStore {
     }
 
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
-        let tx = self.transaction(&[ACCOUNTS], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let put =
-            to_js(account).and_then(|v| object_store(&tx, ACCOUNTS)?.put(&v).map_err(js_error));
-        if let Err(error) = put {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+        let value = to_js(account)?;
+        self.write(&[ACCOUNTS], |tx| {
+            object_store(tx, ACCOUNTS)?.put(&value).map_err(js_error)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn ledger(&self, account: &str) -> Result<Vec<LedgerEntry>, StoreError> {
@@ -326,30 +328,17 @@ impl Store for IdbStore {
     async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
         let entry_value = to_js(entry)?;
         let id = JsValue::from_str(&entry.message_id);
-        let tx = self.transaction(
-            &[LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS],
-            IdbTransactionMode::Readwrite,
-        )?;
-        let completion = Completion::new(&tx);
         // The ledger entry stays (marked) so the message is never downloaded again.
-        let requests = (|| {
-            object_store(&tx, LEDGER)?
+        self.write(&[LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS], |tx| {
+            object_store(tx, LEDGER)?
                 .put(&entry_value)
                 .map_err(js_error)?;
-            object_store(&tx, SUMMARIES)?
-                .delete(&id)
-                .map_err(js_error)?;
-            object_store(&tx, MESSAGES)?.delete(&id).map_err(js_error)?;
-            object_store(&tx, SEARCH_IDS)?
-                .delete(&id)
-                .map_err(js_error)?;
+            for store in [SUMMARIES, MESSAGES, SEARCH_IDS] {
+                object_store(tx, store)?.delete(&id).map_err(js_error)?;
+            }
             Ok(())
-        })();
-        if let Err(error) = requests {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await?;
+        })
+        .await?;
         self.forget_ordinals(|m| m == entry.message_id);
         Ok(())
     }
@@ -364,13 +353,11 @@ impl IdbStore {
         } else {
             &[ACCOUNTS, SECRETS]
         };
-        let tx = self.transaction(stores, IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let requests = (|| {
-            object_store(&tx, ACCOUNTS)?
+        self.write(stores, |tx| {
+            object_store(tx, ACCOUNTS)?
                 .delete(&JsValue::from_str(id))
                 .map_err(js_error)?;
-            object_store(&tx, SECRETS)?
+            object_store(tx, SECRETS)?
                 .delete(&JsValue::from_str(&crate::vault::record_id(id)))
                 .map_err(js_error)?;
             if with_mail {
@@ -381,7 +368,7 @@ impl IdbStore {
                     .into_iter()
                     .collect();
                 let ledger = IdbKeyRange::bound(&lower, &upper).map_err(js_error)?;
-                object_store(&tx, LEDGER)?
+                object_store(tx, LEDGER)?
                     .delete(&ledger)
                     .map_err(js_error)?;
                 // Message ids are `account/uidl`: from `account/` up to, not including,
@@ -393,23 +380,13 @@ impl IdbStore {
                     true,
                 )
                 .map_err(js_error)?;
-                object_store(&tx, SUMMARIES)?
-                    .delete(&ids)
-                    .map_err(js_error)?;
-                object_store(&tx, MESSAGES)?
-                    .delete(&ids)
-                    .map_err(js_error)?;
-                object_store(&tx, SEARCH_IDS)?
-                    .delete(&ids)
-                    .map_err(js_error)?;
+                for store in [SUMMARIES, MESSAGES, SEARCH_IDS] {
+                    object_store(tx, store)?.delete(&ids).map_err(js_error)?;
+                }
             }
             Ok(())
-        })();
-        if let Err(error) = requests {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await?;
+        })
+        .await?;
         if with_mail {
             let prefix = format!("{id}/");
             self.forget_ordinals(|m| m.starts_with(&prefix));
@@ -555,11 +532,7 @@ impl IdbStore {
             serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut table = Vec::new();
         for e in entries.into_iter().filter(|e| e.id != NEXT_ORDINAL) {
-            let n = e.n as usize;
-            if table.len() <= n {
-                table.resize(n + 1, None);
-            }
-            table[n] = Some(e.id);
+            place(&mut table, e.n as usize, e.id);
         }
         Ok(table)
     }
@@ -659,59 +632,42 @@ impl IdbStore {
     /// Writes `record` (it has its `id`) to the `secrets` store; with `only_if_new`, fails
     /// rather than replace one with the same id.
     pub async fn put_secret(&self, record: &JsValue, only_if_new: bool) -> Result<(), StoreError> {
-        let tx = self.transaction(&[SECRETS], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let store = object_store(&tx, SECRETS)?;
-        let request = if only_if_new {
-            store.add(record)
-        } else {
-            store.put(record)
-        };
-        if let Err(error) = request.map_err(js_error) {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+        self.write(&[SECRETS], |tx| {
+            let store = object_store(tx, SECRETS)?;
+            if only_if_new {
+                store.add(record)
+            } else {
+                store.put(record)
+            }
+            .map_err(js_error)?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn delete_secret(&self, id: &str) -> Result<(), StoreError> {
-        let tx = self.transaction(&[SECRETS], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let request = object_store(&tx, SECRETS)?
-            .delete(&JsValue::from_str(id))
-            .map_err(js_error);
-        if let Err(error) = request {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+        self.write(&[SECRETS], |tx| {
+            object_store(tx, SECRETS)?
+                .delete(&JsValue::from_str(id))
+                .map_err(js_error)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces a stored summary (the read mark).
     pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
         let value = to_js(summary)?;
-        let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        if let Err(error) = object_store(&tx, SUMMARIES)?.put(&value).map_err(js_error) {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+        self.write(&[SUMMARIES], |tx| {
+            object_store(tx, SUMMARIES)?.put(&value).map_err(js_error)?;
+            Ok(())
+        })
+        .await
     }
 }
 
 /// Messages with their search terms, ready for [`IdbStore::put_index`].
 pub struct IndexBatch(Vec<(String, Vec<String>)>);
-
-impl IndexBatch {
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 async fn write_index(
     db: &IdbDatabase,
@@ -778,14 +734,18 @@ async fn write_index(
     completion.await?;
     if let Some(table) = ordinals.borrow_mut().as_mut() {
         for (i, (id, _)) in messages.into_iter().enumerate() {
-            let n = first as usize + i;
-            if table.len() <= n {
-                table.resize(n + 1, None);
-            }
-            table[n] = Some(id);
+            place(table, first as usize + i, id);
         }
     }
     Ok(())
+}
+
+/// Records that ordinal `n` is message `id`.
+fn place(table: &mut Vec<Option<String>>, n: usize, id: String) {
+    if table.len() <= n {
+        table.resize(n + 1, None);
+    }
+    table[n] = Some(id);
 }
 
 fn ordinal_record(id: &str, n: u32) -> Result<JsValue, StoreError> {
@@ -915,6 +875,20 @@ fn request_error(request: &IdbRequest) -> StoreError {
         Ok(None) => StoreError::Failed("request failed".into()),
         Err(e) => js_error(e),
     }
+}
+
+/// Issues `requests` on `tx`, every one synchronously, then waits only for the transaction's
+/// own events (invariant 5): resolves when it commits. A request that cannot be issued aborts it.
+async fn commit(
+    tx: IdbTransaction,
+    requests: impl FnOnce(&IdbTransaction) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let completion = Completion::new(&tx);
+    if let Err(error) = requests(&tx) {
+        let _ = tx.abort();
+        return Err(error);
+    }
+    completion.await
 }
 
 /// Resolves when the transaction commits (`complete`), or fails with the reason it aborted.

@@ -1,0 +1,40 @@
+// What the bench's browser programs (browser.mjs, app.mjs) share: their settings from the
+// environment, the relay serving the built app, and how Chromium is launched.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** Environment variable `name`; its absence is an error. */
+export const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+
+/**
+ * Starts POSTINO_RELAY_BIN on a free loopback port serving POSTINO_DIST, with `args` added;
+ * `stop()` kills it (also done when this process exits). Returns { url, stop }.
+ */
+export async function startRelay(args = []) {
+  const relay = spawn(env('POSTINO_RELAY_BIN'), ['--listen', '127.0.0.1:0', '--dist', env('POSTINO_DIST'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = () => relay.kill('SIGKILL');
+  process.on('exit', stop);
+  const url = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: relay.stdout });
+    lines.once('line', (line) => {
+      const m = line.match(/listening on (http:\/\/\S+)/);
+      m ? resolve(m[1]) : reject(new Error(`relay said: ${line}`));
+    });
+    relay.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
+  });
+  return { url, stop };
+}
+
+/** Launch options for CHROMIUM (default Debian's), quiet and without background traffic. */
+export const CHROMIUM = {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+};
