@@ -21,6 +21,7 @@ pub mod search;
 pub mod store;
 pub mod summary;
 pub mod triage;
+pub mod untrusted;
 
 pub use account::{Account, Security};
 pub use auth_results::AuthResults;

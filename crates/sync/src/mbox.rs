@@ -57,11 +57,30 @@ pub fn write_entry(out: &mut Vec<u8>, raw: &[u8], envelope_from: Option<&str>, w
         if is_from_line(line) {
             out.push(b'>');
         }
-        out.extend_from_slice(line);
-        if line.ends_with(b"\r") {
-            out.push(b'\r');
-        }
-        out.push(b'\n');
+        push_lf_line(out, line);
+    }
+    out.push(b'\n');
+}
+
+/// The message `raw` with LF line endings, as a Maildir file holds it (what mail readers on
+/// Unix expect: a CR before each LF shows as `^M` in mutt): each line ended with LF, and a
+/// line that itself ends with CR with CRLF, as [`write_entry`] writes it. So
+/// `normalize_eml(&lf_form(raw))` is `normalize_eml(raw)`, which is `raw` itself for a message
+/// in CRLF form (every message a POP3 server sends).
+pub fn lf_form(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 1);
+    for line in lines(raw) {
+        push_lf_line(&mut out, line);
+    }
+    out
+}
+
+/// One line (without its line ending) and an LF; a line that ends with CR keeps it and gets
+/// another, so that a reader that takes CRLF for a line ending gives the CR back.
+fn push_lf_line(out: &mut Vec<u8>, line: &[u8]) {
+    out.extend_from_slice(line);
+    if line.ends_with(b"\r") {
+        out.push(b'\r');
     }
     out.push(b'\n');
 }
@@ -760,5 +779,44 @@ Return-Path: <bounce@lists.example>\nFrom: Ada <ada@example.org>\nSubject: x\n\n
             let expected: Vec<Entry> = messages.iter().map(|m| Ok(normalize_eml(m))).collect();
             prop_assert_eq!(read_all(&mbox, Limits::default()), expected);
         }
+
+        #[test]
+        fn lf_form_comes_back_normalized(
+            bytes in prop::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>()],
+                0..120,
+            ),
+        ) {
+            let lf = lf_form(&bytes);
+            prop_assert_eq!(normalize_eml(&lf), normalize_eml(&bytes));
+            // Every line, the last one too, ends with LF.
+            prop_assert!(lf.is_empty() || lf.ends_with(b"\n"));
+        }
+
+        #[test]
+        fn crlf_messages_lose_every_line_ending_cr(m in crlf_message()) {
+            let lf = lf_form(&m);
+            prop_assert_eq!(&normalize_eml(&lf), &m);
+            // Unless a line itself ends with CR (kept, with a CRLF after it), each CRLF is LF.
+            if !m.windows(3).any(|w| w == b"\r\r\n") {
+                let mut want = Vec::new();
+                for (i, &b) in m.iter().enumerate() {
+                    if !(b == b'\r' && m.get(i + 1) == Some(&b'\n')) {
+                        want.push(b);
+                    }
+                }
+                prop_assert_eq!(lf, want);
+            }
+        }
+    }
+
+    #[test]
+    fn lf_form_of_a_pop3_message() {
+        assert_eq!(
+            lf_form(b"Subject: x\r\n\r\nbody\r\n"),
+            b"Subject: x\n\nbody\n"
+        );
+        assert_eq!(lf_form(b"a\r\r\nb"), b"a\r\r\nb\n");
+        assert_eq!(lf_form(b""), b"");
     }
 }
