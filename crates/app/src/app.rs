@@ -198,12 +198,18 @@ async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreE
 }
 
 /// Save the account, then check it with `password`, or ask for one.
+/// `previous` is the account as it was before this save, if it existed.
 async fn save_and_check(
     store: Rc<IdbStore>,
     account: Account,
+    previous: Option<Account>,
     password: Option<Secret<String>>,
     d: Dispatcher,
 ) {
+    // Pointed at another server, relay or user: the old password is not sent there.
+    let rebound = previous
+        .as_ref()
+        .is_some_and(|p| vault::binding(p) != vault::binding(&account));
     if let Err(e) = store.put_account(&account).await {
         d.dispatch(Action::Failed(format!(
             "Postino could not save the account: {e}."
@@ -211,7 +217,8 @@ async fn save_and_check(
         return;
     }
     let vaulted = match (&password, account.remember_password) {
-        (Some(p), true) => vault::remember(&store, &account.id, p).await,
+        (Some(p), true) => vault::remember(&store, &account, p).await,
+        (None, true) if rebound => vault::forget(&store, &account.id).await,
         (None, true) => Ok(()),
         (_, false) => vault::forget(&store, &account.id).await,
     };
@@ -259,10 +266,10 @@ async fn start(cell: StoreCell, d: Dispatcher) {
     let partial = matches!(&messages, Ok(m) if m.len() == FIRST_SCREEN);
     match (accounts, messages) {
         (Ok(accounts), Ok(messages)) => {
-            let remembered: Vec<String> = accounts
+            let remembered: Vec<Account> = accounts
                 .iter()
                 .filter(|a| a.remember_password)
-                .map(|a| a.id.clone())
+                .cloned()
                 .collect();
             // The "Check mail" shortcut asks for a password the browser does not remember.
             let first = accounts
@@ -270,10 +277,10 @@ async fn start(cell: StoreCell, d: Dispatcher) {
                 .find(|a| !a.remember_password)
                 .map(|a| a.id.clone());
             d.dispatch(Action::Loaded { accounts, messages });
-            for id in remembered {
-                match vault::recall(&store, &id).await {
+            for account in remembered {
+                match vault::recall(&store, &account).await {
                     Ok(Some(password)) => d.dispatch(Action::Password {
-                        account_id: id,
+                        account_id: account.id,
                         password,
                     }),
                     Ok(None) => {}
@@ -678,8 +685,21 @@ pub fn app() -> Html {
         Callback::from(
             move |(account, password): (Account, Option<Secret<String>>)| {
                 let Some(store) = store.clone() else { return };
-                let password = password.or_else(|| state.passwords.get(&account.id).cloned());
-                spawn_local(save_and_check(store, account, password, d.clone()));
+                let previous = state.account(&account.id).cloned();
+                // The session's password goes only where it went before.
+                let password = password.or_else(|| {
+                    previous
+                        .as_ref()
+                        .filter(|p| vault::binding(p) == vault::binding(&account))
+                        .and_then(|_| state.passwords.get(&account.id).cloned())
+                });
+                spawn_local(save_and_check(
+                    store,
+                    account,
+                    previous,
+                    password,
+                    d.clone(),
+                ));
             },
         )
     };
@@ -742,12 +762,23 @@ pub fn app() -> Html {
             else {
                 return;
             };
+            // The prompt is never shown for these; this guards the pin itself (invariant 9).
+            if crate::presets::is_well_known_host(&account.host) {
+                return;
+            }
             let account = Account {
                 pinned_cert: Some(prompt.fingerprint.clone()),
                 ..account.clone()
             };
             let password = state.passwords.get(&account.id).cloned();
-            spawn_local(save_and_check(store, account, password, d.clone()));
+            let previous = state.account(&account.id).cloned();
+            spawn_local(save_and_check(
+                store,
+                account,
+                previous,
+                password,
+                d.clone(),
+            ));
         })
     };
 
@@ -784,6 +815,11 @@ pub fn app() -> Html {
             });
             let d = d.clone();
             spawn_local(async move {
+                // Asked again (forgotten after a refusal or an edit): remembered again if wanted;
+                // a refusal forgets it once more.
+                if account.remember_password {
+                    let _ = vault::remember(&store, &account, &password).await;
+                }
                 run_check(store, account, password, d).await;
             });
         })

@@ -40,6 +40,41 @@ pub fn tcp_url(relay: &str, host: &str, port: u16) -> Result<String, String> {
     Ok(format!("{base}/v1/tcp/{host}/{port}"))
 }
 
+/// Whether the relay at `relay` (an http(s) or ws(s) address) runs on this machine. Only then is
+/// "no encryption" safe: the app's `localhost` means the relay's machine, so with a remote relay
+/// USER and PASS would cross the internet in the relay's WebSocket frames.
+pub fn relay_is_loopback(relay: &str) -> bool {
+    let relay = relay.trim();
+    let Some((_, rest)) = relay.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Userinfo is refused: `http://127.0.0.1@evil.example` is evil.example.
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    postino_pop3::client::is_loopback_host(host)
+}
+
+/// The sentence when an account asks for no encryption through a relay on another machine.
+fn plaintext_refusal(account: &Account) -> Option<Failure> {
+    (account.security == postino_sync::Security::None && !relay_is_loopback(&account.relay)).then(
+        || Failure::Message {
+            text: format!(
+                "\"No encryption\" is allowed only when the relay runs on this computer too \
+                 ({} does not): otherwise your password would cross the network readable. Choose \
+                 TLS or STARTTLS for {}.",
+                account.relay, account.host
+            ),
+            detail: None,
+        },
+    )
+}
+
 /// The subprotocols to offer: `postino.v1`, and the relay token if the account has one, as
 /// `postino.token.<base64url>` (a subprotocol, never the URL, so no log or history keeps it).
 pub fn subprotocols(token: Option<&Secret<String>>) -> Vec<String> {
@@ -83,6 +118,9 @@ impl Connector for RelayConnector {
 
 impl RelayConnector {
     fn for_account(account: &Account) -> Result<RelayConnector, Failure> {
+        if let Some(refused) = plaintext_refusal(account) {
+            return Err(refused);
+        }
         let url =
             tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
                 text: format!("Check the account settings: {e}."),
@@ -227,6 +265,34 @@ mod tests {
         assert!(tcp_url("relay.example.org", "h", 1).is_err());
         assert!(tcp_url("http://r", "a/b", 1).is_err());
         assert!(tcp_url("http://r", "", 1).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn no_encryption_only_through_a_relay_on_this_machine() {
+        for relay in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "ws://[::1]:9000",
+            "http://127.0.0.2",
+        ] {
+            assert!(relay_is_loopback(relay), "{relay}");
+        }
+        for relay in [
+            "https://relay.example.org",
+            "http://127.0.0.1@relay.example.org",
+            "http://localhost.evil.example:8080",
+            "http://192.168.1.2:8080",
+            "relay.example.org",
+        ] {
+            assert!(!relay_is_loopback(relay), "{relay}");
+        }
+        let mut account = postino_sync::conformance::sample_account("a");
+        account.host = "localhost".into();
+        account.security = postino_sync::Security::None;
+        account.relay = "https://relay.example.org".into();
+        assert!(RelayConnector::for_account(&account).is_err());
+        account.relay = "http://127.0.0.1:8080".into();
+        assert!(RelayConnector::for_account(&account).is_ok());
     }
 
     #[wasm_bindgen_test]

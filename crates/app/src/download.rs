@@ -4,6 +4,10 @@ use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
+/// The type of every attachment saved: bytes to store, never the sender's type for the browser
+/// to act on.
+pub const OPAQUE: &str = "application/octet-stream";
+
 /// Offers `bytes` to the user as file `name` of type `content_type`.
 pub fn save(name: &str, content_type: &str, bytes: &[u8]) -> Result<(), String> {
     save_parts(name, content_type, &Array::of1(&Uint8Array::from(bytes)))
@@ -25,8 +29,8 @@ pub fn save_parts(name: &str, content_type: &str, parts: &Array) -> Result<(), S
         .map_err(|e| format!("{e:?}"))?
         .unchecked_into();
     link.set_href(&url);
-    // A name from the message, never a path.
-    link.set_download(&name.replace(['/', '\\'], "_"));
+    // A name from the message: never a path, no bidi or control characters.
+    link.set_download(&postino_sync::untrusted::file_name(name));
     link.set_hidden(true);
     let body = document.body().ok_or("no body")?;
     let _ = body.append_child(&link);

@@ -127,11 +127,23 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             }
         }
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
-            (CertProblem::UnknownIssuer, Some(fp)) => Failure::Untrusted {
+            (CertProblem::PinChanged { .. }, _) | (_, None) => {
+                message(format!("Postino did not log in to {host} because {cert}."))
+            }
+            // A provider's server always has a certificate that verifies: one that does not is
+            // an impostor's, possibly the relay's own. Never offer to trust it (invariant 9).
+            _ if crate::presets::is_well_known_host(host) => message(format!(
+                "Postino did not log in to {host} because {cert}. {host} is a well-known \
+                 provider whose certificate always verifies, so someone between you and the \
+                 server is presenting this one, possibly the relay itself: your password was \
+                 not sent. Try again later, on another network, or with another relay."
+            )),
+            // A self-hosted server's own certificate (self-signed, `openssl req -x509` defaults,
+            // expired, for another name): the user may pin exactly this one.
+            (_, Some(fp)) => Failure::Untrusted {
                 fingerprint: fp.clone(),
                 problem: cert.to_string(),
             },
-            _ => message(format!("Postino did not log in to {host} because {cert}.")),
         },
         Pop3Error::Io(_) | Pop3Error::Closed => Failure::Message {
             text: format!(
@@ -151,6 +163,10 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             message(format!("Postino stopped talking to {host}: {err}."))
         }
         Pop3Error::Tls(e) => message(format!("The secure connection to {host} failed: {e}.")),
+        Pop3Error::SecurityMismatch(why) => message(format!(
+            "{host}:{} does not match the account's security setting: {why}.",
+            account.port
+        )),
         Pop3Error::Usage(_) => Failure::Message {
             text: format!("Postino made a mistake talking to {host}; the check stopped."),
             detail: Some(err.to_string()),
@@ -159,5 +175,63 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             text: format!("{host} sent something Postino cannot read; the check stopped."),
             detail: Some(err.to_string()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postino_pop3::tls::CertError;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn account(host: &str) -> Account {
+        Account {
+            host: host.into(),
+            ..postino_sync::conformance::sample_account("a")
+        }
+    }
+
+    fn cert(problem: CertProblem) -> SyncError {
+        SyncError::Pop3(Pop3Error::Certificate(CertError {
+            problem,
+            fingerprint: Some("AB:CD".into()),
+        }))
+    }
+
+    #[wasm_bindgen_test]
+    fn a_well_known_providers_certificate_is_never_offered_for_trust() {
+        for problem in [
+            CertProblem::UnknownIssuer,
+            CertProblem::Other("CaUsedAsEndEntity".into()),
+        ] {
+            let failure = sync_failure(&cert(problem), None, &account("pop.gmail.com"));
+            let Failure::Message { text, .. } = failure else {
+                panic!("a trust prompt was offered for pop.gmail.com: {failure:?}");
+            };
+            assert!(text.contains("possibly the relay itself"), "{text}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_self_hosted_servers_certificate_may_be_pinned_whatever_its_problem() {
+        for problem in [
+            CertProblem::UnknownIssuer,
+            CertProblem::Expired,
+            CertProblem::WrongName,
+            CertProblem::Other("CaUsedAsEndEntity".into()),
+        ] {
+            let failure = sync_failure(&cert(problem), None, &account("mail.example.org"));
+            assert!(
+                matches!(&failure, Failure::Untrusted { fingerprint, .. } if fingerprint == "AB:CD"),
+                "{failure:?}"
+            );
+        }
+        let changed = cert(CertProblem::PinChanged {
+            pinned: "00:11".into(),
+        });
+        assert!(matches!(
+            sync_failure(&changed, None, &account("mail.example.org")),
+            Failure::Message { .. }
+        ));
     }
 }

@@ -25,6 +25,15 @@ fn addresses(addr: Option<&mail_parser::Address>) -> String {
 
 pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
     let parsed = mail_parser::MessageParser::default().parse(raw);
+    let sender_verified = parsed.as_ref().is_some_and(|m| {
+        let sender = m.from().and_then(|a| a.first()).and_then(|a| a.address());
+        match (postino_sync::auth_results::topmost(m, raw), sender) {
+            (Some(results), Some(sender)) => {
+                postino_sync::auth_results::vouches_for(&results, sender)
+            }
+            _ => false,
+        }
+    });
     let raw: Rc<[u8]> = Rc::from(raw);
     match parsed {
         Some(m) => ReaderView {
@@ -36,6 +45,7 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
                 .and_then(|a| a.address())
                 .map(str::to_lowercase)
                 .unwrap_or_default(),
+            sender_verified,
             to: addresses(m.to()),
             subject: m.subject().unwrap_or_default().to_string(),
             date: m.date().map(|d| d.to_timestamp()),
@@ -58,9 +68,12 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
                 .enumerate()
                 .map(|(index, p)| Attachment {
                     index: index as u32,
+                    // Shown and saved as a name that reads as it is: `invoice\u{202E}fdp.exe`
+                    // would otherwise show as `invoiceexe.pdf`.
                     name: p
                         .attachment_name()
-                        .map(str::to_string)
+                        .map(postino_sync::untrusted::file_name)
+                        .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| format!("attachment-{}", index + 1)),
                     content_type: content_type(p),
                     size: p.contents().len(),
@@ -176,6 +189,45 @@ pub fn sender_name(from: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(auth: &str, attachment_name: &str) -> Vec<u8> {
+        format!(
+            "Authentication-Results: mx.example.net; {auth}\r\n\
+             From: Shop <news@shop.example>\r\nSubject: hi\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nhello\r\n--b\r\n\
+             Content-Type: application/pdf\r\n\
+             Content-Disposition: attachment; filename*=UTF-8''{attachment_name}\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[wasm_bindgen_test]
+    fn attachment_names_lose_bidi_overrides_and_paths() {
+        // invoice<U+202E>fdp.exe, percent-encoded as RFC 2231 allows.
+        let v = reader_view(
+            "m",
+            &message("dmarc=pass", "..%2F..%2Finvoice%E2%80%AEfdp.exe"),
+        );
+        assert_eq!(v.attachments.len(), 1);
+        let name = &v.attachments[0].name;
+        assert!(
+            !name.contains('\u{202E}') && !name.contains('/'),
+            "{name:?}"
+        );
+        assert!(name.ends_with("invoicefdp.exe"), "{name:?}");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_sender_is_verified_only_by_dmarc_or_aligned_dkim_at_the_receiving_server() {
+        let verified = |auth: &str| reader_view("m", &message(auth, "a.pdf")).sender_verified;
+        assert!(verified("dmarc=pass header.from=shop.example"));
+        assert!(verified("dkim=pass header.d=shop.example"));
+        assert!(!verified("spf=pass smtp.mailfrom=shop.example"));
+        assert!(!verified("dkim=pass header.d=elsewhere.example"));
+        assert!(!verified("dmarc=fail header.from=shop.example"));
+    }
 
     #[wasm_bindgen_test]
     fn list_shows_names_and_short_dates() {

@@ -124,6 +124,59 @@ pub fn find(key: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.key == key)
 }
 
+/// Mail domains of providers whose servers always present a publicly trusted certificate.
+const PROVIDER_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "google.com",
+    "outlook.com",
+    "office365.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "microsoft.com",
+    "yahoo.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "gmx.net",
+    "gmx.de",
+    "gmx.com",
+    "web.de",
+    "fastmail.com",
+    "t-online.de",
+    "posteo.de",
+    "mailbox.org",
+    "ionos.de",
+    "ionos.com",
+    "1und1.de",
+    "orange.fr",
+    "free.fr",
+    "sfr.fr",
+    "laposte.net",
+    "libero.it",
+    "virgilio.it",
+    "tiscali.it",
+    "aruba.it",
+    "zoho.com",
+    "yandex.com",
+    "yandex.ru",
+    "mail.ru",
+    "proton.me",
+    "comcast.net",
+];
+
+/// Whether `host` belongs to a preset or a well-known provider. A certificate for such a host
+/// that does not verify is never the user's own self-signed one: someone in between presents
+/// it, and the relay is exactly who could (DESIGN.md invariant 9). So pinning is never offered.
+pub fn is_well_known_host(host: &str) -> bool {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    PRESETS.iter().any(|p| p.host == host)
+        || PROVIDER_DOMAINS
+            .iter()
+            .any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +193,27 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), PRESETS.len());
+    }
+
+    #[wasm_bindgen_test]
+    fn well_known_hosts_are_recognised_by_name_and_domain() {
+        for host in [
+            "pop.gmail.com",
+            "POP.GMAIL.COM.",
+            "outlook.office365.com",
+            "pop3.web.de",
+            "securepop.t-online.de",
+            "pop.mail.yahoo.com",
+        ] {
+            assert!(is_well_known_host(host), "{host}");
+        }
+        for host in [
+            "mail.example.org",
+            "notgmail.com",
+            "gmail.com.evil.org",
+            "127.0.0.1",
+        ] {
+            assert!(!is_well_known_host(host), "{host}");
+        }
     }
 }

@@ -40,6 +40,10 @@ pub struct ReaderView {
     pub from: String,
     /// The sender's address, lowercase: the key for "always load remote content from".
     pub sender: String,
+    /// The receiving server vouched for the sender's domain (DMARC, or aligned DKIM, passed).
+    /// Only then does "always load remote content from" this sender apply: an unauthenticated
+    /// From: can name anyone the user trusts.
+    pub sender_verified: bool,
     pub to: String,
     pub subject: String,
     pub date: Option<i64>,
@@ -405,8 +409,19 @@ impl Reducible for State {
             }
             Action::MessagesLoaded(messages) => s.set_messages(messages),
             Action::AccountSaved { account, password } => {
-                if let Some(p) = password {
-                    s.passwords.insert(account.id.clone(), p);
+                let rebound = s.accounts.iter().any(|a| {
+                    a.id == account.id
+                        && crate::vault::binding(a) != crate::vault::binding(&account)
+                });
+                match password {
+                    Some(p) => {
+                        s.passwords.insert(account.id.clone(), p);
+                    }
+                    // The session's password is not sent to another server, relay or user.
+                    None if rebound => {
+                        s.passwords.remove(&account.id);
+                    }
+                    None => {}
                 }
                 match s.accounts.iter_mut().find(|a| a.id == account.id) {
                     Some(existing) => *existing = account,
@@ -519,16 +534,20 @@ impl Reducible for State {
                     ),
                     detail: None,
                 };
-                s.cert_prompt = Some(prompt);
+                // Never a pin for a provider's host (DESIGN.md invariant 9).
+                if !crate::presets::is_well_known_host(&prompt.host) {
+                    s.cert_prompt = Some(prompt);
+                }
             }
             Action::CertDismissed => s.cert_prompt = None,
             Action::Open(mut view) => {
-                view.remote_allowed |= s.remote_senders.contains(&view.sender);
+                view.remote_allowed |=
+                    view.sender_verified && s.remote_senders.contains(&view.sender);
                 s.reader = Some(view);
             }
             Action::RemoteSenders(senders) => {
                 if let Some(view) = s.reader.as_mut() {
-                    view.remote_allowed |= senders.contains(&view.sender);
+                    view.remote_allowed |= view.sender_verified && senders.contains(&view.sender);
                 }
                 s.remote_senders = Rc::new(senders);
             }
@@ -809,6 +828,7 @@ mod tests {
             Action::Open(ReaderView {
                 id: sender.into(),
                 sender: sender.into(),
+                sender_verified: true,
                 ..Default::default()
             })
         };
@@ -836,6 +856,69 @@ mod tests {
                 .unwrap()
                 .remote_allowed
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn an_unauthenticated_from_does_not_load_a_trusted_senders_remote_content() {
+        let forged = Action::Open(ReaderView {
+            id: "f".into(),
+            sender: "news@shop.example".into(),
+            sender_verified: false,
+            ..Default::default()
+        });
+        let s = Rc::new(State::default())
+            .reduce(Action::RemoteSenders(HashSet::from([
+                "news@shop.example".into()
+            ])))
+            .reduce(forged);
+        assert!(!s.reader.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::RemoteSenders(HashSet::from([
+            "news@shop.example".into()
+        ])));
+        assert!(!s.reader.as_ref().unwrap().remote_allowed);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_session_password_is_not_sent_to_an_edited_server() {
+        let account = postino_sync::conformance::sample_account("a");
+        let s = Rc::new(State::default())
+            .reduce(Action::AccountSaved {
+                account: account.clone(),
+                password: Some(Secret::new("pw".into())),
+            })
+            // An edit that keeps the server (the name, say) keeps the password.
+            .reduce(Action::AccountSaved {
+                account: Account {
+                    name: "Work".into(),
+                    ..account.clone()
+                },
+                password: None,
+            });
+        assert!(s.passwords.contains_key("a"));
+        let s = s.reduce(Action::AccountSaved {
+            account: Account {
+                host: "pop.elsewhere.example".into(),
+                ..account.clone()
+            },
+            password: None,
+        });
+        assert!(!s.passwords.contains_key("a"), "the host changed");
+    }
+
+    #[wasm_bindgen_test]
+    fn no_trust_prompt_for_a_well_known_providers_host() {
+        let prompt = |host: &str| {
+            Action::CertUntrusted(CertPrompt {
+                account_id: "a".into(),
+                host: host.into(),
+                fingerprint: "AB:CD".into(),
+                problem: "the server's certificate is not signed by a known authority".into(),
+            })
+        };
+        let s = Rc::new(State::default()).reduce(prompt("pop.gmail.com"));
+        assert!(s.cert_prompt.is_none());
+        let s = s.reduce(prompt("mail.example.org"));
+        assert!(s.cert_prompt.is_some());
     }
 
     #[wasm_bindgen_test]

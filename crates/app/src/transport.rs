@@ -3,7 +3,10 @@
 //!
 //! Reads come from a queue that the `message` handler fills. The browser's WebSocket API has no
 //! way to stop reading, so the queue holds whatever the relay sent and the reader has not taken
-//! yet; the POP3 client reads continuously, and its own limits bound what it keeps.
+//! yet; the POP3 client reads continuously, and its own limits bound what it keeps. The queue
+//! itself is bounded ([`MAX_QUEUED`]): a relay that sends faster than Postino can ever store
+//! ends the connection rather than the tab's memory. Nothing waits forever: the socket must open
+//! within [`CONNECT_MS`], and a read that gets no byte for [`READ_IDLE_MS`] fails.
 //! Writes hand a copy of the bytes to the browser; above `MAX_BUFFERED` unsent bytes, a write
 //! waits (the browser has no "drained" event, so it checks again after `BACKPRESSURE_POLL_MS`).
 
@@ -25,6 +28,14 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 /// Unsent bytes above which a write waits.
 pub const MAX_BUFFERED: u32 = 1024 * 1024;
+/// Received bytes not yet read above which the connection ends. The queue only grows while the
+/// engine waits on something else (an IndexedDB commit) and the network is much faster than
+/// storage; a POP3 server never needs this much in flight, a hostile relay could send without end.
+pub const MAX_QUEUED: usize = 128 * 1024 * 1024;
+/// The WebSocket must open within this (the relay itself gives up connecting after 10 s).
+pub const CONNECT_MS: i32 = 30_000;
+/// A read that receives nothing for this long fails: the server or the relay went silent.
+pub const READ_IDLE_MS: i32 = 120_000;
 /// How often a waiting write checks whether the browser sent enough.
 const BACKPRESSURE_POLL_MS: i32 = 10;
 /// The close code of a normal close (RFC 6455 section 7.4.1).
@@ -94,6 +105,12 @@ struct Shared {
     write_waker: Option<Waker>,
     /// The id of the pending `setTimeout`, if any.
     timer: Option<JsValue>,
+    /// The id of the pending connect or read deadline `setTimeout`, if any.
+    deadline: Option<JsValue>,
+    /// Since when (`Date.now()`, ms) a read has waited with nothing to read.
+    waiting_since: Option<f64>,
+    /// Why the stream failed on its own side: too much unread, or a deadline passed.
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 impl Shared {
@@ -126,6 +143,7 @@ pub struct WsStream {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
     on_timer: Closure<dyn FnMut()>,
+    on_deadline: Closure<dyn FnMut()>,
 }
 
 impl WsStream {
@@ -161,8 +179,22 @@ impl WsStream {
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 match event.data().dyn_into::<ArrayBuffer>() {
                     Ok(buffer) => {
-                        let bytes = Uint8Array::new(&buffer).to_vec();
-                        shared.borrow_mut().incoming.extend(bytes);
+                        let bytes = Uint8Array::new(&buffer);
+                        let mut s = shared.borrow_mut();
+                        if s.incoming.len() + bytes.length() as usize > MAX_QUEUED {
+                            s.failed.get_or_insert((
+                                io::ErrorKind::OutOfMemory,
+                                format!(
+                                    "the relay sent more than {} MiB that Postino could not read \
+                                     yet; the connection was ended to protect this tab's memory",
+                                    MAX_QUEUED >> 20
+                                ),
+                            ));
+                            drop(s);
+                            let _ = socket.close_with_code(NORMAL_CLOSURE);
+                        } else {
+                            s.incoming.extend(bytes.to_vec());
+                        }
                     }
                     Err(_) => {
                         // Text: the relay sends binary frames only. Treat as a broken stream.
@@ -211,6 +243,12 @@ impl WsStream {
                 }
             })
         };
+        // The connect deadline first; once open, the same timer watches reads that wait.
+        let on_deadline = {
+            let shared = shared.clone();
+            let socket = socket.clone();
+            Closure::<dyn FnMut()>::new(move || deadline_passed(&shared, &socket))
+        };
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -223,8 +261,14 @@ impl WsStream {
             _on_message: on_message,
             _on_close: on_close,
             on_timer,
+            on_deadline,
         };
-        match is_open.await {
+        stream.arm_deadline(CONNECT_MS)?;
+        let opened = is_open.await;
+        if let Some(timer) = stream.shared.borrow_mut().deadline.take() {
+            clear_timeout(&timer);
+        }
+        match opened {
             Ok(Ok(())) => Ok(stream),
             Ok(Err(info)) => Err(WsError::Closed(info)),
             // Unreachable: the sender lives in `stream`'s handlers.
@@ -258,6 +302,17 @@ impl WsStream {
         }
     }
 
+    /// Calls `deadline_passed` after `ms`, unless a deadline timer is already pending.
+    fn arm_deadline(&self, ms: i32) -> Result<(), WsError> {
+        let mut s = self.shared.borrow_mut();
+        if s.deadline.is_none() {
+            let id = set_timeout(self.on_deadline.as_ref().unchecked_ref(), ms)
+                .map_err(|e| WsError::Refused(js_message(&e)))?;
+            s.deadline = Some(id);
+        }
+        Ok(())
+    }
+
     /// Wakes `cx` after `BACKPRESSURE_POLL_MS`, unless a timer is already pending.
     fn wake_later(&self, cx: &Context<'_>) -> io::Result<()> {
         let mut s = self.shared.borrow_mut();
@@ -282,6 +337,7 @@ impl AsyncRead for WsStream {
         }
         let mut s = self.shared.borrow_mut();
         if !s.incoming.is_empty() {
+            s.waiting_since = None;
             // Copy from the ring buffer's two halves at once, not byte by byte.
             let (front, back) = s.incoming.as_slices();
             let n = buf.len().min(front.len() + back.len());
@@ -291,6 +347,9 @@ impl AsyncRead for WsStream {
             s.incoming.drain(..n);
             return Poll::Ready(Ok(n));
         }
+        if let Some((kind, why)) = &s.failed {
+            return Poll::Ready(Err(io::Error::new(*kind, why.clone())));
+        }
         match &s.close {
             Some(info) if info.code == NORMAL_CLOSURE => Poll::Ready(Ok(0)),
             Some(info) => Poll::Ready(Err(io::Error::new(
@@ -299,10 +358,53 @@ impl AsyncRead for WsStream {
             ))),
             None => {
                 s.read_waker = Some(cx.waker().clone());
+                s.waiting_since.get_or_insert_with(js_sys::Date::now);
+                drop(s);
+                if let Err(e) = self.arm_deadline(READ_IDLE_MS) {
+                    return Poll::Ready(Err(io::Error::other(e.to_string())));
+                }
                 Poll::Pending
             }
         }
     }
+}
+
+/// The connect or read deadline's timer fired: fail what has waited too long, or wait on.
+fn deadline_passed(shared: &Rc<RefCell<Shared>>, socket: &WebSocket) {
+    let mut s = shared.borrow_mut();
+    s.deadline = None;
+    if let Some(opened) = s.opened.take() {
+        let info = CloseInfo {
+            code: 1006,
+            reason: format!("the relay did not answer within {} s", CONNECT_MS / 1000),
+            was_clean: false,
+        };
+        s.close.get_or_insert(info.clone());
+        drop(s);
+        let _ = opened.send(Err(info));
+        let _ = socket.close_with_code(NORMAL_CLOSURE);
+        return;
+    }
+    let Some(since) = s.waiting_since.filter(|_| s.read_waker.is_some()) else {
+        // No read waits (the engine is busy storing): the next one arms the timer again.
+        return;
+    };
+    let waited = js_sys::Date::now() - since;
+    if waited + 1.0 < f64::from(READ_IDLE_MS) {
+        // Bytes came meanwhile and a later read waits: wake it, and its poll arms the timer
+        // again (so a read waits less than twice the deadline, never forever).
+        let waker = s.read_waker.take();
+        drop(s);
+        waker.into_iter().for_each(Waker::wake);
+        return;
+    }
+    s.failed.get_or_insert((
+        io::ErrorKind::TimedOut,
+        format!("the server sent nothing for {} s", READ_IDLE_MS / 1000),
+    ));
+    drop(s);
+    let _ = socket.close_with_code(NORMAL_CLOSURE);
+    Shared::wake_all(shared);
 }
 
 impl AsyncWrite for WsStream {
@@ -362,7 +464,13 @@ impl Drop for WsStream {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
-        if let Some(timer) = self.shared.borrow_mut().timer.take() {
+        for timer in [
+            self.shared.borrow_mut().timer.take(),
+            self.shared.borrow_mut().deadline.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             clear_timeout(&timer);
         }
         let state = self.socket.ready_state();

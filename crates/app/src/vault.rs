@@ -2,13 +2,17 @@
 //! WebCrypto made non-extractable, so page code can use it but never read it out, and a copy of
 //! the database alone does not reveal the passwords to a script. The key and the encrypted
 //! passwords live in the `secrets` store (`crate::idb`). Each password is bound to its account
-//! (the account id is the additional authenticated data), so records cannot be swapped.
+//! and to everything that decides where it is sent ([`binding`]: id, relay, host, port, security,
+//! user, as the additional authenticated data): records cannot be swapped, and a password
+//! remembered for one server never opens for another; an account edited to point elsewhere
+//! forgets it.
 //!
 //! What this does not do: protect against someone who can run code in this browser profile, who
 //! can ask the browser to decrypt. The form says so.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use postino_pop3::Secret;
+use postino_sync::Account;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
@@ -82,18 +86,34 @@ async fn stored_key(store: &IdbStore) -> Result<Option<CryptoKey>, String> {
         .map_err(|_| "the stored key is damaged".to_string())
 }
 
-fn params(iv: &Uint8Array, account_id: &str) -> AesGcmParams {
+/// What a remembered password is bound to: the account and everything that decides where the
+/// password goes. A change of any of these is a change of who receives the password.
+pub fn binding(account: &Account) -> String {
+    serde_json::json!([
+        "postino-password-v2",
+        account.id,
+        account.relay.trim(),
+        account.host.trim().to_ascii_lowercase(),
+        account.port,
+        account.security,
+        account.user,
+    ])
+    .to_string()
+}
+
+fn params(iv: &Uint8Array, account: &Account) -> AesGcmParams {
     let params = AesGcmParams::new("AES-GCM", iv);
-    params.set_additional_data(&Uint8Array::from(account_id.as_bytes()));
+    params.set_additional_data(&Uint8Array::from(binding(account).as_bytes()));
     params
 }
 
-/// Stores `password` for `account_id`, encrypted.
+/// Stores `password` for `account`, encrypted and bound to it.
 pub async fn remember(
     store: &IdbStore,
-    account_id: &str,
+    account: &Account,
     password: &Secret<String>,
 ) -> Result<(), String> {
+    let account_id = account.id.as_str();
     let key = key(store).await?;
     let mut iv = [0u8; IV_BYTES];
     crypto()?
@@ -103,7 +123,7 @@ pub async fn remember(
     let sealed = JsFuture::from(
         subtle()?
             .encrypt_with_object_and_u8_array(
-                &params(&iv, account_id),
+                &params(&iv, account),
                 &key,
                 password.expose().as_bytes(),
             )
@@ -121,8 +141,11 @@ pub async fn remember(
         .map_err(|e| e.to_string())
 }
 
-/// The remembered password of `account_id`, if there is one that decrypts.
-pub async fn recall(store: &IdbStore, account_id: &str) -> Result<Option<Secret<String>>, String> {
+/// The remembered password of `account`, if there is one that decrypts. One that was remembered
+/// for the account as it was before an edit of its server, relay or user does not decrypt: it is
+/// forgotten, and the user is asked again.
+pub async fn recall(store: &IdbStore, account: &Account) -> Result<Option<Secret<String>>, String> {
+    let account_id = account.id.as_str();
     let record = store
         .secret(&record_id(account_id))
         .await
@@ -140,13 +163,20 @@ pub async fn recall(store: &IdbStore, account_id: &str) -> Result<Option<Secret<
             .map_err(|_| "the remembered password is damaged".to_string())
     };
     let (iv, sealed) = (field("iv")?, field("sealed")?);
-    let opened = JsFuture::from(
+    let opened = match JsFuture::from(
         subtle()?
-            .decrypt_with_object_and_u8_array(&params(&iv, account_id), &key, &sealed.to_vec())
+            .decrypt_with_object_and_u8_array(&params(&iv, account), &key, &sealed.to_vec())
             .map_err(js)?,
     )
     .await
-    .map_err(|_| "the remembered password does not decrypt".to_string())?;
+    {
+        Ok(opened) => opened,
+        Err(_) => {
+            // Remembered for another server, relay or user (or damaged): never sent anywhere.
+            forget(store, account_id).await?;
+            return Ok(None);
+        }
+    };
     String::from_utf8(Uint8Array::new(&opened).to_vec())
         .map(|p| Some(Secret::new(p)))
         .map_err(|_| "the remembered password is damaged".to_string())

@@ -202,3 +202,55 @@ async fn the_first_screen_is_the_newest_mail_by_date() {
     drop(store);
     delete_database(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_remembered_password_opens_only_for_the_server_it_was_remembered_for() {
+    use postino_app::vault;
+    use postino_pop3::Secret;
+    let name = "postino-test-vault-binding";
+    let store = fresh(name).await;
+    let account = sample_account("acct-v");
+    let password = Secret::new("hunter2 ✉".to_string());
+    vault::remember(&store, &account, &password).await.unwrap();
+    let recalled = vault::recall(&store, &account).await.unwrap();
+    assert_eq!(
+        recalled.map(|p| p.expose().clone()).as_deref(),
+        Some("hunter2 ✉")
+    );
+
+    // Each of these sends the password somewhere else: it must not open, and is forgotten.
+    let elsewhere = [
+        postino_sync::Account {
+            host: "pop.attacker.example".into(),
+            ..account.clone()
+        },
+        postino_sync::Account {
+            port: 110,
+            ..account.clone()
+        },
+        postino_sync::Account {
+            user: "other".into(),
+            ..account.clone()
+        },
+        postino_sync::Account {
+            relay: "https://relay.attacker.example".into(),
+            ..account.clone()
+        },
+        postino_sync::Account {
+            security: postino_sync::Security::Stls,
+            ..account.clone()
+        },
+    ];
+    for changed in &elsewhere {
+        vault::remember(&store, &account, &password).await.unwrap();
+        assert!(
+            vault::recall(&store, changed).await.unwrap().is_none(),
+            "{:?}",
+            changed.host
+        );
+        // Forgotten, not only refused: the original account no longer finds it either.
+        assert!(vault::recall(&store, &account).await.unwrap().is_none());
+    }
+    drop(store);
+    delete_database(name).await.unwrap();
+}

@@ -62,6 +62,77 @@ impl AuthResults {
     }
 }
 
+/// The topmost `Authentication-Results` header of `message` (whose bytes are `raw`): the one the
+/// receiving server added. mail-parser's `header_raw` gives the last one, which a sender can
+/// forge.
+pub fn topmost(message: &mail_parser::Message<'_>, raw: &[u8]) -> Option<String> {
+    message
+        .headers()
+        .iter()
+        .find(|h| {
+            h.name
+                .as_str()
+                .eq_ignore_ascii_case("Authentication-Results")
+        })
+        .and_then(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Whether the receiving server's results (`value`, the topmost header) vouch for the domain of
+/// `from_address`: DMARC passed for it (RFC 7489), or a DKIM signature passed whose signing
+/// domain (`header.d`, or the domain of `header.i`) is that domain or a parent of it (relaxed
+/// alignment). SPF alone never does: it checks the envelope sender, not the From: a reader sees.
+pub fn vouches_for(value: &str, from_address: &str) -> bool {
+    let Some(domain) = from_address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+    else {
+        return false;
+    };
+    let aligned = |d: &str| {
+        let d = d
+            .trim()
+            .trim_start_matches('@')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        !d.is_empty()
+            && (domain == d
+                || domain
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|h| h.ends_with('.')))
+    };
+    let value = strip_comments(value);
+    value.split(';').skip(1).any(|part| {
+        let mut words = part.split_whitespace();
+        let Some((method, result)) = words.next().and_then(|w| w.split_once('=')) else {
+            return false;
+        };
+        if !result.eq_ignore_ascii_case("pass") {
+            return false;
+        }
+        let property = |name: &str| {
+            part.split_whitespace().find_map(|w| {
+                w.split_once('=')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim_matches('"').to_string())
+            })
+        };
+        match method.to_ascii_lowercase().as_str() {
+            // A DMARC pass is for the From domain it names; a result without it is taken as
+            // the header's own From, which is what DMARC evaluates.
+            "dmarc" => property("header.from").is_none_or(|d| domain == d.to_ascii_lowercase()),
+            "dkim" => property("header.d")
+                .or_else(|| {
+                    property("header.i")
+                        .and_then(|i| i.rsplit_once('@').map(|(_, d)| d.to_string()))
+                })
+                .is_some_and(|d| aligned(&d)),
+            _ => false,
+        }
+    })
+}
+
 /// RFC 5322 comments `( ... )`, nested, removed.
 fn strip_comments(s: &str) -> String {
     let mut depth = 0usize;
@@ -105,6 +176,40 @@ mod tests {
         assert_eq!(a.dkim.as_deref(), Some("pass"));
         assert_eq!(a.spf.as_deref(), Some("softfail"));
         assert_eq!(a.dmarc.as_deref(), Some("fail"));
+    }
+
+    #[test]
+    fn only_dmarc_or_aligned_dkim_vouch_for_the_from_domain() {
+        let gmail = "mx.google.com; dkim=pass header.i=@example.org header.s=s1; \
+                     spf=pass smtp.mailfrom=a@example.org; dmarc=pass (p=REJECT) header.from=example.org";
+        assert!(vouches_for(gmail, "news@example.org"));
+        assert!(
+            vouches_for(gmail, "news@mail.example.org"),
+            "relaxed DKIM alignment"
+        );
+        assert!(
+            !vouches_for(gmail, "ceo@bank.example"),
+            "the pass is for another domain"
+        );
+        assert!(!vouches_for(gmail, "not an address"));
+        // SPF alone, or DKIM of an unrelated domain, proves nothing about the From: shown.
+        let spf_only = "mx.example.net; spf=pass smtp.mailfrom=bank.example; dmarc=fail header.from=bank.example";
+        assert!(!vouches_for(spf_only, "ceo@bank.example"));
+        let other_dkim = "mx.example.net; dkim=pass header.d=mailer.example; dmarc=none";
+        assert!(!vouches_for(other_dkim, "ceo@bank.example"));
+        assert!(
+            !vouches_for(other_dkim, "ceo@notmailer.example"),
+            "suffix without a dot"
+        );
+        assert!(vouches_for(
+            "mx; dkim=pass header.d=bank.example",
+            "ceo@Bank.Example"
+        ));
+        assert!(
+            !vouches_for("dkim=pass header.d=bank.example", "ceo@bank.example"),
+            "the first part is the authserv-id"
+        );
+        assert!(!vouches_for("", "ceo@bank.example"));
     }
 
     #[test]

@@ -42,21 +42,10 @@ impl Summary {
             .as_ref()
             .and_then(|m| m.message_id())
             .map(str::to_string);
-        // The topmost one, added by the receiving server (mail-parser's `header_raw` gives the
-        // last one, which a sender can forge).
         let auth = parsed
             .as_ref()
-            .and_then(|m| {
-                m.headers()
-                    .iter()
-                    .find(|h| {
-                        h.name
-                            .as_str()
-                            .eq_ignore_ascii_case("Authentication-Results")
-                    })
-                    .and_then(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
-            })
-            .map(|v| AuthResults::parse(&String::from_utf8_lossy(v)))
+            .and_then(|m| crate::auth_results::topmost(m, raw))
+            .map(|v| AuthResults::parse(&v))
             .unwrap_or_default();
         let (from, to, subject, date, snippet, attachments) = match &parsed {
             Some(m) => {

@@ -81,16 +81,27 @@ pub struct CertProps {
 pub fn cert_question(props: &CertProps) -> Html {
     let p = props.prompt.clone();
     let on_trust = props.on_trust.clone();
+    // "Don't trust" is the default: it has the focus, so Enter does not pin.
+    let distrust = use_node_ref();
+    {
+        let distrust = distrust.clone();
+        use_effect_with(p.fingerprint.clone(), move |_| {
+            if let Some(b) = distrust.cast::<web_sys::HtmlElement>() {
+                let _ = b.focus();
+            }
+        });
+    }
     html! {
         <section id="cert-prompt" class="card" role="alertdialog" aria-labelledby="cert-title">
             <h2 id="cert-title">{"Trust this server's certificate?"}</h2>
             <p>{format!("{} presented a certificate Postino cannot verify: {}.", p.host, p.problem)}</p>
-            <p>{"If this is your own server with a self-signed certificate, compare this SHA-256 fingerprint with the one the server shows, and trust it only if they match:"}</p>
+            <p class="warning">{"Trust it only if this is your own server. The relay that carries the connection, or anyone on the network, could present such a certificate to read your password and mail: a public mail provider never needs this."}</p>
+            <p>{"Compare this SHA-256 fingerprint with the one your server shows (for example with openssl x509 -fingerprint -sha256 on the server), and trust it only if they match:"}</p>
             <code class="fingerprint">{&p.fingerprint}</code>
             <p class="hint">{"Postino will then accept exactly this certificate for this account, and warn you if it ever changes."}</p>
             <div class="actions">
-                <button id="trust-cert" class="primary" onclick={Callback::from(move |_| on_trust.emit(p.clone()))}>{"Trust and check mail"}</button>
-                <button onclick={props.on_dismiss.reform(|_| ())}>{"Don't trust"}</button>
+                <button id="distrust-cert" class="primary" ref={distrust} onclick={props.on_dismiss.reform(|_| ())}>{"Don't trust"}</button>
+                <button id="trust-cert" onclick={Callback::from(move |_| on_trust.emit(p.clone()))}>{"Trust and check mail"}</button>
             </div>
         </section>
     }

@@ -63,7 +63,9 @@ pub fn reader(props: &Props) -> Html {
                         {format!("{items} blocked to protect your privacy (senders use them to see when you read).")}
                     </span>
                     <button id="load-remote" onclick={on_allow}>{"Load remote content"}</button>
-                    if !v.sender.is_empty() {
+                    // Only for a sender the receiving server authenticated: "always" for a
+                    // forged From: would load the forger's trackers.
+                    if !v.sender.is_empty() && v.sender_verified {
                         <button id="allow-sender" onclick={props.on_allow_sender.reform({ let s = v.sender.clone(); move |_: MouseEvent| s.clone() })}>
                             {format!("Always for {}", v.sender)}
                         </button>
@@ -92,7 +94,8 @@ pub fn reader(props: &Props) -> Html {
                     let onclick = Callback::from(move |_: MouseEvent| {
                         let saved = attachment_bytes(&raw, a2.index)
                             .ok_or_else(|| "the attachment could not be read".to_string())
-                            .and_then(|bytes| download::save(&a2.name, &a2.content_type, &bytes));
+                            // Never the sender's type: the browser would act on it (open, sniff, run).
+                            .and_then(|bytes| download::save(&a2.name, download::OPAQUE, &bytes));
                         save_error.set(saved.err().map(|e| format!("Postino could not save {}: {e}.", a2.name)));
                     });
                     html! {
