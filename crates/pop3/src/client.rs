@@ -13,13 +13,14 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use rustls::pki_types::ServerName;
 
+use crate::auth::{attempts, AuthChoice, AuthMethod};
 use crate::command::Command;
-use crate::error::Error;
-use crate::response::{BodyEvent, Limits, ResponseDecoder};
+use crate::error::{Error, TLS_ONLY_PORT};
+use crate::response::{BodyEvent, Limits, ListingKind, ResponseDecoder};
 use crate::sasl::{Mechanism, SaslClient, MAX_AUTH_LINE};
 use crate::secret::Secret;
 use crate::tls::TlsSetup;
-use crate::types::{Capabilities, Security, Stat, StatusLine};
+use crate::types::{Capabilities, ResponseCode, Security, Stat, StatusLine};
 
 /// How to reach and trust the server.
 #[derive(Debug, Clone)]
@@ -106,12 +107,18 @@ where
     match opts.security {
         Security::Tls => {
             let tls = start_tls(stream, opts).await?;
-            Client::start(MaybeTls::Tls(Box::new(tls)), opts.limits).await
+            let mut client = Client::start(MaybeTls::Tls(Box::new(tls)), opts.limits).await?;
+            client.password_may_be_sent = true;
+            Ok(client)
         }
         // No encryption only for a server on this machine: the password would cross the
         // network in clear otherwise (DESIGN.md, TLS).
         Security::None if !is_loopback_host(&opts.host) => Err(Error::PlaintextRefused),
-        Security::None => Client::start(MaybeTls::Plain(stream), opts.limits).await,
+        Security::None => {
+            let mut client = Client::start(MaybeTls::Plain(stream), opts.limits).await?;
+            client.password_may_be_sent = true;
+            Ok(client)
+        }
         Security::Stls => {
             let mut plain = Client::start(stream, opts.limits).await?;
             if !plain.capabilities().stls {
@@ -124,6 +131,8 @@ where
             }
             let tls = start_tls(plain.stream, opts).await?;
             let mut client = Client::over(MaybeTls::Tls(Box::new(tls)), opts.limits);
+            client.apop_timestamp = plain.apop_timestamp;
+            client.password_may_be_sent = true;
             client.refresh_capabilities().await?;
             Ok(client)
         }
@@ -247,13 +256,20 @@ pub struct Client<S> {
     apop_timestamp: Option<String>,
     /// A response was left half-read: the session can no longer be trusted.
     broken: bool,
+    /// The stream is encrypted, or goes to this machine ([`connect`] sets it): a login that
+    /// fell back may send the password itself (PLAIN, USER/PASS).
+    password_may_be_sent: bool,
+    /// The server accepted `UTF8` (RFC 6856).
+    utf8: bool,
+    /// Methods the server refused in the last [`Client::login_with`].
+    refused: Vec<AuthMethod>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Read the greeting and the capabilities.
     pub async fn start(stream: S, limits: Limits) -> Result<Self, Error> {
         let mut client = Client::over(stream, limits);
-        let greeting = client.status().await?;
+        let greeting = client.greeting().await?;
         if !greeting.ok {
             return Err(Error::Server {
                 code: greeting.code,
@@ -275,7 +291,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             in_flight: VecDeque::new(),
             apop_timestamp: None,
             broken: false,
+            password_may_be_sent: false,
+            utf8: false,
+            refused: Vec::new(),
         }
+    }
+
+    /// The greeting. A first byte that cannot start `+OK` or `-ERR` fails at once instead of
+    /// waiting for a line end that never comes: a TLS record (0x15 alert, 0x16 handshake) means
+    /// the port expects TLS from the first byte.
+    async fn greeting(&mut self) -> Result<StatusLine, Error> {
+        while self.decoder.buffered() == 0 {
+            self.fill().await?;
+        }
+        match self.decoder.peek_byte() {
+            Some(0x14..=0x17) => Err(Error::SecurityMismatch(TLS_ONLY_PORT)),
+            Some(b'+' | b'-') => self.status().await,
+            _ => Err(Error::Protocol(
+                "the server's greeting is not POP3: check the host and the port".into(),
+            )),
+        }
+    }
+
+    /// The methods the server refused before the last login succeeded (empty when the first
+    /// try worked): worth telling the user, who may choose the one that worked.
+    pub fn refused_before_login(&self) -> &[AuthMethod] {
+        &self.refused
+    }
+
+    /// Whether the server accepted `UTF8` (RFC 6856) in this session.
+    pub fn utf8_enabled(&self) -> bool {
+        self.utf8
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -299,14 +345,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// Ask CAPA again. A server without CAPA (RFC 1939 only) gets the USER/UIDL/TOP defaults.
     pub async fn refresh_capabilities(&mut self) -> Result<&Capabilities, Error> {
-        let mut raw = Vec::new();
-        let response = self.exchange(Command::Capa, &mut collect(&mut raw)).await?;
         let mut caps = Capabilities::default();
-        if response.status.ok {
-            for line in String::from_utf8_lossy(&raw).lines() {
-                caps.add_line(line);
-            }
-        } else {
+        let status = self
+            .listing(Command::Capa, ListingKind::Capa, &mut |line| {
+                caps.add_line(&line);
+                Ok(())
+            })
+            .await?;
+        if !status.ok {
             caps.user = true;
             caps.uidl = true;
             caps.top = true;
@@ -315,17 +361,120 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(&self.capabilities)
     }
 
-    /// Log in with the strongest mechanism both sides offer: SASL SCRAM-SHA-256, SCRAM-SHA-1,
-    /// CRAM-MD5, PLAIN or LOGIN when CAPA lists them, else USER and PASS (RFC 1939 section 7).
-    /// Then CAPA again: some servers announce more (PIPELINING, TOP) after login.
+    /// Log in with [`AuthChoice::Automatic`] and nothing learned: see [`Client::login_with`].
+    pub async fn login(
+        &mut self,
+        user: &str,
+        password: &Secret<String>,
+    ) -> Result<AuthMethod, Error> {
+        self.login_with(user, password, AuthChoice::Automatic, None)
+            .await
+    }
+
+    /// Log in as the user chose, and say which method worked (remember it as `learned` for the
+    /// next login). `UTF8` goes first when the server offers it (RFC 6856). Then CAPA again:
+    /// some servers announce more (PIPELINING, TOP) after login.
+    ///
+    /// With [`AuthChoice::Automatic`] the methods of [`crate::auth::attempts`] are tried in
+    /// turn, because servers list mechanisms their password backend cannot check (Cyrus with
+    /// saslauthd, Dovecot with hashed passwords) and refuse them as if the password were wrong.
+    /// After a refusal the next method is tried, except:
+    /// - `[IN-USE]`, `[LOGIN-DELAY]`, `[SYS/TEMP]` (try later) and `[SYS/PERM]` stop at once;
+    /// - a refusal of a method that sent the password itself (PLAIN, LOGIN, USER/PASS) with
+    ///   `[AUTH]` is conclusive: the password is wrong;
+    /// - the password itself is sent after a refusal only over TLS or to this machine;
+    /// - anything but a refusal (a SCRAM server that cannot prove itself, a broken line) stops.
+    ///
+    /// A wrong password gives one [`Error::LoginFailed`], naming the methods tried. A server
+    /// that hangs up after a refusal gives an [`Error::LoginFailed`] that names the method the
+    /// user may choose instead.
     ///
     /// Whether the stream may carry this is decided by [`connect`]: never in clear to a server
     /// that is not on this machine.
-    pub async fn login(&mut self, user: &str, password: &Secret<String>) -> Result<(), Error> {
-        match Mechanism::strongest(&self.capabilities.sasl) {
-            Some(mechanism) => self.authenticate(user, password, mechanism).await,
-            None => self.user_pass(user, password).await,
+    pub async fn login_with(
+        &mut self,
+        user: &str,
+        password: &Secret<String>,
+        choice: AuthChoice,
+        learned: Option<AuthMethod>,
+    ) -> Result<AuthMethod, Error> {
+        self.enable_utf8().await?;
+        let tries = attempts(choice, learned, &self.capabilities);
+        self.refused.clear();
+        let mut refused: Vec<AuthMethod> = Vec::new();
+        let mut last: Option<(Option<ResponseCode>, String)> = None;
+        let mut skipped_in_clear = false;
+        for method in tries {
+            if !refused.is_empty() && method.sends_password() && !self.password_may_be_sent {
+                skipped_in_clear = true;
+                continue;
+            }
+            let result = match method {
+                AuthMethod::Sasl(m) => self.authenticate(user, password, m).await,
+                AuthMethod::Apop => self.apop(user, password).await,
+                AuthMethod::UserPass => self.user_pass(user, password).await,
+            };
+            match result {
+                Ok(()) => {
+                    self.refused = refused;
+                    return Ok(method);
+                }
+                Err(Error::LoginFailed { code, text }) => {
+                    let stop = match &code {
+                        Some(c) if c.is_temporary() || *c == ResponseCode::SysPerm => true,
+                        Some(ResponseCode::Auth) => method.sends_password(),
+                        _ => false,
+                    };
+                    refused.push(method);
+                    if stop {
+                        last = Some((code, text));
+                        break;
+                    }
+                    last = Some((code, text));
+                }
+                Err(Error::Closed | Error::Io(_)) if !refused.is_empty() => {
+                    let tried = list(&refused);
+                    return Err(Error::LoginFailed {
+                        code: None,
+                        text: format!(
+                            "the server refused {tried}, then closed the connection before \
+                             {method} could be tried; if the password is right, choose \
+                             {method} as the login method for this account"
+                        ),
+                    });
+                }
+                Err(other) => return Err(other),
+            }
         }
+        let Some((code, mut text)) = last else {
+            return Err(Error::Unsupported(
+                "a password login (it lists neither USER nor a SASL mechanism Postino knows)",
+            ));
+        };
+        if refused.len() > 1 {
+            text = format!("{text} (tried {})", list(&refused));
+        }
+        if skipped_in_clear {
+            text = format!(
+                "{text} (PLAIN and USER/PASS were not tried: the connection is not encrypted)"
+            );
+        }
+        Err(Error::LoginFailed { code, text })
+    }
+
+    /// `UTF8` (RFC 6856) when the server offers it, once, before login: Courier otherwise
+    /// replaces a message with UTF-8 headers by a notice, and deleting after download would
+    /// remove the original. A `-ERR` leaves the session as it was.
+    async fn enable_utf8(&mut self) -> Result<(), Error> {
+        if !self.capabilities.utf8 || self.utf8 {
+            return Ok(());
+        }
+        match self.command(Command::Utf8).await {
+            Ok(_) => self.utf8 = true,
+            Err(Error::Server { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Log in with an OAuth 2.0 access token: OAUTHBEARER, else XOAUTH2.
@@ -333,6 +482,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mechanism = Mechanism::strongest_oauth(&self.capabilities.sasl).ok_or(
             Error::Unsupported("OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)"),
         )?;
+        self.enable_utf8().await?;
         self.authenticate(user, token, mechanism).await
     }
 
@@ -474,15 +624,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// UIDL of every message: (message number, unique id), ids kept exactly as sent.
+    ///
+    /// A `-ERR` means the server has no UIDL (RFC 1939 makes it optional):
+    /// [`Error::Unsupported`] with [`NO_UIDL`], so that the caller can identify messages
+    /// another way.
     pub async fn uidl_all(&mut self) -> Result<Vec<(u32, String)>, Error> {
-        let raw = self.listing(Command::Uidl(None)).await?;
-        raw.lines().map(parse_uidl_line).collect()
+        let mut out = Vec::new();
+        let status = self
+            .listing(Command::Uidl(None), ListingKind::Uidl, &mut |line| {
+                out.push(parse_uidl_line(&line)?);
+                Ok(())
+            })
+            .await?;
+        if !status.ok {
+            return Err(Error::Unsupported(NO_UIDL));
+        }
+        Ok(out)
     }
 
     /// LIST of every message: (message number, size in octets).
     pub async fn list_all(&mut self) -> Result<Vec<(u32, u64)>, Error> {
-        let raw = self.listing(Command::List(None)).await?;
-        raw.lines().map(parse_list_line).collect()
+        let mut out = Vec::new();
+        let status = self
+            .listing(Command::List(None), ListingKind::List, &mut |line| {
+                out.push(parse_list_line(&line)?);
+                Ok(())
+            })
+            .await?;
+        if !status.ok {
+            return Err(Error::Server {
+                code: status.code,
+                text: status.text,
+            });
+        }
+        Ok(out)
     }
 
     /// `UIDL n`: the unique id of one message.
@@ -628,13 +803,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.next_response(sink).await
     }
 
-    /// A whole multi-line listing as text, bounded by [`Limits::max_multiline`].
-    async fn listing(&mut self, command: Command) -> Result<String, Error> {
-        let mut raw = Vec::new();
-        self.exchange(command, &mut collect(&mut raw))
-            .await?
-            .into_result()?;
-        Ok(String::from_utf8_lossy(&raw).into_owned())
+    /// A multi-line listing (CAPA, UIDL, LIST), line by line into `each`, within the limits of
+    /// its kind ([`Limits`]); nothing is held whole. Returns the status line: after `-ERR` no
+    /// line follows.
+    async fn listing(
+        &mut self,
+        command: Command,
+        kind: ListingKind,
+        each: &mut dyn FnMut(String) -> Result<(), Error>,
+    ) -> Result<StatusLine, Error> {
+        self.ensure_idle()?;
+        self.queue(command)?;
+        self.flush().await?;
+        self.broken = true;
+        let status = self.status().await?;
+        self.in_flight.pop_front();
+        if status.ok {
+            loop {
+                match self.decoder.listing_line(kind)? {
+                    Some(Some(line)) => each(line)?,
+                    Some(None) => break,
+                    None => self.fill().await?,
+                }
+            }
+        }
+        self.broken = false;
+        Ok(status)
     }
 
     fn queue(&mut self, command: Command) -> Result<(), Error> {
@@ -679,7 +873,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     async fn fill(&mut self) -> Result<(), Error> {
-        let n = self.stream.read(&mut self.read_buf).await?;
+        // A TLS stream cut without close_notify is the same "connection closed" as a plain one.
+        let n = match self.stream.read(&mut self.read_buf).await {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(Error::Closed),
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
             return Err(Error::Closed);
         }
@@ -693,11 +892,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 }
 
-/// A sink that appends to `buf`.
-fn collect(buf: &mut Vec<u8>) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
-    move |chunk| {
-        buf.extend_from_slice(chunk);
-        Ok(())
+/// What [`Client::uidl_all`] says when the server answers `-ERR` to UIDL.
+pub const NO_UIDL: &str =
+    "UIDL (unique message ids), so Postino cannot tell by itself which messages it already has";
+
+/// "A, B and C"
+fn list(methods: &[AuthMethod]) -> String {
+    let names: Vec<String> = methods.iter().map(ToString::to_string).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
     }
 }
 

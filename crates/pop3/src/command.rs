@@ -21,6 +21,8 @@ pub enum Command {
     Noop,
     Rset,
     Quit,
+    /// `UTF8` (RFC 6856 section 2): UTF-8 mode, in the AUTHORIZATION state only.
+    Utf8,
     /// `APOP name digest` (RFC 1939 section 7): the digest is MD5 of the greeting's timestamp
     /// and the secret, lower-case hex. Opt-in only: MD5 is weak.
     Apop {
@@ -55,6 +57,7 @@ impl Command {
             Command::Noop => "NOOP".to_string(),
             Command::Rset => "RSET".to_string(),
             Command::Quit => "QUIT".to_string(),
+            Command::Utf8 => "UTF8".to_string(),
             Command::Apop { user, digest } => format!("APOP {} {}", word(user)?, word(digest)?),
             Command::Auth {
                 mechanism,
@@ -129,6 +132,7 @@ impl Command {
             ("NOOP", []) => Command::Noop,
             ("RSET", []) => Command::Rset,
             ("QUIT", []) => Command::Quit,
+            ("UTF8", []) => Command::Utf8,
             ("APOP", [user, digest]) => Command::Apop {
                 user: user.to_string(),
                 digest: digest.to_string(),

@@ -27,9 +27,17 @@ pub enum Error {
     /// The server's bytes do not follow the protocol.
     #[error("the server sent something that is not POP3: {0}")]
     Protocol(String),
-    /// A line or a response went past its limit.
-    #[error("the server sent a {what} longer than {limit} bytes")]
-    TooLong { what: &'static str, limit: u64 },
+    /// A line or a response went past its limit (`unit`: "bytes" or "lines").
+    #[error("the server sent a {what} longer than {limit} {unit}; Postino stopped reading it")]
+    TooLong {
+        what: &'static str,
+        limit: u64,
+        unit: &'static str,
+    },
+    /// The security setting does not match what the port speaks: TLS on a plain port, or a
+    /// plain connection to a port that expects TLS. A settings mistake, not a server fault.
+    #[error("{0}")]
+    SecurityMismatch(&'static str),
     /// The server's certificate was not accepted.
     #[error("{0}")]
     Certificate(CertError),
@@ -61,6 +69,25 @@ impl Error {
                 c.is_temporary()
             }
             _ => false,
+        }
+    }
+}
+
+/// `TLS` chosen, and the port answered in plain text: the first bytes were not a TLS record.
+pub const NOT_TLS_PORT: &str =
+    "this port does not speak TLS: try STARTTLS on port 110, or check the port";
+
+/// `STARTTLS` or no encryption chosen, and the port answered with a TLS record.
+pub const TLS_ONLY_PORT: &str = "this port expects TLS from the first byte (usually port 995): \
+     choose TLS for this account, or check the port";
+
+impl Error {
+    /// [`Error::TooLong`] in bytes.
+    pub(crate) fn too_long(what: &'static str, limit: u64) -> Error {
+        Error::TooLong {
+            what,
+            limit,
+            unit: "bytes",
         }
     }
 }

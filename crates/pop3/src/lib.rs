@@ -7,11 +7,13 @@
 //! - [`command`]: commands of RFC 1939 and RFC 2449 and their encoding.
 //! - [`client`]: the async client, generic over futures-io `AsyncRead + AsyncWrite`, so the same
 //!   code runs over a browser WebSocket and over native TCP.
+//! - [`auth`]: how to log in: the methods, the user's choice, the order of fallbacks.
 //! - [`sasl`]: SASL mechanisms (RFC 5034), sans-IO.
 //! - [`tls`]: rustls configuration with certificate pinning and errors that name their cause.
 //! - [`server`]: the server side, for the demo mailbox and for tests.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod client;
 pub mod command;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod server;
 pub mod tls;
 pub mod types;
 
+pub use auth::{AuthChoice, AuthMethod};
 pub use client::{connect, Client, ConnectOptions, MaybeTls, PipelinedResponse};
 pub use command::Command;
 pub use error::Error;

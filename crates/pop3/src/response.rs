@@ -15,12 +15,32 @@ use crate::error::Error;
 use crate::types::{ResponseCode, StatusLine};
 
 /// Limits on what the server may send. Going past one is an [`Error::TooLong`].
+///
+/// Listings and CAPA have limits of their own, far below a message's: a hostile server cannot
+/// make the client hold 256 MiB of capability lines or UIDLs (DESIGN.md invariant 7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest status line or listing line. RFC 2449 allows 512 octets; real servers send more.
+    /// Longest status line. RFC 2449 allows 512 octets; real servers send more.
     pub max_line: usize,
-    /// Largest multi-line response (a message), in octets after unstuffing.
+    /// Largest multi-line body (a message, RETR or TOP), in octets after unstuffing.
     pub max_multiline: u64,
+    /// Largest CAPA response, in octets.
+    pub max_capa: u64,
+    /// Most lines in a CAPA response.
+    pub max_capa_lines: u64,
+    /// Longest line of a UIDL or LIST listing (RFC 1939: a number, a space and at most 70
+    /// characters; real servers pad).
+    pub max_listing_line: usize,
+    /// Most lines in a UIDL or LIST listing: the most messages a mailbox may hold for Postino.
+    pub max_listing_lines: u64,
+}
+
+impl Limits {
+    /// Largest UIDL or LIST listing in octets: proportional to [`Limits::max_listing_lines`],
+    /// 100 octets a line on average (a 70-character UIDL line is 80).
+    pub fn max_listing(&self) -> u64 {
+        self.max_listing_lines.saturating_mul(100)
+    }
 }
 
 impl Default for Limits {
@@ -28,6 +48,38 @@ impl Default for Limits {
         Limits {
             max_line: 8 * 1024,
             max_multiline: 256 * 1024 * 1024,
+            max_capa: 64 * 1024,
+            max_capa_lines: 1_000,
+            max_listing_line: 1024,
+            max_listing_lines: 1_000_000,
+        }
+    }
+}
+
+/// What a multi-line listing is, for its limits and its error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListingKind {
+    Capa,
+    Uidl,
+    List,
+}
+
+impl ListingKind {
+    fn name(self) -> &'static str {
+        match self {
+            ListingKind::Capa => "capability list (CAPA)",
+            ListingKind::Uidl => "UIDL listing",
+            ListingKind::List => "LIST listing",
+        }
+    }
+
+    /// (longest line, most octets, most lines)
+    fn limits(self, l: &Limits) -> (usize, u64, u64) {
+        match self {
+            ListingKind::Capa => (l.max_line, l.max_capa, l.max_capa_lines),
+            ListingKind::Uidl | ListingKind::List => {
+                (l.max_listing_line, l.max_listing(), l.max_listing_lines)
+            }
         }
     }
 }
@@ -50,6 +102,8 @@ pub struct ResponseDecoder {
     at_line_start: bool,
     /// Bytes of the current multi-line response handed out so far.
     multiline_len: u64,
+    /// Lines of the current listing handed out so far.
+    listing_lines: u64,
 }
 
 impl ResponseDecoder {
@@ -76,6 +130,11 @@ impl ResponseDecoder {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The next byte not yet decoded, if any.
+    pub fn peek_byte(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
     /// Bytes received but not yet decoded.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
@@ -83,14 +142,16 @@ impl ResponseDecoder {
 
     /// Take one complete line without its line ending, or `None` if it has not all arrived.
     fn line(&mut self, what: &'static str) -> Result<Option<&[u8]>, Error> {
+        self.line_within(what, self.limits.max_line)
+    }
+
+    /// As [`ResponseDecoder::line`], with `max` octets before the line end.
+    fn line_within(&mut self, what: &'static str, max: usize) -> Result<Option<&[u8]>, Error> {
         let rest = &self.buf[self.pos..];
         match rest.iter().position(|&b| b == b'\n') {
             Some(i) => {
-                if i > self.limits.max_line {
-                    return Err(Error::TooLong {
-                        what,
-                        limit: self.limits.max_line as u64,
-                    });
+                if i > max {
+                    return Err(Error::too_long(what, max as u64));
                 }
                 let start = self.pos;
                 self.pos += i + 1;
@@ -100,10 +161,7 @@ impl ResponseDecoder {
                 }
                 Ok(Some(&self.buf[start..end]))
             }
-            None if rest.len() > self.limits.max_line => Err(Error::TooLong {
-                what,
-                limit: self.limits.max_line as u64,
-            }),
+            None if rest.len() > max => Err(Error::too_long(what, max as u64)),
             None => Ok(None),
         }
     }
@@ -129,23 +187,30 @@ impl ResponseDecoder {
     }
 
     /// The next line of a multi-line listing (CAPA, LIST, UIDL), unstuffed; `Some(None)` at the
-    /// terminating ".".
-    pub fn listing_line(&mut self) -> Result<Option<Option<String>>, Error> {
-        let max = self.limits.max_multiline;
-        let Some(line) = self.line("listing line")? else {
+    /// terminating ".". Each kind has its own limits on the line, the octets and the lines
+    /// ([`Limits`]).
+    pub fn listing_line(&mut self, kind: ListingKind) -> Result<Option<Option<String>>, Error> {
+        let (max_line, max_total, max_lines) = kind.limits(&self.limits);
+        let Some(line) = self.line_within(kind.name(), max_line)? else {
             return Ok(None);
         };
         if line == b"." {
             self.multiline_len = 0;
+            self.listing_lines = 0;
             return Ok(Some(None));
         }
         let line = line.strip_prefix(b".").unwrap_or(line);
         let text = String::from_utf8_lossy(line).into_owned();
         self.multiline_len += text.len() as u64 + 2;
-        if self.multiline_len > max {
+        self.listing_lines += 1;
+        if self.multiline_len > max_total {
+            return Err(Error::too_long(kind.name(), max_total));
+        }
+        if self.listing_lines > max_lines {
             return Err(Error::TooLong {
-                what: "listing",
-                limit: max,
+                what: kind.name(),
+                limit: max_lines,
+                unit: "lines",
             });
         }
         Ok(Some(Some(text)))
@@ -215,10 +280,7 @@ impl ResponseDecoder {
     fn count_body(&mut self, n: usize) -> Result<(), Error> {
         self.multiline_len += n as u64;
         if self.multiline_len > self.limits.max_multiline {
-            return Err(Error::TooLong {
-                what: "message",
-                limit: self.limits.max_multiline,
-            });
+            return Err(Error::too_long("message", self.limits.max_multiline));
         }
         Ok(())
     }
@@ -325,6 +387,7 @@ mod tests {
         let mut d = ResponseDecoder::new(Limits {
             max_line: 16,
             max_multiline: 1000,
+            ..Limits::default()
         });
         d.enqueue_input(&[b'a'; 17]);
         assert!(matches!(d.status_line(), Err(Error::TooLong { .. })));
@@ -372,6 +435,7 @@ mod tests {
         let mut d = ResponseDecoder::new(Limits {
             max_line: 100,
             max_multiline: 10,
+            ..Limits::default()
         });
         d.enqueue_input(b"0123456789abc\r\n.\r\n");
         assert!(matches!(d.body_chunk(), Err(Error::TooLong { .. })));
@@ -382,6 +446,7 @@ mod tests {
         let mut d = ResponseDecoder::new(Limits {
             max_line: 8,
             max_multiline: 1000,
+            ..Limits::default()
         });
         d.enqueue_input(b"0123456789012345678901234567890\r\n.\r\n");
         assert_eq!(body(&mut d).len(), 33);
@@ -390,9 +455,36 @@ mod tests {
     #[test]
     fn listing_lines_unstuff_and_end() {
         let mut d = decoder(b"1 abc\r\n..2 weird\r\n.\r\n");
-        assert_eq!(d.listing_line().unwrap(), Some(Some("1 abc".into())));
-        assert_eq!(d.listing_line().unwrap(), Some(Some(".2 weird".into())));
-        assert_eq!(d.listing_line().unwrap(), Some(None));
+        let uidl = ListingKind::Uidl;
+        assert_eq!(d.listing_line(uidl).unwrap(), Some(Some("1 abc".into())));
+        assert_eq!(d.listing_line(uidl).unwrap(), Some(Some(".2 weird".into())));
+        assert_eq!(d.listing_line(uidl).unwrap(), Some(None));
+    }
+
+    #[test]
+    fn listings_and_capa_have_their_own_limits() {
+        let limits = Limits {
+            max_capa_lines: 2,
+            max_listing_line: 8,
+            max_listing_lines: 3,
+            ..Limits::default()
+        };
+        let mut d = ResponseDecoder::new(limits);
+        d.enqueue_input(b"USER\r\nTOP\r\nUIDL\r\n.\r\n");
+        d.listing_line(ListingKind::Capa).unwrap();
+        d.listing_line(ListingKind::Capa).unwrap();
+        assert_eq!(
+            d.listing_line(ListingKind::Capa).unwrap_err().to_string(),
+            "the server sent a capability list (CAPA) longer than 2 lines; Postino stopped reading it"
+        );
+        let mut d = ResponseDecoder::new(limits);
+        d.enqueue_input(b"1 123456789\r\n");
+        assert_eq!(
+            d.listing_line(ListingKind::Uidl).unwrap_err().to_string(),
+            "the server sent a UIDL listing longer than 8 bytes; Postino stopped reading it"
+        );
+        // A listing's total is proportional to the most messages allowed.
+        assert_eq!(Limits::default().max_listing(), 100_000_000);
     }
 
     #[test]

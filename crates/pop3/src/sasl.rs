@@ -44,7 +44,7 @@ pub enum Mechanism {
 }
 
 /// Password mechanisms, strongest first: [`Mechanism::strongest`] picks from this list.
-const PASSWORD_PREFERENCE: [Mechanism; 5] = [
+pub(crate) const PASSWORD_PREFERENCE: [Mechanism; 5] = [
     Mechanism::ScramSha256,
     Mechanism::ScramSha1,
     Mechanism::CramMd5,

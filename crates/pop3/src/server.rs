@@ -42,6 +42,28 @@ pub struct MailboxMessage {
     pub raw: Vec<u8>,
 }
 
+/// How the server behaves beyond RFC 1939, so that tests can play a real server's quirks.
+/// The default is the demo mailbox's server: USER/PASS, UIDL, no SASL, no UTF8.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Behaviour {
+    /// SASL mechanisms listed in CAPA. `PLAIN` checks the password (RFC 4616); every other
+    /// one is refused with `-ERR [AUTH] Authentication failed.`, as Dovecot does for CRAM-MD5
+    /// and SCRAM when its passwords are stored hashed, and Cyrus with saslauthd.
+    pub sasl: Vec<String>,
+    /// Announce `UTF8 USER` and take the `UTF8` command (RFC 6856). Like Courier, a message
+    /// with UTF-8 in its header is replaced by a notice unless the client sent `UTF8`.
+    pub utf8: bool,
+    /// No UIDL: not in CAPA, and `-ERR` to the command (RFC 1939 makes it optional).
+    pub no_uidl: bool,
+    /// Close the connection after this many refused logins, as some servers do.
+    pub max_login_failures: Option<u32>,
+}
+
+/// What a server without UTF8 mode sends instead of a message with UTF-8 in its header, as
+/// Courier does.
+pub const UNICODE_NOTICE: &[u8] =
+    b"Subject: Cannot display Unicode content\r\n\r\nThis message has Unicode content.\r\n";
+
 /// What to do after a command: write `bytes`, then close the connection if `close`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -92,6 +114,8 @@ enum State {
     /// Before login; `user` is the name given by USER, waiting for PASS.
     Authorization {
         user: Option<String>,
+        /// `AUTH PLAIN` without an initial response: the next line is the response.
+        plain_pending: bool,
     },
     Transaction,
     /// After QUIT: nothing more is accepted.
@@ -108,18 +132,33 @@ enum State {
 #[derive(Debug)]
 pub struct ServerSession<'a> {
     mailbox: &'a Mailbox,
+    behaviour: Behaviour,
     state: State,
     deleted: Vec<bool>,
     consecutive_errors: u32,
+    login_failures: u32,
+    /// The client sent `UTF8` (RFC 6856).
+    utf8: bool,
 }
 
 impl<'a> ServerSession<'a> {
     pub fn new(mailbox: &'a Mailbox) -> Self {
+        Self::with_behaviour(mailbox, Behaviour::default())
+    }
+
+    /// A session that behaves as `behaviour` says.
+    pub fn with_behaviour(mailbox: &'a Mailbox, behaviour: Behaviour) -> Self {
         ServerSession {
             mailbox,
-            state: State::Authorization { user: None },
+            behaviour,
+            state: State::Authorization {
+                user: None,
+                plain_pending: false,
+            },
             deleted: vec![false; mailbox.messages.len()],
             consecutive_errors: 0,
+            login_failures: 0,
+            utf8: false,
         }
     }
 
@@ -147,7 +186,16 @@ impl<'a> ServerSession<'a> {
         if line.len() + 2 > MAX_COMMAND_LINE {
             return self.line_too_long();
         }
-        let reply = self.dispatch(line);
+        let reply = match &mut self.state {
+            State::Authorization {
+                plain_pending: pending @ true,
+                ..
+            } => {
+                *pending = false;
+                self.sasl_plain(line)
+            }
+            _ => self.dispatch(line),
+        };
         if reply.is_err() {
             self.consecutive_errors += 1;
             if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
@@ -181,11 +229,20 @@ impl<'a> ServerSession<'a> {
             .collect();
 
         match keyword.as_slice() {
-            b"CAPA" => Reply::multi(
-                "Capability list follows",
-                b"USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nIMPLEMENTATION Postino\r\n",
-            ),
+            b"CAPA" => Reply::multi("Capability list follows", self.capa().as_bytes()),
             b"QUIT" => self.quit(),
+            b"UIDL" if self.behaviour.no_uidl => Reply::err("unknown command"),
+            b"UTF8" if self.behaviour.utf8 => match self.state {
+                State::Authorization { .. } => {
+                    self.utf8 = true;
+                    Reply::ok("UTF8 enabled")
+                }
+                _ => Reply::err("command not valid in this state"),
+            },
+            b"AUTH" if !self.behaviour.sasl.is_empty() => match self.state {
+                State::Authorization { .. } => self.auth(&args),
+                _ => Reply::err("command not valid in this state"),
+            },
             b"NOOP" | b"USER" | b"PASS" | b"STAT" | b"LIST" | b"UIDL" | b"RETR" | b"TOP"
             | b"DELE" | b"RSET" => match &self.state {
                 State::Authorization { .. } => self.authorization(&keyword, rest, &args),
@@ -194,6 +251,107 @@ impl<'a> ServerSession<'a> {
             },
             b"" => Reply::err("empty command"),
             _ => Reply::err("unknown command"),
+        }
+    }
+
+    fn capa(&self) -> String {
+        let mut capa = String::from("USER\r\n");
+        if !self.behaviour.no_uidl {
+            capa.push_str("UIDL\r\n");
+        }
+        capa.push_str("TOP\r\nPIPELINING\r\nRESP-CODES\r\n");
+        if self.behaviour.utf8 {
+            capa.push_str("UTF8 USER\r\n");
+        }
+        if !self.behaviour.sasl.is_empty() {
+            capa.push_str(&format!("SASL {}\r\n", self.behaviour.sasl.join(" ")));
+        }
+        capa.push_str("IMPLEMENTATION Postino\r\n");
+        capa
+    }
+
+    /// `AUTH mechanism [initial-response]` (RFC 5034): PLAIN is checked, any other listed
+    /// mechanism refused the way Dovecot refuses one its hashed passwords cannot serve.
+    fn auth(&mut self, args: &[&[u8]]) -> Reply {
+        let Some(mechanism) = args.first() else {
+            return Reply::err("syntax: AUTH mechanism");
+        };
+        let listed = self
+            .behaviour
+            .sasl
+            .iter()
+            .any(|m| m.as_bytes().eq_ignore_ascii_case(mechanism));
+        if !listed {
+            return Reply::err("unsupported authentication mechanism");
+        }
+        if !mechanism.eq_ignore_ascii_case(b"PLAIN") {
+            return self.login_refused();
+        }
+        match args.get(1) {
+            Some(ir) => self.sasl_plain(ir),
+            None => {
+                self.state = State::Authorization {
+                    user: None,
+                    plain_pending: true,
+                };
+                Reply {
+                    bytes: b"+ \r\n".to_vec(),
+                    close: false,
+                }
+            }
+        }
+    }
+
+    /// A PLAIN response (RFC 4616): base64 of `authzid NUL user NUL password`.
+    fn sasl_plain(&mut self, response: &[u8]) -> Reply {
+        use base64::Engine as _;
+        if response == b"*" {
+            return Reply::err("authentication cancelled");
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(response)
+            .unwrap_or_default();
+        let mut parts = decoded.split(|&b| b == 0);
+        let (_, user, pass) = (parts.next(), parts.next(), parts.next());
+        match (user, pass) {
+            (Some(user), Some(pass)) => self.check_login(user, pass),
+            _ => Reply::err("[AUTH] Authentication failed."),
+        }
+    }
+
+    fn check_login(&mut self, user: &[u8], pass: &[u8]) -> Reply {
+        let user_ok = constant_time_eq(user, self.mailbox.user.as_bytes());
+        let pass_ok = constant_time_eq(pass, self.mailbox.password.expose().as_bytes());
+        if user_ok && pass_ok {
+            self.state = State::Transaction;
+            let (count, size) = self.stat();
+            Reply::ok(&format!(
+                "{} has {count} messages ({size} octets)",
+                self.mailbox.user
+            ))
+        } else {
+            self.login_refused()
+        }
+    }
+
+    /// RFC 3206 section 4: `[AUTH]` means the credentials were wrong. With
+    /// [`Behaviour::max_login_failures`] the connection closes after that many.
+    fn login_refused(&mut self) -> Reply {
+        self.login_failures += 1;
+        let reply = Reply::err("[AUTH] Authentication failed.");
+        match self.behaviour.max_login_failures {
+            Some(max) if self.login_failures >= max => reply.closing(),
+            _ => reply,
+        }
+    }
+
+    /// The message as this session sends it: a notice instead of one with UTF-8 in its header
+    /// when the server has UTF8 and the client did not ask for it (Courier's way).
+    fn shown(&self, m: &'a MailboxMessage) -> &'a [u8] {
+        if self.behaviour.utf8 && !self.utf8 && !header_is_ascii(&m.raw) {
+            UNICODE_NOTICE
+        } else {
+            &m.raw
         }
     }
 
@@ -221,30 +379,24 @@ impl<'a> ServerSession<'a> {
                 // Any name is accepted here, so that USER does not tell which names exist.
                 self.state = State::Authorization {
                     user: Some(String::from_utf8_lossy(name).into_owned()),
+                    plain_pending: false,
                 };
                 Reply::ok("send PASS")
             }
             b"PASS" => {
-                let State::Authorization { user } = &mut self.state else {
+                let State::Authorization { user, .. } = &mut self.state else {
                     return Reply::err("command not valid in this state");
                 };
                 let Some(user) = user.take() else {
                     return Reply::err("send USER first");
                 };
                 // RFC 1939 section 7: the password is the rest of the line and may hold spaces.
-                let user_ok = constant_time_eq(user.as_bytes(), self.mailbox.user.as_bytes());
-                let pass_ok = constant_time_eq(rest, self.mailbox.password.expose().as_bytes());
-                if user_ok && pass_ok {
-                    self.state = State::Transaction;
-                    let (count, size) = self.stat();
-                    Reply::ok(&format!(
-                        "{} has {count} messages ({size} octets)",
-                        self.mailbox.user
-                    ))
-                } else {
-                    // RFC 3206 section 4: [AUTH] means the credentials were wrong.
-                    Reply::err("[AUTH] invalid user name or password")
+                let reply = self.check_login(user.as_bytes(), rest);
+                if reply.is_err() && self.behaviour == Behaviour::default() {
+                    // The demo server's own words, kept as its tests and users know them.
+                    return Reply::err("[AUTH] invalid user name or password");
                 }
+                reply
             }
             _ => Reply::err("command not valid in this state"),
         }
@@ -293,7 +445,10 @@ impl<'a> ServerSession<'a> {
             },
             b"RETR" => match args {
                 [n] => match self.message(n) {
-                    Ok((_, m)) => Reply::multi(&format!("{} octets", m.raw.len()), &m.raw),
+                    Ok((_, m)) => {
+                        let raw = self.shown(m);
+                        Reply::multi(&format!("{} octets", raw.len()), raw)
+                    }
                     Err(e) => e,
                 },
                 _ => Reply::err("syntax: RETR msg"),
@@ -304,7 +459,9 @@ impl<'a> ServerSession<'a> {
                         return Reply::err("syntax: TOP msg lines");
                     };
                     match self.message(n) {
-                        Ok((_, m)) => Reply::multi("top of message follows", top(&m.raw, lines)),
+                        Ok((_, m)) => {
+                            Reply::multi("top of message follows", top(self.shown(m), lines))
+                        }
                         Err(e) => e,
                     }
                 }
@@ -382,6 +539,15 @@ fn parse_number(arg: &[u8]) -> Option<usize> {
     std::str::from_utf8(arg).ok()?.parse().ok()
 }
 
+/// Whether the header (up to the first empty line) is all ASCII.
+fn header_is_ascii(raw: &[u8]) -> bool {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    raw[..end].is_ascii()
+}
+
 fn strip_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
@@ -436,11 +602,23 @@ fn dot_stuff_into(body: &[u8], out: &mut Vec<u8>) {
 ///
 /// Reads through a bounded buffer: a command line longer than [`MAX_COMMAND_LINE`] is answered
 /// with `-ERR line too long` and the connection is closed.
-pub async fn serve<S>(mut stream: S, mailbox: &Mailbox) -> std::io::Result<()>
+pub async fn serve<S>(stream: S, mailbox: &Mailbox) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session = ServerSession::new(mailbox);
+    serve_with(stream, mailbox, Behaviour::default()).await
+}
+
+/// As [`serve`], with the server behaving as `behaviour` says.
+pub async fn serve_with<S>(
+    mut stream: S,
+    mailbox: &Mailbox,
+    behaviour: Behaviour,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut session = ServerSession::with_behaviour(mailbox, behaviour);
     stream.write_all(session.greeting()).await?;
     stream.flush().await?;
 

@@ -48,6 +48,14 @@ pub enum CertProblem {
     /// Valid, but for another host name.
     WrongName,
     Revoked,
+    /// The certificate is a certificate authority's, used as a server's: what
+    /// `openssl req -x509` makes by default (basic constraints CA:TRUE). Common on self-hosted
+    /// servers; pinning it is the way to trust it.
+    AuthorityAsServer,
+    /// The certificate's extended key usage does not include TLS server authentication.
+    NotForServers,
+    /// The certificate cannot be read (bad encoding, unsupported version or extension).
+    Malformed,
     /// The account pins a certificate and the server showed another one.
     PinChanged {
         pinned: String,
@@ -63,25 +71,55 @@ pub struct CertError {
     pub fingerprint: Option<String>,
 }
 
-impl std::fmt::Display for CertError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl CertError {
+    /// Why the certificate was refused, as a sentence without the fingerprint.
+    pub fn problem_text(&self) -> String {
         match &self.problem {
-            CertProblem::UnknownIssuer => f.write_str(
-                "the server's certificate is not signed by a known authority \
-                 (self-signed, a private authority, or the server omits an intermediate certificate)",
-            ),
-            CertProblem::Expired => f.write_str("the server's certificate has expired"),
-            CertProblem::NotYetValid => f.write_str("the server's certificate is not valid yet"),
-            CertProblem::WrongName => {
-                f.write_str("the server's certificate is for another host name")
+            CertProblem::UnknownIssuer => "the server's certificate is not signed by a known \
+                 authority (self-signed, a private authority, or the server omits an \
+                 intermediate certificate)"
+                .into(),
+            CertProblem::Expired => "the server's certificate has expired".into(),
+            CertProblem::NotYetValid => "the server's certificate is not valid yet".into(),
+            CertProblem::WrongName => "the server's certificate is for another host name".into(),
+            CertProblem::Revoked => "the server's certificate was revoked".into(),
+            CertProblem::AuthorityAsServer => "the server's certificate is made for a \
+                 certificate authority, not for a server (as `openssl req -x509` makes by \
+                 default), so no authority vouches for it"
+                .into(),
+            CertProblem::NotForServers => {
+                "the server's certificate is not made for servers (its key usage excludes \
+                 TLS server authentication)"
+                    .into()
             }
-            CertProblem::Revoked => f.write_str("the server's certificate was revoked"),
-            CertProblem::PinChanged { .. } => f.write_str(
-                "the server's certificate changed since you trusted it: \
-                 this may be an attack, or the server renewed its certificate",
-            ),
-            CertProblem::Other(e) => write!(f, "the server's certificate was refused: {e}"),
+            CertProblem::Malformed => "the server's certificate cannot be read".into(),
+            CertProblem::PinChanged { .. } => "the server's certificate changed since you \
+                 trusted it: this may be an attack, or the server renewed its certificate"
+                .into(),
+            CertProblem::Other(e) => format!("the server's certificate was refused ({e})"),
         }
+    }
+
+    /// The fingerprint to offer for pinning: every refusal that saw a certificate. Pinning
+    /// trusts exactly that certificate, whatever its issuer, dates or extensions.
+    pub fn fingerprint_to_pin(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
+    }
+}
+
+impl std::fmt::Display for CertError {
+    /// The problem, then the certificate's SHA-256 fingerprint: the value to pin if the user
+    /// checked it is the server's own (`pinned_cert`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problem_text())?;
+        if let Some(fp) = &self.fingerprint {
+            write!(
+                f,
+                "; its SHA-256 fingerprint is {fp}: pin it only if it is the one your server \
+                 shows"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -242,9 +280,19 @@ impl TlsSetup {
                     CertificateError::NotValidForName
                     | CertificateError::NotValidForNameContext { .. } => CertProblem::WrongName,
                     CertificateError::Revoked => CertProblem::Revoked,
+                    CertificateError::InvalidPurpose => CertProblem::NotForServers,
+                    CertificateError::BadEncoding => CertProblem::Malformed,
+                    CertificateError::Other(other) => webpki_problem(&other.to_string()),
                     other => CertProblem::Other(format!("{other:?}")),
                 },
+                // The port answered in plain text (a POP3 greeting) where a TLS record was due.
+                Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                    return crate::Error::SecurityMismatch(crate::error::NOT_TLS_PORT)
+                }
                 Some(other) => return crate::Error::Tls(other.to_string()),
+                None if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return crate::Error::Closed
+                }
                 None => return crate::Error::Io(err),
             }
         };
@@ -252,6 +300,23 @@ impl TlsSetup {
             problem,
             fingerprint,
         })
+    }
+}
+
+/// A webpki error that rustls passes on as `Other`, named by its `Display` (its variant name).
+fn webpki_problem(name: &str) -> CertProblem {
+    match name {
+        "CaUsedAsEndEntity" => CertProblem::AuthorityAsServer,
+        "EndEntityUsedAsCa" | "UnknownIssuer" => CertProblem::UnknownIssuer,
+        n if n.starts_with("UnsupportedCertVersion")
+            || n.starts_with("UnsupportedCriticalExtension")
+            || n.starts_with("MalformedExtensions")
+            || n.starts_with("ExtensionValueInvalid") =>
+        {
+            CertProblem::Malformed
+        }
+        n if n.starts_with("RequiredEkuNotFound") => CertProblem::NotForServers,
+        other => CertProblem::Other(other.chars().take(80).collect()),
     }
 }
 

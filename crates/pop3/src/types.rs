@@ -105,9 +105,15 @@ pub struct Capabilities {
     pub pipelining: bool,
     pub resp_codes: bool,
     pub stls: bool,
+    /// `UTF8` (RFC 6856): the server takes the `UTF8` command, after which it sends messages with
+    /// UTF-8 headers as they are. Without it Courier replaces such a message by a "Cannot
+    /// display Unicode content" notice.
+    pub utf8: bool,
+    /// `UTF8 USER`: user names and passwords may be UTF-8 (RFC 6856 section 2).
+    pub utf8_user: bool,
     /// SASL mechanisms, upper case.
     pub sasl: Vec<String>,
-    /// `LOGIN-DELAY n`: seconds between logins.
+    /// `LOGIN-DELAY n`: seconds between logins; `LOGIN-DELAY 0` (no delay) is `None`.
     pub login_delay: Option<u64>,
     /// `EXPIRE n|NEVER`: `Some(None)` is NEVER, `Some(Some(0))` means mail may go once retrieved.
     pub expire: Option<Option<u64>>,
@@ -134,6 +140,13 @@ impl Capabilities {
             "PIPELINING" => self.pipelining = true,
             "RESP-CODES" => self.resp_codes = true,
             "STLS" => self.stls = true,
+            "UTF8" => {
+                self.utf8 = true;
+                self.utf8_user = line
+                    .split_ascii_whitespace()
+                    .skip(1)
+                    .any(|a| a.eq_ignore_ascii_case("USER"));
+            }
             "SASL" => {
                 self.sasl = line
                     .split_ascii_whitespace()
@@ -141,7 +154,7 @@ impl Capabilities {
                     .map(|m| m.to_ascii_uppercase())
                     .collect()
             }
-            "LOGIN-DELAY" => self.login_delay = arg.and_then(|a| a.parse().ok()),
+            "LOGIN-DELAY" => self.login_delay = arg.and_then(|a| a.parse().ok()).filter(|&d| d > 0),
             "EXPIRE" => {
                 self.expire = match arg {
                     Some(a) if a.eq_ignore_ascii_case("NEVER") => Some(None),
@@ -189,6 +202,23 @@ mod tests {
         caps.add_line("IMPLEMENTATION Dovecot (Debian)");
         assert_eq!(caps.expire, Some(None));
         assert_eq!(caps.implementation.as_deref(), Some("Dovecot (Debian)"));
+    }
+
+    #[test]
+    fn utf8_and_its_user_argument_courier() {
+        let mut caps = Capabilities::default();
+        caps.add_line("UTF8 USER");
+        assert!(caps.utf8 && caps.utf8_user);
+        let mut caps = Capabilities::default();
+        caps.add_line("utf8");
+        assert!(caps.utf8 && !caps.utf8_user);
+    }
+
+    #[test]
+    fn login_delay_zero_is_no_delay() {
+        let mut caps = Capabilities::default();
+        caps.add_line("LOGIN-DELAY 0");
+        assert_eq!(caps.login_delay, None);
     }
 
     #[test]

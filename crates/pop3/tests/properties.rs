@@ -100,6 +100,7 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Noop),
         Just(Command::Rset),
         Just(Command::Quit),
+        Just(Command::Utf8),
         (word(), word()).prop_map(|(user, digest)| Command::Apop { user, digest }),
         (word(), proptest::option::of(word())).prop_map(|(mechanism, ir)| Command::Auth {
             mechanism,
@@ -154,12 +155,12 @@ proptest! {
     /// and never holds more than the limits allow beyond what was enqueued.
     #[test]
     fn no_input_panics_the_decoder(input in proptest::collection::vec(any::<u8>(), 0..400), ops in proptest::collection::vec(0u8..4, 1..20)) {
-        let mut decoder = ResponseDecoder::new(Limits { max_line: 64, max_multiline: 256 });
+        let mut decoder = ResponseDecoder::new(Limits { max_line: 64, max_multiline: 256, ..Limits::default() });
         decoder.enqueue_input(&input);
         for op in ops {
             let _ = match op {
                 0 => decoder.status_line().map(drop),
-                1 => decoder.listing_line().map(drop),
+                1 => decoder.listing_line(postino_pop3::response::ListingKind::Uidl).map(drop),
                 2 => decoder.continuation_or_status().map(drop),
                 _ => decoder.body_chunk().map(drop),
             };

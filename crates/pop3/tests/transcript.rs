@@ -4,8 +4,8 @@
 
 use postino_pop3::client::PIPELINE_WINDOW;
 use postino_pop3::{
-    connect, Client, Command, ConnectOptions, Error, Limits, Mechanism, ResponseCode, Secret,
-    Security,
+    connect, AuthChoice, AuthMethod, Client, Command, ConnectOptions, Error, Limits, Mechanism,
+    ResponseCode, Secret, Security,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
@@ -691,6 +691,7 @@ async fn a_line_past_the_limit_is_too_long_not_growth() {
     let limits = Limits {
         max_line: 32,
         max_multiline: 1024,
+        ..Limits::default()
     };
     let err = Client::start(stream, limits).await.err().expect("refused");
     assert!(matches!(err, Error::TooLong { .. }), "{err:?}");
@@ -709,10 +710,185 @@ async fn a_message_past_the_limit_is_too_long() {
     let limits = Limits {
         max_line: 100,
         max_multiline: 16,
+        ..Limits::default()
     };
     let mut client = Client::start(stream, limits).await.unwrap();
     let err = client.retr(1, &mut |_| Ok(())).await.unwrap_err();
     assert!(matches!(err, Error::TooLong { .. }), "{err:?}");
     drop(client);
     server.await.unwrap();
+}
+
+/// Issue 19 item 6: APOP, offered by Cyrus and others, is reachable as the user's choice.
+#[tokio::test]
+async fn apop_chosen_by_the_user_is_used_and_reported() {
+    let (stream, server) = scripted(session(vec![
+        C("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n"),
+        S("+OK maildrop has 1 message (369 octets)\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\n.\r\n"),
+    ]));
+    let mut client = start(stream).await;
+    let method = client
+        .login_with(
+            "mrose",
+            &secret("tanstaaf"),
+            AuthChoice::Only(AuthMethod::Apop),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(method, AuthMethod::Apop);
+    drop(client);
+    server.await.unwrap();
+}
+
+/// CRAM-MD5 refused (the backend cannot check it): PLAIN next, over a connection that may
+/// carry the password ("no encryption" to this machine).
+#[tokio::test]
+async fn cram_md5_refused_falls_back_to_plain() {
+    let (stream, server) = scripted(vec![
+        GREETING,
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\nRESP-CODES\r\nSASL CRAM-MD5 PLAIN\r\n.\r\n"),
+        C("AUTH CRAM-MD5\r\n"),
+        S("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+        C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"),
+        S("-ERR [AUTH] Authentication failed.\r\n"),
+        // base64("\0tim\0tanstaaftanstaaf")
+        C("AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+        S("+OK Logged in.\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\n.\r\n"),
+    ]);
+    let opts = ConnectOptions::new("localhost", Security::None);
+    let mut client = connect(stream, &opts).await.unwrap();
+    let method = client
+        .login("tim", &secret("tanstaaftanstaaf"))
+        .await
+        .unwrap();
+    assert_eq!(method, AuthMethod::Sasl(Mechanism::Plain));
+    drop(client);
+    server.await.unwrap();
+}
+
+/// A client not made by `connect` cannot know the stream is encrypted: after a refusal it does
+/// not send the password itself.
+#[tokio::test]
+async fn no_fallback_to_the_password_itself_on_a_stream_not_known_to_be_safe() {
+    let (stream, server) = scripted(session_with_capa(
+        "+OK\r\nUSER\r\nSASL CRAM-MD5 PLAIN\r\n.\r\n",
+        vec![
+            C("AUTH CRAM-MD5\r\n"),
+            S("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+            C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"),
+            S("-ERR Authentication failed.\r\n"),
+        ],
+    ));
+    let mut client = start(stream).await;
+    let err = client
+        .login("tim", &secret("tanstaaftanstaaf"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server refused the login: Authentication failed. (PLAIN and USER/PASS were not \
+         tried: the connection is not encrypted)"
+    );
+    drop(client);
+    server.await.unwrap();
+}
+
+/// `[SYS/TEMP]`, `[IN-USE]`, `[LOGIN-DELAY]` (try later) and `[SYS/PERM]` stop the fallback:
+/// no further method is tried.
+#[tokio::test]
+async fn temporary_and_permanent_codes_stop_the_fallback() {
+    for (line, temporary) in [
+        ("-ERR [SYS/TEMP] auth service down\r\n", true),
+        ("-ERR [IN-USE] locked\r\n", true),
+        ("-ERR [LOGIN-DELAY] wait\r\n", true),
+        ("-ERR [SYS/PERM] account disabled\r\n", false),
+    ] {
+        let (stream, server) = scripted(vec![
+            GREETING,
+            C("CAPA\r\n"),
+            S("+OK\r\nUSER\r\nSASL CRAM-MD5 PLAIN\r\n.\r\n"),
+            C("AUTH CRAM-MD5\r\n"),
+            S("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+            C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"),
+            S(line),
+        ]);
+        let opts = ConnectOptions::new("localhost", Security::None);
+        let mut client = connect(stream, &opts).await.unwrap();
+        let err = client
+            .login("tim", &secret("tanstaaftanstaaf"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::LoginFailed { .. }), "{line}: {err:?}");
+        assert_eq!(err.is_temporary(), temporary, "{line}");
+        drop(client);
+        server.await.unwrap();
+    }
+}
+
+/// "No encryption" or STARTTLS against a port that speaks TLS from the first byte: a TLS
+/// record (here an alert, 0x15) instead of a greeting is a settings mistake, said at once, not
+/// after the server gives up.
+#[tokio::test]
+async fn a_tls_record_instead_of_a_greeting_fails_at_once() {
+    let (stream, server) = scripted(vec![S("\x15\x03\x03\x00\x02\x02\x32")]);
+    let start = Client::start(stream, Limits::default());
+    let err = tokio::time::timeout(std::time::Duration::from_secs(2), start)
+        .await
+        .expect("the client must not wait for a line end")
+        .err()
+        .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "this port expects TLS from the first byte (usually port 995): choose TLS for this \
+         account, or check the port"
+    );
+    assert!(!err.is_temporary());
+    server.await.unwrap();
+}
+
+/// A hostile server's endless CAPA is cut at its own limit, far below a message's.
+#[tokio::test]
+async fn an_endless_capa_is_cut_at_its_limit() {
+    let capa: &'static str =
+        Box::leak(format!("+OK\r\n{}", "X-CAP\r\n".repeat(1_001)).into_boxed_str());
+    let (stream, server) = scripted(vec![S("+OK\r\n"), C("CAPA\r\n"), S(capa)]);
+    let err = Client::start(stream, Limits::default())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "the server sent a capability list (CAPA) longer than 1000 lines; Postino stopped \
+         reading it"
+    );
+    server.await.unwrap();
+}
+
+/// A UIDL listing with an endless line is cut at 1 KiB.
+#[tokio::test]
+async fn a_uidl_line_past_one_kib_is_cut() {
+    let listing: &'static str =
+        Box::leak(format!("+OK\r\n1 {}\r\n.\r\n", "u".repeat(2000)).into_boxed_str());
+    let (stream, server) = scripted(session(vec![C("UIDL\r\n"), S(listing)]));
+    let mut client = start(stream).await;
+    let err = client.uidl_all().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server sent a UIDL listing longer than 1024 bytes; Postino stopped reading it"
+    );
+    drop(client);
+    server.await.unwrap();
+}
+
+/// Greeting, then this CAPA answer, then the given steps.
+fn session_with_capa(capa: &'static str, steps: Vec<Step>) -> Vec<Step> {
+    let mut all = vec![GREETING, C("CAPA\r\n"), S(capa)];
+    all.extend(steps);
+    all
 }

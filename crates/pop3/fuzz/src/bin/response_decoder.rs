@@ -23,7 +23,9 @@ fn main() {
                 let op = ops.next().unwrap_or(0) ^ control;
                 let done = match op % 4 {
                     0 => decoder.status_line().map(|s| s.is_none()),
-                    1 => decoder.listing_line().map(|l| l.is_none()),
+                    1 => decoder
+                        .listing_line(postino_pop3::response::ListingKind::Uidl)
+                        .map(|l| l.is_none()),
                     2 => decoder.continuation_or_status().map(|l| l.is_none()),
                     _ => decoder.body_chunk().map(|event| match event {
                         Some(BodyEvent::Data(d)) => {
