@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use postino_pop3::Secret;
-pub use postino_pop3::Security;
+pub use postino_pop3::{AuthChoice, AuthMethod, Security};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -35,6 +35,14 @@ pub struct Account {
     /// encrypted, with a key the page cannot read out). Otherwise it is asked once per session.
     #[serde(default)]
     pub remember_password: bool,
+    /// How to log in: `Automatic` (the default: Postino tries the server's mechanisms and falls
+    /// back when one is refused), or one method the user chose (APOP only this way).
+    #[serde(default)]
+    pub auth: AuthChoice,
+    /// The method that logged in last time, tried first next time with `Automatic`. Copy it
+    /// from [`crate::SyncReport::auth_used`] after a sync; clear it when the server changes.
+    #[serde(default)]
+    pub auth_learned: Option<AuthMethod>,
 }
 
 /// An optional secret as its plain value, for the store only.

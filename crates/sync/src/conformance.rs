@@ -70,6 +70,8 @@ pub fn sample_account(id: &str) -> Account {
         policy: Default::default(),
         relay_token: Some(postino_pop3::Secret::new("relay token ✉".to_owned())),
         remember_password: false,
+        auth: Default::default(),
+        auth_learned: None,
     }
 }
 

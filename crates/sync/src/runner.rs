@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::command::Command;
-use postino_pop3::{connect, Client, ConnectOptions, MaybeTls, Secret};
+use postino_pop3::{connect, AuthMethod, Client, ConnectOptions, MaybeTls, Secret};
 
 use crate::plan::{Fetch, PlanInput, Warning};
 use crate::{message_id, Account, LedgerEntry, Store, StoreError, Summary, SyncPlan};
@@ -149,6 +149,15 @@ pub struct SyncReport {
     pub cancelled: bool,
     /// Listed, then refused by the server when asked for (deleted meanwhile by another client).
     pub unavailable: usize,
+    /// The login method that worked. Store it as [`Account::auth_learned`] so that the next
+    /// login tries it first.
+    pub auth_used: Option<AuthMethod>,
+    /// Methods the server refused before `auth_used` worked (say, SCRAM-SHA-256 listed but not
+    /// checkable by its password backend): worth telling the user, who may choose `auth_used`.
+    pub auth_refused: Vec<AuthMethod>,
+    /// The server has no UIDL: messages were told apart by a digest of their headers
+    /// (`TOP n 0`) instead. See [`message_ids`].
+    pub ids_from_headers: bool,
 }
 
 /// Connect over `stream` as the account says (TLS, STLS or plain), and log in.
@@ -160,11 +169,27 @@ pub async fn open_session<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    Ok(open_login(stream, account, password).await?.0)
+}
+
+/// As [`open_session`], and which login method worked, and which the server refused first.
+/// The login follows [`Account::auth`], trying [`Account::auth_learned`] first.
+pub async fn open_login<S>(
+    stream: S,
+    account: &Account,
+    password: &Secret<String>,
+) -> Result<(Client<MaybeTls<S>>, AuthMethod, Vec<AuthMethod>), SyncError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut opts = ConnectOptions::new(account.host.clone(), account.security);
     opts.pinned_cert = account.pinned_cert.clone();
     let mut client = connect(stream, &opts).await?;
-    client.login(&account.user, password).await?;
-    Ok(client)
+    let method = client
+        .login_with(&account.user, password, account.auth, account.auth_learned)
+        .await?;
+    let refused = client.refused_before_login().to_vec();
+    Ok((client, method, refused))
 }
 
 /// Download what the ledger lacks, delete what the policy says, in as many sessions as the
@@ -189,8 +214,12 @@ where
 
     loop {
         let stream = connector.connect().await?;
-        let mut client = open_session(stream, account, password).await?;
+        let (mut client, method, refused) = open_login(stream, account, password).await?;
         report.sessions += 1;
+        report.auth_used = Some(method);
+        if report.auth_refused.is_empty() {
+            report.auth_refused = refused;
+        }
         let caps = client.capabilities().clone();
         report.expire = caps.expire;
         report.login_delay = caps.login_delay;
@@ -202,8 +231,9 @@ where
         };
 
         progress(Progress::Listing);
-        let uidls = client.uidl_all().await?;
         let sizes = client.list_all().await?;
+        let (uidls, from_headers) = message_ids(&mut client, &sizes).await?;
+        report.ids_from_headers |= from_headers;
         let ledger = store.ledger(&account.id).await?;
         let plan = SyncPlan::new(&PlanInput {
             uidls: &uidls,
@@ -287,6 +317,102 @@ where
             return Ok(report);
         }
     }
+}
+
+/// Prefix of the ids [`message_ids`] makes from headers when the server has no UIDL.
+pub const HEADER_ID_PREFIX: &str = "postino-headers-sha256:";
+
+/// Header lines that mbox-based servers (qpopper, UW ipop3d) add or change once a message was
+/// read: left out of the header digest, so that a message keeps its id after download.
+const VOLATILE_HEADERS: [&str; 6] = [
+    "status:",
+    "x-status:",
+    "x-uid:",
+    "x-keywords:",
+    "x-imap",
+    "content-length:",
+];
+
+/// Each listed message's unique id: its UIDL; or, when the server has no UIDL (RFC 1939 makes
+/// it optional; `-ERR` to UIDL), a SHA-256 of its header (`TOP n 0`, pipelined) without the
+/// lines mbox servers rewrite, prefixed with [`HEADER_ID_PREFIX`]. Identical headers get `#2`,
+/// `#3`... in listing order. Returns the ids and whether they came from headers.
+///
+/// A server with neither UIDL nor TOP cannot be told apart from one session to the next:
+/// [`postino_pop3::Error::Unsupported`] saying so.
+pub async fn message_ids<S>(
+    client: &mut Client<S>,
+    sizes: &[(u32, u64)],
+) -> Result<(Vec<(u32, String)>, bool), SyncError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match client.uidl_all().await {
+        Ok(uidls) => return Ok((uidls, false)),
+        Err(postino_pop3::Error::Unsupported(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let neither = postino_pop3::Error::Unsupported(
+        "UIDL (unique message ids) nor TOP (headers), so Postino cannot tell which messages it \
+         already downloaded; ask the provider to enable UIDL",
+    );
+    let mut numbers = sizes.iter().map(|(n, _)| *n);
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let window = client.window();
+    loop {
+        while client.in_flight() < window {
+            match numbers.next() {
+                Some(n) => client.send_pipelined(Command::Top(n, 0))?,
+                None => break,
+            }
+        }
+        if client.in_flight() == 0 {
+            return Ok((out, true));
+        }
+        let mut head = Vec::new();
+        let response = client
+            .next_response(&mut |chunk| {
+                let room = crate::triage::MAX_HEADER_BYTES.saturating_sub(head.len());
+                head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                Ok(())
+            })
+            .await?;
+        let Command::Top(number, _) = response.command else {
+            continue;
+        };
+        if !response.status.ok {
+            return Err(neither.into());
+        }
+        let digest = header_digest(&head);
+        let count = seen.entry(digest.clone()).or_insert(0);
+        *count += 1;
+        let id = match *count {
+            1 => format!("{HEADER_ID_PREFIX}{digest}"),
+            k => format!("{HEADER_ID_PREFIX}{digest}#{k}"),
+        };
+        out.push((number, id));
+    }
+}
+
+/// SHA-256 (hex) of a header block, line endings normalised, volatile lines left out.
+fn header_digest(head: &[u8]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let volatile = VOLATILE_HEADERS
+            .iter()
+            .any(|h| line.len() >= h.len() && line[..h.len()].eq_ignore_ascii_case(h.as_bytes()));
+        if !volatile {
+            ctx.update(line);
+            ctx.update(b"\n");
+        }
+    }
+    ctx.finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// How one session's download ended.

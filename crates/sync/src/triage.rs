@@ -154,8 +154,10 @@ where
     let stream = connector.connect().await?;
     let mut client = open_session(stream, account, password).await?;
     progress(Progress::Listing);
-    let uidls = client.uidl_all().await?;
-    let sizes: HashMap<u32, u64> = client.list_all().await?.into_iter().collect();
+    // Without UIDL, ids come from the headers, as the runner makes them.
+    let listed = client.list_all().await?;
+    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
+    let sizes: HashMap<u32, u64> = listed.into_iter().collect();
     let ledger = ledger_by_uidl(store, &account.id).await?;
 
     let mut seen = HashSet::with_capacity(uidls.len());
@@ -335,8 +337,10 @@ where
     let stream = connector.connect().await?;
     let mut client = open_session(stream, account, password).await?;
     progress(Progress::Listing);
-    let uidls = client.uidl_all().await?;
-    let sizes: HashMap<u32, u64> = client.list_all().await?.into_iter().collect();
+    // Without UIDL, ids come from the headers, as the runner makes them.
+    let listed = client.list_all().await?;
+    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
+    let sizes: HashMap<u32, u64> = listed.into_iter().collect();
     // Numbers of this session, by UIDL; the first, if a broken server lists one twice.
     let mut numbers: HashMap<&str, u32> = HashMap::with_capacity(uidls.len());
     for (number, uidl) in &uidls {

@@ -496,6 +496,8 @@ fn account_for_port(port: u16) -> Account {
         policy: Policy::default(),
         relay_token: None,
         remember_password: false,
+        auth: Default::default(),
+        auth_learned: None,
     }
 }
 

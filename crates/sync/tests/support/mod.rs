@@ -48,6 +48,8 @@ pub fn account(d: &Dovecot, policy: Policy) -> Account {
         policy,
         relay_token: None,
         remember_password: false,
+        auth: Default::default(),
+        auth_learned: None,
     }
 }
 

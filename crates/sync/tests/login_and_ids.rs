@@ -1,0 +1,120 @@
+//! The runner against `postino_pop3::server` behaving like real servers (issue 19): one that
+//! lists SCRAM its password backend cannot check (Cyrus with saslauthd, Dovecot with hashed
+//! passwords), and one without UIDL.
+
+use postino_pop3::server::{serve_with, Behaviour, Mailbox, MailboxMessage};
+use postino_pop3::{AuthMethod, Mechanism, Secret, Security};
+use postino_sync::conformance::sample_account;
+use postino_sync::runner::HEADER_ID_PREFIX;
+use postino_sync::{Account, Connector, MemoryStore, Store, SyncError, SyncOptions};
+use tokio::io::DuplexStream;
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+/// Each connection gets a fresh session of our server, behaving as `behaviour` says.
+struct InMemory {
+    mailbox: Mailbox,
+    behaviour: Behaviour,
+}
+
+impl Connector for InMemory {
+    type Stream = Compat<DuplexStream>;
+
+    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (mailbox, behaviour) = (self.mailbox.clone(), self.behaviour.clone());
+        tokio::spawn(async move {
+            let _ = serve_with(server.compat(), &mailbox, behaviour).await;
+        });
+        Ok(client.compat())
+    }
+}
+
+fn mailbox() -> Mailbox {
+    Mailbox {
+        user: "user".into(),
+        password: Secret::new("pw".into()),
+        messages: (1..=3)
+            .map(|i| MailboxMessage {
+                uidl: format!("u{i}"),
+                raw: format!("Subject: {i}\r\nMessage-ID: <{i}@x>\r\n\r\nbody {i}\r\n")
+                    .into_bytes(),
+            })
+            .collect(),
+    }
+}
+
+fn account() -> Account {
+    Account {
+        host: "localhost".into(),
+        security: Security::None,
+        ..sample_account("acct")
+    }
+}
+
+async fn sync(
+    connector: &mut InMemory,
+    store: &MemoryStore,
+    account: &Account,
+) -> postino_sync::SyncReport {
+    postino_sync::sync_account(
+        connector,
+        store,
+        account,
+        &Secret::new("pw".into()),
+        &SyncOptions::new(1_750_000_000),
+        &mut |_| {},
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn scram_refused_plain_works_and_the_report_says_so_and_the_next_sync_starts_there() {
+    let mut server = InMemory {
+        mailbox: mailbox(),
+        behaviour: Behaviour {
+            sasl: ["SCRAM-SHA-256", "CRAM-MD5", "PLAIN"]
+                .map(String::from)
+                .to_vec(),
+            ..Behaviour::default()
+        },
+    };
+    let store = MemoryStore::default();
+    let mut account = account();
+    let report = sync(&mut server, &store, &account).await;
+    assert_eq!(report.downloaded, 3);
+    let plain = AuthMethod::Sasl(Mechanism::Plain);
+    assert_eq!(report.auth_used, Some(plain));
+    assert_eq!(
+        report.auth_refused,
+        [AuthMethod::Sasl(Mechanism::ScramSha256)]
+    );
+
+    // The app and the CLI remember it; the next login goes straight to PLAIN.
+    account.auth_learned = report.auth_used;
+    let again = sync(&mut server, &store, &account).await;
+    assert_eq!(again.auth_used, Some(plain));
+    assert!(again.auth_refused.is_empty());
+    assert_eq!(again.already_stored, 3);
+}
+
+#[tokio::test]
+async fn without_uidl_messages_are_told_apart_by_their_headers_and_never_fetched_twice() {
+    let mut server = InMemory {
+        mailbox: mailbox(),
+        behaviour: Behaviour {
+            no_uidl: true,
+            ..Behaviour::default()
+        },
+    };
+    let store = MemoryStore::default();
+    let account = account();
+    let report = sync(&mut server, &store, &account).await;
+    assert!(report.ids_from_headers);
+    assert_eq!(report.downloaded, 3);
+    let ledger = store.ledger(&account.id).await.unwrap();
+    assert!(ledger.iter().all(|e| e.uidl.starts_with(HEADER_ID_PREFIX)));
+
+    let again = sync(&mut server, &store, &account).await;
+    assert_eq!((again.downloaded, again.already_stored), (0, 3));
+}
