@@ -45,6 +45,8 @@ pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
         policy: Default::default(),
         relay_token: None,
         remember_password: false,
+        auth: Default::default(),
+        auth_learned: None,
     };
     Some((account, Secret::new(info.password)))
 }

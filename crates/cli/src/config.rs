@@ -9,6 +9,8 @@
 //! user = "me@example.org"
 //! password_command = "pass show mail/work"   # or password_env = "VAR", or password_file = "path"
 //! pinned_cert = "AB:CD:..."       # optional: trust exactly this self-signed certificate
+//! auth = "automatic"              # or scram-sha-256, scram-sha-1, cram-md5, plain, login,
+//!                                 # user-pass, apop: only that method
 //! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox"
 //! [account.policy]
 //! delete = { kind = "after_days", days = 14 }  # default: leave on server
@@ -18,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use postino_pop3::{Secret, Security};
+use postino_pop3::{AuthChoice, Secret, Security};
 use postino_sync::{Account, Policy};
 use serde::Deserialize;
 
@@ -42,6 +44,9 @@ pub struct AccountConfig {
     pub password_command: Option<String>,
     pub password_file: Option<PathBuf>,
     pub pinned_cert: Option<String>,
+    /// How to log in (`auth = "plain"`); automatic by default.
+    #[serde(default)]
+    pub auth: AuthChoice,
     pub maildir: Option<PathBuf>,
     pub mbox: Option<PathBuf>,
     #[serde(default)]
@@ -106,6 +111,8 @@ impl AccountConfig {
             policy: self.policy.clone(),
             relay_token: None,
             remember_password: false,
+            auth: self.auth,
+            auth_learned: None,
         }
     }
 
@@ -175,6 +182,54 @@ mod tests {
             a.destination().unwrap(),
             Destination::Mbox("/tmp/work.mbox".into())
         );
+    }
+
+    #[test]
+    fn auth_picks_one_method_and_a_wrong_one_says_which_are_known() {
+        let base = "[[account]]\nname='a'\nhost='h'\nuser='u'\npassword_env='X'\nmbox='m'\n";
+        let c: Config = toml::from_str(&format!("{base}auth = 'apop'\n")).unwrap();
+        assert_eq!(
+            c.accounts[0].account().auth,
+            AuthChoice::Only(postino_pop3::AuthMethod::Apop)
+        );
+        let c: Config = toml::from_str(&format!("{base}auth = 'CRAM-MD5'\n")).unwrap();
+        assert_eq!(c.accounts[0].account().auth.to_string(), "CRAM-MD5");
+        let c: Config = toml::from_str(base).unwrap();
+        assert_eq!(c.accounts[0].account().auth, AuthChoice::Automatic);
+        let err = toml::from_str::<Config>(&format!("{base}auth = 'digest-md5'\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "unknown login method \"digest-md5\": use one of automatic, scram-sha-256, \
+                 scram-sha-1, cram-md5, plain, login, user-pass or apop"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timeouts_default_and_refuse_zero() {
+        let base = "[[account]]\nname='a'\nhost='h'\nuser='u'\npassword_env='X'\nmbox='m'\n";
+        let timeouts = |extra: &str| {
+            toml::from_str::<Config>(&format!("{base}{extra}"))
+                .unwrap()
+                .accounts[0]
+                .timeouts()
+        };
+        assert_eq!(timeouts(""), Ok(Timeouts::default()));
+        assert_eq!(
+            timeouts("timeout = 60\nconnect_timeout = 5\n"),
+            Ok(Timeouts {
+                connect: Duration::from_secs(5),
+                idle: Duration::from_secs(60)
+            })
+        );
+        assert_eq!(
+            timeouts("timeout = 0\n"),
+            Err("account a: timeout = 0: give seconds from 1 to 86400".into())
+        );
+        assert!(timeouts("connect_timeout = 86401\n").is_err());
     }
 
     #[test]

@@ -186,6 +186,21 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Strin
     }
     let report = result.map_err(|e| explain(&e))?;
     print_report(&account.name, &report, started.elapsed().as_secs_f64());
+    if let (false, Some(used)) = (report.auth_refused.is_empty(), report.auth_used) {
+        let refused: Vec<String> = report.auth_refused.iter().map(|m| m.to_string()).collect();
+        println!(
+            "{}: the server refused {} and took {used}: add auth = \"{}\" to this account to log in with it at once",
+            account.name,
+            refused.join(", "),
+            used.as_str()
+        );
+    }
+    if report.ids_from_headers {
+        println!(
+            "{}: the server has no UIDL: Postino told messages apart by a digest of their headers (TOP), which fails only for two messages with identical headers",
+            account.name
+        );
+    }
     Ok(())
 }
 
@@ -257,10 +272,11 @@ async fn serverinfo(account: &AccountConfig) -> Result<(), String> {
     );
     print_capabilities("before login", client.capabilities());
     if let Ok(password) = account.password() {
-        client
-            .login(&acc.user, &password)
+        let method = client
+            .login_with(&acc.user, &password, acc.auth, None)
             .await
             .map_err(|e| explain(&e.into()))?;
+        println!("  logged in with {method}");
         print_capabilities("after login", client.capabilities());
         let stat = client.stat().await.map_err(|e| e.to_string())?;
         println!(

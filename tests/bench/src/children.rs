@@ -115,6 +115,8 @@ async fn runner(
         policy: Policy::default(),
         relay_token: None,
         remember_password: false,
+        auth: Default::default(),
+        auth_learned: None,
     };
     let store = MemoryStore::default();
     let mut options = SyncOptions::new(1_750_000_000);
