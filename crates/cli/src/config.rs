@@ -12,6 +12,8 @@
 //! auth = "automatic"              # or scram-sha-256, scram-sha-1, cram-md5, plain, login,
 //!                                 # user-pass, apop: only that method
 //! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox"
+//! connect_timeout = 30            # seconds to connect (default 30)
+//! timeout = 120                   # seconds the server may stay silent (default 120)
 //! [account.policy]
 //! delete = { kind = "after_days", days = 14 }  # default: leave on server
 //! size_limit = 10000000
@@ -19,10 +21,13 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use postino_pop3::{AuthChoice, Secret, Security};
 use postino_sync::{Account, Policy};
 use serde::Deserialize;
+
+use crate::tcp::Timeouts;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +54,10 @@ pub struct AccountConfig {
     pub auth: AuthChoice,
     pub maildir: Option<PathBuf>,
     pub mbox: Option<PathBuf>,
+    /// Seconds to wait for the connection; see [`crate::tcp`].
+    pub connect_timeout: Option<u64>,
+    /// Seconds a read or write may wait without progress; see [`crate::tcp`].
+    pub timeout: Option<u64>,
     #[serde(default)]
     pub policy: Policy,
 }
@@ -71,6 +80,7 @@ impl Config {
         }
         for a in &config.accounts {
             a.destination()?;
+            a.timeouts()?;
             if a.name.is_empty() || a.name.contains('/') {
                 return Err(format!(
                     "account name {:?} must be non-empty, without '/'",
@@ -92,6 +102,24 @@ impl AccountConfig {
                 self.name
             )),
         }
+    }
+
+    /// The connect and idle deadlines: the defaults of [`Timeouts`] unless given, 1 s to a day.
+    pub fn timeouts(&self) -> Result<Timeouts, String> {
+        let seconds = |key: &str, value: Option<u64>, default: Duration| match value {
+            None => Ok(default),
+            Some(s) if (1..=Timeouts::MAX.as_secs()).contains(&s) => Ok(Duration::from_secs(s)),
+            Some(s) => Err(format!(
+                "account {}: {key} = {s}: give seconds from 1 to {}",
+                self.name,
+                Timeouts::MAX.as_secs()
+            )),
+        };
+        let default = Timeouts::default();
+        Ok(Timeouts {
+            connect: seconds("connect_timeout", self.connect_timeout, default.connect)?,
+            idle: seconds("timeout", self.timeout, default.idle)?,
+        })
     }
 
     pub fn account(&self) -> Account {

@@ -9,6 +9,15 @@
 //! - mbox: a `pending` line with the file's length goes first, then the message is appended and
 //!   fsynced, then the `commit` line. A `pending` line without its commit means the append may be
 //!   partial: the mbox is cut back to the recorded length.
+//!
+//! Line endings: POP3 delivers CRLF (RFC 1939), and that is what the ledger describes (its size
+//! and digest are of the bytes as received) and what [`Store::raw_message`] returns. On disk,
+//! both Maildir and mbox files have LF line endings ([`mbox::lf_form`], [`mbox::write_entry`]),
+//! the Unix convention that getmail, fetchmail with an MDA, mpop and procmail follow and mail
+//! readers expect (mutt shows a CR as `^M`). A line that itself ends with CR keeps it, so that
+//! reading a file back and putting CRLF at each line's end ([`mbox::normalize_eml`]) gives the
+//! received bytes exactly. Maildir files of earlier versions, written with CRLF, read back the
+//! same way, unchanged.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -165,7 +174,7 @@ impl DiskStore {
         let tmp = dir.join("tmp").join(&name);
         {
             let mut f = File::create(&tmp)?;
-            f.write_all(raw)?;
+            f.write_all(&mbox::lf_form(raw))?;
             f.sync_all()?;
         }
         fs::rename(&tmp, dir.join("new").join(&name))?;
@@ -190,23 +199,28 @@ impl DiskStore {
         })
     }
 
+    /// The bytes of a Maildir file this store wrote, in `new/`, or in `cur/` where a mail
+    /// reader may have moved it with flags appended to its name.
+    fn read_maildir_file(dir: &Path, file: &str) -> io::Result<Vec<u8>> {
+        if let Ok(bytes) = fs::read(dir.join("new").join(file)) {
+            return Ok(bytes);
+        }
+        if let Ok(bytes) = fs::read(dir.join("cur").join(file)) {
+            return Ok(bytes);
+        }
+        for e in fs::read_dir(dir.join("cur"))?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(file) {
+                return fs::read(e.path());
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::NotFound, file.to_owned()))
+    }
+
     fn read_location(&self, location: &Location) -> io::Result<Vec<u8>> {
         match (location, &self.destination) {
             (Location::Maildir { file }, Destination::Maildir(dir)) => {
-                for sub in ["new", "cur"] {
-                    if let Ok(bytes) = fs::read(dir.join(sub).join(file)) {
-                        return Ok(bytes);
-                    }
-                    // A mail reader may have moved it to cur/ with flags appended.
-                    if sub == "cur" {
-                        for e in fs::read_dir(dir.join("cur"))?.flatten() {
-                            if e.file_name().to_string_lossy().starts_with(file.as_str()) {
-                                return fs::read(e.path());
-                            }
-                        }
-                    }
-                }
-                Err(io::Error::new(io::ErrorKind::NotFound, file.clone()))
+                // LF on disk (CRLF if an earlier version wrote it), CRLF as received.
+                Self::read_maildir_file(dir, file).map(|bytes| mbox::normalize_eml(&bytes))
             }
             (Location::Mbox { offset, len }, Destination::Mbox(mbox)) => {
                 let mut f = File::open(mbox)?;
@@ -431,6 +445,98 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
         }
         assert_eq!(fs::read_dir(dir.join("new")).unwrap().count(), 1);
         assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The entry the runner records for `raw` as received.
+    fn received(uidl: &str, raw: &[u8]) -> LedgerEntry {
+        LedgerEntry {
+            size: raw.len() as u64,
+            digest: sha256_hex(raw),
+            ..entry(uidl)
+        }
+    }
+
+    /// What a store opened again on `dir` gives for `entry`: the bytes, and the subject of the
+    /// summary made from the files (the runner's recovery of orphans reads both).
+    fn read_back(dir: &Path, entry: &LedgerEntry) -> (Vec<u8>, Vec<String>) {
+        let store = DiskStore::open(Destination::Maildir(dir.to_path_buf())).unwrap();
+        assert_eq!(
+            futures_lite_block_on(store.ledger("a")).unwrap(),
+            vec![entry.clone()]
+        );
+        let raw = futures_lite_block_on(store.raw_message(&entry.message_id))
+            .unwrap()
+            .unwrap();
+        let subjects = futures_lite_block_on(store.summaries())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.subject)
+            .collect();
+        (raw, subjects)
+    }
+
+    fn only_file(dir: &Path) -> PathBuf {
+        let files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn maildir_files_have_lf_line_endings_and_read_back_as_received() {
+        let dir = temp("maildir-lf");
+        let store = DiskStore::open(Destination::Maildir(dir.clone())).unwrap();
+        let raw = b"From: Ada <ada@example.org>\r\nSubject: x\r\n\r\nline\r\na \r inside\r\n\
+ends with CR\r\r\n";
+        let e = received("u1", raw);
+        let s = Summary::from_raw("a", "u1", raw);
+        futures_lite_block_on(store.commit_message(&e, &s, raw)).unwrap();
+        drop(store);
+        let file = only_file(&dir.join("new"));
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            b"From: Ada <ada@example.org>\nSubject: x\n\nline\na \r inside\n\
+ends with CR\r\r\n"
+        );
+        let (back, subjects) = read_back(&dir, &e);
+        assert_eq!(back, raw);
+        assert_eq!(sha256_hex(&back), e.digest);
+        assert_eq!(subjects, ["x"]);
+        // A mail reader moves it to cur/ and flags it: still found, still the same bytes.
+        fs::rename(
+            &file,
+            dir.join("cur").join(format!(
+                "{}:2,S",
+                file.file_name().unwrap().to_string_lossy()
+            )),
+        )
+        .unwrap();
+        assert_eq!(read_back(&dir, &e).0, raw);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_crlf_maildir_file_of_an_earlier_version_reads_back_unchanged() {
+        let dir = temp("maildir-crlf");
+        let store = DiskStore::open(Destination::Maildir(dir.clone())).unwrap();
+        let raw = b"Subject: old\r\n\r\nwritten as received\r\n";
+        let e = received("u1", raw);
+        // What an earlier version did: the bytes as received, then the ledger line.
+        let name = "postino-0123456789abcdef01234567";
+        fs::write(dir.join("new").join(name), raw).unwrap();
+        store
+            .append_record(&Record::Commit {
+                entry: e.clone(),
+                location: Location::Maildir { file: name.into() },
+            })
+            .unwrap();
+        drop(store);
+        let (back, subjects) = read_back(&dir, &e);
+        assert_eq!(back, raw);
+        assert_eq!(subjects, ["old"]);
         fs::remove_dir_all(dir).unwrap();
     }
 

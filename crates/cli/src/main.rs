@@ -4,6 +4,7 @@
 
 mod config;
 mod disk;
+mod tcp;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,12 +13,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use postino_pop3::{connect, Capabilities, ConnectOptions};
+use postino_sync::untrusted::display_text;
 use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport};
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 use config::{AccountConfig, Config};
 use disk::DiskStore;
+use tcp::Tcp;
 
 /// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
 /// says otherwise; nothing is ever downloaded twice.
@@ -36,25 +37,6 @@ struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-}
-
-struct Tcp {
-    host: String,
-    port: u16,
-}
-
-impl Connector for Tcp {
-    type Stream = Compat<TcpStream>;
-
-    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
-        TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map(|s| {
-                let _ = s.set_nodelay(true);
-                s.compat()
-            })
-            .map_err(|e| SyncError::Connect(format!("{}:{}: {e}", self.host, self.port)))
-    }
 }
 
 fn default_config() -> PathBuf {
@@ -109,7 +91,8 @@ fn main() -> ExitCode {
             ))
         };
         if let Err(e) = result {
-            eprintln!("postino: {}: {e}", account.name);
+            // The error may hold the server's words (`-ERR` text): no terminal controls.
+            eprintln!("postino: {}: {}", account.name, display_text(&e));
             failed += 1;
         }
     }
@@ -143,6 +126,7 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Strin
     let mut tcp = Tcp {
         host: acc.host.clone(),
         port: acc.port,
+        timeouts: account.timeouts()?,
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -231,8 +215,9 @@ fn print_report(name: &str, r: &SyncReport, secs: f64) {
 
 fn print_capabilities(label: &str, caps: &Capabilities) {
     println!("  {label}:");
+    // The server's own lines: shown without terminal controls.
     for line in &caps.raw {
-        println!("    {line}");
+        println!("    {}", display_text(line));
     }
     let expire = match caps.expire {
         None => "not announced".to_string(),
@@ -247,7 +232,7 @@ fn print_capabilities(label: &str, caps: &Capabilities) {
             .map(|d| format!("{d} s"))
             .unwrap_or_else(|| "none".into())
     );
-    println!("    -> SASL: {}", caps.sasl.join(" "));
+    println!("    -> SASL: {}", display_text(&caps.sasl.join(" ")));
     println!(
         "    -> PIPELINING: {}",
         if caps.pipelining { "yes" } else { "no" }
@@ -259,6 +244,7 @@ async fn serverinfo(account: &AccountConfig) -> Result<(), String> {
     let mut tcp = Tcp {
         host: acc.host.clone(),
         port: acc.port,
+        timeouts: account.timeouts()?,
     };
     let stream = tcp.connect().await.map_err(|e| e.to_string())?;
     let mut opts = ConnectOptions::new(acc.host.clone(), acc.security);

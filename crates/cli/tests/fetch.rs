@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use postino_sync::mbox::normalize_eml;
 use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
 
 fn mails() -> Vec<Vec<u8>> {
@@ -11,6 +12,17 @@ fn mails() -> Vec<Vec<u8>> {
         .into_iter()
         .map(|(_, raw)| raw)
         .collect()
+}
+
+/// `raw` with every CRLF made LF.
+fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, &b) in raw.iter().enumerate() {
+        if !(b == b'\r' && raw.get(i + 1) == Some(&b'\n')) {
+            out.push(b);
+        }
+    }
+    out
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -75,9 +87,18 @@ fn fetches_into_maildir_once() {
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
         .collect();
     stored.sort();
-    let mut want = mails();
+    // Maildir files have LF line endings, as mail readers expect: the server's messages
+    // (CRLF, as POP3 sends them) with each CRLF made LF.
+    let mut want: Vec<Vec<u8>> = mails().iter().map(|m| crlf_to_lf(m)).collect();
     want.sort();
     assert_eq!(stored, want);
+    assert!(stored.iter().all(|m| !m.contains(&b'\r')));
+    // Read back the way the CLI's store does, they are the bytes the server sent.
+    let mut back: Vec<Vec<u8>> = stored.iter().map(|m| normalize_eml(m)).collect();
+    back.sort();
+    let mut sent = mails();
+    sent.sort();
+    assert_eq!(back, sent);
 
     let (ok, out) = postino(&config, &["--quiet"]);
     assert!(ok, "{out}");
