@@ -3,7 +3,13 @@
 //!
 //! Every check runs after the WebSocket upgrade, so that a refusal reaches the browser as a close
 //! code and a reason the app can show (an HTTP error before the upgrade shows only as a failed
-//! connection).
+//! connection). Only the session's slot is taken before (crate::router): a refused upgrade
+//! holds none, and a refused socket is closed right after its close frame is sent.
+//!
+//! A close reason says what kind of refusal it is, and repeats at most what the client sent
+//! (its host name, its port): never an address a name resolved to, nor a resolver's or the
+//! operating system's error text, which would let a scanner map the relay's own network. The
+//! log gets the detail.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +24,8 @@ use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use crate::config::{strip_brackets, Destination};
-use crate::limits::LimitHit;
+use crate::limits::{LimitHit, Permit};
 use crate::metrics::{ConnectionBuffer, Refusal, SessionEnd};
-use crate::policy::check_host_name;
 use crate::RelayState;
 
 /// The WebSocket subprotocol of the relay contract; browsers fail the connection unless the
@@ -37,6 +42,20 @@ const MAX_CLOSE_REASON: usize = 123;
 
 /// How long to wait for the browser's answer to our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a refused socket may take to accept its close frame (a few bytes) before it is
+/// dropped. Its answer is not awaited.
+const REFUSAL_SEND_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The close reason when a name leads to an address that is not public.
+pub const NAME_NOT_PUBLIC: &str =
+    "destination not allowed: the server's name does not lead to a public address";
+
+/// The close reason when a name could not be looked up, or has no address.
+pub const NAME_UNRESOLVED: &str = "the server's name could not be resolved";
+
+/// A refusal: its kind, the reason the client gets, and what only the log gets.
+type Denied = (Refusal, String, Option<String>);
 
 /// What the browser asked for, taken from the upgrade request.
 #[derive(Debug)]
@@ -94,32 +113,38 @@ impl End {
     }
 }
 
-/// Serve one upgraded WebSocket: check, connect, relay, close.
-pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayState>) {
+/// Serve one upgraded WebSocket: check, connect, relay, close. `permit` is the session's slot,
+/// taken before the upgrade, or the limit that refused it.
+pub async fn run(
+    socket: WebSocket,
+    request: BridgeRequest,
+    permit: Result<Permit, LimitHit>,
+    state: Arc<RelayState>,
+) {
     let _open = state.metrics.connection_opened();
-    let _permit = match state.connections.acquire(request.client, Instant::now()) {
+    let _permit = match permit {
         Ok(permit) => permit,
         Err(LimitHit::Open(reason)) => {
-            return refuse(socket, &state, &request, Refusal::Limit, reason).await
+            return refuse(socket, &state, &request, (Refusal::Limit, reason, None)).await
         }
         Err(LimitHit::Rate(reason)) => {
-            return refuse(socket, &state, &request, Refusal::Rate, reason).await
+            return refuse(socket, &state, &request, (Refusal::Rate, reason, None)).await
         }
     };
     let policy = &state.policy;
     if !policy.origin_allowed(request.origin.as_deref(), request.host_header.as_deref()) {
-        let reason = "origin not allowed".to_string();
-        return refuse(socket, &state, &request, Refusal::Origin, reason).await;
+        let denied = (Refusal::Origin, "origin not allowed".to_string(), None);
+        return refuse(socket, &state, &request, denied).await;
     }
     if let Some(tokens) = state.tokens() {
         if !tokens.accepts(request.token.as_ref()) {
-            let reason = "token missing or wrong".to_string();
-            return refuse(socket, &state, &request, Refusal::Token, reason).await;
+            let denied = (Refusal::Token, "token missing or wrong".to_string(), None);
+            return refuse(socket, &state, &request, denied).await;
         }
     }
     let (tcp, dest) = match connect(&request, &state).await {
         Ok(connected) => connected,
-        Err((why, reason)) => return refuse(socket, &state, &request, why, reason).await,
+        Err(denied) => return refuse(socket, &state, &request, denied).await,
     };
     let server = tcp.peer_addr().ok();
     info!(client = %request.client, peer = %request.peer, dest = ?dest, ?server, "connected");
@@ -157,7 +182,7 @@ pub async fn run(socket: WebSocket, request: BridgeRequest, state: Arc<RelayStat
             1001,
             "the relay is shutting down; connect again".to_string(),
         )),
-        End::ServerError(e) => Some((4502, format!("connection to {dest} failed: {e}"))),
+        End::ServerError(_) => Some((4502, format!("connection to {dest} failed"))),
         End::ClientClosed | End::ClientError(_) => None,
     };
     if let Some((code, reason)) = close {
@@ -291,51 +316,55 @@ where
 async fn connect(
     request: &BridgeRequest,
     state: &RelayState,
-) -> Result<(TcpStream, Destination), (Refusal, String)> {
+) -> Result<(TcpStream, Destination), Denied> {
     let policy = &state.policy;
     let host = strip_brackets(&request.host).to_ascii_lowercase();
     let port: u16 = request.port.parse().map_err(|_| {
         (
             Refusal::Port,
             format!("{:?} is not a port number", request.port),
+            None,
         )
     })?;
     policy
         .check_port(&host, port)
-        .map_err(|reason| (Refusal::Port, reason))?;
+        .map_err(|reason| (Refusal::Port, reason, None))?;
     let dest = Destination { host, port };
 
     let timeout = state.limits.connect_timeout;
     let started = Instant::now();
     let addrs: Vec<SocketAddr> = if let Ok(ip) = dest.host.parse::<IpAddr>() {
+        // The reason names only the address the client wrote.
         policy
             .check_ip_literal(ip, port)
-            .map_err(|reason| (Refusal::Address, reason))?;
+            .map_err(|reason| (Refusal::Address, reason, None))?;
         vec![SocketAddr::new(ip, port)]
     } else {
-        check_host_name(&dest.host).map_err(|reason| (Refusal::Address, reason))?;
+        policy
+            .check_name(&dest.host, port)
+            .map_err(|reason| (Refusal::Address, reason, None))?;
         let lookup = state.resolver.resolve(&dest.host, port);
         let addrs = match tokio::time::timeout(timeout, lookup).await {
             Err(_) => {
                 return Err((
                     Refusal::ConnectTimeout,
                     format!("looking up {} timed out", dest.host),
+                    None,
                 ))
             }
             Ok(Err(e)) => {
-                return Err((
-                    Refusal::Resolve,
-                    format!("could not resolve {}: {e}", dest.host),
-                ))
+                let detail = format!("could not resolve {}: {e}", dest.host);
+                return Err((Refusal::Resolve, NAME_UNRESOLVED.into(), Some(detail)));
             }
             Ok(Ok(addrs)) => addrs,
         };
         if addrs.is_empty() {
-            return Err((Refusal::Resolve, format!("{} has no address", dest.host)));
+            let detail = format!("{} has no address", dest.host);
+            return Err((Refusal::Resolve, NAME_UNRESOLVED.into(), Some(detail)));
         }
         policy
             .check_addresses(&dest.host, port, &addrs)
-            .map_err(|reason| (Refusal::Address, reason))?;
+            .map_err(|detail| (Refusal::Address, NAME_NOT_PUBLIC.into(), Some(detail)))?;
         addrs
     };
 
@@ -345,11 +374,20 @@ async fn connect(
         Err(_) => Err((
             Refusal::ConnectTimeout,
             format!("connection to {dest} timed out"),
+            None,
         )),
-        Ok(Err(e)) => Err((
-            Refusal::ConnectFailed,
-            format!("could not connect to {dest}: {e}"),
-        )),
+        Ok(Err(e)) => {
+            let what = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                "the server refused the connection"
+            } else {
+                "the server could not be reached"
+            };
+            Err((
+                Refusal::ConnectFailed,
+                format!("could not connect to {dest}: {what}"),
+                Some(format!("could not connect to {addrs:?}: {e}")),
+            ))
+        }
         Ok(Ok(tcp)) => {
             state.metrics.connected(started.elapsed());
             let _ = tcp.set_nodelay(true);
@@ -358,12 +396,14 @@ async fn connect(
     }
 }
 
+/// Count, log (with the detail), send the close frame, and drop the socket without waiting
+/// for the client's answer: a refused client holds nothing for longer than it takes to accept
+/// a few bytes.
 async fn refuse(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: &RelayState,
     request: &BridgeRequest,
-    why: Refusal,
-    reason: String,
+    (why, reason, detail): Denied,
 ) {
     state.metrics.refused(why);
     warn!(
@@ -375,19 +415,12 @@ async fn refuse(
         port = ?request.port,
         refused = why.label(),
         reason = ?reason,
+        detail = ?detail,
         "refused"
     );
+    let mut socket = socket;
     let close = socket.send(close_message(why.close_code(), &reason));
-    if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, close).await {
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(msg)) = socket.recv().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
+    let _ = tokio::time::timeout(REFUSAL_SEND_DEADLINE, close).await;
 }
 
 fn close_message(code: u16, reason: &str) -> Message {

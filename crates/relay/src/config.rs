@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::forwarded::Cidr;
+use crate::forwarded::{Cidr, ForwardedHeader};
 use crate::resolver::{Resolver, SystemResolver};
 
 /// A `host:port` destination; IPv6 literals are written `[::1]:110` and stored without brackets.
@@ -73,6 +73,10 @@ pub struct Limits {
     pub new_connections_per_minute: u32,
     /// Largest WebSocket message (and frame) accepted from the browser.
     pub max_message_size: usize,
+    /// A plain HTTP connection (the app's files, `/healthz`, `/metrics`) is closed this long
+    /// after it opened, whether a response is in progress or not: a slow reader cannot hold a
+    /// socket for ever. A WebSocket is not plain HTTP: its own timeouts apply once upgraded.
+    pub http_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -85,6 +89,7 @@ impl Default for Limits {
             max_connections_per_ip: 32,
             new_connections_per_minute: 60,
             max_message_size: 256 * 1024,
+            http_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -118,8 +123,12 @@ pub struct RelayConfig {
     pub limits: Limits,
     /// When set, a client must offer one of the tokens in this file.
     pub tokens_file: Option<PathBuf>,
-    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    /// Peers whose forwarded-for header is believed.
     pub trusted_proxies: Vec<Cidr>,
+    /// The one header those peers write the client's address in.
+    pub forwarded_header: ForwardedHeader,
+    /// Serve `/metrics` on this address only (and not on `listen`).
+    pub metrics_listen: Option<SocketAddr>,
     pub tls: Option<TlsFiles>,
     /// On shutdown, how long open sessions may go on before they are closed.
     pub shutdown_grace: Duration,
@@ -138,6 +147,8 @@ impl Default for RelayConfig {
             limits: Limits::default(),
             tokens_file: None,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
+            metrics_listen: None,
             tls: None,
             shutdown_grace: Duration::from_secs(30),
             log_format: LogFormat::Text,
@@ -178,7 +189,8 @@ pub struct Cli {
     )]
     pub allow: Vec<Destination>,
     /// Allowed Origin of the web app, e.g. https://mail.example.org. Repeatable [default: the
-    /// relay's own origin].
+    /// relay's own origin, and then the Host header must be the listen address or
+    /// localhost:PORT (DNS rebinding)]. Required with a --listen address beyond loopback.
     #[arg(
         long = "origin",
         env = "POSTINO_RELAY_ORIGIN",
@@ -193,7 +205,7 @@ pub struct Cli {
     /// subprotocol postino.token.<base64url>. Reread on SIGHUP.
     #[arg(long, env = "POSTINO_RELAY_TOKENS_FILE", value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
-    /// Believe Forwarded / X-Forwarded-For from peers in this range (your reverse proxy), e.g.
+    /// Believe the --forwarded-header of peers in this range (your reverse proxy), e.g.
     /// 127.0.0.1 or 10.0.0.0/8. Repeatable [default: none, headers ignored].
     #[arg(
         long = "trusted-proxy",
@@ -202,6 +214,14 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<Cidr>,
+    /// The one header a trusted proxy writes the client's address in; the other is never read
+    /// (have the proxy clear it) [default: x-forwarded-for].
+    #[arg(long, env = "POSTINO_RELAY_FORWARDED_HEADER", value_name = "HEADER")]
+    pub forwarded_header: Option<ForwardedHeader>,
+    /// Serve /metrics on this address only, e.g. 127.0.0.1:9090 [default: on --listen, unless
+    /// --tokens-file is given: then nowhere].
+    #[arg(long, env = "POSTINO_RELAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Serve HTTPS/WSS with this PEM certificate chain (with --tls-key). Reread on SIGHUP.
     #[arg(
         long,
@@ -243,6 +263,10 @@ pub struct Cli {
     /// Largest WebSocket message from the browser, in bytes [default: 262144].
     #[arg(long, env = "POSTINO_RELAY_MAX_MESSAGE_SIZE", value_name = "BYTES")]
     pub max_message_size: Option<usize>,
+    /// Seconds after which a plain HTTP connection (the app's files) is closed, response in
+    /// progress or not [default: 60].
+    #[arg(long, env = "POSTINO_RELAY_HTTP_TIMEOUT", value_name = "SECS")]
+    pub http_timeout: Option<u64>,
     /// On SIGTERM, seconds open sessions may go on before they are closed [default: 30].
     #[arg(long, env = "POSTINO_RELAY_SHUTDOWN_GRACE", value_name = "SECS")]
     pub shutdown_grace: Option<u64>,
@@ -272,6 +296,9 @@ pub struct ConfigFile {
     pub max_connections_per_ip: Option<usize>,
     pub new_connections_per_minute: Option<u32>,
     pub max_message_size: Option<usize>,
+    pub http_timeout: Option<u64>,
+    pub forwarded_header: Option<ForwardedHeader>,
+    pub metrics_listen: Option<String>,
     pub shutdown_grace: Option<u64>,
     pub log_format: Option<LogFormat>,
 }
@@ -324,6 +351,14 @@ impl Cli {
                 .parse()
                 .map_err(|_| format!("listen: {s:?} is not an address and port"))?,
             (None, None) => d.listen,
+        };
+        let metrics_listen = match (self.metrics_listen, &file.metrics_listen) {
+            (Some(addr), _) => Some(addr),
+            (None, Some(s)) => Some(
+                s.parse()
+                    .map_err(|_| format!("metrics_listen: {s:?} is not an address and port"))?,
+            ),
+            (None, None) => None,
         };
         let allow = list_or(
             self.allow,
@@ -380,9 +415,15 @@ impl Cli {
                     .max_message_size
                     .or(file.max_message_size)
                     .unwrap_or(dl.max_message_size),
+                http_timeout: secs(self.http_timeout, file.http_timeout, dl.http_timeout),
             },
             tokens_file: self.tokens_file.or(file.tokens_file),
             trusted_proxies,
+            forwarded_header: self
+                .forwarded_header
+                .or(file.forwarded_header)
+                .unwrap_or_default(),
+            metrics_listen,
             tls,
             shutdown_grace: secs(self.shutdown_grace, file.shutdown_grace, d.shutdown_grace),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
@@ -436,6 +477,8 @@ mod tests {
 listen = "0.0.0.0:9000"
 allow = ["mail.lan:110"]
 trusted_proxy = ["10.0.0.0/8"]
+forwarded_header = "forwarded"
+metrics_listen = "127.0.0.1:9090"
 idle_timeout = 60
 max_session = 600
 log_format = "json"
@@ -449,6 +492,11 @@ tls_key = "/etc/key.pem"
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.allow[0].host, "mail.lan");
         assert_eq!(config.trusted_proxies[0].to_string(), "10.0.0.0/8");
+        assert_eq!(config.forwarded_header, ForwardedHeader::Forwarded);
+        assert_eq!(
+            config.metrics_listen,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
         assert_eq!(config.limits.idle_timeout, Duration::from_secs(5));
         assert_eq!(config.limits.max_session, Duration::from_secs(600));
         assert_eq!(config.limits.connect_timeout, Duration::from_secs(10));

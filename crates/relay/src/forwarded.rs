@@ -1,6 +1,10 @@
-//! The client's real address behind a reverse proxy: `Forwarded` (RFC 7239) or
-//! `X-Forwarded-For`, believed only when the connection comes from a configured proxy
+//! The client's real address behind a reverse proxy: `X-Forwarded-For` or `Forwarded`
+//! (RFC 7239), believed only when the connection comes from a configured proxy
 //! (`--trusted-proxy CIDR`). Anyone else could write any address in those headers.
+//!
+//! Exactly one header is read, the one chosen with `--forwarded-header` (default
+//! `X-Forwarded-For`), and there is no fallback to the other: a proxy sets one of them and passes
+//! the other through from the client, so believing both would let a client choose its address.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -76,25 +80,44 @@ fn unmap(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The proxies whose forwarded-for headers are believed.
+/// The header a trusted proxy writes the client's address in (`--forwarded-header`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (nginx: `$remote_addr` or
+    /// `$proxy_add_x_forwarded_for`).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
+/// The proxies whose forwarded-for header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<Cidr>);
+pub struct TrustedProxies {
+    pub proxies: Vec<Cidr>,
+    pub header: ForwardedHeader,
+}
 
 impl TrustedProxies {
+    pub fn new(proxies: Vec<Cidr>, header: ForwardedHeader) -> Self {
+        TrustedProxies { proxies, header }
+    }
+
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|c| c.contains(ip))
+        self.proxies.iter().any(|c| c.contains(ip))
     }
 
     /// The address of the client: the TCP peer, unless it is a trusted proxy; then the nearest
-    /// address in the forwarded chain that is not a trusted proxy (read right to left, since
-    /// each proxy appends). `Forwarded` wins over `X-Forwarded-For` when both are present. An
-    /// unreadable entry stops the walk at the last trusted hop.
+    /// address in the chosen header's chain that is not a trusted proxy (read right to left,
+    /// since each proxy appends). The other header is never read. An unreadable entry stops
+    /// the walk at the last trusted hop; without the header, the client is the proxy.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = unmap(peer);
         if !self.trusts(peer) {
             return peer;
         }
-        let chain = forwarded_chain(headers);
+        let chain = forwarded_chain(headers, self.header);
         let mut client = peer;
         for entry in chain.iter().rev() {
             match entry {
@@ -111,9 +134,9 @@ impl TrustedProxies {
     }
 }
 
-/// The `for=` addresses of every `Forwarded` header, else the `X-Forwarded-For` entries, in
+/// The `for=` addresses of every `Forwarded` header, or the `X-Forwarded-For` entries, in
 /// order; `None` for an entry that is not an address (`unknown`, `_hidden`, garbage).
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
     let values = |name| {
         headers
             .get_all(name)
@@ -123,9 +146,8 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
             .map(str::trim)
             .collect::<Vec<_>>()
     };
-    let forwarded = values("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
+    if header == ForwardedHeader::Forwarded {
+        return values("forwarded")
             .into_iter()
             .map(|element| {
                 element
@@ -191,7 +213,10 @@ mod tests {
 
     #[test]
     fn headers_from_an_untrusted_peer_are_ignored() {
-        let proxies = TrustedProxies(vec!["127.0.0.1".parse().unwrap()]);
+        let proxies = TrustedProxies::new(
+            vec!["127.0.0.1".parse().unwrap()],
+            ForwardedHeader::XForwardedFor,
+        );
         let h = headers(&[("x-forwarded-for", "203.0.113.9")]);
         assert_eq!(
             proxies.client_address(ip("198.51.100.1"), &h),
@@ -205,10 +230,8 @@ mod tests {
 
     #[test]
     fn the_nearest_untrusted_hop_is_the_client() {
-        let proxies = TrustedProxies(vec![
-            "127.0.0.1".parse().unwrap(),
-            "10.0.0.0/8".parse().unwrap(),
-        ]);
+        let cidrs = vec!["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let proxies = TrustedProxies::new(cidrs.clone(), ForwardedHeader::XForwardedFor);
         let peer = ip("127.0.0.1");
         // A client can prepend anything; only what our proxies appended counts.
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.1.1.1")]);
@@ -218,13 +241,35 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9:5555"),
         ]);
         assert_eq!(proxies.client_address(peer, &h), ip("203.0.113.9"));
+        assert_eq!(proxies.client_address(peer, &HeaderMap::new()), peer);
+
+        let rfc7239 = TrustedProxies::new(cidrs, ForwardedHeader::Forwarded);
         let h = headers(&[(
             "forwarded",
             "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\"",
         )]);
-        assert_eq!(proxies.client_address(peer, &h), ip("2001:db8:cafe::17"));
+        assert_eq!(rfc7239.client_address(peer, &h), ip("2001:db8:cafe::17"));
         let h = headers(&[("forwarded", "for=unknown"), ("x-forwarded-for", "1.2.3.4")]);
-        assert_eq!(proxies.client_address(peer, &h), peer);
-        assert_eq!(proxies.client_address(peer, &HeaderMap::new()), peer);
+        assert_eq!(rfc7239.client_address(peer, &h), peer);
+    }
+
+    /// A proxy sets one header and passes the other through from the client: only the chosen
+    /// one is read, and its absence makes the proxy the client (no fallback).
+    #[test]
+    fn only_the_chosen_header_is_read() {
+        let cidrs = vec!["127.0.0.1".parse().unwrap()];
+        let peer = ip("127.0.0.1");
+        let h = headers(&[
+            ("forwarded", "for=198.51.100.1"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        let xff = TrustedProxies::new(cidrs.clone(), ForwardedHeader::XForwardedFor);
+        assert_eq!(xff.client_address(peer, &h), ip("203.0.113.9"));
+        let fwd = TrustedProxies::new(cidrs, ForwardedHeader::Forwarded);
+        assert_eq!(fwd.client_address(peer, &h), ip("198.51.100.1"));
+        let only_forwarded = headers(&[("forwarded", "for=198.51.100.1")]);
+        assert_eq!(xff.client_address(peer, &only_forwarded), peer);
+        let only_xff = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        assert_eq!(fwd.client_address(peer, &only_xff), peer);
     }
 }

@@ -54,6 +54,8 @@ pub struct RelayState {
     pub demo: Option<DemoInfo>,
     pub trusted_proxies: forwarded::TrustedProxies,
     pub resolver: Arc<dyn Resolver>,
+    /// The listener terminates TLS (then responses carry HSTS).
+    pub tls: bool,
     tokens_file: Option<PathBuf>,
     tokens: RwLock<Option<Arc<tokens::AccessTokens>>>,
     /// Cancelled when the shutdown grace is over: open sessions close with 1001.
@@ -75,18 +77,29 @@ impl RelayState {
 #[derive(Debug)]
 pub struct RelayHandle {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     state: Arc<RelayState>,
     tls: Option<Arc<tls::ListenerTls>>,
     demo: Option<demo::DemoMailbox>,
     shutdown_grace: Duration,
     stop: CancellationToken,
-    server: Option<JoinHandle<()>>,
+    servers: Vec<JoinHandle<()>>,
 }
+
+/// Sockets per peer address before the upgrade, above the WebSockets it may open: room for a
+/// browser loading the app (six connections per host) and a few being refused.
+const EXTRA_SOCKETS_PER_PEER: usize = 16;
 
 impl RelayHandle {
     /// The address the relay listens on (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address `/metrics` is served on with `metrics_listen` (the real port when
+    /// configured with port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `https` with `--tls-cert`, else `http`.
@@ -154,7 +167,7 @@ impl RelayHandle {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.demo.take();
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             server.await.map_err(std::io::Error::other)?;
         }
         Ok(())
@@ -164,6 +177,15 @@ impl RelayHandle {
 /// Start the relay (and the demo mailbox with `config.demo`), listening on `config.listen`.
 pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    // Without --origin, the Host header decides which origin is the relay's own, and it is
+    // held to the listen address: beyond loopback, that is not a name pages are served under.
+    if config.origins.is_empty() && !config.listen.ip().to_canonical().is_loopback() {
+        return Err(invalid(format!(
+            "listening on {} (beyond this machine) needs --origin: the address of the page \
+             that uses the relay, e.g. --origin https://mail.example.org",
+            config.listen
+        )));
+    }
     let tokens = match &config.tokens_file {
         Some(path) => Some(Arc::new(tokens::AccessTokens::load(path).map_err(invalid)?)),
         None => None,
@@ -189,27 +211,6 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
     if !config.dist.is_dir() {
         warn!(dist = %config.dist.display(), "the app folder does not exist: / will answer 404");
     }
-    let limits = &config.limits;
-    let state = Arc::new(RelayState {
-        policy: RelayPolicy {
-            allow,
-            origins: config.origins.clone(),
-        },
-        connections: Arc::new(limits::ConnectionLimits::new(
-            limits.max_connections,
-            limits.max_connections_per_ip,
-            limits.new_connections_per_minute,
-        )),
-        limits: config.limits.clone(),
-        metrics: metrics::Metrics::default(),
-        demo: demo.as_ref().map(|d| d.info.clone()),
-        trusted_proxies: forwarded::TrustedProxies(config.trusted_proxies.clone()),
-        resolver: Arc::clone(&config.resolver),
-        tokens_file: config.tokens_file.clone(),
-        tokens: RwLock::new(tokens),
-        closing: CancellationToken::new(),
-    });
-
     let socket = match config.listen {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
@@ -219,24 +220,84 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
     // A deep queue, so that a burst of connections is not met with SYN retries.
     let listener = socket.listen(4096)?;
     let local_addr = listener.local_addr()?;
-    let app = router::router(Arc::clone(&state), &config.dist);
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+
+    let limits = &config.limits;
+    let trusted_proxies =
+        forwarded::TrustedProxies::new(config.trusted_proxies.clone(), config.forwarded_header);
+    let state = Arc::new(RelayState {
+        policy: RelayPolicy {
+            allow,
+            origins: config.origins.clone(),
+            own_hosts: policy::own_hosts(local_addr),
+        },
+        connections: Arc::new(limits::ConnectionLimits::new(
+            limits.max_connections,
+            limits.max_connections_per_ip,
+            limits.new_connections_per_minute,
+        )),
+        limits: config.limits.clone(),
+        metrics: metrics::Metrics::default(),
+        demo: demo.as_ref().map(|d| d.info.clone()),
+        trusted_proxies: trusted_proxies.clone(),
+        resolver: Arc::clone(&config.resolver),
+        tls: tls.is_some(),
+        tokens_file: config.tokens_file.clone(),
+        tokens: RwLock::new(tokens),
+        closing: CancellationToken::new(),
+    });
+
+    // /metrics: on its own listener when given one; else on the main one, unless the relay is
+    // token-protected (its counters are not for everyone who can reach the page).
+    let metrics_on_main = metrics_listener.is_none() && config.tokens_file.is_none();
+    if metrics_listener.is_none() && !metrics_on_main {
+        info!("a tokens file is set: /metrics is served only with --metrics-listen");
+    }
+    let app = router::router(Arc::clone(&state), &config.dist, metrics_on_main);
     let stop = CancellationToken::new();
-    // Room for every WebSocket allowed, as many again being refused or loading the app.
-    let max_sockets = config.limits.max_connections.saturating_mul(2).max(64);
-    let server = tokio::spawn(listener::serve(
+    // Sockets not yet upgraded (WebSockets are capped by `connections`): as many as WebSockets
+    // are allowed, twice over, for pages loading and upgrades being refused.
+    let caps = listener::SocketCaps {
+        max_sockets: limits.max_connections.saturating_mul(2).max(64),
+        per_peer: Arc::new(limits::SocketLimits::new(
+            limits
+                .max_connections_per_ip
+                .saturating_add(EXTRA_SOCKETS_PER_PEER),
+        )),
+        trusted_proxies,
+        http_timeout: limits.http_timeout,
+    };
+    let mut servers = vec![tokio::spawn(listener::serve(
         listener,
         app,
         tls.clone(),
         stop.clone(),
-        max_sockets,
-    ));
+        caps.clone(),
+    ))];
+    if let Some(metrics_listener) = metrics_listener {
+        servers.push(tokio::spawn(listener::serve(
+            metrics_listener,
+            router::metrics_router(Arc::clone(&state)),
+            None,
+            stop.clone(),
+            caps,
+        )));
+    }
     Ok(RelayHandle {
         local_addr,
+        metrics_addr,
         state,
         tls,
         demo,
         shutdown_grace: config.shutdown_grace,
         stop,
-        server: Some(server),
+        servers,
     })
 }

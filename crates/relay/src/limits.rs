@@ -1,5 +1,7 @@
 //! Caps on open connections, in total and per client address, and on new connections per minute
-//! per client address, so that one client cannot use up the relay (DESIGN.md, "Relay contract").
+//! per client address, so that one client cannot use up the relay (DESIGN.md, "Relay contract");
+//! and [`SocketLimits`], the cap on sockets per peer address from the moment they are accepted,
+//! before any request is read.
 //!
 //! A client address is an IPv4 address or an IPv6 /64: one IPv6 subscriber usually holds a whole
 //! /64, so counting single IPv6 addresses would not limit anyone.
@@ -9,7 +11,9 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Past this many remembered addresses, buckets that have refilled are forgotten.
+/// Past this many remembered addresses, buckets that have refilled are forgotten. The next sweep
+/// waits until the map has doubled, so that sweeping costs O(1) per connection on average
+/// however many addresses are still within their minute.
 const FORGET_ABOVE: usize = 4096;
 
 #[derive(Debug)]
@@ -27,6 +31,10 @@ struct Open {
     per_ip: HashMap<IpAddr, usize>,
     /// Token buckets of new connections: `new_per_minute` tokens, refilled evenly over a minute.
     recent: HashMap<IpAddr, Bucket>,
+    /// `recent` is swept when it grows past this.
+    sweep_above: usize,
+    /// Sweeps so far (tests check that they stay rare).
+    sweeps: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +72,16 @@ impl ConnectionLimits {
             max_total,
             max_per_ip,
             new_per_minute,
-            open: Mutex::default(),
+            open: Mutex::new(Open {
+                sweep_above: FORGET_ABOVE,
+                ..Open::default()
+            }),
         }
+    }
+
+    /// How many times the rate buckets were swept.
+    pub fn sweeps(&self) -> u64 {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).sweeps
     }
 
     /// A slot for a connection from `ip` at `now`, held until the permit is dropped; or why not.
@@ -80,11 +96,13 @@ impl ConnectionLimits {
                 b.tokens = (b.tokens + minutes * capacity).min(capacity);
                 b.updated = now;
             };
-            if open.recent.len() > FORGET_ABOVE {
+            if open.recent.len() > open.sweep_above {
                 open.recent.retain(|_, b| {
                     refill(b);
                     b.tokens < capacity
                 });
+                open.sweep_above = FORGET_ABOVE.max(2 * open.recent.len());
+                open.sweeps += 1;
             }
             let bucket = open.recent.entry(key).or_insert(Bucket {
                 tokens: capacity,
@@ -136,6 +154,58 @@ impl Drop for Permit {
             *n -= 1;
             if *n == 0 {
                 open.per_ip.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Sockets per peer address, counted from `accept` until the connection ends or is upgraded to
+/// a WebSocket (which [`ConnectionLimits`] counts from then on): one address cannot hold every
+/// socket with idle or slow request heads, or slow downloads. Trusted proxies are not counted
+/// here, since they carry everyone's connections.
+#[derive(Debug)]
+pub struct SocketLimits {
+    max_per_ip: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl SocketLimits {
+    pub fn new(max_per_ip: usize) -> Self {
+        SocketLimits {
+            max_per_ip,
+            open: Mutex::default(),
+        }
+    }
+
+    /// A slot for a socket from `ip`, or `None` when that address holds `max_per_ip` already.
+    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<SocketPermit> {
+        let key = client_key(ip);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = open.entry(key).or_insert(0);
+        if *mine >= self.max_per_ip {
+            return None;
+        }
+        *mine += 1;
+        Some(SocketPermit {
+            limits: Arc::clone(self),
+            key,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct SocketPermit {
+    limits: Arc<SocketLimits>,
+    key: IpAddr,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
             }
         }
     }
@@ -204,5 +274,40 @@ mod tests {
         let later = start + Duration::from_secs(30);
         drop(limits.acquire(ip, later).unwrap());
         assert!(limits.acquire(ip, later).is_err());
+    }
+
+    /// Many addresses, each still within its minute: the map is swept when it has doubled, not
+    /// on every connection (which made each connection cost O(addresses)).
+    #[test]
+    fn rate_buckets_are_swept_rarely() {
+        let limits = Arc::new(ConnectionLimits::new(usize::MAX, 1, 1));
+        let now = Instant::now();
+        for n in 0..20_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            drop(limits.acquire(ip, now).unwrap());
+        }
+        // 4096 -> 8192 -> 16384: at most a handful, instead of one per connection past 4096.
+        assert!(limits.sweeps() <= 3, "{} sweeps", limits.sweeps());
+        // A minute later every bucket is full again, and the next sweep forgets them all.
+        let later = now + Duration::from_secs(61);
+        for n in 0..20_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + n));
+            drop(limits.acquire(ip, later).unwrap());
+        }
+        let open = limits.open.lock().unwrap();
+        assert!(open.recent.len() < 40_000, "{}", open.recent.len());
+    }
+
+    #[test]
+    fn sockets_are_capped_per_address() {
+        let sockets = Arc::new(SocketLimits::new(2));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let one = sockets.acquire(a).unwrap();
+        let _two = sockets.acquire(a).unwrap();
+        assert!(sockets.acquire(a).is_none());
+        assert!(sockets.acquire("192.0.2.2".parse().unwrap()).is_some());
+        drop(one);
+        assert!(sockets.acquire(a).is_some());
+        assert!(sockets.open.lock().unwrap().len() <= 2);
     }
 }

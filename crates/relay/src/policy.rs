@@ -160,17 +160,49 @@ pub struct RelayPolicy {
     pub allow: Vec<Destination>,
     /// Allowed `Origin` values; empty means the relay's own origin.
     pub origins: Vec<String>,
+    /// Without configured origins, the `Host` values the relay answers to: its listen address
+    /// and `localhost` with its port ([`own_hosts`]).
+    pub own_hosts: Vec<String>,
+}
+
+/// The `Host` values of a relay listening on `listen` (a loopback address): `127.0.0.1:8080`
+/// and `localhost:8080`, and the bare names on port 80 or 443, where browsers omit the port.
+pub fn own_hosts(listen: SocketAddr) -> Vec<String> {
+    let ip = match listen.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    let port = listen.port();
+    let mut hosts = vec![format!("{ip}:{port}"), format!("localhost:{port}")];
+    if port == 80 || port == 443 {
+        hosts.extend([ip, "localhost".to_string()]);
+    }
+    hosts
 }
 
 impl RelayPolicy {
+    /// Whether a request naming `host` (its `Host` header) is for this relay. With configured
+    /// origins any host is (a reverse proxy chooses it). Without, the page's origin is compared
+    /// with the Host header, and a DNS-rebinding page controls both (its name now points at
+    /// 127.0.0.1): so the Host header must then be one of the relay's own.
+    pub fn host_allowed(&self, host: Option<&str>) -> bool {
+        if !self.origins.is_empty() {
+            return true;
+        }
+        host.is_some_and(|host| self.own_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+    }
+
     /// Whether a WebSocket request from `origin` may use the relay reached as `host` (the
-    /// request's `Host` header). Without configured origins, only the relay's own origin is.
+    /// request's `Host` header). Without configured origins, only the relay's own origin is,
+    /// under one of its own host names.
     pub fn origin_allowed(&self, origin: Option<&str>, host: Option<&str>) -> bool {
         let Some(origin) = origin.map(|o| o.trim_end_matches('/')) else {
             return false;
         };
         if self.origins.is_empty() {
-            let Some(host) = host else { return false };
+            let Some(host) = host.filter(|h| self.host_allowed(Some(h))) else {
+                return false;
+            };
             return ["http://", "https://"].iter().any(|scheme| {
                 origin.len() == scheme.len() + host.len()
                     && origin[..scheme.len()].eq_ignore_ascii_case(scheme)
@@ -204,6 +236,32 @@ impl RelayPolicy {
         }
     }
 
+    /// A server name, before it is looked up: a valid DNS name ([`check_host_name`]), not an
+    /// IPv4 address spelled as a number (`134744072`, `0x08080808`, `127.1`: resolvers read
+    /// these as addresses, which would pass the rule that a raw IP needs an allow entry), and
+    /// not `localhost` or a name under it (RFC 6761: this machine, whatever DNS says). An
+    /// allowlisted `host:port` skips the last two rules.
+    pub fn check_name(&self, host: &str, port: u16) -> Result<(), String> {
+        check_host_name(host)?;
+        if self.is_allowlisted(host, port) {
+            return Ok(());
+        }
+        let name = host.strip_suffix('.').unwrap_or(host);
+        if ends_in_a_number(name) {
+            return Err(format!(
+                "{host} is an IP address written as a number: give the server's name"
+            ));
+        }
+        if name.eq_ignore_ascii_case("localhost")
+            || name.to_ascii_lowercase().ends_with(".localhost")
+        {
+            return Err(format!(
+                "{host} is this machine; the relay only connects to public addresses"
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuse if any resolved address is not public, unless `host:port` is allowlisted. The
     /// caller must then connect to exactly these addresses (no second resolution).
     pub fn check_addresses(
@@ -234,6 +292,17 @@ impl RelayPolicy {
                 "{ip} is an IP address: give the server's name (or allow it on the relay)"
             )),
         }
+    }
+}
+
+/// Whether the last label of `name` is a number, decimal or `0x` hexadecimal: the WHATWG URL
+/// parser and `inet_aton` then read the whole name as an IPv4 address (`1.2.3.0x4`, `0x7f.1`).
+fn ends_in_a_number(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()),
     }
 }
 
@@ -418,8 +487,10 @@ mod tests {
             allow: vec![
                 "127.0.0.1:2110".parse().unwrap(),
                 "mail.lan:25".parse().unwrap(),
+                "localhost:2110".parse().unwrap(),
             ],
             origins: vec![],
+            own_hosts: own_hosts("127.0.0.1:8080".parse().unwrap()),
         }
     }
 
@@ -471,14 +542,70 @@ mod tests {
         assert!(!p.origin_allowed(Some("http://127.0.0.1:8080"), None));
     }
 
+    /// DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends
+    /// `Origin: http://evil.example:8080` and `Host: evil.example:8080`; they match each other,
+    /// but the Host is not the relay's own.
+    #[test]
+    fn without_origins_the_host_must_be_the_relays_own() {
+        let p = policy();
+        for host in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080"] {
+            assert!(p.host_allowed(Some(host)), "{host}");
+        }
+        for host in [
+            "evil.example:8080",
+            "127.0.0.1:8081",
+            "127.0.0.1",
+            "localhost",
+        ] {
+            assert!(!p.host_allowed(Some(host)), "{host}");
+        }
+        assert!(!p.host_allowed(None));
+        let rebinding = Some("evil.example:8080");
+        assert!(!p.origin_allowed(Some("http://evil.example:8080"), rebinding));
+        assert!(p.origin_allowed(Some("http://localhost:8080"), Some("localhost:8080")));
+        assert_eq!(
+            own_hosts("[::1]:80".parse().unwrap()),
+            ["[::1]:80", "localhost:80", "[::1]", "localhost"]
+        );
+    }
+
     #[test]
     fn configured_origins_replace_the_default() {
         let p = RelayPolicy {
             allow: vec![],
             origins: vec!["https://mail.example.org/".into()],
+            own_hosts: vec![],
         };
         assert!(p.origin_allowed(Some("https://mail.example.org"), Some("relay:8080")));
         assert!(!p.origin_allowed(Some("http://relay:8080"), Some("relay:8080")));
+        // Behind a reverse proxy the Host header is the proxy's business.
+        assert!(p.host_allowed(Some("relay:8080")));
+    }
+
+    #[test]
+    fn numbers_and_localhost_are_refused_by_name() {
+        let p = policy();
+        for number in [
+            "134744072",
+            "0x08080808",
+            "0X7F000001",
+            "127.1",
+            "1.2.3.0x4",
+            "8.8.8.8.",
+            "0x",
+        ] {
+            let reason = p.check_name(number, 995).unwrap_err();
+            assert!(reason.contains("written as a number"), "{number}: {reason}");
+        }
+        for local in ["localhost", "localhost.", "LocalHost", "db.localhost"] {
+            let reason = p.check_name(local, 995).unwrap_err();
+            assert!(reason.contains("is this machine"), "{local}: {reason}");
+        }
+        for ok in ["mail.example.org", "pop3.0x.example", "123.example", "x0x1"] {
+            assert!(p.check_name(ok, 995).is_ok(), "{ok}");
+        }
+        // An allow entry is an operator's choice.
+        assert!(p.check_name("localhost", 2110).is_ok());
     }
 
     #[test]

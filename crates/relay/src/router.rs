@@ -4,12 +4,13 @@
 use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State, WebSocketUpgrade};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, ORIGIN,
-    REFERRER_POLICY, SEC_WEBSOCKET_PROTOCOL, X_CONTENT_TYPE_OPTIONS,
+    REFERRER_POLICY, SEC_WEBSOCKET_PROTOCOL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -29,16 +30,59 @@ use crate::RelayState;
 /// Pages larger than this are served without inline-script hashes (Trunk's is ~2 KiB).
 const MAX_PAGE_FOR_CSP: usize = 1 << 20;
 
-pub fn router(state: Arc<RelayState>, dist: &FsPath) -> Router {
+/// HSTS for a relay that terminates TLS itself: a year, this host only.
+const HSTS: &str = "max-age=31536000";
+
+/// The main listener's routes; `/metrics` among them when `with_metrics`.
+pub fn router(state: Arc<RelayState>, dist: &FsPath, with_metrics: bool) -> Router {
     let app = ServeDir::new(dist).append_index_html_on_directories(true);
-    Router::new()
+    let mut routes = Router::new()
         .route("/v1/tcp/{host}/{port}", get(tcp))
         .route("/v1/demo", get(demo))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }));
+    if with_metrics {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    routes
         .fallback_service(app)
-        .layer(middleware::from_fn(app_headers))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            app_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            own_host_only,
+        ))
         .with_state(state)
+}
+
+/// The routes of `--metrics-listen`: `/metrics` and `/healthz`.
+pub fn metrics_router(state: Arc<RelayState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// Without `--origin`, a request whose Host header is not the relay's own is refused with 421
+/// Misdirected Request before any route runs: that is a DNS-rebinding page (its name now
+/// points at 127.0.0.1), or a name the operator has not told the relay about.
+async fn own_host_only(
+    State(state): State<Arc<RelayState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request.headers().get(HOST).and_then(|v| v.to_str().ok());
+    if state.policy.host_allowed(host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host = ?host, path = ?request.uri().path(), "refused: Host is not the relay's own");
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        "this relay answers to its listen address and localhost only; \
+         to use another name, start it with --origin\n",
+    )
+        .into_response()
 }
 
 async fn tcp(
@@ -64,9 +108,13 @@ async fn tcp(
         .map(str::trim)
         .find(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
         .map(|p| Secret::new(p.to_owned()));
+    let client = state.trusted_proxies.client_address(peer.ip(), &headers);
+    // The session's slot is taken before the upgrade: a refused client holds none, and its
+    // refusal is sent and the socket closed at once (bridge::refuse).
+    let permit = state.connections.acquire(client, Instant::now());
     let request = BridgeRequest {
         peer,
-        client: state.trusted_proxies.client_address(peer.ip(), &headers),
+        client,
         origin: header(ORIGIN),
         host_header: header(HOST),
         host,
@@ -82,7 +130,7 @@ async fn tcp(
         .read_buffer_size(READ_BUFFER / 4)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * READ_BUFFER)
-        .on_upgrade(move |socket| bridge::run(socket, request, state))
+        .on_upgrade(move |socket| bridge::run(socket, request, permit, state))
 }
 
 async fn demo(State(state): State<Arc<RelayState>>) -> Response {
@@ -103,9 +151,18 @@ async fn metrics(State(state): State<Arc<RelayState>>) -> Response {
 /// Headers of the app's files. Caching: the page, `sw.js` and the manifest are checked on every
 /// visit (`no-cache`); Trunk's hashed assets never change under their name, so they are cached
 /// for a year. Every HTML page gets the Content-Security-Policy of [`content_security_policy`].
-async fn app_headers(request: Request, next: Next) -> Response {
+async fn app_headers(
+    State(state): State<Arc<RelayState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if state.tls {
+        response
+            .headers_mut()
+            .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     let is_api = path.starts_with("/v1/") || path == "/healthz" || path == "/metrics";
     if is_api {
         return response;

@@ -82,7 +82,10 @@ fn byte_stream(ws: Ws) -> tokio::io::DuplexStream {
 
 async fn http_get(relay: &RelayHandle, path: &str) -> String {
     let mut tcp = TcpStream::connect(relay.local_addr()).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        relay.local_addr()
+    );
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut out = String::new();
     tcp.read_to_string(&mut out).await.unwrap();

@@ -72,6 +72,22 @@ async fn tls_listener_serves_wss_and_reloads_its_certificate() {
     assert_eq!(relay.scheme(), "https");
     let addr = relay.local_addr();
 
+    // Over TLS every response carries HSTS.
+    let (mut https, _) = tls_connect(addr, &first).await;
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+        addr.port()
+    );
+    https.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = https.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("strict-transport-security: max-age=31536000"),
+        "{answer}"
+    );
+
     let (tls, presented) = tls_connect(addr, &first).await;
     assert_eq!(presented, first);
     let mut request = format!("wss://localhost:{}{}", addr.port(), echo_path(echo))
@@ -265,6 +281,9 @@ fn help_explains_every_setting_and_its_environment_variable() {
         "--max-connections-per-ip",
         "--new-connections-per-minute",
         "--max-message-size",
+        "--http-timeout",
+        "--forwarded-header",
+        "--metrics-listen",
         "--shutdown-grace",
         "--log-format",
     ] {
