@@ -109,6 +109,17 @@ async fn run_check(
         progress_d.dispatch(Action::SyncProgress(p))
     };
     let outcome = check_account(&store, &account, &password, &mut progress).await;
+    // The login method that worked is tried first next time (a server that lists mechanisms it
+    // cannot check costs one refusal once, not at every check).
+    if let Ok(report) = &outcome {
+        if report.auth_used.is_some() && report.auth_used != account.auth_learned {
+            let learned = Account {
+                auth_learned: report.auth_used,
+                ..account.clone()
+            };
+            let _ = store.put_account(&learned).await;
+        }
+    }
     // New mail becomes searchable once indexed, right after the check (a failed check may
     // have stored some). A check that found nothing new costs no index pass.
     if !matches!(&outcome, Ok(report) if report.downloaded == 0) {

@@ -493,6 +493,11 @@ impl Reducible for State {
                 messages,
             } => {
                 s.set_messages(messages);
+                if let Some(a) = s.accounts.iter_mut().find(|a| a.id == account_id) {
+                    if report.auth_used.is_some() {
+                        a.auth_learned = report.auth_used;
+                    }
+                }
                 match report.login_delay {
                     Some(delay) => s.login_delay.insert(account_id.clone(), delay),
                     None => s.login_delay.remove(&account_id),

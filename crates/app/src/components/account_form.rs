@@ -1,6 +1,7 @@
 //! Add or edit an account: provider preset, relay, server, security, user name, password, and
 //! the account's policy (when mail leaves the server, how much to download, how often).
 
+use postino_pop3::auth::AuthChoice;
 use postino_pop3::Secret;
 use postino_sync::{Account, DeletePolicy, Policy, Security};
 
@@ -48,6 +49,7 @@ pub fn account_form(props: &Props) -> Html {
     let size_limit = use_node_ref();
     let max_per_session = use_node_ref();
     let poll = use_node_ref();
+    let auth = use_node_ref();
 
     // Initial values are set once, not as `value=` attributes: Yew puts an attribute's value back
     // into the field at every re-render, which would undo what the user typed whenever the app
@@ -68,7 +70,7 @@ pub fn account_form(props: &Props) -> Html {
             poll.clone(),
         );
         let (default_relay, account) = (props.default_relay.clone(), props.account.clone());
-        let (relay_token, remember) = (relay_token.clone(), remember.clone());
+        let (relay_token, remember, auth) = (relay_token.clone(), remember.clone(), auth.clone());
         use_effect_with((), move |_| {
             let set = |r: &NodeRef, v: &str| {
                 if let Some(input) = r.cast::<HtmlInputElement>() {
@@ -87,6 +89,7 @@ pub fn account_form(props: &Props) -> Html {
                     set(&refs.1, &a.host);
                     set(&refs.2, &a.port.to_string());
                     select(&refs.3, a.security.as_str());
+                    select(&auth, a.auth.as_str());
                     set(&refs.4, &a.user);
                     if let Some(token) = &a.relay_token {
                         set(&relay_token, token.expose());
@@ -185,6 +188,7 @@ pub fn account_form(props: &Props) -> Html {
         );
         let editing = props.account.clone();
         let (relay_token, remember) = (relay_token.clone(), remember.clone());
+        let auth_ref = auth.clone();
         Rc::new(
             move || -> Result<(Account, Option<Secret<String>>), String> {
                 let value = |r: &NodeRef| {
@@ -209,12 +213,32 @@ pub fn account_form(props: &Props) -> Html {
                 {
                     return Err("Fill in the server, the user name and the password.".into());
                 }
+                if security == Security::None
+                    && !(postino_pop3::client::is_loopback_host(&host)
+                        && crate::check::relay_is_loopback(&relay))
+                {
+                    return Err(
+                        "\"No encryption\" is only for a server on this computer reached \
+                                through a relay on this computer: otherwise the password would \
+                                cross the network readable. Choose TLS or STARTTLS."
+                            .into(),
+                    );
+                }
                 let policy = read_policy(&policy_refs, &value)?;
                 // A certificate pinned for this server stays pinned only while the server is the same.
                 let pinned_cert = editing
                     .as_ref()
                     .filter(|a| a.host == host && a.port == port)
                     .and_then(|a| a.pinned_cert.clone());
+                // What worked is remembered only while the server is the same.
+                let auth = auth_ref
+                    .cast::<HtmlSelectElement>()
+                    .and_then(|s| AuthChoice::parse(&s.value()))
+                    .unwrap_or_default();
+                let auth_learned = editing
+                    .as_ref()
+                    .filter(|a| a.host == host && a.port == port)
+                    .and_then(|a| a.auth_learned);
                 let account = Account {
                     id: editing
                         .as_ref()
@@ -234,6 +258,8 @@ pub fn account_form(props: &Props) -> Html {
                     remember_password: remember
                         .cast::<HtmlInputElement>()
                         .is_some_and(|c| c.checked()),
+                    auth,
+                    auth_learned,
                 };
                 let password = (!password.is_empty()).then(|| Secret::new(password));
                 Ok((account, password))
@@ -287,7 +313,7 @@ pub fn account_form(props: &Props) -> Html {
                     <select id="security" ref={security} onchange={on_security}>
                         <option value="tls" selected=true>{"TLS (port 995)"}</option>
                         <option value="stls">{"STARTTLS (port 110)"}</option>
-                        <option value="none">{"None: only for a server on your own machine"}</option>
+                        <option value="none">{"None: only for a server on this computer, through a relay on this computer"}</option>
                     </select>
                 </div>
                 <div>
@@ -303,6 +329,18 @@ pub fn account_form(props: &Props) -> Html {
                 placeholder={editing.then_some("Unchanged")} />
             <label class="check"><input id="remember" ref={remember} type="checkbox" />{" Remember the password on this device"}</label>
             <p class="hint">{"Unticked, the password stays in this tab's memory only and is asked again next time. Ticked, it is stored encrypted with a key this browser keeps and will not hand out; anyone using this browser profile can still check this account's mail. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
+            <label for="auth">{"Login method"}</label>
+            <select id="auth" ref={auth.clone()} aria-describedby="auth-hint">
+                <option value="automatic" selected=true>{"Automatic (recommended)"}</option>
+                <option value="scram-sha-256">{"SCRAM-SHA-256"}</option>
+                <option value="scram-sha-1">{"SCRAM-SHA-1"}</option>
+                <option value="cram-md5">{"CRAM-MD5"}</option>
+                <option value="plain">{"PLAIN"}</option>
+                <option value="login">{"LOGIN"}</option>
+                <option value="user-pass">{"USER/PASS"}</option>
+                <option value="apop">{"APOP (old; only if the server asks for it)"}</option>
+            </select>
+            <p id="auth-hint" class="hint">{"Automatic tries the strongest method the server offers and falls back when the server cannot check it. Choose one only if your provider says so."}</p>
             <label for="relay">{"Relay"}</label>
             <input id="relay" ref={relay} type="url" />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
