@@ -378,3 +378,46 @@ async fn a_locked_mailbox_is_in_use_and_temporary() {
     eprintln!("IN-USE after {:?}", t.elapsed());
     holder.quit().await.unwrap();
 }
+
+/// Issue 19: Dovecot with hashed passwords lists CRAM-MD5 and SCRAM, and refuses them with
+/// `-ERR [AUTH] Authentication failed.` whatever the password ("Requested SCRAM-SHA-256 scheme,
+/// but we have only SHA256" in its log). The login falls back to PLAIN, which it can check.
+#[tokio::test]
+async fn dovecot_with_hashed_passwords_refuses_scram_and_plain_logs_in() {
+    use base64::Engine as _;
+    let d = dovecot("hashed secret");
+    let passwd_path = d.dir().join("passwd");
+    let passwd = std::fs::read_to_string(&passwd_path).unwrap();
+    let hash = base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        b"hashed secret",
+    ));
+    let hashed = passwd.replacen("{PLAIN}hashed secret", &format!("{{SHA256}}{hash}"), 1);
+    assert_ne!(hashed, passwd);
+    std::fs::write(&passwd_path, hashed).unwrap();
+
+    let mut client = tls_session(&d).await;
+    assert!(client
+        .capabilities()
+        .sasl
+        .contains(&"SCRAM-SHA-256".to_string()));
+    let method = client
+        .login("alice", &secret("hashed secret"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log_tail(20)));
+    assert_eq!(method, postino_pop3::AuthMethod::Sasl(Mechanism::Plain));
+    assert_eq!(
+        client.refused_before_login(),
+        [postino_pop3::AuthMethod::Sasl(Mechanism::ScramSha256)]
+    );
+    assert!(client.stat().await.unwrap().count > 0);
+    client.quit().await.unwrap();
+
+    // A wrong password: one message, the methods tried named once.
+    let mut client = tls_session(&d).await;
+    let err = client.login("alice", &secret("wrong")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the server refused the login: Authentication failed. (tried SCRAM-SHA-256 and PLAIN)"
+    );
+}
