@@ -319,6 +319,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         &self.refused
     }
 
+    /// Whether APOP can be chosen: the greeting carries the `<...>` timestamp it needs
+    /// (RFC 1939 section 7). Settings offer APOP only then.
+    pub fn apop_offered(&self) -> bool {
+        self.apop_timestamp.is_some()
+    }
+
     /// Whether the server accepted `UTF8` (RFC 6856) in this session.
     pub fn utf8_enabled(&self) -> bool {
         self.utf8

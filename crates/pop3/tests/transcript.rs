@@ -344,6 +344,7 @@ async fn apop_sends_the_md5_digest_of_timestamp_and_secret() {
 async fn apop_needs_a_timestamp_in_the_greeting() {
     let (stream, server) = scripted(vec![S("+OK ready\r\n"), C("CAPA\r\n"), S("-ERR\r\n")]);
     let mut client = start(stream).await;
+    assert!(!client.apop_offered());
     let err = client.apop("mrose", &secret("tanstaaf")).await.unwrap_err();
     assert!(matches!(err, Error::Unsupported(_)));
     drop(client);
@@ -729,6 +730,7 @@ async fn apop_chosen_by_the_user_is_used_and_reported() {
         S("+OK\r\nUSER\r\n.\r\n"),
     ]));
     let mut client = start(stream).await;
+    assert!(client.apop_offered());
     let method = client
         .login_with(
             "mrose",
