@@ -127,22 +127,29 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             }
         }
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
-            (CertProblem::PinChanged { .. }, _) | (_, None) => {
-                message(format!("Postino did not log in to {host} because {cert}."))
-            }
+            (CertProblem::PinChanged { .. }, _) | (_, None) => Failure::Message {
+                text: format!(
+                    "Postino did not log in to {host} because {}.",
+                    cert.problem_text()
+                ),
+                detail: cert
+                    .fingerprint_to_pin()
+                    .map(|fp| format!("The certificate it presented now: SHA-256 {fp}")),
+            },
             // A provider's server always has a certificate that verifies: one that does not is
             // an impostor's, possibly the relay's own. Never offer to trust it (invariant 9).
             _ if crate::presets::is_well_known_host(host) => message(format!(
-                "Postino did not log in to {host} because {cert}. {host} is a well-known \
+                "Postino did not log in to {host} because {}. {host} is a well-known \
                  provider whose certificate always verifies, so someone between you and the \
                  server is presenting this one, possibly the relay itself: your password was \
-                 not sent. Try again later, on another network, or with another relay."
+                 not sent. Try again later, on another network, or with another relay.",
+                cert.problem_text()
             )),
             // A self-hosted server's own certificate (self-signed, `openssl req -x509` defaults,
             // expired, for another name): the user may pin exactly this one.
             (_, Some(fp)) => Failure::Untrusted {
                 fingerprint: fp.clone(),
-                problem: cert.to_string(),
+                problem: cert.problem_text(),
             },
         },
         Pop3Error::Io(_) | Pop3Error::Closed => Failure::Message {
