@@ -1,6 +1,7 @@
 //! The ways out of the sanitiser that issue 15.12 names, one test each. Every input here got
 //! through the string rewrite that ran after ammonia before this crate (the `</style"` breakout
-//! reached the frame as markup; the others loaded or kept a remote URL, or miscounted it).
+//! reached the frame as markup; the others kept a remote URL and miscounted it, or kept
+//! `expression()`). Each was checked to fail against that code, audit or not.
 
 use std::collections::HashMap;
 
@@ -110,6 +111,8 @@ fn urls_in_style_elements_are_blocked_and_counted_even_with_attributes() {
     assert!(!safe.document.contains("t.example"), "{}", safe.document);
 }
 
+/// A guard, not an escape: the rewrite works on tokens, so only real `<style>` elements and
+/// `style` attributes are read as CSS.
 #[test]
 fn text_that_mentions_css_is_text() {
     let safe = blocked(
