@@ -172,7 +172,11 @@ impl Auditor {
             }
         }
         if !self.allow_remote && matches!(key, "src" | "srcset" | "background") {
-            let remote = value.split(',').any(remote);
+            // Only a srcset is a list; a `data:` URL in `src` may hold commas of its own.
+            let remote = match key {
+                "srcset" => value.split(',').any(remote),
+                _ => remote(value),
+            };
             if remote {
                 return Err("a remote URL while remote content is blocked".into());
             }
