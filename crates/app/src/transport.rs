@@ -265,7 +265,8 @@ impl WsStream {
         };
         stream.arm_deadline(CONNECT_MS)?;
         let opened = is_open.await;
-        if let Some(timer) = stream.shared.borrow_mut().deadline.take() {
+        let timer = stream.shared.borrow_mut().deadline.take();
+        if let Some(timer) = timer {
             clear_timeout(&timer);
         }
         match opened {
@@ -464,13 +465,12 @@ impl Drop for WsStream {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
-        for timer in [
-            self.shared.borrow_mut().timer.take(),
-            self.shared.borrow_mut().deadline.take(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        // One borrow: two `borrow_mut()` temporaries in one expression would both be alive.
+        let timers = {
+            let mut s = self.shared.borrow_mut();
+            [s.timer.take(), s.deadline.take()]
+        };
+        for timer in timers.into_iter().flatten() {
             clear_timeout(&timer);
         }
         let state = self.socket.ready_state();
