@@ -93,6 +93,10 @@ async function trustCertificate(page, expectedFingerprint) {
   const fingerprint = page.locator('#cert-prompt .fingerprint');
   await fingerprint.waitFor({ state: 'visible', timeout: 30_000 });
   assert.equal((await fingerprint.textContent()).trim(), expectedFingerprint);
+  // Pinning is never the default: "Don't trust" has the focus (Enter does not pin), and the
+  // prompt says the relay itself could be presenting this certificate.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'distrust-cert');
+  assert.match(await page.locator('#cert-prompt').textContent(), /relay that carries the connection/);
   await page.click('#trust-cert');
 }
 
