@@ -92,6 +92,21 @@ impl Config {
     }
 }
 
+/// A warning if `path` can be read by its group or by others, with the command that fixes it;
+/// `None` if it cannot, or does not exist (reading it says so).
+pub fn readable_by_others(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds secrets and is readable by group or others (mode {:03o}): run chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
 impl AccountConfig {
     pub fn destination(&self) -> Result<Destination, String> {
         match (&self.maildir, &self.mbox) {

@@ -2,7 +2,13 @@
 //! them, written so that a crash at any point neither loses a message nor stores it twice.
 //!
 //! The ledger is an append-only file of JSON lines, each fsynced. A torn last line (a crash in
-//! the middle of a write) is cut off when the ledger is opened.
+//! the middle of a write) is cut off when the ledger is opened. A damaged line with lines after
+//! it is no crash's doing: opening stops with an error naming the file and the line, and leaves
+//! the ledger as it is, since cutting there would forget messages that may already be deleted
+//! on the server (they would not be fetched again, but the record of them would be gone).
+//!
+//! Everything this store creates is private: files 0600, directories 0700, whatever the umask
+//! (mail and the ledger are nobody else's business on a shared machine).
 //! - Maildir: the message is written to `tmp/`, fsynced, renamed into `new/` under a name
 //!   derived from (account, UIDL) only, and then its ledger line is written. A crash between the
 //!   rename and the ledger line means the message is fetched again and renamed over itself.
@@ -23,6 +29,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use postino_sync::{mbox, Account, LedgerEntry, Store, StoreError, Summary};
@@ -73,20 +80,35 @@ fn store_err(e: io::Error) -> StoreError {
     }
 }
 
+/// Create `dir` and its missing parents, each 0700; existing ones keep their mode.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Options that create a file 0600 if it does not exist; an existing file keeps its mode.
+pub fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.mode(0o600);
+    options
+}
+
 impl DiskStore {
     pub fn open(destination: Destination) -> io::Result<DiskStore> {
         let ledger_path = match &destination {
             Destination::Maildir(dir) => {
                 for sub in ["tmp", "new", "cur"] {
-                    fs::create_dir_all(dir.join(sub))?;
+                    create_private_dir(&dir.join(sub))?;
                 }
                 dir.join(".postino-ledger.jsonl")
             }
             Destination::Mbox(file) => {
                 if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    fs::create_dir_all(parent)?;
+                    create_private_dir(parent)?;
                 }
-                OpenOptions::new().create(true).append(true).open(file)?;
+                private_file().create(true).append(true).open(file)?;
                 let mut name = file.as_os_str().to_owned();
                 name.push(".postino-ledger.jsonl");
                 PathBuf::from(name)
@@ -106,9 +128,10 @@ impl DiskStore {
         &self.ledger_path
     }
 
-    /// Read the ledger, cut a torn tail, undo a partial mbox append.
+    /// Read the ledger, cut a torn last line, undo a partial mbox append; stop at a damaged
+    /// line that is not the last, touching nothing.
     fn recover(&self) -> io::Result<()> {
-        let mut file = OpenOptions::new()
+        let mut file = private_file()
             .create(true)
             .read(true)
             .append(true)
@@ -118,15 +141,35 @@ impl DiskStore {
         let mut state = self.state.borrow_mut();
         {
             let mut reader = BufReader::new(&mut file);
-            let mut line = String::new();
+            let mut line = Vec::new();
+            let mut number = 0u64;
             loop {
                 line.clear();
-                let n = reader.read_line(&mut line)?;
-                if n == 0 || !line.ends_with('\n') {
+                let n = reader.read_until(b'\n', &mut line)?;
+                if n == 0 {
                     break;
                 }
-                let Ok(record) = serde_json::from_str::<Record>(&line) else {
-                    break;
+                number += 1;
+                let record = line
+                    .ends_with(b"\n")
+                    .then(|| serde_json::from_slice::<Record>(&line).ok())
+                    .flatten();
+                let Some(record) = record else {
+                    if reader.fill_buf()?.is_empty() {
+                        // The last line: a write that a crash cut short. Cut it.
+                        break;
+                    }
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: line {number} is damaged and more lines follow it; nothing \
+                             was changed. Those lines record mail already stored (and maybe \
+                             deleted on the server), so Postino will not cut them: keep a copy \
+                             of the file, then repair or delete line {number} with a text \
+                             editor and run again",
+                            self.ledger_path.display()
+                        ),
+                    ));
                 };
                 good_len += n as u64;
                 match record {
@@ -173,7 +216,11 @@ impl DiskStore {
         let name = format!("postino-{}", &sha256_hex(entry.message_id.as_bytes())[..24]);
         let tmp = dir.join("tmp").join(&name);
         {
-            let mut f = File::create(&tmp)?;
+            let mut f = private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
             f.write_all(&mbox::lf_form(raw))?;
             f.sync_all()?;
         }
@@ -431,6 +478,54 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
                 .unwrap()
                 .unwrap(),
             b"Subject: 1\r\n\r\nA\r\n"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_line_with_lines_after_it_stops_the_store_and_changes_nothing() {
+        let dir = temp("damaged");
+        let mbox = dir.join("in.mbox");
+        let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
+        let s = Summary::from_raw("a", "u1", b"x");
+        for uidl in ["u1", "u2", "u3"] {
+            futures_lite_block_on(store.commit_message(&entry(uidl), &s, b"Subject: 1\r\n\r\n"))
+                .unwrap();
+        }
+        let ledger = store.ledger_path().to_path_buf();
+        drop(store);
+        // Damage the second commit (the fourth line: each mbox commit has a pending line).
+        let text = fs::read_to_string(&ledger).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[3] = "{\"op\":\"comm#damaged";
+        let damaged = lines.join("\n") + "\n";
+        fs::write(&ledger, &damaged).unwrap();
+        let mbox_before = fs::read(&mbox).unwrap();
+
+        let err = DiskStore::open(Destination::Mbox(mbox.clone()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(&format!("{}: line 4 is damaged", ledger.display()))
+                && err.contains("repair or delete line 4"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&ledger).unwrap(), damaged);
+        assert_eq!(fs::read(&mbox).unwrap(), mbox_before);
+
+        // The same damage on the last line is a torn write: cut, and the rest is kept.
+        fs::write(&ledger, lines[..4].join("\n") + "\n").unwrap();
+        let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
+        assert_eq!(
+            futures_lite_block_on(store.ledger_uidls("a"))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            fs::read_to_string(&ledger).unwrap(),
+            lines[..3].join("\n") + "\n"
         );
         fs::remove_dir_all(dir).unwrap();
     }

@@ -4,6 +4,7 @@
 
 mod config;
 mod disk;
+mod lock;
 mod tcp;
 
 use std::io::{IsTerminal, Write};
@@ -16,8 +17,9 @@ use postino_pop3::{connect, Capabilities, ConnectOptions};
 use postino_sync::untrusted::display_text;
 use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport};
 
-use config::{AccountConfig, Config};
+use config::{readable_by_others, AccountConfig, Config};
 use disk::DiskStore;
+use lock::{DestinationLock, LockError, EXIT_BUSY};
 use tcp::Tcp;
 
 /// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
@@ -34,9 +36,17 @@ struct Args {
     /// Print what each server offers (CAPA, LOGIN-DELAY, EXPIRE, SASL) instead of fetching.
     #[arg(long)]
     serverinfo: bool,
-    /// No progress bar.
+    /// No progress bar, and no note when waiting for another postino.
     #[arg(long, short)]
     quiet: bool,
+    /// When another postino is fetching into an account's destination, wait for it to finish
+    /// (the default).
+    #[arg(long, overrides_with = "no_wait")]
+    wait: bool,
+    /// When another postino is fetching into an account's destination, skip that account at
+    /// once; the exit status is then 75 (EX_TEMPFAIL) unless another account failed. For cron.
+    #[arg(long, overrides_with = "wait")]
+    no_wait: bool,
 }
 
 fn default_config() -> PathBuf {
@@ -62,6 +72,11 @@ fn main() -> ExitCode {
         .iter()
         .filter(|a| args.accounts.is_empty() || args.accounts.contains(&a.name))
         .collect();
+    let secrets = std::iter::once(path.as_path())
+        .chain(selected.iter().filter_map(|a| a.password_file.as_deref()));
+    for warning in secrets.filter_map(readable_by_others) {
+        eprintln!("postino: warning: {warning}");
+    }
     if selected.is_empty() {
         eprintln!(
             "postino: no account named {:?} in {}",
@@ -81,14 +96,39 @@ fn main() -> ExitCode {
         }
     };
     let mut failed = 0;
+    let mut busy = 0;
     for account in selected {
         let result = if args.serverinfo {
             runtime.block_on(serverinfo(account))
         } else {
-            runtime.block_on(fetch(
-                account,
-                !args.quiet && std::io::stderr().is_terminal(),
-            ))
+            // Taken before the store is opened: its recovery rewrites the ledger and the mbox.
+            let lock = account
+                .destination()
+                .map_err(LockError::Other)
+                .and_then(|d| {
+                    DestinationLock::acquire(&d, !args.no_wait, |lock| {
+                        if !args.quiet {
+                            eprintln!(
+                                "postino: {}: another postino is fetching into this \
+                                 destination (it holds {}): waiting for it to finish",
+                                account.name,
+                                lock.display()
+                            );
+                        }
+                    })
+                });
+            match lock {
+                Ok(_lock) => runtime.block_on(fetch(
+                    account,
+                    !args.quiet && std::io::stderr().is_terminal(),
+                )),
+                Err(e @ LockError::Busy(_)) => {
+                    eprintln!("postino: {}: {e}", account.name);
+                    busy += 1;
+                    continue;
+                }
+                Err(e) => Err(e.to_string()),
+            }
         };
         if let Err(e) = result {
             // The error may hold the server's words (`-ERR` text): no terminal controls.
@@ -98,6 +138,8 @@ fn main() -> ExitCode {
     }
     if failed > 0 {
         ExitCode::FAILURE
+    } else if busy > 0 {
+        ExitCode::from(EXIT_BUSY)
     } else {
         ExitCode::SUCCESS
     }
