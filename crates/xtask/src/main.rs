@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [--listen ADDR]  build the app and serve it with the demo mailbox\n  \
+                "usage: cargo xtask <command>\n\n  run [--listen ADDR] [--origin URL]  build the app and serve it with the demo mailbox\n  \
                  test                 run every test: native, wasm in headless Chromium, end to end\n  \
                  build                build the app into dist/ and the relay in release\n  \
                  bench [--quick]      measure Postino against its peers, side by side (--help: flags)\n  \
@@ -324,11 +324,20 @@ fn build_relay() -> Result {
 // run
 
 fn run(args: &[String]) -> Result {
-    let listen = match args {
-        [] => "127.0.0.1:8080".to_string(),
-        [flag, addr] if flag == "--listen" => addr.clone(),
-        _ => return Err("usage: cargo xtask run [--listen ADDR]".into()),
-    };
+    const USAGE: &str = "usage: cargo xtask run [--listen ADDR] [--origin URL]...";
+    let mut listen = "127.0.0.1:8080".to_string();
+    // A listen address beyond loopback needs the origins the page is served under (the relay
+    // refuses to start without them: DNS rebinding).
+    let mut origins: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(USAGE)?.clone();
+        match flag.as_str() {
+            "--listen" => listen = value,
+            "--origin" => origins.push(value),
+            _ => return Err(USAGE.into()),
+        }
+    }
     setup()?;
     build_app()?;
     build_relay()?;
@@ -337,6 +346,9 @@ fn run(args: &[String]) -> Result {
         .join("target/release/postino-relay")
         .to_string_lossy());
     relay.args(["--listen", &listen, "--dist", "dist", "--demo"]);
+    for origin in &origins {
+        relay.args(["--origin", origin]);
+    }
     status(&mut relay)
 }
 
