@@ -63,7 +63,8 @@ pub fn ws_failure(err: &WsError, account: &Account) -> Failure {
         WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| {
             message(format!(
                 "Postino could not reach the relay at {}. Check the relay address in the account \
-                 settings and that the relay is running.",
+                 settings and that the relay is running. A relay reached under a name other than \
+                 its own address answers only when it was started with --origin for this page.",
                 account.relay
             ))
         }),

@@ -510,11 +510,27 @@ impl Reducible for State {
                     1 => format!("1 new message for {name}."),
                     n => format!("{n} new messages for {name}."),
                 };
-                s.notice = Notice::Info(if report.cancelled {
+                let mut text = if report.cancelled {
                     format!("Stopped. {news} The rest comes with the next check.")
                 } else {
                     news
-                });
+                };
+                // What the user may want to know about this server, once per check.
+                if let (Some(used), false) = (report.auth_used, report.auth_refused.is_empty()) {
+                    let refused: Vec<String> =
+                        report.auth_refused.iter().map(|m| m.to_string()).collect();
+                    text.push_str(&format!(
+                        " The server offers {} but refused it; Postino logged in with {used}.",
+                        refused.join(" and ")
+                    ));
+                }
+                if report.ids_from_headers {
+                    text.push_str(
+                        " This server has no UIDL: Postino tells its messages apart by their \
+                         headers.",
+                    );
+                }
+                s.notice = Notice::Info(text);
             }
             Action::SyncFailed {
                 account_id,
@@ -908,6 +924,32 @@ mod tests {
             password: None,
         });
         assert!(!s.passwords.contains_key("a"), "the host changed");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_check_says_which_login_the_server_refused_and_when_it_lacks_uidl() {
+        use postino_pop3::auth::AuthMethod;
+        use postino_pop3::Mechanism;
+        let report = SyncReport {
+            downloaded: 2,
+            auth_used: Some(AuthMethod::Sasl(Mechanism::Plain)),
+            auth_refused: vec![AuthMethod::Sasl(Mechanism::ScramSha256)],
+            ids_from_headers: true,
+            ..Default::default()
+        };
+        let s = Rc::new(State::default()).reduce(Action::SyncFinished {
+            account_id: "a".into(),
+            report,
+            messages: vec![],
+        });
+        let Notice::Info(text) = &s.notice else {
+            panic!("{:?}", s.notice);
+        };
+        assert!(
+            text.contains("offers SCRAM-SHA-256 but refused it; Postino logged in with PLAIN"),
+            "{text}"
+        );
+        assert!(text.contains("no UIDL"), "{text}");
     }
 
     #[wasm_bindgen_test]
