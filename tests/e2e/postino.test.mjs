@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -514,5 +515,81 @@ test('Stop during a check keeps what arrived; the next check brings only the res
       timeout: SYNC_MS,
     });
     await page.locator('#status .info', { hasText: `${COUNT - kept} new messages for` }).waitFor({ timeout: 30_000 });
+  });
+});
+
+/**
+ * A hostile relay on loopback: with `upgrade`, it accepts the WebSocket (subprotocol
+ * postino.v1) and then says nothing; without, it accepts the TCP connection and never answers
+ * the HTTP request. Returns { url, close() }.
+ */
+function startSilentRelay({ upgrade }) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    if (!upgrade) return;
+    let head = '';
+    socket.on('data', (chunk) => {
+      if (head === null) return; // upgraded: everything the app sends is swallowed, unanswered
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? '';
+      const accept = createHash('sha1')
+        .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: postino.v1\r\n\r\n`,
+      );
+      head = null;
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        close: () => {
+          for (const socket of sockets) socket.destroy();
+          server.close();
+        },
+      }),
+    );
+  });
+}
+
+test('a relay that goes silent: the socket must open within 30 s, a read waits at most 120 s, each said in a sentence', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const relay = use(await startRelay(), (r) => r.stop());
+    const mute = use(await startSilentRelay({ upgrade: false }), (r) => r.close());
+    const silent = use(await startSilentRelay({ upgrade: true }), (r) => r.close());
+    const browser = use(await launchBrowser(), (b) => b.close());
+    // Two profiles side by side, so the two deadlines run at once.
+    const check = async (relayUrl, expected, timeout) => {
+      const context = await browser.newContext();
+      const page = usePage(await context.newPage());
+      await page.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
+      // A new profile has no account: the form opens by itself.
+      await page.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
+      await page.fill('#host', 'pop.example.org');
+      await page.fill('#port', '995');
+      await page.selectOption('#security', 'tls');
+      await page.fill('#user', 'alice');
+      await page.fill('#password', 'not sent anywhere');
+      await page.fill('#relay', relayUrl);
+      const started = Date.now();
+      await page.click('#add-account');
+      const status = page.locator('#status');
+      await status.getByText(expected).waitFor({ state: 'visible', timeout });
+      return (Date.now() - started) / 1000;
+    };
+    const [connectSecs, readSecs] = await Promise.all([
+      check(mute.url, /did not answer within 30 s/, 90_000),
+      check(silent.url, /sent nothing for 120 s/, 200_000),
+    ]);
+    t.diagnostic(`connect deadline after ${connectSecs.toFixed(0)} s, read deadline after ${readSecs.toFixed(0)} s`);
+    // Not a timing test: only that neither failed before its deadline.
+    assert.ok(connectSecs >= 29, `the connect deadline came early: ${connectSecs} s`);
+    assert.ok(readSecs >= 119, `the read deadline came early: ${readSecs} s`);
   });
 });

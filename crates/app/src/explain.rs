@@ -60,13 +60,14 @@ pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
 /// The WebSocket to the relay did not open.
 pub fn ws_failure(err: &WsError, account: &Account) -> Failure {
     match err {
-        WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| {
-            message(format!(
+        WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| Failure::Message {
+            detail: (!info.reason.is_empty()).then(|| info.to_string()),
+            text: format!(
                 "Postino could not reach the relay at {}. Check the relay address in the account \
                  settings and that the relay is running. A relay reached under a name other than \
                  its own address answers only when it was started with --origin for this page.",
                 account.relay
-            ))
+            ),
         }),
         WsError::Refused(e) => message(format!(
             "The relay address {} is not usable: {e}. Check it in the account settings.",
