@@ -643,6 +643,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             })
             .await?;
         if !status.ok {
+            // Only a server that does not announce UIDL, refusing it for good, lacks it. A
+            // temporary refusal, or one from a server that lists UIDL in CAPA, is an error to
+            // retry: naming messages another way would download the whole mailbox again.
+            let temporary = status.code.as_ref().is_some_and(|c| c.is_temporary());
+            if temporary || self.capabilities.uidl {
+                return Err(Error::Server {
+                    code: status.code,
+                    text: status.text,
+                });
+            }
             return Err(Error::Unsupported(NO_UIDL));
         }
         Ok(out)

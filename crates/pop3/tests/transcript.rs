@@ -894,3 +894,29 @@ fn session_with_capa(capa: &'static str, steps: Vec<Step>) -> Vec<Step> {
     all.extend(steps);
     all
 }
+
+#[tokio::test]
+async fn uidl_refused_by_a_server_that_lists_it_is_an_error_not_a_missing_uidl() {
+    // CAPA lists UIDL: a refusal (here a temporary one, then a plain one) must not make the
+    // caller name messages another way and download the mailbox again.
+    let (stream, server) = scripted(session(vec![
+        C("UIDL\r\n"),
+        S("-ERR [SYS/TEMP] index busy\r\n"),
+        C("UIDL\r\n"),
+        S("-ERR not now\r\n"),
+    ]));
+    let mut client = start(stream).await;
+    let err = client.uidl_all().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Server { code: Some(ResponseCode::SysTemp), text } if text == "index busy"),
+        "{err:?}"
+    );
+    assert!(err.is_temporary());
+    let err = client.uidl_all().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Server { code: None, text } if text == "not now"),
+        "{err:?}"
+    );
+    drop(client);
+    server.await.unwrap();
+}

@@ -85,6 +85,24 @@ impl SyncPlan {
         plan.delete_after_fetch = may_delete_after_download;
 
         let mut budget = input.budget;
+        // Messages named by their headers (a server without UIDL) that have a twin, same
+        // headers and size: their `#n` follows listing order, so once one of them leaves the
+        // server another takes its name. The ledger cannot tell them apart: none is deleted.
+        let twins: HashSet<&str> = {
+            let mut count: std::collections::HashMap<&str, usize> = Default::default();
+            for (_, uidl) in input.uidls {
+                if uidl.starts_with(crate::runner::HEADER_ID_PREFIX) {
+                    *count
+                        .entry(uidl.split('#').next().unwrap_or(uidl))
+                        .or_default() += 1;
+                }
+            }
+            count
+                .into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(b, _)| b)
+                .collect()
+        };
         let mut seen = HashSet::with_capacity(input.uidls.len());
         for (number, uidl) in input.uidls {
             // A UIDL listed twice (a broken server) is handled once.
@@ -108,7 +126,8 @@ impl SyncPlan {
                     continue;
                 }
                 plan.already_stored += 1;
-                if deletes_now(entry, policy, input.now, may_delete_after_download) {
+                let twin = twins.contains(uidl.split('#').next().unwrap_or(uidl));
+                if !twin && deletes_now(entry, policy, input.now, may_delete_after_download) {
                     plan.delete.push(Delete {
                         number: *number,
                         uidl: uidl.clone(),
@@ -216,6 +235,36 @@ mod tests {
 
     fn numbers(f: &[Fetch]) -> Vec<u32> {
         f.iter().map(|f| f.number).collect()
+    }
+
+    #[test]
+    fn header_named_twins_are_never_deleted_from_the_ledger() {
+        let prefix = crate::runner::HEADER_ID_PREFIX;
+        let (a, a2, b) = (
+            format!("{prefix}aa-10"),
+            format!("{prefix}aa-10#2"),
+            format!("{prefix}bb-10"),
+        );
+        let policy = Policy {
+            delete: DeletePolicy::AfterDays(0),
+            ..Policy::default()
+        };
+        let uidls = vec![(1, a.clone()), (2, a2.clone()), (3, b.clone())];
+        let sizes = vec![(1, 10), (2, 10), (3, 10)];
+        let ledger: Vec<LedgerEntry> = [&a, &a2, &b].iter().map(|u| entry(u, 0)).collect();
+        let p = SyncPlan::new(&PlanInput {
+            uidls: &uidls,
+            sizes: &sizes,
+            ledger: &ledger,
+            policy: &policy,
+            now: 1_000_000,
+            store_persistent: true,
+            want_full: &HashSet::new(),
+            budget: None,
+        });
+        assert_eq!(p.already_stored, 3);
+        let deleted: Vec<&str> = p.delete.iter().map(|d| d.uidl.as_str()).collect();
+        assert_eq!(deleted, [b.as_str()], "only the message without a twin");
     }
 
     #[test]

@@ -235,6 +235,16 @@ where
         let (uidls, from_headers) = message_ids(&mut client, &sizes).await?;
         report.ids_from_headers |= from_headers;
         let ledger = store.ledger(&account.id).await?;
+        // A server that gave UIDLs before and none now would have every stored message named
+        // anew, and downloaded again: stop instead, nothing changed.
+        if from_headers && ledger.iter().any(|e| !e.uidl.starts_with(HEADER_ID_PREFIX)) {
+            return Err(SyncError::Pop3(postino_pop3::Error::Server {
+                code: None,
+                text: "the server refused UIDL this time, though it gave message ids before; \
+                       nothing was downloaded or deleted, try again later"
+                    .into(),
+            }));
+        }
         let plan = SyncPlan::new(&PlanInput {
             uidls: &uidls,
             sizes: &sizes,
@@ -384,7 +394,14 @@ where
         if !response.status.ok {
             return Err(neither.into());
         }
-        let digest = header_digest(&head);
+        // The size too: two messages with the same headers and different bodies never share
+        // a name, so the deletion of one cannot hand its name (and its ledger entry) to the
+        // other. Twins that agree in both are told apart by position only: see `is_twin`.
+        let size = sizes
+            .iter()
+            .find(|(n, _)| *n == number)
+            .map_or(0, |(_, s)| *s);
+        let digest = format!("{}-{size}", header_digest(&head));
         let count = seen.entry(digest.clone()).or_insert(0);
         *count += 1;
         let id = match *count {

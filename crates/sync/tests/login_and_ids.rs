@@ -118,3 +118,64 @@ async fn without_uidl_messages_are_told_apart_by_their_headers_and_never_fetched
     let again = sync(&mut server, &store, &account).await;
     assert_eq!((again.downloaded, again.already_stored), (0, 3));
 }
+
+#[tokio::test]
+async fn a_server_that_stops_giving_uidls_downloads_nothing_twice() {
+    let mut server = InMemory {
+        mailbox: mailbox(),
+        behaviour: Behaviour::default(),
+    };
+    let store = MemoryStore::default();
+    let account = account();
+    assert_eq!(sync(&mut server, &store, &account).await.downloaded, 3);
+
+    // The same mailbox, now without UIDL: its messages would get new names and come again.
+    server.behaviour.no_uidl = true;
+    let err = postino_sync::sync_account(
+        &mut server,
+        &store,
+        &account,
+        &Secret::new("pw".into()),
+        &SyncOptions::new(1_750_000_000),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("gave message ids before"), "{err}");
+    assert_eq!(
+        store.summaries().await.unwrap().len(),
+        3,
+        "nothing stored twice"
+    );
+}
+
+#[tokio::test]
+async fn header_ids_carry_the_size_so_same_headers_are_not_the_same_message() {
+    let mut mb = mailbox();
+    // Two messages with the same headers and different bodies.
+    for (i, body) in ["short", "a longer body"].iter().enumerate() {
+        mb.messages.push(MailboxMessage {
+            uidl: format!("t{i}"),
+            raw: format!("Subject: twin\r\nMessage-ID: <t@x>\r\n\r\n{body}\r\n").into_bytes(),
+        });
+    }
+    let mut server = InMemory {
+        mailbox: mb,
+        behaviour: Behaviour {
+            no_uidl: true,
+            ..Behaviour::default()
+        },
+    };
+    let store = MemoryStore::default();
+    let account = account();
+    assert_eq!(sync(&mut server, &store, &account).await.downloaded, 5);
+    let ledger = store.ledger(&account.id).await.unwrap();
+    assert!(
+        ledger.iter().all(|e| !e.uidl.contains('#')),
+        "different sizes, different names"
+    );
+    // The first twin leaves the server: the second keeps its own name and is not taken for it.
+    server.mailbox.messages.retain(|m| m.uidl != "t0");
+    let again = sync(&mut server, &store, &account).await;
+    assert_eq!((again.downloaded, again.already_stored), (0, 4));
+}
