@@ -182,6 +182,13 @@ pub async fn open_login<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    // Port 995 is POP3 over TLS (RFC 8314): without TLS its server waits for a handshake that
+    // never comes. A settings mistake, said at once instead of after a timeout.
+    if account.port == 995 && account.security != postino_pop3::Security::Tls {
+        return Err(
+            postino_pop3::Error::SecurityMismatch(postino_pop3::error::TLS_ONLY_PORT).into(),
+        );
+    }
     let mut opts = ConnectOptions::new(account.host.clone(), account.security);
     opts.pinned_cert = account.pinned_cert.clone();
     let mut client = connect(stream, &opts).await?;

@@ -46,6 +46,7 @@ fn mailbox() -> Mailbox {
 fn account() -> Account {
     Account {
         host: "localhost".into(),
+        port: 110,
         security: Security::None,
         ..sample_account("acct")
     }
@@ -178,4 +179,44 @@ async fn header_ids_carry_the_size_so_same_headers_are_not_the_same_message() {
     server.mailbox.messages.retain(|m| m.uidl != "t0");
     let again = sync(&mut server, &store, &account).await;
     assert_eq!((again.downloaded, again.already_stored), (0, 4));
+}
+
+#[tokio::test]
+async fn no_encryption_or_starttls_on_port_995_is_refused_at_once() {
+    let mut server = InMemory {
+        mailbox: mailbox(),
+        behaviour: Behaviour::default(),
+    };
+    let store = MemoryStore::default();
+    for security in [Security::None, Security::Stls] {
+        let account = Account {
+            port: 995,
+            security,
+            ..account()
+        };
+        // The in-memory server would answer in plain text: only the settings check stops this.
+        let err = postino_sync::sync_account(
+            &mut server,
+            &store,
+            &account,
+            &Secret::new("pw".into()),
+            &SyncOptions::new(1_750_000_000),
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}",
+                SyncError::Pop3(postino_pop3::Error::SecurityMismatch(
+                    postino_pop3::error::TLS_ONLY_PORT
+                ))
+            )
+        );
+        assert!(
+            err.to_string().contains("expects TLS from the first byte"),
+            "{err}"
+        );
+    }
 }
