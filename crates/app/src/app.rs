@@ -113,11 +113,20 @@ async fn run_check(
     // cannot check costs one refusal once, not at every check).
     if let Ok(report) = &outcome {
         if report.auth_used.is_some() && report.auth_used != account.auth_learned {
-            let learned = Account {
-                auth_learned: report.auth_used,
-                ..account.clone()
-            };
-            let _ = store.put_account(&learned).await;
+            // Onto the account as stored now, not the copy this check started with: the user
+            // may have edited or removed it meanwhile.
+            let stored = store.accounts().await.ok().and_then(|all| {
+                all.into_iter().find(|a| {
+                    a.id == account.id && a.host == account.host && a.port == account.port
+                })
+            });
+            if let Some(stored) = stored {
+                let learned = Account {
+                    auth_learned: report.auth_used,
+                    ..stored
+                };
+                let _ = store.put_account(&learned).await;
+            }
         }
     }
     // New mail becomes searchable once indexed, right after the check (a failed check may

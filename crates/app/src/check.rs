@@ -75,6 +75,19 @@ fn plaintext_refusal(account: &Account) -> Option<Failure> {
     )
 }
 
+/// The account as a check uses it: a pinned certificate is ignored for a well-known
+/// provider's host (DESIGN.md invariant 9), whoever pinned it (an older version offered that).
+fn without_provider_pin(account: &Account) -> std::borrow::Cow<'_, Account> {
+    if account.pinned_cert.is_some() && crate::presets::is_well_known_host(&account.host) {
+        std::borrow::Cow::Owned(Account {
+            pinned_cert: None,
+            ..account.clone()
+        })
+    } else {
+        std::borrow::Cow::Borrowed(account)
+    }
+}
+
 /// The subprotocols to offer: `postino.v1`, and the relay token if the account has one, as
 /// `postino.token.<base64url>` (a subprotocol, never the URL, so no log or history keeps it).
 pub fn subprotocols(token: Option<&Secret<String>>) -> Vec<String> {
@@ -172,6 +185,7 @@ pub async fn check_account(
     password: &Secret<String>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, Failure> {
+    let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
     let options = sync_options().await;
     CURRENT.with(|c| *c.borrow_mut() = Some(options.cancel.clone()));
@@ -186,6 +200,7 @@ pub async fn test_connection(
     account: &Account,
     password: &Secret<String>,
 ) -> Result<String, Failure> {
+    let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
     let outcome = async {
         let stream = connector.connect().await?;
@@ -215,6 +230,7 @@ pub async fn list_server(
     account: &Account,
     password: &Secret<String>,
 ) -> Result<Vec<ServerMessage>, Failure> {
+    let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
     let result = server_listing(&mut connector, store, account, password, &mut |_| {}).await;
     result.map_err(|e| connector.explain(&e, account))
@@ -228,6 +244,7 @@ pub async fn apply_choices(
     choices: &[(String, Choice)],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TriageReport, Failure> {
+    let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
     let options = sync_options().await;
     let result = apply_triage(
@@ -293,6 +310,19 @@ mod tests {
         assert!(RelayConnector::for_account(&account).is_err());
         account.relay = "http://127.0.0.1:8080".into();
         assert!(RelayConnector::for_account(&account).is_ok());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_pin_for_a_well_known_provider_is_ignored() {
+        let mut account = postino_sync::conformance::sample_account("a");
+        account.pinned_cert = Some("AB:CD".into());
+        account.host = "pop.gmail.com".into();
+        assert_eq!(without_provider_pin(&account).pinned_cert, None);
+        account.host = "mail.example.org".into();
+        assert_eq!(
+            without_provider_pin(&account).pinned_cert.as_deref(),
+            Some("AB:CD")
+        );
     }
 
     #[wasm_bindgen_test]

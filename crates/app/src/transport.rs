@@ -181,7 +181,9 @@ impl WsStream {
                     Ok(buffer) => {
                         let bytes = Uint8Array::new(&buffer);
                         let mut s = shared.borrow_mut();
-                        if s.incoming.len() + bytes.length() as usize > MAX_QUEUED {
+                        if s.failed.is_some() {
+                            // Ended already: a later frame must not fill a gap in the stream.
+                        } else if s.incoming.len() + bytes.length() as usize > MAX_QUEUED {
                             s.failed.get_or_insert((
                                 io::ErrorKind::OutOfMemory,
                                 format!(

@@ -119,9 +119,9 @@ pub fn vouches_for(value: &str, from_address: &str) -> bool {
             })
         };
         match method.to_ascii_lowercase().as_str() {
-            // A DMARC pass is for the From domain it names; a result without it is taken as
-            // the header's own From, which is what DMARC evaluates.
-            "dmarc" => property("header.from").is_none_or(|d| domain == d.to_ascii_lowercase()),
+            // A DMARC pass counts only for the From domain it names: one without
+            // `header.from` could be for any domain.
+            "dmarc" => property("header.from").is_some_and(|d| domain == d.to_ascii_lowercase()),
             "dkim" => property("header.d")
                 .or_else(|| {
                     property("header.i")
@@ -210,6 +210,10 @@ mod tests {
             "the first part is the authserv-id"
         );
         assert!(!vouches_for("", "ceo@bank.example"));
+        assert!(
+            !vouches_for("mx; dmarc=pass", "ceo@bank.example"),
+            "a pass for no domain"
+        );
     }
 
     #[test]
