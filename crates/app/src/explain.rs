@@ -166,7 +166,12 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             detail: Some(format!("The server said: {text}")),
         },
         Pop3Error::Unsupported(what) => message(format!(
-            "{host} does not support {what}. Choose another security setting for this account."
+            "{host} does not support {what}. Choose another {} for this account.",
+            if what.starts_with("STLS") {
+                "security setting"
+            } else {
+                "login method (Automatic finds one)"
+            }
         )),
         Pop3Error::PlaintextRefused | Pop3Error::DataAfterStls => {
             message(format!("Postino stopped talking to {host}: {err}."))
