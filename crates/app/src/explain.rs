@@ -165,14 +165,19 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
             text: format!("{host} reported an error. Try again later."),
             detail: Some(format!("The server said: {text}")),
         },
-        Pop3Error::Unsupported(what) => message(format!(
-            "{host} does not support {what}. Choose another {} for this account.",
-            if what.starts_with("STLS") {
-                "security setting"
+        Pop3Error::Unsupported(what) => {
+            let advice = if what.starts_with("STLS") {
+                " Choose another security setting for this account."
+            } else if ["APOP", "OAuth", "a password login"]
+                .iter()
+                .any(|w| what.starts_with(w))
+            {
+                " Choose another login method for this account (Automatic finds one)."
             } else {
-                "login method (Automatic finds one)"
-            }
-        )),
+                ""
+            };
+            message(format!("{host} does not support {what}.{advice}"))
+        }
         Pop3Error::PlaintextRefused | Pop3Error::DataAfterStls => {
             message(format!("Postino stopped talking to {host}: {err}."))
         }
