@@ -11,7 +11,7 @@ use postino_testkit::Dovecot;
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
-use crate::{maildir_count, Check, Contender, PASSWORD, USER};
+use crate::{maildir_count, maildir_count_as_received, Check, Contender, PASSWORD, USER};
 
 /// `child floor|runner-pipelined|runner-sequential PORT FINGERPRINT`: prints
 /// `{"messages":N,"bytes":B}`.
@@ -257,10 +257,11 @@ pub fn contenders(
         name: "postino CLI into a Maildir",
         command: cli,
         prepare: Box::new(move || fresh(&m1)),
-        check: Box::new(move |_| match maildir_count(&m2)? {
+        // LF in the files (Maildir's convention): counted as received, every byte checked.
+        check: Box::new(move |_| match maildir_count_as_received(&m2)? {
             (c, b) if c == n && b == bytes => Ok(()),
             (c, b) => Err(format!(
-                "{c} files, {b} bytes in the Maildir; want {n}, {bytes}"
+                "{c} files, {b} bytes (as received) in the Maildir; want {n}, {bytes}"
             )),
         }),
     });

@@ -345,6 +345,25 @@ fn machine() -> String {
 }
 
 /// Count files in a Maildir's new/ and their bytes.
+/// Messages in `dir/new` and their size as received (CRLF line endings): Maildir files hold LF
+/// (what postino writes, the Maildir convention), so each bare LF counts one byte more.
+pub fn maildir_count_as_received(dir: &Path) -> Result<(usize, u64), String> {
+    let mut n = 0;
+    let mut bytes = 0u64;
+    for e in std::fs::read_dir(dir.join("new")).map_err(|e| e.to_string())? {
+        let file =
+            std::fs::read(e.map_err(|e| e.to_string())?.path()).map_err(|e| e.to_string())?;
+        n += 1;
+        let bare_lf = file
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' && (i == 0 || file[i - 1] != b'\r'))
+            .count();
+        bytes += file.len() as u64 + bare_lf as u64;
+    }
+    Ok((n, bytes))
+}
+
 pub fn maildir_count(dir: &Path) -> Result<(usize, u64), String> {
     let mut n = 0;
     let mut bytes = 0;
