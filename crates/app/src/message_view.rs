@@ -25,67 +25,61 @@ fn addresses(addr: Option<&mail_parser::Address>) -> String {
 
 pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
     let parsed = mail_parser::MessageParser::default().parse(raw);
-    let sender_verified = parsed.as_ref().is_some_and(|m| {
-        let sender = m.from().and_then(|a| a.first()).and_then(|a| a.address());
-        match (postino_sync::auth_results::topmost(m, raw), sender) {
-            (Some(results), Some(sender)) => {
-                postino_sync::auth_results::vouches_for(&results, sender)
-            }
-            _ => false,
-        }
-    });
-    let raw: Rc<[u8]> = Rc::from(raw);
+    let shared: Rc<[u8]> = Rc::from(raw);
     match parsed {
-        Some(m) => ReaderView {
-            id: id.to_string(),
-            from: addresses(m.from()),
-            sender: m
+        Some(m) => {
+            let sender = m
                 .from()
                 .and_then(|a| a.first())
                 .and_then(|a| a.address())
-                .map(str::to_lowercase)
-                .unwrap_or_default(),
-            sender_verified,
-            to: addresses(m.to()),
-            subject: m.subject().unwrap_or_default().to_string(),
-            date: m.date().map(|d| d.to_timestamp()),
-            body: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-            // mail-parser makes HTML out of a text body when there is no HTML one: only a real
-            // text/html part counts.
-            html: m
-                .html_part(0)
-                .filter(|p| p.is_text_html())
-                .and_then(|p| p.text_contents())
-                .map(Rc::from),
-            inline: Rc::new(
-                m.parts
-                    .iter()
-                    .filter_map(|p| Some((p.content_id()?.to_string(), image_data_url(p)?)))
-                    .collect::<HashMap<_, _>>(),
-            ),
-            attachments: m
-                .attachments()
-                .enumerate()
-                .map(|(index, p)| Attachment {
-                    index: index as u32,
-                    // Shown and saved as a name that reads as it is: `invoice\u{202E}fdp.exe`
-                    // would otherwise show as `invoiceexe.pdf`.
-                    name: p
-                        .attachment_name()
-                        .map(postino_sync::untrusted::file_name)
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| format!("attachment-{}", index + 1)),
-                    content_type: content_type(p),
-                    size: p.contents().len(),
-                })
-                .collect(),
-            remote_allowed: false,
-            raw: raw.clone(),
-        },
+                .unwrap_or_default();
+            ReaderView {
+                id: id.to_string(),
+                from: addresses(m.from()),
+                sender: sender.to_lowercase(),
+                sender_verified: postino_sync::auth_results::topmost(&m, raw).is_some_and(
+                    |results| postino_sync::auth_results::vouches_for(&results, sender),
+                ),
+                to: addresses(m.to()),
+                subject: m.subject().unwrap_or_default().to_string(),
+                date: m.date().map(|d| d.to_timestamp()),
+                body: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                // mail-parser makes HTML out of a text body when there is no HTML one: only a real
+                // text/html part counts.
+                html: m
+                    .html_part(0)
+                    .filter(|p| p.is_text_html())
+                    .and_then(|p| p.text_contents())
+                    .map(Rc::from),
+                inline: Rc::new(
+                    m.parts
+                        .iter()
+                        .filter_map(|p| Some((p.content_id()?.to_string(), image_data_url(p)?)))
+                        .collect::<HashMap<_, _>>(),
+                ),
+                attachments: m
+                    .attachments()
+                    .enumerate()
+                    .map(|(index, p)| Attachment {
+                        index: index as u32,
+                        // Shown and saved as a name that reads as it is: `invoice\u{202E}fdp.exe`
+                        // would otherwise show as `invoiceexe.pdf`.
+                        name: p
+                            .attachment_name()
+                            .map(postino_sync::untrusted::file_name)
+                            .unwrap_or_else(|| format!("attachment-{}", index + 1)),
+                        content_type: content_type(p),
+                        size: p.contents().len(),
+                    })
+                    .collect(),
+                remote_allowed: false,
+                raw: shared,
+            }
+        }
         None => ReaderView {
             id: id.to_string(),
-            body: String::from_utf8_lossy(&raw).into_owned(),
-            raw,
+            body: String::from_utf8_lossy(raw).into_owned(),
+            raw: shared,
             ..Default::default()
         },
     }

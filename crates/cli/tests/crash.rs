@@ -12,57 +12,34 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use postino_sync::mbox::{self, normalize_eml};
-use postino_testkit::{generated_mailbox, Dovecot, DovecotOptions};
+mod common;
+
+use common::{dovecot_with, temp, tls_server};
+use postino_testkit::{generated_mailbox, Dovecot};
 
 /// Messages in the mailbox: enough for several batches (the runner commits up to 64 at a time).
 const MESSAGES: usize = 500;
 /// Kills per combination of destination and policy: 4 x 13 = 52 in all.
 const KILLS: usize = 13;
 
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("postino-cli-crash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn dovecot(mails: &[Vec<u8>]) -> Dovecot {
-    Dovecot::start(&DovecotOptions {
-        user: "alice".into(),
-        password: "pw".into(),
-        fixtures: mails.to_vec(),
-    })
-    .unwrap()
-}
-
 fn write_config(dir: &Path, d: &Dovecot, destination: &str, delete: bool) -> PathBuf {
-    let path = dir.join("accounts.toml");
     let policy = if delete {
         "[account.policy]\ndelete = { kind = \"after_download\" }\n"
     } else {
         ""
     };
-    std::fs::write(
-        &path,
-        format!(
-            "[[account]]\nname = \"test\"\nhost = \"localhost\"\nport = {}\nsecurity = \"tls\"\n\
-             user = \"alice\"\npassword_env = \"POSTINO_TEST_PASSWORD\"\npinned_cert = \"{}\"\n\
-             {destination}\n{policy}",
-            d.pop3s_port(),
-            d.fingerprint()
+    common::write_config(
+        dir,
+        &format!(
+            "{}{destination}\n{policy}",
+            tls_server(d.pop3s_port(), &d.fingerprint())
         ),
     )
-    .unwrap();
-    path
 }
 
 fn postino(config: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_postino"));
-    c.arg("--config")
-        .arg(config)
-        .arg("--quiet")
-        .env("POSTINO_TEST_PASSWORD", "pw")
-        .stdin(Stdio::null())
+    let mut c = common::postino(config);
+    c.arg("--quiet")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
@@ -162,7 +139,7 @@ fn kill_at_random_points(mbox: bool, delete: bool) {
         if mbox { "mbox" } else { "maildir" },
         delete
     ));
-    let mut d = dovecot(&mails);
+    let mut d = dovecot_with(mails.clone());
 
     // How long a whole download takes, so that kills land anywhere in one.
     let full = {
@@ -179,7 +156,7 @@ fn kill_at_random_points(mbox: bool, delete: bool) {
         round += 1;
         if delete && round > 1 {
             // The last round emptied the server.
-            d = dovecot(&mails);
+            d = dovecot_with(mails.clone());
         }
         let destination = if mbox {
             Destination::Mbox(dir.join(format!("{round}.mbox")))

@@ -6,50 +6,21 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+mod common;
 
-fn mails() -> Vec<Vec<u8>> {
-    fixtures(workspace_root().join("tests/fixtures/mail"))
-        .into_iter()
-        .map(|(_, raw)| raw)
-        .collect()
-}
-
-fn dovecot() -> Dovecot {
-    Dovecot::start(&DovecotOptions {
-        user: "alice".into(),
-        password: "pw".into(),
-        fixtures: mails(),
-    })
-    .unwrap()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("postino-cli-cron-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{dovecot, mails, temp, text, tls_server};
 
 fn write_config(dir: &Path, port: u16, fingerprint: &str, destination: &str) -> PathBuf {
-    let path = dir.join("accounts.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[account]]\nname = \"test\"\nhost = \"localhost\"\nport = {port}\nsecurity = \"tls\"\n\
-             user = \"alice\"\npassword_env = \"POSTINO_TEST_PASSWORD\"\npinned_cert = \"{fingerprint}\"\n\
-             {destination}\n"
-        ),
+    common::write_config(
+        dir,
+        &format!("{}{destination}", tls_server(port, fingerprint)),
     )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
 }
 
 /// The binary under umask 0, so that only the modes it asks for count.
@@ -64,14 +35,6 @@ fn command(config: &Path, extra: &[&str]) -> Command {
         .env("POSTINO_TEST_PASSWORD", "pw")
         .stdin(Stdio::null());
     c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn mode(path: &Path) -> u32 {

@@ -1,18 +1,13 @@
 //! The `postino` binary against a real Dovecot: fetch into Maildir and into mbox, again with
 //! nothing new, and `--serverinfo`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::{dovecot, mails, temp, text, tls_server};
 use postino_sync::mbox::normalize_eml;
-use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
-
-fn mails() -> Vec<Vec<u8>> {
-    fixtures(workspace_root().join("tests/fixtures/mail"))
-        .into_iter()
-        .map(|(_, raw)| raw)
-        .collect()
-}
+use postino_testkit::Dovecot;
 
 /// `raw` with every CRLF made LF.
 fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
@@ -25,51 +20,19 @@ fn crlf_to_lf(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("postino-cli-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn write_config(dir: &Path, d: &Dovecot, destination: &str) -> PathBuf {
-    let path = dir.join("accounts.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[account]]\nname = \"test\"\nhost = \"localhost\"\nport = {}\nsecurity = \"tls\"\n\
-             user = \"alice\"\npassword_env = \"POSTINO_TEST_PASSWORD\"\npinned_cert = \"{}\"\n{destination}\n",
-            d.pop3s_port(),
-            d.fingerprint()
+    common::write_config(
+        dir,
+        &format!(
+            "{}{destination}",
+            tls_server(d.pop3s_port(), &d.fingerprint())
         ),
     )
-    .unwrap();
-    path
 }
 
 fn postino(config: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_postino"))
-        .arg("--config")
-        .arg(config)
-        .args(extra)
-        .env("POSTINO_TEST_PASSWORD", "pw")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn dovecot() -> Dovecot {
-    Dovecot::start(&DovecotOptions {
-        user: "alice".into(),
-        password: "pw".into(),
-        fixtures: mails(),
-    })
-    .unwrap()
+    let out = common::postino(config).args(extra).output().unwrap();
+    (out.status.success(), text(&out))
 }
 
 #[test]
@@ -154,9 +117,7 @@ fn a_wrong_password_says_so_and_fails() {
     let d = dovecot();
     let dir = temp("badpw");
     let config = write_config(&dir, &d, &format!("maildir = {:?}", dir.join("M")));
-    let out = Command::new(env!("CARGO_BIN_EXE_postino"))
-        .arg("--config")
-        .arg(&config)
+    let out = common::postino(&config)
         .env("POSTINO_TEST_PASSWORD", "wrong")
         .output()
         .unwrap();

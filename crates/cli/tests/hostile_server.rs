@@ -7,23 +7,19 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::temp;
 use postino_pop3::server::{Mailbox, MailboxMessage, ServerSession};
 use postino_pop3::Secret;
 
 /// How long any test here may take before it counts as a hang: far above the 1 s deadlines
 /// configured, so that a slow machine does not fail it.
 const HANG: Duration = Duration::from_secs(60);
-
-fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("postino-cli-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A server on loopback that runs `handle` for each connection, in a thread of its own.
 fn serve(handle: fn(TcpStream)) -> u16 {
@@ -47,18 +43,14 @@ fn hold(mut stream: TcpStream) {
 }
 
 fn write_config(dir: &Path, port: u16) -> PathBuf {
-    let path = dir.join("accounts.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[account]]\nname = \"test\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
-             user = \"alice\"\npassword_env = \"POSTINO_TEST_PASSWORD\"\nmaildir = {:?}\n\
+    common::write_config(
+        dir,
+        &format!(
+            "host = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nmaildir = {:?}\n\
              timeout = 1\nconnect_timeout = 5\n",
             dir.join("Mail")
         ),
     )
-    .unwrap();
-    path
 }
 
 struct Run {
@@ -79,12 +71,8 @@ impl Run {
 
 /// Run the real binary; fail the test if it has not ended within [`HANG`].
 fn postino(config: &Path, extra: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_postino"))
-        .arg("--config")
-        .arg(config)
+    let mut child = common::postino(config)
         .args(extra)
-        .env("POSTINO_TEST_PASSWORD", "pw")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

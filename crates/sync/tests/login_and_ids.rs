@@ -52,11 +52,11 @@ fn account() -> Account {
     }
 }
 
-async fn sync(
+async fn try_sync(
     connector: &mut InMemory,
     store: &MemoryStore,
     account: &Account,
-) -> postino_sync::SyncReport {
+) -> Result<postino_sync::SyncReport, SyncError> {
     postino_sync::sync_account(
         connector,
         store,
@@ -66,7 +66,14 @@ async fn sync(
         &mut |_| {},
     )
     .await
-    .unwrap()
+}
+
+async fn sync(
+    connector: &mut InMemory,
+    store: &MemoryStore,
+    account: &Account,
+) -> postino_sync::SyncReport {
+    try_sync(connector, store, account).await.unwrap()
 }
 
 #[tokio::test]
@@ -132,16 +139,7 @@ async fn a_server_that_stops_giving_uidls_downloads_nothing_twice() {
 
     // The same mailbox, now without UIDL: its messages would get new names and come again.
     server.behaviour.no_uidl = true;
-    let err = postino_sync::sync_account(
-        &mut server,
-        &store,
-        &account,
-        &Secret::new("pw".into()),
-        &SyncOptions::new(1_750_000_000),
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = try_sync(&mut server, &store, &account).await.unwrap_err();
     assert!(err.to_string().contains("gave message ids before"), "{err}");
     assert_eq!(
         store.summaries().await.unwrap().len(),
@@ -195,16 +193,7 @@ async fn no_encryption_or_starttls_on_port_995_is_refused_at_once() {
             ..account()
         };
         // The in-memory server would answer in plain text: only the settings check stops this.
-        let err = postino_sync::sync_account(
-            &mut server,
-            &store,
-            &account,
-            &Secret::new("pw".into()),
-            &SyncOptions::new(1_750_000_000),
-            &mut |_| {},
-        )
-        .await
-        .unwrap_err();
+        let err = try_sync(&mut server, &store, &account).await.unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
