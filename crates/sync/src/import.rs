@@ -17,7 +17,7 @@ use crate::{LedgerEntry, Store, StoreError, Summary};
 /// from being imported again).
 pub const IMPORTED_ACCOUNT: &str = "imported";
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
     /// Messages stored.
     pub imported: usize,

@@ -25,7 +25,7 @@ pub struct Delete {
 }
 
 /// Something the user should know about the plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Warning {
     /// "Delete right after download" was not applied: the store may be evicted by the browser,
     /// so the server copy could be the only one left.

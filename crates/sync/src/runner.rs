@@ -79,7 +79,7 @@ pub trait Connector {
 }
 
 /// Where a sync stands, for the progress bar.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Progress {
     /// Logged in; asking the server what it holds.
     Listing,
@@ -124,7 +124,7 @@ impl SyncOptions {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyncReport {
     pub downloaded: usize,
     /// Of `downloaded`, how many were stored headers only.

@@ -92,7 +92,7 @@ pub enum Choice {
 }
 
 /// What [`apply_triage`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriageReport {
     /// Messages downloaded and committed with their ledger entries.
     pub downloaded: usize,
