@@ -11,7 +11,7 @@ use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::check::{self, check_account};
+use crate::engine;
 use crate::components::account_form::AccountForm;
 use crate::components::message_list::MessageList;
 use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
@@ -19,14 +19,15 @@ use crate::components::reader::Reader;
 use crate::components::settings::Settings;
 use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
-use crate::explain::Failure;
-use crate::idb::IdbStore;
+use postino_engine::explain::Failure;
+use postino_engine::idb::IdbStore;
+use postino_engine::vault;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, SortKey, State};
-use crate::{connectivity, persistence, service_worker, transfer, vault};
+use crate::{connectivity, persistence, service_worker, transfer};
 use postino_sync::import::IMPORTED_ACCOUNT;
 
-pub const DATABASE: &str = "postino";
+pub use postino_engine::worker::DATABASE;
 
 type Dispatcher = UseReducerDispatcher<State>;
 type StoreCell = Rc<RefCell<Option<Rc<IdbStore>>>>;
@@ -90,7 +91,7 @@ fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
     });
 }
 
-/// Check one account and report to the state. Returns whether it succeeded.
+/// Check one account (in the engine) and report to the state. Returns whether it succeeded.
 async fn run_check(
     store: Rc<IdbStore>,
     account: Account,
@@ -99,40 +100,20 @@ async fn run_check(
 ) -> bool {
     d.dispatch(Action::SyncStarted {
         account_id: account.id.clone(),
-        at: crate::check::now_unix(),
+        at: postino_engine::check::now_unix(),
     });
     let progress_d = d.clone();
-    let mut progress = move |p: Progress| {
+    let progress = move |p: Progress| {
         if matches!(p, Progress::Downloading { .. }) {
             ask_persistence(progress_d.clone(), false);
         }
         progress_d.dispatch(Action::SyncProgress(p))
     };
-    let outcome = check_account(&store, &account, &password, &mut progress).await;
-    // The login method that worked is tried first next time (a server that lists mechanisms it
-    // cannot check costs one refusal once, not at every check).
-    if let Ok(report) = &outcome {
-        if report.auth_used.is_some() && report.auth_used != account.auth_learned {
-            // Onto the account as stored now, not the copy this check started with: the user
-            // may have edited or removed it meanwhile.
-            let stored = store.accounts().await.ok().and_then(|all| {
-                all.into_iter().find(|a| {
-                    a.id == account.id && a.host == account.host && a.port == account.port
-                })
-            });
-            if let Some(stored) = stored {
-                let learned = Account {
-                    auth_learned: report.auth_used,
-                    ..stored
-                };
-                let _ = store.put_account(&learned).await;
-            }
-        }
-    }
-    // New mail becomes searchable once indexed, right after the check (a failed check may
-    // have stored some). A check that found nothing new costs no index pass.
+    let outcome = engine::check(&account, &password, progress, waiting(&d, &account)).await;
+    // The engine indexes new mail right after the check (a failed check may have stored some);
+    // a check that found nothing new costs no index pass.
     if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
-        request_indexing(store.clone(), d.clone());
+        mark_index_pending("?");
     }
     // What was committed before a failure is kept, so the list is reloaded either way.
     let messages = match store.summaries().await {
@@ -186,6 +167,19 @@ async fn run_check(
         }
     }
     ok
+}
+
+/// What the page shows while another tab checks the same account: this one waits for it.
+fn waiting(d: &Dispatcher, account: &Account) -> impl FnMut(bool) + 'static {
+    let d = d.clone();
+    let name = account.name.clone();
+    move |waiting: bool| {
+        d.dispatch(Action::Busy(if waiting {
+            format!("Another Postino tab is checking {name}; this one waits for it to finish…")
+        } else {
+            format!("Checking mail for {name}…")
+        }))
+    }
 }
 
 /// Deletes a stored message: its bytes and summary go, its ledger entry stays marked
@@ -323,7 +317,7 @@ async fn start(cell: StoreCell, d: Dispatcher) {
                 }
             }
             d.dispatch(Action::Storage(persistence::status().await));
-            request_indexing(store.clone(), d.clone());
+            request_indexing();
         }
         (Err(e), _) | (_, Err(e)) => {
             d.dispatch(Action::Failed(format!(
@@ -357,90 +351,11 @@ fn mark_index_pending(count: &str) {
     }
 }
 
-thread_local! {
-    /// The indexer: 0 idle, 1 running, 2 running and asked to run again when done.
-    static INDEXER: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
-}
-
-/// Indexes whatever stored mail the search index lacks, in the background; one indexer at a
-/// time, run again if asked while it runs (new mail arrived meanwhile).
-fn request_indexing(store: Rc<IdbStore>, d: Dispatcher) {
-    // Not known yet, but no longer 0: a test waiting for "0" waits for this run.
+/// Asks the engine to index what the search index lacks; `<html data-index-pending>` says "?"
+/// until the engine reports (a test waiting for "0" waits for this run).
+fn request_indexing() {
     mark_index_pending("?");
-    let running = INDEXER.with(|s| {
-        let state = s.get();
-        s.set(if state == 0 { 1 } else { 2 });
-        state != 0
-    });
-    if running {
-        return;
-    }
-    spawn_local(async move {
-        loop {
-            index_stored(&store, &d).await;
-            let again = INDEXER.with(|s| {
-                let again = s.get() == 2;
-                s.set(u8::from(again));
-                again
-            });
-            if !again {
-                break;
-            }
-        }
-    });
-}
-
-/// Puts the stored messages the search index lacks into it (new mail, and mail stored before
-/// the index existed), a chunk at a time so that the app stays responsive: chunk k+1 is read
-/// and parsed while chunk k is written. The count left is on `<html data-index-pending>` for
-/// tests and benchmarks.
-async fn index_stored(store: &IdbStore, d: &Dispatcher) {
-    const CHUNK: usize = 500;
-    let set_pending = |n: usize| {
-        mark_index_pending(&n.to_string());
-        d.dispatch(Action::IndexPending(n));
-    };
-    let failed = |e: StoreError| {
-        d.dispatch(Action::Failed(format!(
-            "Postino could not prepare search: {e}."
-        )))
-    };
-    let ids = match store.unindexed().await {
-        Ok(ids) => ids,
-        Err(e) => return failed(e),
-    };
-    let mut left = ids.len();
-    if left > 0 {
-        set_pending(left);
-    }
-    let mut writing = None;
-    for chunk in ids.chunks(CHUNK) {
-        let records = match store.index_records(chunk).await {
-            Ok(r) => r,
-            Err(e) => return failed(e),
-        };
-        if let Some(write) = writing.take() {
-            if let Err(e) = write.await {
-                return failed(e);
-            }
-            left -= CHUNK;
-            set_pending(left);
-        }
-        writing = Some(store.put_index(records));
-    }
-    if let Some(write) = writing {
-        if let Err(e) = write.await {
-            return failed(e);
-        }
-    }
-    // Searching is ready once its table is loaded, not only its postings written.
-    if let Err(e) = store.prepare_search().await {
-        return failed(e);
-    }
-    // "0" only when no other run is waiting (mail arrived while this one ran).
-    if INDEXER.with(|s| s.get()) != 2 {
-        set_pending(0);
-    }
+    engine::index();
 }
 
 /// The senders whose remote content loads without asking, kept in `localStorage` (a list of
@@ -490,7 +405,7 @@ fn failure_action(account: &Account, failure: Failure) -> Action {
 }
 
 /// "Imported 12 messages; 3 were already here."
-fn import_sentence(done: &transfer::Imported) -> String {
+fn import_sentence(done: &postino_engine::protocol::Imported) -> String {
     let r = &done.report;
     let mut text = match r.imported {
         1 => "Imported 1 message".to_string(),
@@ -582,6 +497,14 @@ pub fn app() -> Html {
                 watch_d.dispatch(Action::Connectivity { online })
             });
             d.dispatch(Action::RemoteSenders(remote_senders::load()));
+            let engine_d = d.clone();
+            engine::start(move |news| match news {
+                engine::News::IndexPending(n) => {
+                    mark_index_pending(&n.to_string());
+                    engine_d.dispatch(Action::IndexPending(n));
+                }
+                engine::News::Failed(text) => engine_d.dispatch(Action::Failed(text)),
+            });
             let worker_d = d.clone();
             service_worker::register(move |news| worker_d.dispatch(Action::Worker(news)));
             if launch_action().as_deref() == Some("search") {
@@ -642,7 +565,7 @@ pub fn app() -> Html {
                 let store = cell.borrow().clone();
                 let (Some(store), Some(account)) = (
                     store,
-                    state.due_for_check(crate::check::now_unix()).cloned(),
+                    state.due_for_check(postino_engine::check::now_unix()).cloned(),
                 ) else {
                     return;
                 };
@@ -738,7 +661,7 @@ pub fn app() -> Html {
                 let d = d.clone();
                 spawn_local(async move {
                     d.dispatch(Action::Busy(format!("Connecting to {}…", account.host)));
-                    d.dispatch(match check::test_connection(&account, &password).await {
+                    d.dispatch(match engine::test_connection(&account, &password).await {
                         Ok(sentence) => Action::Info(sentence),
                         Err(Failure::Untrusted { fingerprint, problem }) => Action::Failed(format!(
                             "{} answered, but {problem}. Its certificate's SHA-256 fingerprint is {fingerprint}; \
@@ -783,7 +706,7 @@ pub fn app() -> Html {
                 return;
             };
             // The prompt is never shown for these; this guards the pin itself (invariant 9).
-            if crate::presets::is_well_known_host(&account.host) {
+            if postino_engine::presets::is_well_known_host(&account.host) {
                 return;
             }
             let account = Account {
@@ -909,8 +832,8 @@ pub fn app() -> Html {
             let d = d.clone();
             spawn_local(async move {
                 d.dispatch(Action::Busy("Importing…".into()));
-                let outcome = transfer::import_files(&store, files).await;
-                request_indexing(store.clone(), d.clone());
+                mark_index_pending("?");
+                let outcome = engine::import(files).await;
                 if let Ok(messages) = store.summaries().await {
                     d.dispatch(Action::MessagesLoaded(messages));
                 }
@@ -950,9 +873,9 @@ pub fn app() -> Html {
 
     // "On the server…": list what the server holds (asks for the password first if needed).
     let on_triage_open = {
-        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        let (d, state) = (d.clone(), state.clone());
         Callback::from(move |id: String| {
-            let (Some(store), Some(account)) = (store.clone(), state.account(&id).cloned()) else {
+            let Some(account) = state.account(&id).cloned() else {
                 return;
             };
             let Some(password) = state.passwords.get(&id).cloned() else {
@@ -962,7 +885,7 @@ pub fn app() -> Html {
             d.dispatch(Action::TriageOpen(id));
             let d = d.clone();
             spawn_local(async move {
-                match check::list_server(&store, &account, &password).await {
+                match engine::list_server(&account, &password).await {
                     Ok(listing) => d.dispatch(Action::TriageListed(listing)),
                     Err(failure) => {
                         d.dispatch(Action::TriageClose);
@@ -990,10 +913,15 @@ pub fn app() -> Html {
             spawn_local(async move {
                 d.dispatch(Action::TriageBusy(true));
                 let progress_d = d.clone();
-                let mut progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
-                let done =
-                    check::apply_choices(&store, &account, &password, &choices, &mut progress)
-                        .await;
+                let progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
+                let done = engine::apply_choices(
+                    &account,
+                    &password,
+                    choices,
+                    progress,
+                    waiting(&d, &account),
+                )
+                .await;
                 if let Ok(messages) = store.summaries().await {
                     d.dispatch(Action::MessagesLoaded(messages));
                 }
@@ -1003,7 +931,7 @@ pub fn app() -> Html {
                             "Downloaded {}, skipped {}, deleted {} on the server.",
                             report.downloaded, report.skipped, report.deleted
                         )));
-                        match check::list_server(&store, &account, &password).await {
+                        match engine::list_server(&account, &password).await {
                             Ok(listing) => d.dispatch(Action::TriageListed(listing)),
                             Err(failure) => d.dispatch(failure_action(&account, failure)),
                         }
@@ -1089,7 +1017,7 @@ pub fn app() -> Html {
                 <p id="offline-note" class="offline-note" role="status">{offline_reason}</p>
             }
             <StatusLine notice={state.notice.clone()} progress={state.progress.clone()}
-                on_cancel={busy.then(|| Callback::from(|_| { check::cancel_current(); }))} />
+                on_cancel={busy.then(|| Callback::from(|_| spawn_local(async { engine::cancel().await; })))} />
             if let Some(warning) = state.storage.low_space_warning() {
                 <p id="storage-warning" class="error" role="alert">{warning}</p>
             }

@@ -1,24 +1,20 @@
-//! Postino's browser app: the Yew UI over postino-sync, with the IndexedDB store and the
-//! WebSocket transport to the relay.
+//! Postino's browser app: the Yew UI. It reads the stored mail from IndexedDB and renders;
+//! the mail engine (crates/engine: relay WebSocket, TLS, POP3, the sync runner, the writes of
+//! downloads) runs in a Web Worker, reached through `engine`.
 #![forbid(unsafe_code)]
 
 pub mod app;
-pub mod check;
 pub mod components;
 pub mod connectivity;
 pub mod demo;
 pub mod download;
-pub mod explain;
+pub mod engine;
 pub mod html_mail;
-pub mod idb;
 pub mod message_view;
 pub mod persistence;
-pub mod presets;
 pub mod service_worker;
 pub mod state;
 pub mod transfer;
-pub mod transport;
-pub mod vault;
 
 pub use app::App;
 

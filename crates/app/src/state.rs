@@ -411,7 +411,7 @@ impl Reducible for State {
             Action::AccountSaved { account, password } => {
                 let rebound = s.accounts.iter().any(|a| {
                     a.id == account.id
-                        && crate::vault::binding(a) != crate::vault::binding(&account)
+                        && postino_engine::vault::binding(a) != postino_engine::vault::binding(&account)
                 });
                 match password {
                     Some(p) => {
@@ -556,7 +556,7 @@ impl Reducible for State {
                     detail: None,
                 };
                 // Never a pin for a provider's host (DESIGN.md invariant 9).
-                if !crate::presets::is_well_known_host(&prompt.host) {
+                if !postino_engine::presets::is_well_known_host(&prompt.host) {
                     s.cert_prompt = Some(prompt);
                 }
             }

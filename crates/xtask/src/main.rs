@@ -417,13 +417,23 @@ fn test() -> Result {
             "--exclude",
             "postino-app",
             "--exclude",
+            "postino-engine",
+            "--exclude",
             "postino-bench",
         ]);
         status(&mut c)
     });
     step("wasm tests in headless Chromium", &|| {
         let mut c = cmd("cargo");
-        c.args(["test", "-p", "postino-app", "--target", WASM_TARGET])
+        c.args([
+            "test",
+            "-p",
+            "postino-app",
+            "-p",
+            "postino-engine",
+            "--target",
+            WASM_TARGET,
+        ])
             .env("CHROMEDRIVER", "/usr/bin/chromedriver");
         status(&mut c)
     });

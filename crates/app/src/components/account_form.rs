@@ -5,7 +5,7 @@ use postino_pop3::auth::AuthChoice;
 use postino_pop3::Secret;
 use postino_sync::{Account, DeletePolicy, Policy, Security};
 
-use crate::presets;
+use postino_engine::presets;
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
@@ -215,7 +215,7 @@ pub fn account_form(props: &Props) -> Html {
                 }
                 if security == Security::None
                     && !(postino_pop3::client::is_loopback_host(&host)
-                        && crate::check::relay_is_loopback(&relay))
+                        && postino_engine::check::relay_is_loopback(&relay))
                 {
                     return Err(
                         "\"No encryption\" is only for a server on this computer reached \

@@ -8,7 +8,7 @@ use postino_sync::{Account, StoreError, SyncError};
 use crate::transport::{CloseInfo, WsError};
 
 /// Why a check failed, as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Failure {
     /// The certificate is not trusted; the user may trust this fingerprint for the account.
     Untrusted {

@@ -27,9 +27,11 @@ pub fn record_id(account_id: &str) -> String {
     format!("password/{account_id}")
 }
 
+/// `crypto` of the page or of the worker.
 fn crypto() -> Result<web_sys::Crypto, String> {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
+    js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
+        .ok()
+        .and_then(|c| c.dyn_into::<web_sys::Crypto>().ok())
         .ok_or_else(|| "this browser has no WebCrypto".to_string())
 }
 

@@ -160,37 +160,51 @@ impl RelayConnector {
     }
 }
 
-async fn sync_options() -> SyncOptions {
+async fn sync_options(cancel: &Cancel) -> SyncOptions {
     let mut options = SyncOptions::new(now_unix());
     // "Delete right after download" only when the browser promised not to evict the mail.
-    options.store_persistent = crate::persistence::status().await.persistent == Some(true);
+    options.store_persistent = storage_persisted().await;
+    options.cancel = cancel.clone();
     options
 }
 
-thread_local! {
-    /// The running check's stop switch (one check runs at a time).
-    static CURRENT: std::cell::RefCell<Option<Cancel>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Stops the running check after the message in hand; what was stored stays. Returns whether a
-/// check was running.
-pub fn cancel_current() -> bool {
-    CURRENT.with(|c| c.borrow().as_ref().map(Cancel::cancel).is_some())
+/// `navigator.storage.persisted()`, in the page or the worker: whether the browser promised
+/// not to evict the stored mail. Only the page can ask for it (`persist()` is not in workers).
+async fn storage_persisted() -> bool {
+    use js_sys::{Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    let call = || -> Option<Promise> {
+        let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+        let storage = Reflect::get(&navigator, &"storage".into()).ok()?;
+        let persisted: js_sys::Function = Reflect::get(&storage, &"persisted".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        persisted.call0(&storage).ok()?.dyn_into().ok()
+    };
+    match call() {
+        Some(promise) => wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        None => false,
+    }
 }
 
 /// Check one account: download what the ledger lacks into `store`, delete what its policy says.
+/// `cancel` stops it after the message in hand.
 pub async fn check_account(
     store: &IdbStore,
     account: &Account,
     password: &Secret<String>,
+    cancel: &Cancel,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, Failure> {
     let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
-    let options = sync_options().await;
-    CURRENT.with(|c| *c.borrow_mut() = Some(options.cancel.clone()));
+    let options = sync_options(cancel).await;
     let result = sync_account(&mut connector, store, account, password, &options, progress).await;
-    CURRENT.with(|c| *c.borrow_mut() = None);
     result.map_err(|e| connector.explain(&e, account))
 }
 
@@ -242,11 +256,12 @@ pub async fn apply_choices(
     account: &Account,
     password: &Secret<String>,
     choices: &[(String, Choice)],
+    cancel: &Cancel,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<TriageReport, Failure> {
     let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
-    let options = sync_options().await;
+    let options = sync_options(cancel).await;
     let result = apply_triage(
         &mut connector,
         store,

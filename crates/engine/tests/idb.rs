@@ -2,7 +2,7 @@
 //! connection that wrote it (a reload).
 #![cfg(target_arch = "wasm32")]
 
-use postino_app::idb::{delete_database, IdbStore};
+use postino_engine::idb::{delete_database, IdbStore};
 use postino_sync::conformance::{check_store, sample_account, sample_message};
 use postino_sync::store::Store;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -205,7 +205,7 @@ async fn the_first_screen_is_the_newest_mail_by_date() {
 
 #[wasm_bindgen_test]
 async fn a_remembered_password_opens_only_for_the_server_it_was_remembered_for() {
-    use postino_app::vault;
+    use postino_engine::vault;
     use postino_pop3::Secret;
     let name = "postino-test-vault-binding";
     let store = fresh(name).await;

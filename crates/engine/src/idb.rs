@@ -35,7 +35,7 @@ use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect, Uint32Array, Uint8Array};
 use postino_sync::search::{self, Query};
 use postino_sync::store::{Store, StoreError};
-use postino_sync::{Account, LedgerEntry, Summary};
+use postino_sync::{Account, Incoming, LedgerEntry, Summary};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::closure::Closure;
@@ -279,22 +279,28 @@ impl Store for IdbStore {
             .collect()
     }
 
-    async fn commit_message(
-        &self,
-        entry: &LedgerEntry,
-        summary: &Summary,
-        raw: &[u8],
-    ) -> Result<(), StoreError> {
-        self.commit_records(&[(entry, summary, raw)]).await
+    async fn commit_message(&self, message: &Incoming) -> Result<(), StoreError> {
+        self.commit_messages(std::slice::from_ref(message)).await
     }
 
-    async fn commit_messages(
-        &self,
-        batch: &[(LedgerEntry, Summary, Vec<u8>)],
-    ) -> Result<(), StoreError> {
-        let records: Vec<(&LedgerEntry, &Summary, &[u8])> =
-            batch.iter().map(|(e, s, r)| (e, s, r.as_slice())).collect();
-        self.commit_records(&records).await
+    /// Commits the batch, then writes its search postings from the terms parsed with the
+    /// summary (the bytes are not read back). The postings go in their own transaction, not
+    /// awaited: the download goes on, and a postings write that fails leaves those messages to
+    /// the background indexer ([`IdbStore::unindexed`]).
+    async fn commit_messages(&self, batch: &[Incoming]) -> Result<(), StoreError> {
+        let records: Vec<(&LedgerEntry, &Summary, &[u8])> = batch
+            .iter()
+            .map(|m| (&m.entry, &m.summary, m.raw.as_slice()))
+            .collect();
+        self.commit_records(&records).await?;
+        let terms: Vec<(String, Vec<String>)> = batch
+            .iter()
+            .map(|m| (m.entry.message_id.clone(), m.terms.clone()))
+            .collect();
+        if !terms.is_empty() {
+            drop(self.put_index(IndexBatch(terms)));
+        }
+        Ok(())
     }
 
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {

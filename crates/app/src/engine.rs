@@ -1,0 +1,363 @@
+//! The page's side of the engine worker (`postino_engine::worker`): starts it, sends it
+//! requests, and turns its replies back into the results the page awaits. The engine does the
+//! network, TLS, POP3 and the writes of a download; the page renders.
+//!
+//! If the engine dies (a crash, or the browser or a test terminating it), the page learns it
+//! from the engine's life lock (`postino_engine::protocol::life_lock`), fails what was pending
+//! with a sentence, and starts a new engine. What the old one committed is in IndexedDB; the
+//! next check fetches exactly the rest.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use js_sys::{Array, Object, Reflect};
+use postino_engine::explain::Failure;
+use postino_engine::locks;
+use postino_engine::protocol::{
+    from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Login, Reply, Request,
+};
+use postino_pop3::Secret;
+use postino_sync::triage::{Choice, ServerMessage, TriageReport};
+use postino_sync::{Account, Progress, SyncReport};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{MessageEvent, Worker};
+
+/// The engine's loader, written by Trunk beside the page (index.html, `data-loader-shim`).
+const ENGINE_SCRIPT: &str = "./postino-engine_loader.js";
+
+/// What the page hears that is not the reply to a request.
+#[derive(Clone, Debug)]
+pub enum News {
+    /// Stored messages the search index still lacks.
+    IndexPending(usize),
+    /// Something failed outside any request.
+    Failed(String),
+}
+
+/// Callbacks of one pending request.
+struct Pending {
+    reply: oneshot::Sender<Reply>,
+    progress: Option<Box<dyn FnMut(Progress)>>,
+    /// Called with `true` while another tab holds the account, `false` once this one starts.
+    waiting: Option<Box<dyn FnMut(bool)>>,
+}
+
+#[derive(Default)]
+struct Engine {
+    worker: RefCell<Option<Worker>>,
+    /// The engine answered its hello: requests go straight to it.
+    ready: Cell<bool>,
+    /// Requests sent before the engine was ready, in order.
+    queue: RefCell<Vec<JsValue>>,
+    pending: RefCell<HashMap<u32, Pending>>,
+    next_id: Cell<u32>,
+    news: RefCell<Option<Rc<dyn Fn(News)>>>,
+    /// Incremented per engine started, so that a dead engine's lock is not mistaken for a
+    /// new one's.
+    generation: Cell<u32>,
+}
+
+thread_local! {
+    static ENGINE: Rc<Engine> = Rc::new(Engine::default());
+}
+
+fn engine() -> Rc<Engine> {
+    ENGINE.with(Rc::clone)
+}
+
+/// Starts the engine (once) and says where its news goes.
+pub fn start(news: impl Fn(News) + 'static) {
+    let engine = engine();
+    *engine.news.borrow_mut() = Some(Rc::new(news));
+    if engine.worker.borrow().is_none() {
+        spawn(&engine);
+    }
+}
+
+fn spawn(engine: &Rc<Engine>) {
+    let generation = engine.generation.get() + 1;
+    engine.generation.set(generation);
+    engine.ready.set(false);
+    let worker = match Worker::new(ENGINE_SCRIPT) {
+        Ok(w) => w,
+        Err(e) => {
+            tell(
+                engine,
+                News::Failed(format!("Postino could not start its mail engine ({e:?}).")),
+            );
+            return;
+        }
+    };
+    let id = format!("{}-{generation}", (js_sys::Math::random() * 1e16) as u64);
+    let on_message = {
+        let engine = engine.clone();
+        let id = id.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            match from_js::<Event>(event.data()) {
+                Ok(Event::Ready) => ready(&engine, &id, generation),
+                Ok(event) => receive(&engine, event),
+                Err(e) => tell(&engine, News::Failed(format!("engine message: {e}"))),
+            }
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    // An uncaught error (a panic aborts the wasm): the engine is of no more use.
+    let on_error = {
+        let engine = engine.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| died(&engine, generation))
+    };
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    let hello = Object::new();
+    if let Ok(value) = to_js(&Hello { engine: id }) {
+        let _ = Reflect::set(&hello, &"hello".into(), &value);
+    }
+    let _ = worker.post_message(&hello);
+    *engine.worker.borrow_mut() = Some(worker);
+}
+
+/// The engine holds its life lock: send what waited, and wait for the lock ourselves, which
+/// the browser grants once the engine is gone.
+fn ready(engine: &Rc<Engine>, id: &str, generation: u32) {
+    engine.ready.set(true);
+    let queued: Vec<JsValue> = engine.queue.borrow_mut().drain(..).collect();
+    if let Some(worker) = engine.worker.borrow().as_ref() {
+        for message in queued {
+            let _ = worker.post_message(&message);
+        }
+    }
+    let engine = engine.clone();
+    let name = life_lock(id);
+    wasm_bindgen_futures::spawn_local(async move {
+        if locks::available() {
+            if let Ok(guard) = locks::acquire(&name).await {
+                drop(guard);
+                died(&engine, generation);
+            }
+        }
+    });
+}
+
+/// Engine `generation` is gone: fail what it had pending and start another.
+fn died(engine: &Rc<Engine>, generation: u32) {
+    if engine.generation.get() != generation {
+        return;
+    }
+    if let Some(worker) = engine.worker.borrow_mut().take() {
+        worker.terminate();
+    }
+    let pending: Vec<Pending> = engine.pending.borrow_mut().drain().map(|(_, p)| p).collect();
+    let failure = || Failure::Message {
+        text: "Postino's mail engine stopped. What was downloaded is kept; check mail again to \
+               fetch the rest."
+            .into(),
+        detail: None,
+    };
+    for p in pending {
+        // Each request gets the failure in its own reply type.
+        let reply = match p.progress {
+            Some(_) => Reply::Checked(Err(failure())),
+            None => Reply::Tested(Err(failure())),
+        };
+        let _ = p.reply.send(reply);
+    }
+    spawn(engine);
+}
+
+fn receive(engine: &Rc<Engine>, event: Event) {
+    match event {
+        Event::Ready => {}
+        Event::Reply { id, reply } => {
+            let pending = engine.pending.borrow_mut().remove(&id);
+            if let Some(p) = pending {
+                let _ = p.reply.send(reply);
+            }
+        }
+        Event::Progress { id, progress } => {
+            // Taken out while it runs: the callback may dispatch, and a render may send.
+            let callback = engine
+                .pending
+                .borrow_mut()
+                .get_mut(&id)
+                .and_then(|p| p.progress.take());
+            if let Some(mut callback) = callback {
+                callback(progress);
+                if let Some(p) = engine.pending.borrow_mut().get_mut(&id) {
+                    p.progress = Some(callback);
+                }
+            }
+        }
+        Event::Waiting { id } | Event::Started { id } => {
+            let waiting = matches!(event, Event::Waiting { .. });
+            let callback = engine
+                .pending
+                .borrow_mut()
+                .get_mut(&id)
+                .and_then(|p| p.waiting.take());
+            if let Some(mut callback) = callback {
+                callback(waiting);
+                if let Some(p) = engine.pending.borrow_mut().get_mut(&id) {
+                    p.waiting = Some(callback);
+                }
+            }
+        }
+        Event::IndexPending(n) => tell(engine, News::IndexPending(n)),
+        Event::Failed(text) => tell(engine, News::Failed(text)),
+    }
+}
+
+fn tell(engine: &Engine, news: News) {
+    let callback = engine.news.borrow().clone();
+    if let Some(callback) = callback {
+        callback(news);
+    }
+}
+
+/// Sends `request` and waits for its reply.
+async fn ask(
+    request: Request,
+    files: Option<Array>,
+    progress: Option<Box<dyn FnMut(Progress)>>,
+    waiting: Option<Box<dyn FnMut(bool)>>,
+) -> Option<Reply> {
+    let engine = engine();
+    if engine.worker.borrow().is_none() && engine.generation.get() == 0 {
+        spawn(&engine);
+    }
+    let id = engine.next_id.get().wrapping_add(1);
+    engine.next_id.set(id);
+    let message = Object::new();
+    let value = to_js(&Envelope { id, request }).ok()?;
+    Reflect::set(&message, &"message".into(), &value).ok()?;
+    if let Some(files) = files {
+        Reflect::set(&message, &"files".into(), &files).ok()?;
+    }
+    let (tx, rx) = oneshot::channel();
+    engine.pending.borrow_mut().insert(
+        id,
+        Pending {
+            reply: tx,
+            progress,
+            waiting,
+        },
+    );
+    if engine.ready.get() {
+        if let Some(worker) = engine.worker.borrow().as_ref() {
+            let _ = worker.post_message(&message);
+        }
+    } else {
+        engine.queue.borrow_mut().push(message.into());
+    }
+    rx.await.ok()
+}
+
+fn lost<T>() -> Result<T, Failure> {
+    Err(Failure::Message {
+        text: "Postino's mail engine did not answer. Reload the page.".into(),
+        detail: None,
+    })
+}
+
+/// As the reply says, or the engine's death as a failure of this request.
+fn failure_of(reply: Option<Reply>) -> Failure {
+    match reply {
+        Some(Reply::Checked(Err(f)))
+        | Some(Reply::Tested(Err(f)))
+        | Some(Reply::Listed(Err(f)))
+        | Some(Reply::Triaged(Err(f))) => f,
+        _ => lost::<()>().unwrap_err(),
+    }
+}
+
+fn login(account: &Account, password: &Secret<String>) -> Login {
+    Login {
+        account: account.clone(),
+        password: password.clone(),
+    }
+}
+
+/// Check one account. `waiting` hears `true` while another tab checks it, then `false`.
+pub async fn check(
+    account: &Account,
+    password: &Secret<String>,
+    progress: impl FnMut(Progress) + 'static,
+    waiting: impl FnMut(bool) + 'static,
+) -> Result<SyncReport, Failure> {
+    let reply = ask(
+        Request::Check(login(account, password)),
+        None,
+        Some(Box::new(progress)),
+        Some(Box::new(waiting)),
+    )
+    .await;
+    match reply {
+        Some(Reply::Checked(r)) => r,
+        other => Err(failure_of(other)),
+    }
+}
+
+/// Stops the running check or triage after the message in hand. Returns whether one ran.
+pub async fn cancel() -> bool {
+    matches!(
+        ask(Request::Cancel, None, None, None).await,
+        Some(Reply::Cancelled { was_running: true })
+    )
+}
+
+pub async fn test_connection(account: &Account, password: &Secret<String>) -> Result<String, Failure> {
+    match ask(Request::TestConnection(login(account, password)), None, None, None).await {
+        Some(Reply::Tested(r)) => r,
+        other => Err(failure_of(other)),
+    }
+}
+
+pub async fn list_server(
+    account: &Account,
+    password: &Secret<String>,
+) -> Result<Vec<ServerMessage>, Failure> {
+    match ask(Request::ListServer(login(account, password)), None, None, None).await {
+        Some(Reply::Listed(r)) => r,
+        other => Err(failure_of(other)),
+    }
+}
+
+pub async fn apply_choices(
+    account: &Account,
+    password: &Secret<String>,
+    choices: Vec<(String, Choice)>,
+    progress: impl FnMut(Progress) + 'static,
+    waiting: impl FnMut(bool) + 'static,
+) -> Result<TriageReport, Failure> {
+    let request = Request::ApplyTriage {
+        login: login(account, password),
+        choices,
+    };
+    match ask(request, None, Some(Box::new(progress)), Some(Box::new(waiting))).await {
+        Some(Reply::Triaged(r)) => r,
+        other => Err(failure_of(other)),
+    }
+}
+
+/// Imports `.eml` and mbox files (they cross to the engine as `File`s, not copied).
+pub async fn import(files: Vec<web_sys::File>) -> Result<Imported, String> {
+    let array: Array = files.into_iter().collect();
+    match ask(Request::Import, Some(array), None, None).await {
+        Some(Reply::Imported(r)) => r,
+        Some(Reply::Checked(Err(f)) | Reply::Tested(Err(f))) => Err(match f {
+            Failure::Message { text, .. } | Failure::BadPassword { text, .. } => text,
+            Failure::Untrusted { problem, .. } => problem,
+        }),
+        _ => Err("Postino's mail engine did not answer. Reload the page.".into()),
+    }
+}
+
+/// Asks the engine to index whatever stored mail the search index lacks.
+pub fn index() {
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = ask(Request::Index, None, None, None).await;
+    });
+}

@@ -1,0 +1,135 @@
+//! The one message protocol between the page (the UI) and the engine worker. Both sides use
+//! these types: the page sends [`Request`]s, each with an id; the engine answers each with one
+//! [`Reply`] carrying that id, and sends [`Event`]s as they happen (progress, another tab
+//! checking, search indexing). Values cross as structured clones of their serde form
+//! (`serde-wasm-bindgen`); files to import cross as `File` objects beside the request, never
+//! copied into a message.
+
+use postino_pop3::Secret;
+use postino_sync::import::ImportReport;
+use postino_sync::triage::{Choice, ServerMessage, TriageReport};
+use postino_sync::{Account, Progress, SyncReport};
+use serde::{Deserialize, Serialize};
+
+use crate::explain::Failure;
+
+/// A password crosses to the worker as its text (a structured clone within this origin), and
+/// is wrapped again on arrival so that no `Debug` prints it.
+mod secret_text {
+    use postino_pop3::Secret;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Secret<String>, s: S) -> Result<S::Ok, S::Error> {
+        v.expose().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Secret<String>, D::Error> {
+        Ok(Secret::new(String::deserialize(d)?))
+    }
+}
+
+/// An account to act on, with the password to log in with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Login {
+    pub account: Account,
+    #[serde(with = "secret_text")]
+    pub password: Secret<String>,
+}
+
+/// What the page asks of the engine.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Download what the ledger lacks, delete what the account's policy says. Only one engine
+    /// (one tab) checks an account at a time: the others wait ([`Event::Waiting`]).
+    Check(Login),
+    /// Stop the running check or triage after the message in hand; what was stored stays.
+    Cancel,
+    /// Log in, STAT, log out: nothing is downloaded or stored.
+    TestConnection(Login),
+    /// What the server holds: headers and sizes, nothing downloaded.
+    ListServer(Login),
+    /// Carry out the user's choices for messages on the server.
+    ApplyTriage {
+        login: Login,
+        choices: Vec<(String, Choice)>,
+    },
+    /// Import the `File`s sent beside this request (`.eml` or mbox).
+    Import,
+    /// Put whatever stored mail the search index lacks into it.
+    Index,
+}
+
+/// The answer to one [`Request`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Checked(Result<SyncReport, Failure>),
+    Cancelled { was_running: bool },
+    Tested(Result<String, Failure>),
+    Listed(Result<Vec<ServerMessage>, Failure>),
+    Triaged(Result<TriageReport, Failure>),
+    Imported(Result<Imported, String>),
+    Indexed,
+}
+
+/// What an import did, for the sentence shown after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    pub report: ImportReport,
+    /// Messages that could not be read (over the size limit), with the reason.
+    pub unreadable: Vec<String>,
+}
+
+/// What the engine tells the page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Event {
+    /// The engine is loaded and holds its life lock (see [`life_lock`]).
+    Ready,
+    /// The answer to request `id`.
+    Reply { id: u32, reply: Reply },
+    /// Request `id` (a check or a triage) made progress.
+    Progress { id: u32, progress: Progress },
+    /// Another tab is checking the account of request `id`: this one waits for it to finish.
+    Waiting { id: u32 },
+    /// Request `id` got the account's lock and starts (after [`Event::Waiting`]).
+    Started { id: u32 },
+    /// Stored messages the search index still lacks.
+    IndexPending(usize),
+    /// Something failed outside any request (the search index could not be written).
+    Failed(String),
+}
+
+/// The Web Lock that only one check or triage of an account holds at a time, in any tab.
+pub fn account_lock(account_id: &str) -> String {
+    format!("postino.account.{account_id}")
+}
+
+/// The Web Lock one engine holds for its whole life: when the page is granted it, the engine
+/// is gone (terminated, crashed), and the page starts another.
+pub fn life_lock(engine: &str) -> String {
+    format!("postino.engine.{engine}")
+}
+
+/// The first message to a new worker: the name of its life lock.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Hello {
+    pub engine: String,
+}
+
+/// Request `id` as it crosses to the worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: u32,
+    pub request: Request,
+}
+
+/// Values to and from JS for `postMessage`: plain objects (not `Map`s), so that either side
+/// reads them the same way.
+pub fn to_js<T: Serialize>(value: &T) -> Result<wasm_bindgen::JsValue, String> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .map_err(|e| e.to_string())
+}
+
+pub fn from_js<T: for<'de> Deserialize<'de>>(value: wasm_bindgen::JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}

@@ -1,0 +1,259 @@
+//! The engine's side of the worker: receives [`Envelope`]s from the page, runs them, and
+//! posts [`Event`]s back. It owns the relay WebSocket, TLS, POP3, the sync runner, parsing and
+//! the writes of downloads, triage, imports and the search index.
+//!
+//! Contract with the page (`postino_app::engine`): the page's first message is a [`Hello`]
+//! naming the engine's life lock; the engine opens the store, takes that lock for as long as
+//! it lives, and posts [`Event::Ready`]. Every later message is an [`Envelope`] (with, for an
+//! import, the files as `files` beside it) and gets exactly one [`Event::Reply`] with its id.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Reflect};
+use postino_sync::{Account, Cancel, Progress, Store};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::explain::Failure;
+use crate::idb::IdbStore;
+use crate::locks::{self, LockGuard};
+use crate::protocol::{
+    account_lock, from_js, life_lock, to_js, Envelope, Event, Hello, Login, Reply, Request,
+};
+use crate::{check, import, indexer};
+
+/// The database the app keeps everything in.
+pub const DATABASE: &str = "postino";
+
+/// Progress is posted at most this often (plus the first and the last): the page re-renders on
+/// each, and a download of small messages makes thousands.
+const PROGRESS_EVERY_MS: f64 = 100.0;
+
+thread_local! {
+    static STORE: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
+    /// The life lock, held until the worker goes.
+    static LIFE: RefCell<Option<LockGuard>> = const { RefCell::new(None) };
+    /// The stop switch of the running check or triage, if one runs.
+    static RUNNING: RefCell<Option<Cancel>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Posts `event` to the page.
+pub fn post(event: &Event) {
+    match to_js(event) {
+        Ok(value) => {
+            let _ = scope().post_message(&value);
+        }
+        // Every event serialises; if one did not, the page would wait for its reply forever.
+        Err(e) => {
+            if let Ok(value) = to_js(&Event::Failed(format!("engine message lost: {e}"))) {
+                let _ = scope().post_message(&value);
+            }
+        }
+    }
+}
+
+fn notify() -> Rc<dyn Fn(Event)> {
+    Rc::new(|event| post(&event))
+}
+
+/// Starts the engine: called once by the worker's `main`.
+pub fn start() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        let data = event.data();
+        spawn_local(async move { receive(data).await });
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+}
+
+async fn receive(data: JsValue) {
+    let message = Reflect::get(&data, &"message".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Ok(hello) = from_js::<Hello>(Reflect::get(&data, &"hello".into()).unwrap_or_default())
+    {
+        return greet(hello).await;
+    }
+    let envelope: Envelope = match from_js(message) {
+        Ok(e) => e,
+        Err(e) => return post(&Event::Failed(format!("the engine got a bad request: {e}"))),
+    };
+    let Some(store) = STORE.with(|s| s.borrow().clone()) else {
+        return post(&Event::Failed("the engine got a request before it was ready".into()));
+    };
+    let files = Reflect::get(&data, &"files".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Array>().ok());
+    let reply = run(envelope.id, envelope.request, files, store).await;
+    post(&Event::Reply {
+        id: envelope.id,
+        reply,
+    });
+}
+
+/// Opens the store, takes the life lock and says so.
+async fn greet(hello: Hello) {
+    match IdbStore::open(DATABASE).await {
+        Ok(store) => STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store))),
+        Err(e) => {
+            return post(&Event::Failed(format!(
+                "Postino cannot open its storage in this browser ({e}). Private windows and \
+                 some privacy settings block it; open Postino in a normal window."
+            )))
+        }
+    }
+    match locks::acquire(&life_lock(&hello.engine)).await {
+        Ok(guard) => LIFE.with(|l| *l.borrow_mut() = Some(guard)),
+        // Without the lock the page cannot tell when this engine dies; it still works.
+        Err(e) => post(&Event::Failed(format!("engine life lock: {e}"))),
+    }
+    post(&Event::Ready);
+}
+
+async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore>) -> Reply {
+    match request {
+        Request::Check(login) => Reply::Checked(run_check(id, &store, login).await),
+        Request::Cancel => Reply::Cancelled {
+            was_running: RUNNING.with(|r| r.borrow().as_ref().map(Cancel::cancel).is_some()),
+        },
+        Request::TestConnection(login) => {
+            Reply::Tested(check::test_connection(&login.account, &login.password).await)
+        }
+        Request::ListServer(login) => {
+            Reply::Listed(check::list_server(&store, &login.account, &login.password).await)
+        }
+        Request::ApplyTriage { login, choices } => {
+            let cancel = start_running();
+            let outcome = async {
+                let _lock = account_locked(id, &login.account, &cancel).await?;
+                let mut progress = progress_poster(id);
+                check::apply_choices(
+                    &store,
+                    &login.account,
+                    &login.password,
+                    &choices,
+                    &cancel,
+                    &mut progress,
+                )
+                .await
+            }
+            .await;
+            stop_running();
+            if outcome.as_ref().is_ok_and(|r| r.downloaded > 0) {
+                indexer::request(store.clone(), notify());
+            }
+            Reply::Triaged(outcome)
+        }
+        Request::Import => {
+            let files: Vec<web_sys::File> = files
+                .map(|a| a.iter().filter_map(|f| f.dyn_into().ok()).collect())
+                .unwrap_or_default();
+            let outcome = import::import_files(&store, files).await;
+            indexer::request(store.clone(), notify());
+            Reply::Imported(outcome)
+        }
+        Request::Index => {
+            indexer::request(store, notify());
+            Reply::Indexed
+        }
+    }
+}
+
+fn start_running() -> Cancel {
+    let cancel = Cancel::default();
+    RUNNING.with(|r| *r.borrow_mut() = Some(cancel.clone()));
+    cancel
+}
+
+fn stop_running() {
+    RUNNING.with(|r| *r.borrow_mut() = None);
+}
+
+/// Takes the account's lock, waiting (and saying so) while another tab holds it.
+async fn account_locked(id: u32, account: &Account, cancel: &Cancel) -> Result<LockGuard, Failure> {
+    let name = account_lock(&account.id);
+    let failed = |e: String| Failure::Message {
+        text: format!("Postino could not coordinate with its other open tabs ({e})."),
+        detail: None,
+    };
+    if let Some(guard) = locks::try_acquire(&name).await.map_err(failed)? {
+        return Ok(guard);
+    }
+    post(&Event::Waiting { id });
+    let guard = locks::acquire(&name).await.map_err(failed)?;
+    post(&Event::Started { id });
+    // Stopped while waiting: the other tab did the work; nothing to do here.
+    if cancel.is_cancelled() {
+        return Err(Failure::Message {
+            text: "Stopped.".into(),
+            detail: None,
+        });
+    }
+    Ok(guard)
+}
+
+/// Posts progress of request `id`, at most every [`PROGRESS_EVERY_MS`].
+fn progress_poster(id: u32) -> impl FnMut(Progress) {
+    let mut last = 0.0;
+    move |progress: Progress| {
+        let now = js_sys::Date::now();
+        let last_one = matches!(progress, Progress::Downloading { done, total, .. } if done == total);
+        if !matches!(progress, Progress::Downloading { .. })
+            || last_one
+            || now - last >= PROGRESS_EVERY_MS
+        {
+            last = now;
+            post(&Event::Progress { id, progress });
+        }
+    }
+}
+
+/// A check with the account's lock held; then the login method learned and new mail indexed.
+async fn run_check(id: u32, store: &Rc<IdbStore>, login: Login) -> Result<postino_sync::SyncReport, Failure> {
+    let Login { account, password } = login;
+    let cancel = start_running();
+    let outcome = async {
+        let _lock = account_locked(id, &account, &cancel).await?;
+        let mut progress = progress_poster(id);
+        check::check_account(store, &account, &password, &cancel, &mut progress).await
+    }
+    .await;
+    stop_running();
+    if let Ok(report) = &outcome {
+        if report.auth_used.is_some() && report.auth_used != account.auth_learned {
+            learn_auth(store, &account, report.auth_used).await;
+        }
+    }
+    // New mail becomes searchable once indexed, right after the check (a failed check may
+    // have stored some). A check that found nothing new costs no index pass.
+    if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
+        indexer::request(store.clone(), notify());
+    }
+    outcome
+}
+
+/// The login method that worked is tried first next time (a server that lists mechanisms it
+/// cannot check costs one refusal once, not at every check). Written onto the account as
+/// stored now, not the copy this check started with: the user may have edited or removed it.
+async fn learn_auth(
+    store: &IdbStore,
+    account: &Account,
+    used: Option<postino_pop3::AuthMethod>,
+) {
+    let stored = store.accounts().await.ok().and_then(|all| {
+        all.into_iter()
+            .find(|a| a.id == account.id && a.host == account.host && a.port == account.port)
+    });
+    if let Some(stored) = stored {
+        let learned = Account {
+            auth_learned: used,
+            ..stored
+        };
+        let _ = store.put_account(&learned).await;
+    }
+}
