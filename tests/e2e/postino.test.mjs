@@ -593,3 +593,107 @@ test('a relay that goes silent: the socket must open within 30 s, a read waits a
     assert.ok(readSecs >= 119, `the read deadline came early: ${readSecs} s`);
   });
 });
+
+/** `count` messages of about `kb` KB each in a fresh folder (removed afterwards). */
+function bulkFixtures(use, prefix, count, kb) {
+  const dir = use(mkdtempSync(path.join(os.tmpdir(), `postino-${prefix}-`)), (d) => rmSync(d, { recursive: true, force: true }));
+  const line = `${`${prefix} filler `.repeat(4)}\r\n`;
+  const lines = Math.ceil((kb * 1024) / line.length);
+  for (let i = 0; i < count; i += 1) {
+    writeFileSync(
+      path.join(dir, `${String(i).padStart(4, '0')}.eml`),
+      `From: Bulk <bulk@example.org>\r\nTo: alice@example.org\r\nSubject: ${prefix} ${i}\r\n` +
+        `Message-ID: <${prefix}-${i}@postino.test>\r\nDate: Mon, 2 Jun 2025 10:00:00 +0000\r\n\r\n` +
+        line.repeat(lines),
+    );
+  }
+  return dir;
+}
+
+/** Counts of the `ledger` and `summaries` stores of the page's IndexedDB. */
+function storedCounts(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('postino');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction(['ledger', 'summaries']);
+          const ledger = tx.objectStore('ledger').count();
+          const summaries = tx.objectStore('summaries').count();
+          tx.oncomplete = () => {
+            db.close();
+            resolve({ ledger: ledger.result, summaries: summaries.result });
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+}
+
+test('two tabs, one account: one downloads while the other waits, and nothing is stored twice', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    // 100 MB: the first tab is still downloading when the second has loaded.
+    const COUNT = 1000;
+    const dir = bulkFixtures(use, 'tabs', COUNT, 100);
+    const { password, dovecot, relay, page } = await dovecotRelayAndApp(use, usePage, { fixtures: dir });
+    // The second tab: same browser profile, same origin, same IndexedDB.
+    const second = usePage(await page.context().newPage());
+    await page.locator('#remember').waitFor({ timeout: APP_START_MS });
+    await page.locator('#remember').check();
+    await addAccount(page, dovecot, password);
+    await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 1_000_000, null, {
+      timeout: SYNC_MS,
+      polling: 20,
+    });
+
+    // The first tab is downloading: the second, asked to check the same account, waits.
+    await second.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
+    await second.locator('#check-mail').click({ timeout: APP_START_MS });
+    await second.locator('#status', { hasText: 'Another Postino tab is checking' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#status .error').count(), 0);
+
+    // The first finishes with everything; the second then finds nothing new.
+    await page.locator('#status .info', { hasText: `${COUNT} new messages for` }).waitFor({ timeout: SYNC_MS });
+    await second.locator('#status .info', { hasText: 'No new mail for' }).waitFor({ timeout: SYNC_MS });
+    assert.deepEqual(await storedCounts(second), { ledger: COUNT, summaries: COUNT });
+    await second.waitForFunction((n) => document.querySelector('#messages')?.dataset.total === String(n), COUNT);
+    // One download in all: the relay carried the mailbox's bytes to the browser once.
+    const carried = [...relay.log().matchAll(/to_client=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const mailbox = COUNT * 100 * 1024;
+    t.diagnostic(`relay carried ${carried} bytes to the browsers for a ${mailbox}-byte mailbox`);
+    assert.ok(carried > mailbox * 0.9 && carried < mailbox * 1.5, `${carried} bytes carried`);
+  });
+});
+
+test('an engine that dies in the middle of a check loses nothing committed; the next check completes', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const COUNT = 600;
+    const dir = bulkFixtures(use, 'crash', COUNT, 100);
+    const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage, { fixtures: dir });
+    await addAccount(page, dovecot, password);
+    await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 5_000_000, null, {
+      timeout: SYNC_MS,
+      polling: 20,
+    });
+    // Terminate the engine's worker from inside, as a crash would.
+    const workers = page.workers();
+    assert.equal(workers.length, 1, 'one engine worker');
+    await workers[0].evaluate(() => self.close()).catch(() => {});
+    await expectError(page, 30_000, (text) => assert.match(text, /mail engine stopped/));
+    const kept = Number(await page.locator('#messages').getAttribute('data-total'));
+    t.diagnostic(`the engine died with ${kept} of ${COUNT} messages stored`);
+    assert.ok(kept > 0 && kept < COUNT, `${kept} of ${COUNT} stored when the engine died`);
+    const stored = await storedCounts(page);
+    assert.deepEqual(stored, { ledger: kept, summaries: kept }, 'every stored message has its ledger entry');
+
+    // A new engine took over: the next check downloads exactly the rest.
+    await page.click('#check-mail');
+    await page.waitForFunction((n) => document.querySelector('#messages')?.dataset.total === String(n), COUNT, {
+      timeout: SYNC_MS,
+    });
+    await page.locator('#status .info', { hasText: `${COUNT - kept} new messages for` }).waitFor({ timeout: 30_000 });
+    assert.deepEqual(await storedCounts(page), { ledger: COUNT, summaries: COUNT });
+  });
+});

@@ -97,6 +97,7 @@ fn spawn(engine: &Rc<Engine>) {
         let id = id.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match from_js::<Event>(event.data()) {
+                Ok(Event::Loaded) => hello(&engine, &id),
                 Ok(Event::Ready) => ready(&engine, &id, generation),
                 Ok(event) => receive(&engine, event),
                 Err(e) => tell(&engine, News::Failed(format!("engine message: {e}"))),
@@ -112,12 +113,18 @@ fn spawn(engine: &Rc<Engine>) {
     };
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
+    *engine.worker.borrow_mut() = Some(worker);
+}
+
+/// The engine listens: tell it the name of its life lock.
+fn hello(engine: &Engine, id: &str) {
     let hello = Object::new();
-    if let Ok(value) = to_js(&Hello { engine: id }) {
+    if let Ok(value) = to_js(&Hello { engine: id.to_string() }) {
         let _ = Reflect::set(&hello, &"hello".into(), &value);
     }
-    let _ = worker.post_message(&hello);
-    *engine.worker.borrow_mut() = Some(worker);
+    if let Some(worker) = engine.worker.borrow().as_ref() {
+        let _ = worker.post_message(&hello);
+    }
 }
 
 /// The engine holds its life lock: send what waited, and wait for the lock ourselves, which
@@ -170,7 +177,7 @@ fn died(engine: &Rc<Engine>, generation: u32) {
 
 fn receive(engine: &Rc<Engine>, event: Event) {
     match event {
-        Event::Ready => {}
+        Event::Loaded | Event::Ready => {}
         Event::Reply { id, reply } => {
             let pending = engine.pending.borrow_mut().remove(&id);
             if let Some(p) = pending {

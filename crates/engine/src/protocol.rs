@@ -82,7 +82,10 @@ pub struct Imported {
 /// What the engine tells the page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Event {
-    /// The engine is loaded and holds its life lock (see [`life_lock`]).
+    /// The worker's wasm is running and listens: the page may send its [`Hello`] (a message
+    /// sent before this would be lost).
+    Loaded,
+    /// The engine opened the store and holds its life lock (see [`life_lock`]).
     Ready,
     /// The answer to request `id`.
     Reply { id: u32, reply: Reply },

@@ -2,8 +2,8 @@
 //! posts [`Event`]s back. It owns the relay WebSocket, TLS, POP3, the sync runner, parsing and
 //! the writes of downloads, triage, imports and the search index.
 //!
-//! Contract with the page (`postino_app::engine`): the page's first message is a [`Hello`]
-//! naming the engine's life lock; the engine opens the store, takes that lock for as long as
+//! Contract with the page (`postino_app::engine`): the engine says [`Event::Loaded`]; the
+//! page's first message is then a [`Hello`] naming the engine's life lock; the engine opens the store, takes that lock for as long as
 //! it lives, and posts [`Event::Ready`]. Every later message is an [`Envelope`] (with, for an
 //! import, the files as `files` beside it) and gets exactly one [`Event::Reply`] with its id.
 
@@ -71,6 +71,7 @@ pub fn start() {
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    post(&Event::Loaded);
 }
 
 async fn receive(data: JsValue) {
