@@ -41,7 +41,8 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use postino_sync::{mbox, Account, LedgerEntry, Store, StoreError, Summary};
+use postino_sync::digest::sha256_hex;
+use postino_sync::{mbox, Account, Incoming, LedgerEntry, Store, StoreError, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Destination;
@@ -399,12 +400,6 @@ fn sync_all_at_once<'f>(files: impl Iterator<Item = &'f File>) -> io::Result<()>
     })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    postino_pop3::tls::fingerprint_sha256(bytes)
-        .replace(':', "")
-        .to_lowercase()
-}
-
 impl Store for DiskStore {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         Ok(Vec::new())
@@ -426,23 +421,14 @@ impl Store for DiskStore {
             .collect())
     }
 
-    async fn commit_message(
-        &self,
-        entry: &LedgerEntry,
-        _summary: &Summary,
-        raw: &[u8],
-    ) -> Result<(), StoreError> {
-        self.commit_batch(&[(entry, raw)]).map_err(store_err)
+    async fn commit_message(&self, message: &Incoming) -> Result<(), StoreError> {
+        self.commit_batch(&[(&message.entry, &message.raw)])
+            .map_err(store_err)
     }
 
-    async fn commit_messages(
-        &self,
-        batch: &[(LedgerEntry, Summary, Vec<u8>)],
-    ) -> Result<(), StoreError> {
-        let batch: Vec<(&LedgerEntry, &[u8])> = batch
-            .iter()
-            .map(|(entry, _, raw)| (entry, raw.as_slice()))
-            .collect();
+    async fn commit_messages(&self, batch: &[Incoming]) -> Result<(), StoreError> {
+        let batch: Vec<(&LedgerEntry, &[u8])> =
+            batch.iter().map(|m| (&m.entry, m.raw.as_slice())).collect();
         self.commit_batch(&batch).map_err(store_err)
     }
 
@@ -510,6 +496,16 @@ mod tests {
         }
     }
 
+    /// A message as the store gets it; the store reads neither summary nor terms.
+    fn incoming(entry: LedgerEntry, raw: &[u8]) -> Incoming {
+        Incoming {
+            entry,
+            summary: Summary::default(),
+            terms: Vec::new(),
+            raw: raw.to_vec(),
+        }
+    }
+
     fn temp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("postino-cli-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
@@ -523,8 +519,7 @@ mod tests {
         let mbox = dir.join("in.mbox");
         let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
         let raw = b"From: Ada <ada@example.org>\r\nSubject: x\r\n\r\nFrom here\r\n>From there\r\nbody\r\n";
-        let s = Summary::from_raw("a", "u1", raw);
-        futures_lite_block_on(store.commit_message(&entry("u1"), &s, raw)).unwrap();
+        futures_lite_block_on(store.commit_message(&incoming(entry("u1"), raw))).unwrap();
         // LF line endings on disk, like every mbox on a Unix system.
         assert_eq!(
             fs::read(&mbox).unwrap(),
@@ -545,9 +540,10 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
         let dir = temp("torn");
         let mbox = dir.join("in.mbox");
         let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
-        let s = Summary::from_raw("a", "u1", b"x");
-        futures_lite_block_on(store.commit_message(&entry("u1"), &s, b"Subject: 1\r\n\r\nA\r\n"))
-            .unwrap();
+        futures_lite_block_on(
+            store.commit_message(&incoming(entry("u1"), b"Subject: 1\r\n\r\nA\r\n")),
+        )
+        .unwrap();
         let good = fs::metadata(&mbox).unwrap().len();
         // A crash mid-append of u2: pending written, half the message, no commit; then a torn
         // line at the end of the ledger.
@@ -590,10 +586,11 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
         let dir = temp("damaged");
         let mbox = dir.join("in.mbox");
         let store = DiskStore::open(Destination::Mbox(mbox.clone())).unwrap();
-        let s = Summary::from_raw("a", "u1", b"x");
         for uidl in ["u1", "u2", "u3"] {
-            futures_lite_block_on(store.commit_message(&entry(uidl), &s, b"Subject: 1\r\n\r\n"))
-                .unwrap();
+            futures_lite_block_on(
+                store.commit_message(&incoming(entry(uidl), b"Subject: 1\r\n\r\n")),
+            )
+            .unwrap();
         }
         let ledger = store.ledger_path().to_path_buf();
         drop(store);
@@ -637,9 +634,9 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
     fn maildir_repeat_lands_on_the_same_file() {
         let dir = temp("maildir");
         let store = DiskStore::open(Destination::Maildir(dir.clone())).unwrap();
-        let s = Summary::from_raw("a", "u1", b"x");
         for _ in 0..2 {
-            futures_lite_block_on(store.commit_message(&entry("u1"), &s, b"hello\r\n")).unwrap();
+            futures_lite_block_on(store.commit_message(&incoming(entry("u1"), b"hello\r\n")))
+                .unwrap();
         }
         assert_eq!(fs::read_dir(dir.join("new")).unwrap().count(), 1);
         assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
@@ -690,8 +687,7 @@ Subject: x\n\n>From here\n>>From there\nbody\n\n"
         let raw = b"From: Ada <ada@example.org>\r\nSubject: x\r\n\r\nline\r\na \r inside\r\n\
 ends with CR\r\r\n";
         let e = received("u1", raw);
-        let s = Summary::from_raw("a", "u1", raw);
-        futures_lite_block_on(store.commit_message(&e, &s, raw)).unwrap();
+        futures_lite_block_on(store.commit_message(&incoming(e.clone(), raw))).unwrap();
         drop(store);
         let file = only_file(&dir.join("new"));
         assert_eq!(
@@ -738,20 +734,20 @@ ends with CR\r\r\n"
         fs::remove_dir_all(dir).unwrap();
     }
 
-    fn batch(uidls: &[&str]) -> Vec<(LedgerEntry, Summary, Vec<u8>)> {
+    fn batch(uidls: &[&str]) -> Vec<Incoming> {
         uidls
             .iter()
             .map(|u| {
                 let raw = format!("Subject: {u}\r\n\r\nbody of {u}\r\n").into_bytes();
-                (received(u, &raw), Summary::from_raw("a", u, &raw), raw)
+                incoming(received(u, &raw), &raw)
             })
             .collect()
     }
 
-    fn assert_stored(store: &DiskStore, messages: &[(LedgerEntry, Summary, Vec<u8>)]) {
+    fn assert_stored(store: &DiskStore, messages: &[Incoming]) {
         let uidls = futures_lite_block_on(store.ledger_uidls("a")).unwrap();
         assert_eq!(uidls.len(), messages.len(), "{uidls:?}");
-        for (entry, _, raw) in messages {
+        for Incoming { entry, raw, .. } in messages {
             let back = futures_lite_block_on(store.raw_message(&entry.message_id)).unwrap();
             assert_eq!(back.as_deref(), Some(raw.as_slice()), "{}", entry.uidl);
         }
@@ -776,10 +772,10 @@ ends with CR\r\r\n"
             })
             .unwrap();
         let mut bytes = Vec::new();
-        mbox::write_entry(&mut bytes, &rest[0].2, None, 0);
+        mbox::write_entry(&mut bytes, &rest[0].raw, None, 0);
         let u3_len = bytes.len() as u64;
-        mbox::write_entry(&mut bytes, &rest[1].2, None, 0);
-        mbox::write_entry(&mut bytes, &rest[2].2, None, 0);
+        mbox::write_entry(&mut bytes, &rest[1].raw, None, 0);
+        mbox::write_entry(&mut bytes, &rest[2].raw, None, 0);
         OpenOptions::new()
             .append(true)
             .open(&mbox)
@@ -788,7 +784,7 @@ ends with CR\r\r\n"
             .unwrap();
         store
             .append_record(&Record::Commit {
-                entry: rest[0].0.clone(),
+                entry: rest[0].entry.clone(),
                 location: Location::Mbox {
                     offset: start,
                     len: u3_len,
@@ -838,7 +834,7 @@ ends with CR\r\r\n"
         // A crash after the second batch's renames, before its ledger lines.
         let rest = batch(&["u3", "u4", "u5"]);
         let files: Vec<(&LedgerEntry, &[u8])> =
-            rest.iter().map(|(e, _, raw)| (e, raw.as_slice())).collect();
+            rest.iter().map(|m| (&m.entry, m.raw.as_slice())).collect();
         store.write_maildir(&dir, &files).unwrap();
         drop(store);
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::ledger::message_id;
-use crate::store::Store;
+use crate::store::{Incoming, Store};
 use crate::{Account, LedgerEntry, Security, Summary};
 
 /// Runs the suite on `store`, which must be empty. Panics (`assert!`) on the first failure.
@@ -24,10 +24,14 @@ async fn check_batch<S: Store>(store: &S) {
         .collect();
     store.commit_messages(&batch).await.unwrap();
     assert_eq!(store.ledger_uidls("acct-batch").await.unwrap().len(), 5);
-    for (entry, _, raw) in &batch {
+    for m in &batch {
         assert_eq!(
-            store.raw_message(&entry.message_id).await.unwrap().as_ref(),
-            Some(raw)
+            store
+                .raw_message(&m.entry.message_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&m.raw)
         );
     }
 }
@@ -35,10 +39,10 @@ async fn check_batch<S: Store>(store: &S) {
 /// The full ledger entries come back, and a local delete removes the bytes and the summary but
 /// keeps the entry, marked, so the message is never downloaded again.
 async fn check_ledger_and_delete<S: Store>(store: &S) {
-    let (mut entry, summary, raw) =
-        sample_message("acct-del", "d1", b"Subject: x\r\n\r\nbye\r\n".to_vec());
-    entry.headers_only = true;
-    store.commit_message(&entry, &summary, &raw).await.unwrap();
+    let mut message = sample_message("acct-del", "d1", b"Subject: x\r\n\r\nbye\r\n".to_vec());
+    message.entry.headers_only = true;
+    store.commit_message(&message).await.unwrap();
+    let entry = message.entry;
     assert_eq!(store.ledger("acct-del").await.unwrap(), vec![entry.clone()]);
 
     let deleted = LedgerEntry {
@@ -76,7 +80,7 @@ pub fn sample_account(id: &str) -> Account {
 }
 
 /// A message as the suite commits it: its ledger entry, summary and bytes agree with each other.
-pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, Summary, Vec<u8>) {
+pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> Incoming {
     let id = message_id(account, uidl);
     let size = raw.len() as u64;
     let entry = LedgerEntry {
@@ -112,7 +116,12 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> (LedgerEntry, 
         attachments: 2,
         read: false,
     };
-    (entry, summary, raw)
+    Incoming {
+        entry,
+        summary,
+        terms: vec!["alice".to_owned(), "message".to_owned()],
+        raw,
+    }
 }
 
 async fn check_empty<S: Store>(store: &S) {
@@ -154,27 +163,25 @@ async fn check_commits<S: Store>(store: &S) {
         sample_message("acct-1", " padded uidl ", Vec::new()),
         sample_message("acct-2", "u1", b"\x00\xff\r\n.\r\n\xff\x00".to_vec()),
     ];
-    for (entry, summary, raw) in &messages {
-        store.commit_message(entry, summary, raw).await.unwrap();
+    for message in &messages {
+        store.commit_message(message).await.unwrap();
     }
     check_contents(store, &messages).await;
 
     // Committing the same (account, uidl) again changes nothing.
-    let (entry, summary, raw) = &messages[0];
-    store.commit_message(entry, summary, raw).await.unwrap();
-    let (entry, summary, raw) = &messages[1];
-    store.commit_message(entry, summary, raw).await.unwrap();
+    store.commit_message(&messages[0]).await.unwrap();
+    store.commit_message(&messages[1]).await.unwrap();
     check_contents(store, &messages).await;
 }
 
-async fn check_contents<S: Store>(store: &S, messages: &[(LedgerEntry, Summary, Vec<u8>)]) {
+async fn check_contents<S: Store>(store: &S, messages: &[Incoming]) {
     let mut summaries = store.summaries().await.unwrap();
     summaries.sort_by(|x, y| x.id.cmp(&y.id));
-    let mut expected: Vec<Summary> = messages.iter().map(|(_, s, _)| s.clone()).collect();
+    let mut expected: Vec<Summary> = messages.iter().map(|m| m.summary.clone()).collect();
     expected.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(summaries, expected);
 
-    for (entry, _, raw) in messages {
+    for Incoming { entry, raw, .. } in messages {
         let stored = store.raw_message(&entry.message_id).await.unwrap();
         let stored = stored.unwrap_or_else(|| panic!("no raw message for {}", entry.message_id));
         assert!(stored == *raw, "raw bytes of {} differ", entry.message_id);
@@ -186,8 +193,8 @@ async fn check_contents<S: Store>(store: &S, messages: &[(LedgerEntry, Summary, 
     let uidls = |account: &str| -> HashSet<String> {
         messages
             .iter()
-            .filter(|(e, _, _)| e.account == account)
-            .map(|(e, _, _)| e.uidl.clone())
+            .filter(|m| m.entry.account == account)
+            .map(|m| m.entry.uidl.clone())
             .collect()
     };
     assert_eq!(store.ledger_uidls("acct-1").await.unwrap(), uidls("acct-1"));

@@ -7,9 +7,11 @@
 //! is recognised by its exact bytes: a copy whose headers a mail reader changed (a `Status:`
 //! line added) is another message.
 
+use crate::digest::sha256_hex;
 use crate::mbox;
-use crate::runner::{record, sha256_hex, BATCH_BYTES, BATCH_MESSAGES};
-use crate::{LedgerEntry, Store, StoreError, Summary};
+use crate::session::{BATCH_BYTES, BATCH_MESSAGES};
+use crate::store::Incoming;
+use crate::{Store, StoreError};
 
 /// The account id of imported mail. No server is behind it and no `Account` record is stored
 /// for it; its ledger lists what was imported, so that it is never imported twice (an entry the
@@ -32,9 +34,9 @@ pub fn uidl(raw: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(raw))
 }
 
-/// What `Store::commit_messages` takes for one imported message: its ledger entry, summary and
-/// bytes, in CRLF form (converted if they were not).
-pub fn prepare(raw: Vec<u8>, now_unix: i64) -> (LedgerEntry, Summary, Vec<u8>) {
+/// What `Store::commit_messages` takes for one imported message: its ledger entry, summary,
+/// terms and bytes, in CRLF form (converted if they were not).
+pub fn prepare(raw: Vec<u8>, now_unix: i64) -> Incoming {
     let raw = crlf_form(raw);
     let uidl = uidl(&raw);
     prepared(raw, &uidl, now_unix)
@@ -78,7 +80,7 @@ pub async fn import_messages<S: Store>(
 
 async fn commit<S: Store>(
     store: &S,
-    batch: &mut Vec<(LedgerEntry, Summary, Vec<u8>)>,
+    batch: &mut Vec<Incoming>,
     report: &mut ImportReport,
 ) -> Result<(), StoreError> {
     if !batch.is_empty() {
@@ -97,9 +99,8 @@ fn crlf_form(raw: Vec<u8>) -> Vec<u8> {
     }
 }
 
-fn prepared(raw: Vec<u8>, uidl: &str, now_unix: i64) -> (LedgerEntry, Summary, Vec<u8>) {
-    let (entry, summary) = record(IMPORTED_ACCOUNT, uidl, false, &raw, now_unix);
-    (entry, summary, raw)
+fn prepared(raw: Vec<u8>, uidl: &str, now_unix: i64) -> Incoming {
+    Incoming::new(IMPORTED_ACCOUNT, uidl, false, raw, now_unix)
 }
 
 #[cfg(test)]
@@ -115,7 +116,12 @@ Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nFrom the engine\r\n";
 
     #[test]
     fn prepare_keys_a_message_by_the_sha256_of_its_crlf_form() {
-        let (entry, summary, raw) = prepare(BOB.to_vec(), 1_700_000_000);
+        let Incoming {
+            entry,
+            summary,
+            raw,
+            ..
+        } = prepare(BOB.to_vec(), 1_700_000_000);
         assert_eq!(raw, mbox::normalize_eml(BOB));
         assert_eq!(entry.uidl, format!("sha256:{}", sha256_hex(&raw)));
         assert_eq!(entry.digest, sha256_hex(&raw));
@@ -131,7 +137,7 @@ Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nFrom the engine\r\n";
         assert_eq!(summary.subject, "LF only");
         assert_eq!(summary.from, "bob@example.net");
         // The same message with CRLF endings is the same message.
-        assert_eq!(prepare(raw.clone(), 0).0.uidl, entry.uidl);
+        assert_eq!(prepare(raw.clone(), 0).entry.uidl, entry.uidl);
     }
 
     #[test]

@@ -32,6 +32,39 @@ pub struct LedgerEntry {
     pub skipped: bool,
 }
 
+impl LedgerEntry {
+    /// The entry of a message stored now (`now`, Unix seconds): whole, or its headers only.
+    pub fn stored(account: &str, uidl: &str, raw: &[u8], headers_only: bool, now: i64) -> Self {
+        LedgerEntry {
+            account: account.to_owned(),
+            uidl: uidl.to_owned(),
+            size: raw.len() as u64,
+            digest: crate::digest::sha256_hex(raw),
+            downloaded_at: now,
+            message_id: message_id(account, uidl),
+            headers_only,
+            deleted_locally: false,
+            skipped: false,
+        }
+    }
+
+    /// The entry of a message the user skipped in triage: nothing stored, no digest, `size`
+    /// the server's.
+    pub fn skipped(account: &str, uidl: &str, size: u64, now: i64) -> Self {
+        LedgerEntry {
+            account: account.to_owned(),
+            uidl: uidl.to_owned(),
+            size,
+            digest: String::new(),
+            downloaded_at: now,
+            message_id: message_id(account, uidl),
+            headers_only: false,
+            deleted_locally: false,
+            skipped: true,
+        }
+    }
+}
+
 /// The key of a stored message: account and UIDL, which identify it for good.
 pub fn message_id(account: &str, uidl: &str) -> String {
     format!("{account}/{uidl}")

@@ -10,6 +10,7 @@
 pub mod account;
 pub mod auth_results;
 pub mod conformance;
+pub mod digest;
 pub mod import;
 pub mod ledger;
 pub mod mbox;
@@ -18,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod runner;
 pub mod search;
+pub mod session;
 pub mod store;
 pub mod summary;
 pub mod triage;
@@ -30,10 +32,9 @@ pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};
 pub use runner::{
-    open_session, sync_account, Advice, Cancel, Connector, Progress, SyncError, SyncOptions,
-    SyncReport,
+    open_session, sync_account, Cancel, Connector, Progress, SyncError, SyncOptions, SyncReport,
 };
-pub use store::{Store, StoreError};
+pub use store::{Incoming, Store, StoreError};
 pub use summary::Summary;
 pub use triage::{
     apply_triage, server_listing, Choice, ServerMessage, ServerState, TriageReport,

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Incoming, Store, StoreError};
 use crate::{Account, LedgerEntry, Summary};
 
 /// Everything in `RefCell`s: the futures are not `Send`, like IndexedDB's, and no borrow is held
@@ -80,12 +80,13 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn commit_message(
-        &self,
-        entry: &LedgerEntry,
-        summary: &Summary,
-        raw: &[u8],
-    ) -> Result<(), StoreError> {
+    async fn commit_message(&self, message: &Incoming) -> Result<(), StoreError> {
+        let Incoming {
+            entry,
+            summary,
+            raw,
+            ..
+        } = message;
         let mut inner = self.inner.borrow_mut();
         if let Some(error) = inner.fail_next_commit.take() {
             return Err(error);
@@ -95,9 +96,7 @@ impl Store for MemoryStore {
             .ledger
             .insert((entry.account.clone(), entry.uidl.clone()), entry.clone());
         inner.summaries.insert(summary.id.clone(), summary.clone());
-        inner
-            .messages
-            .insert(entry.message_id.clone(), raw.to_vec());
+        inner.messages.insert(entry.message_id.clone(), raw.clone());
         inner.commits += 1;
         Ok(())
     }
@@ -115,6 +114,14 @@ impl Store for MemoryStore {
         inner.summaries.remove(&entry.message_id);
         inner.messages.remove(&entry.message_id);
         inner
+            .ledger
+            .insert((entry.account.clone(), entry.uidl.clone()), entry.clone());
+        Ok(())
+    }
+
+    async fn record_skip(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        self.inner
+            .borrow_mut()
             .ledger
             .insert((entry.account.clone(), entry.uidl.clone()), entry.clone());
         Ok(())

@@ -8,14 +8,16 @@
 //! chunks (QUIT and reconnect every `expunge_every` DELEs, like fetchmail's `expunge N`), so a
 //! drop late in a long session loses no work.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::command::Command;
 use postino_pop3::{connect, AuthMethod, Client, ConnectOptions, MaybeTls, Secret};
 
 use crate::plan::{Fetch, PlanInput, Warning};
-use crate::{message_id, Account, LedgerEntry, Store, StoreError, Summary, SyncPlan};
+use crate::session::{self, Session, SessionConfig, SessionOutcome};
+use crate::store::Incoming;
+use crate::{Account, Store, StoreError, Summary, SyncPlan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -26,34 +28,6 @@ pub enum SyncError {
     /// The transport could not be opened (the app's relay WebSocket, a TCP connect).
     #[error("could not connect: {0}")]
     Connect(String),
-}
-
-/// What the user can do about a failed sync.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Advice {
-    /// Nothing is wrong with the settings: the network, or the server asked to wait.
-    TryLater,
-    /// The server refused the user name or password.
-    FixCredentials,
-    /// The server, port, security or certificate setting is wrong.
-    FixSettings,
-    /// The store is full; the sync stopped before any DELE.
-    FreeStorage,
-}
-
-impl SyncError {
-    pub fn advice(&self) -> Advice {
-        use postino_pop3::Error as P;
-        match self {
-            SyncError::Store(StoreError::QuotaExceeded) => Advice::FreeStorage,
-            SyncError::Store(_) => Advice::TryLater,
-            SyncError::Connect(_) => Advice::FixSettings,
-            SyncError::Pop3(e) if e.is_temporary() => Advice::TryLater,
-            SyncError::Pop3(P::LoginFailed { .. }) => Advice::FixCredentials,
-            SyncError::Pop3(P::Server { .. }) => Advice::TryLater,
-            SyncError::Pop3(_) => Advice::FixSettings,
-        }
-    }
 }
 
 /// Lets the caller stop a sync between two messages. What was stored stays stored, and the
@@ -284,46 +258,54 @@ where
         });
 
         // A lost ledger: stored messages are recognised by their headers, not downloaded again.
-        let mut to_fetch: Vec<&Fetch> = plan.fetch.iter().collect();
+        let mut plan = plan;
         if ledger.is_empty() && !plan.fetch.is_empty() {
             let orphans = orphans_by_message_id(store, &account.id).await?;
             if !orphans.is_empty() {
-                to_fetch =
-                    adopt_orphans(&mut client, store, account, &plan.fetch, orphans, options)
-                        .await?
-                        .into_iter()
-                        .filter_map(|(fetch, adopted)| match adopted {
-                            Some(size) => {
-                                report.rebuilt += 1;
-                                report.downloaded += 1;
-                                report.bytes += size;
-                                None
-                            }
-                            None => Some(fetch),
-                        })
-                        .collect();
+                let fetches = std::mem::take(&mut plan.fetch);
+                let (rest, rebuilt, bytes) =
+                    adopt_orphans(&mut client, store, account, fetches, orphans, options.now)
+                        .await?;
+                plan.fetch = rest;
+                report.rebuilt += rebuilt;
+                report.downloaded += rebuilt;
+                report.bytes += bytes;
             }
         }
 
-        let outcome = download(
+        let window = client
+            .window()
+            .min(options.max_in_flight.unwrap_or(usize::MAX));
+        let mut session = Session::new(
+            plan,
+            SessionConfig {
+                account: account.id.clone(),
+                now: options.now,
+                window,
+                expunge_every,
+            },
+        );
+        let (done_before, bytes_before) = (report.downloaded, report.bytes);
+        let outcome = session::run(
             &mut client,
             store,
-            account,
-            &to_fetch,
-            &plan,
-            options,
-            expunge_every,
-            &mut report,
-            &mut |report: &SyncReport| {
+            &mut session,
+            &options.cancel,
+            &mut |o: &SessionOutcome| {
                 progress(Progress::Downloading {
-                    done: report.downloaded,
+                    done: done_before + o.downloaded,
                     total,
-                    bytes_done: report.bytes,
+                    bytes_done: bytes_before + o.bytes,
                     bytes_total,
                 })
             },
         )
         .await?;
+        report.downloaded += outcome.downloaded;
+        report.headers_only += outcome.headers_only;
+        report.bytes += outcome.bytes;
+        report.unavailable += outcome.unavailable;
+        report.cancelled |= outcome.cancelled;
         if !outcome.quit {
             return Ok(report);
         }
@@ -432,209 +414,29 @@ fn header_digest(head: &[u8]) -> String {
             ctx.update(b"\n");
         }
     }
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// How one session's download ended.
-pub(crate) struct SessionOutcome {
-    /// DELEs the server accepted; they take effect at QUIT.
-    pub(crate) deleted: usize,
-    /// The deletion chunk is full and work remains: QUIT and connect again.
-    pub(crate) more: bool,
-    /// End with QUIT (false when cancelled with responses still in flight).
-    pub(crate) quit: bool,
-}
-
-/// Download `to_fetch` and delete what the plan says, pipelined: up to `client.window()`
-/// commands in flight (1 without PIPELINING). Each message is committed as its response is
-/// read, and only then is its DELE queued (invariant 1). Also used by server triage
-/// (`crate::triage`) for the messages the user chose to download or delete.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn download<S, St>(
-    client: &mut Client<S>,
-    store: &St,
-    account: &Account,
-    to_fetch: &[&Fetch],
-    plan: &SyncPlan,
-    options: &SyncOptions,
-    expunge_every: usize,
-    report: &mut SyncReport,
-    on_progress: &mut dyn FnMut(&SyncReport),
-) -> Result<SessionOutcome, SyncError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    St: Store,
-{
-    let mut fetches = to_fetch.iter().copied().peekable();
-    let mut deletes = plan.delete.iter().peekable();
-    let mut dele_queue: VecDeque<u32> = VecDeque::new();
-    let mut fetching: HashMap<u32, &Fetch> = HashMap::new();
-    let mut deles_sent = 0usize;
-    let mut deleted = 0usize;
-    let mut more = false;
-    let mut stop_new = false;
-    // Messages read and not yet committed.
-    let mut batch: Vec<(&Fetch, Vec<u8>)> = Vec::new();
-    let mut batch_bytes = 0usize;
-    let window = client
-        .window()
-        .min(options.max_in_flight.unwrap_or(usize::MAX))
-        .max(1);
-    loop {
-        while client.in_flight() < window {
-            if let Some(number) = dele_queue.pop_front() {
-                client.send_pipelined(Command::Dele(number))?;
-                deles_sent += 1;
-                continue;
-            }
-            if stop_new {
-                break;
-            }
-            if options.cancel.is_cancelled() {
-                report.cancelled = true;
-                stop_new = true;
-                break;
-            }
-            let work_left = fetches.peek().is_some() || deletes.peek().is_some();
-            if deles_sent >= expunge_every && work_left {
-                more = true;
-                stop_new = true;
-                break;
-            }
-            // With deletion after download, no more fetches in flight than the chunk can
-            // still delete, so that the chunk's QUIT comes after them.
-            let chunk_room = !plan.delete_after_fetch
-                || deles_sent + dele_queue.len() + fetching.len() + batch.len() < expunge_every;
-            if !chunk_room && fetches.peek().is_some() {
-                break;
-            }
-            if let Some(fetch) = fetches.next() {
-                client.send_pipelined(if fetch.headers_only {
-                    Command::Top(fetch.number, 0)
-                } else {
-                    Command::Retr(fetch.number)
-                })?;
-                fetching.insert(fetch.number, fetch);
-            } else if let Some(delete) = deletes.next() {
-                client.send_pipelined(Command::Dele(delete.number))?;
-                deles_sent += 1;
-            } else {
-                break;
-            }
-        }
-        if client.in_flight() == 0 {
-            return Ok(SessionOutcome {
-                deleted,
-                more,
-                quit: true,
-            });
-        }
-        let mut raw = Vec::new();
-        let response = client
-            .next_response(&mut |chunk| {
-                raw.extend_from_slice(chunk);
-                Ok(())
-            })
-            .await?;
-        match response.command {
-            Command::Retr(number) | Command::Top(number, _) => {
-                let Some(fetch) = fetching.remove(&number) else {
-                    continue;
-                };
-                if !response.status.ok {
-                    // Gone meanwhile (another client deleted it): the next sync lists again.
-                    report.unavailable += 1;
-                } else {
-                    batch_bytes += raw.len();
-                    batch.push((fetch, raw));
-                }
-            }
-            Command::Dele(_) => deleted += usize::from(response.status.ok),
-            _ => {}
-        }
-        // Commit when the batch is big enough, or when nothing else is on its way (waiting
-        // would only delay the commit). DELEs are queued only after the commit.
-        if !batch.is_empty()
-            && (batch.len() >= BATCH_MESSAGES
-                || batch_bytes >= BATCH_BYTES
-                || client.in_flight() == 0)
-        {
-            let committed = commit_batch(store, account, &mut batch, options.now).await?;
-            for (fetch, size) in committed {
-                report.downloaded += 1;
-                report.headers_only += usize::from(fetch.headers_only);
-                report.bytes += size;
-                if plan.delete_after_fetch && !fetch.headers_only {
-                    dele_queue.push_back(fetch.number);
-                }
-            }
-            batch_bytes = 0;
-            on_progress(report);
-            if options.cancel.is_cancelled() {
-                // Stop now: responses still in flight are dropped with the connection. No QUIT,
-                // so this session deletes nothing; stored is stored.
-                report.cancelled = true;
-                return Ok(SessionOutcome {
-                    deleted: 0,
-                    more: false,
-                    quit: false,
-                });
-            }
-        }
-    }
-}
-
-/// A store transaction holds at most this many messages...
-pub(crate) const BATCH_MESSAGES: usize = 64;
-/// ...or this many bytes, past which it is committed.
-pub(crate) const BATCH_BYTES: usize = 4 * 1024 * 1024;
-
-/// Store the batch's messages, each with its ledger entry, in one transaction; returns what
-/// was committed with its size, and leaves the batch empty.
-async fn commit_batch<'f, St: Store>(
-    store: &St,
-    account: &Account,
-    batch: &mut Vec<(&'f Fetch, Vec<u8>)>,
-    now: i64,
-) -> Result<Vec<(&'f Fetch, u64)>, StoreError> {
-    let fetched: Vec<(&Fetch, u64)> = batch
-        .iter()
-        .map(|(f, raw)| (*f, raw.len() as u64))
-        .collect();
-    let records: Vec<(LedgerEntry, Summary, Vec<u8>)> = batch
-        .drain(..)
-        .map(|(fetch, raw)| {
-            let (entry, summary) = record(&account.id, &fetch.uidl, fetch.headers_only, &raw, now);
-            (entry, summary, raw)
-        })
-        .collect();
-    store.commit_messages(&records).await?;
-    Ok(fetched)
+    crate::digest::hex(ctx.finish().as_ref())
 }
 
 /// With a lost ledger: for each message to fetch, read its headers (TOP n 0) and, if the store
 /// holds a message with that Message-ID, enter it in the ledger again from the stored bytes.
-/// Returns each fetch with the adopted size, or `None` when it must be downloaded.
-async fn adopt_orphans<'p, S, St>(
+/// Returns the fetches still to download, and how many were adopted with their octets.
+async fn adopt_orphans<S, St>(
     client: &mut Client<S>,
     store: &St,
     account: &Account,
-    fetches: &'p [Fetch],
+    fetches: Vec<Fetch>,
     mut orphans: HashMap<String, Summary>,
-    options: &SyncOptions,
-) -> Result<Vec<(&'p Fetch, Option<u64>)>, SyncError>
+    now: i64,
+) -> Result<(Vec<Fetch>, usize, u64), SyncError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     St: Store,
 {
-    let mut out = Vec::with_capacity(fetches.len());
+    let mut rest = Vec::with_capacity(fetches.len());
+    let (mut adopted, mut bytes) = (0, 0);
     for fetch in fetches {
         if orphans.is_empty() || fetch.headers_only {
-            out.push((fetch, None));
+            rest.push(fetch);
             continue;
         }
         let mut head = Vec::new();
@@ -652,49 +454,15 @@ where
         };
         match raw {
             Some(raw) => {
-                commit(store, account, fetch, &raw, options.now).await?;
-                out.push((fetch, Some(raw.len() as u64)));
+                bytes += raw.len() as u64;
+                adopted += 1;
+                let message = Incoming::new(&account.id, &fetch.uidl, false, raw, now);
+                store.commit_message(&message).await?;
             }
-            None => out.push((fetch, None)),
+            None => rest.push(fetch),
         }
     }
-    Ok(out)
-}
-
-/// Store a message with its ledger entry, in one transaction.
-async fn commit<St: Store>(
-    store: &St,
-    account: &Account,
-    fetch: &Fetch,
-    raw: &[u8],
-    now: i64,
-) -> Result<(), StoreError> {
-    let (entry, summary) = record(&account.id, &fetch.uidl, fetch.headers_only, raw, now);
-    store.commit_message(&entry, &summary, raw).await
-}
-
-/// The ledger entry and the summary of a message about to be stored: read from the server, or
-/// imported from a file (`crate::import`).
-pub(crate) fn record(
-    account: &str,
-    uidl: &str,
-    headers_only: bool,
-    raw: &[u8],
-    now: i64,
-) -> (LedgerEntry, Summary) {
-    let entry = LedgerEntry {
-        account: account.to_owned(),
-        uidl: uidl.to_owned(),
-        size: raw.len() as u64,
-        digest: sha256_hex(raw),
-        downloaded_at: now,
-        message_id: message_id(account, uidl),
-        headers_only,
-        deleted_locally: false,
-        skipped: false,
-    };
-    let summary = Summary::from_raw(account, uidl, raw);
-    (entry, summary)
+    Ok((rest, adopted, bytes))
 }
 
 /// Stored messages of the account, by Message-ID: with an empty ledger, all of them are orphans.
@@ -709,10 +477,4 @@ async fn orphans_by_message_id<St: Store>(
         .filter(|s| s.account == account)
         .filter_map(|s| s.message_id_header.clone().map(|id| (id, s)))
         .collect())
-}
-
-/// SHA-256, lowercase hex: the ledger's digest, and the UIDL of imported mail.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::{Address, Message, MessageParser, MimeHeaders};
 
 pub const MIN_TERM_CHARS: usize = 2;
 pub const MAX_TERM_CHARS: usize = 32;
@@ -68,6 +68,12 @@ pub fn fold(c: char, out: &mut String) {
 /// The distinct terms a stored message is found by, sorted. Never fails: a message that does
 /// not parse is found by the words of its first bytes.
 pub fn message_terms(raw: &[u8]) -> Vec<String> {
+    terms_of(MessageParser::default().parse(raw).as_ref(), raw)
+}
+
+/// The terms of `raw`, parsed as `parsed` (`None`: it did not parse); see
+/// [`crate::Summary::with_terms`], which parses once for both.
+pub(crate) fn terms_of(parsed: Option<&Message<'_>>, raw: &[u8]) -> Vec<String> {
     let mut terms = BTreeSet::new();
     let mut add = |text: &str| {
         for w in words(text) {
@@ -77,7 +83,7 @@ pub fn message_terms(raw: &[u8]) -> Vec<String> {
             terms.insert(w);
         }
     };
-    let Some(message) = MessageParser::default().parse(raw) else {
+    let Some(message) = parsed else {
         let head = &raw[..raw.len().min(MAX_BODY_CHARS)];
         add(&String::from_utf8_lossy(head));
         return terms.into_iter().collect();

@@ -4,6 +4,33 @@ use std::collections::HashSet;
 
 use crate::{Account, LedgerEntry, Summary};
 
+/// A message on its way into the store: its ledger entry, its summary and search terms (parsed
+/// once, [`Summary::with_terms`]) and its bytes. A store keeps what it needs of it: the app's
+/// IndexedDB store all four, the memory store and the CLI's disk store no terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    pub entry: LedgerEntry,
+    pub summary: Summary,
+    /// [`crate::search::message_terms`] of `raw`.
+    pub terms: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl Incoming {
+    /// A message read from the server (or imported, `crate::import`) at `now` (Unix seconds):
+    /// its ledger entry says what it is, its bytes are parsed once for the summary and terms.
+    pub fn new(account: &str, uidl: &str, headers_only: bool, raw: Vec<u8>, now: i64) -> Self {
+        let entry = LedgerEntry::stored(account, uidl, &raw, headers_only, now);
+        let (summary, terms) = Summary::with_terms(account, uidl, &raw);
+        Incoming {
+            entry,
+            summary,
+            terms,
+            raw,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The browser (or disk) refused to store more. Sync stops before any DELE.
@@ -38,23 +65,15 @@ pub trait Store {
     }
     /// Store the raw bytes, the summary and the ledger entry in one transaction. Returns only once
     /// the store confirmed the commit; on error none of the three is stored.
-    async fn commit_message(
-        &self,
-        entry: &LedgerEntry,
-        summary: &Summary,
-        raw: &[u8],
-    ) -> Result<(), StoreError>;
+    async fn commit_message(&self, message: &Incoming) -> Result<(), StoreError>;
     /// Several messages, each with its summary and ledger entry. Each message is atomic with
     /// its entry; stores that can (IndexedDB) commit the whole batch in one transaction, since
     /// one durable commit for many small messages is what makes a browser download fast (each
     /// IndexedDB commit waits for the disk). The default commits them one by one. Returns only
     /// once all are committed; on error, some may be.
-    async fn commit_messages(
-        &self,
-        batch: &[(LedgerEntry, Summary, Vec<u8>)],
-    ) -> Result<(), StoreError> {
-        for (entry, summary, raw) in batch {
-            self.commit_message(entry, summary, raw).await?;
+    async fn commit_messages(&self, batch: &[Incoming]) -> Result<(), StoreError> {
+        for message in batch {
+            self.commit_message(message).await?;
         }
         Ok(())
     }
@@ -65,4 +84,10 @@ pub trait Store {
     /// The user deleted a message: remove its bytes and summary, and keep `entry` (given with
     /// `deleted_locally` set) so it is never downloaded again. One transaction.
     async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// The user chose "skip" in server triage: store `entry` (made by [`LedgerEntry::skipped`])
+    /// alone, no bytes and no summary, replacing any entry with its key. The default writes it
+    /// through [`Store::delete_message`], which keeps the entry and finds nothing to remove.
+    async fn record_skip(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        self.delete_message(entry).await
+    }
 }

@@ -38,16 +38,32 @@ impl Summary {
     /// Parse what the list shows. Never fails: a malformed message gets empty fields.
     pub fn from_raw(account: &str, uidl: &str, raw: &[u8]) -> Summary {
         let parsed = mail_parser::MessageParser::default().parse(raw);
-        let message_id_header = parsed
-            .as_ref()
-            .and_then(|m| m.message_id())
-            .map(str::to_string);
+        Summary::of(parsed.as_ref(), account, uidl, raw)
+    }
+
+    /// The summary and the search terms ([`crate::search::message_terms`]) of a message, from
+    /// one parse: what a store keeps beside the bytes of a message it commits.
+    pub fn with_terms(account: &str, uidl: &str, raw: &[u8]) -> (Summary, Vec<String>) {
+        let parsed = mail_parser::MessageParser::default().parse(raw);
+        (
+            Summary::of(parsed.as_ref(), account, uidl, raw),
+            crate::search::terms_of(parsed.as_ref(), raw),
+        )
+    }
+
+    /// The summary of `raw`, parsed as `parsed` (`None`: it did not parse).
+    fn of(
+        parsed: Option<&mail_parser::Message<'_>>,
+        account: &str,
+        uidl: &str,
+        raw: &[u8],
+    ) -> Summary {
+        let message_id_header = parsed.and_then(|m| m.message_id()).map(str::to_string);
         let auth = parsed
-            .as_ref()
             .and_then(|m| crate::auth_results::topmost(m, raw))
             .map(|v| AuthResults::parse(&v))
             .unwrap_or_default();
-        let (from, to, subject, date, snippet, attachments) = match &parsed {
+        let (from, to, subject, date, snippet, attachments) = match parsed {
             Some(m) => {
                 let from = m
                     .from()

@@ -3,8 +3,8 @@
 //!
 //! - [`server_listing`]: one session, UIDL and LIST, then `TOP n 0` for each message
 //!   (pipelined), QUIT without any DELE. Nothing is downloaded whole and nothing is stored.
-//! - [`apply_triage`]: one session. Download goes through the runner's own pipelined, batched
-//!   download (each message committed with its ledger entry in one transaction, DESIGN.md
+//! - [`apply_triage`]: one session. Download goes through the sync's own session machine
+//!   ([`crate::session`]), pipelined and batched (each message committed with its ledger entry in one transaction, DESIGN.md
 //!   invariant 1). Skip records a ledger entry marked `skipped` (no bytes): a sync never
 //!   downloads it and no policy deletes it from the server. Delete sends DELE for exactly the
 //!   chosen messages, their numbers resolved again by UIDL in this same session (message
@@ -24,10 +24,11 @@ use postino_pop3::{Client, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Delete, Fetch};
-use crate::runner::{download, open_session};
+use crate::runner::open_session;
+use crate::session::{self, Session, SessionConfig, SessionOutcome};
 use crate::{
     message_id, Account, Connector, LedgerEntry, Progress, Store, Summary, SyncError, SyncOptions,
-    SyncPlan, SyncReport,
+    SyncPlan,
 };
 
 /// Of a header block (`TOP n 0`) at most this many octets are kept; the rest streams past and
@@ -298,9 +299,8 @@ fn empty_summary(account: &str, uidl: &str, size: u64) -> Summary {
 /// - Download: RETR (whole, whatever the size limit), each message committed with its ledger
 ///   entry like a sync does; this replaces a headers-only, skipped or locally deleted entry.
 ///   A message already stored whole is left alone.
-/// - Skip: a ledger entry marked `skipped`, recorded with [`Store::delete_message`] (which
-///   stores an entry without bytes: none exist). A message the ledger already holds is left
-///   alone.
+/// - Skip: a ledger entry marked skipped ([`LedgerEntry::skipped`]), recorded with
+///   [`Store::record_skip`]. A message the ledger already holds is left alone.
 /// - Delete: DELE once the downloads are committed, and QUIT applies it. The ledger is not
 ///   changed.
 ///
@@ -372,7 +372,7 @@ where
                 Some(_) => report.unchanged.push(uidl.to_owned()),
                 None => {
                     store
-                        .delete_message(&skipped_entry(&account.id, uidl, size, options.now))
+                        .record_skip(&LedgerEntry::skipped(&account.id, uidl, size, options.now))
                         .await?;
                     report.skipped += 1;
                 }
@@ -390,66 +390,58 @@ where
         return Ok(report);
     }
 
-    // The runner's own download: pipelined, committed in batches, and the DELEs only after
-    // every fetched message is committed. No policy deletion (`delete_after_fetch` is false)
-    // and one session (no deletion chunks).
-    let to_fetch: Vec<&Fetch> = plan.fetch.iter().collect();
+    // The sync's own session machine: pipelined, committed in batches, and the DELEs sent
+    // after the fetches (taking effect at QUIT only, which a failed commit never reaches). No
+    // policy deletion (`delete_after_fetch` is false) and one session (no deletion chunks).
     let (total, bytes_total) = (plan.fetch.len(), plan.total_bytes());
+    let deletes = plan.delete.len();
     progress(Progress::Downloading {
         done: 0,
         total,
         bytes_done: 0,
         bytes_total,
     });
-    let mut sync = SyncReport::default();
-    let outcome = download(
+    let window = client
+        .window()
+        .min(options.max_in_flight.unwrap_or(usize::MAX));
+    let mut session = Session::new(
+        plan,
+        SessionConfig {
+            account: account.id.clone(),
+            now: options.now,
+            window,
+            expunge_every: usize::MAX,
+        },
+    );
+    let outcome = session::run(
         &mut client,
         store,
-        account,
-        &to_fetch,
-        &plan,
-        options,
-        usize::MAX,
-        &mut sync,
-        &mut |r: &SyncReport| {
+        &mut session,
+        &options.cancel,
+        &mut |o: &SessionOutcome| {
             progress(Progress::Downloading {
-                done: r.downloaded,
+                done: o.downloaded,
                 total,
-                bytes_done: r.bytes,
+                bytes_done: o.bytes,
                 bytes_total,
             })
         },
     )
     .await?;
-    report.downloaded = sync.downloaded;
-    report.bytes = sync.bytes;
-    report.unavailable = sync.unavailable;
-    report.cancelled = sync.cancelled;
+    report.downloaded = outcome.downloaded;
+    report.bytes = outcome.bytes;
+    report.unavailable = outcome.unavailable;
+    report.cancelled = outcome.cancelled;
     if outcome.quit {
         progress(Progress::Finishing);
         client.quit().await?;
         report.deleted = outcome.deleted;
         // DELEs not sent (cancelled first) are not refusals.
         if !report.cancelled {
-            report.delete_refused = plan.delete.len() - outcome.deleted.min(plan.delete.len());
+            report.delete_refused = deletes - outcome.deleted.min(deletes);
         }
     }
     Ok(report)
-}
-
-/// The ledger entry of a skipped message: nothing stored, the server's size, no digest.
-fn skipped_entry(account: &str, uidl: &str, size: u64, now: i64) -> LedgerEntry {
-    LedgerEntry {
-        account: account.to_owned(),
-        uidl: uidl.to_owned(),
-        size,
-        digest: String::new(),
-        downloaded_at: now,
-        message_id: message_id(account, uidl),
-        headers_only: false,
-        deleted_locally: false,
-        skipped: true,
-    }
 }
 
 #[cfg(test)]
@@ -483,7 +475,7 @@ mod tests {
 
     #[test]
     fn state_follows_the_ledger() {
-        let e = skipped_entry("a", "u", 5, 0);
+        let e = LedgerEntry::skipped("a", "u", 5, 0);
         assert_eq!(ServerState::of(None), ServerState::New);
         assert_eq!(ServerState::of(Some(&e)), ServerState::Skipped);
         let stored = LedgerEntry {

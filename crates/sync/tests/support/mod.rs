@@ -238,16 +238,14 @@ impl Store for FailingStore {
     }
     async fn commit_message(
         &self,
-        entry: &postino_sync::LedgerEntry,
-        summary: &postino_sync::Summary,
-        raw: &[u8],
+        message: &postino_sync::Incoming,
     ) -> Result<(), postino_sync::StoreError> {
         if self.fail_after.get() == Some(self.inner.commit_count()) {
             self.fail_after.set(None);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             return Err(postino_sync::StoreError::QuotaExceeded);
         }
-        self.inner.commit_message(entry, summary, raw).await
+        self.inner.commit_message(message).await
     }
     async fn summaries(&self) -> Result<Vec<postino_sync::Summary>, postino_sync::StoreError> {
         self.inner.summaries().await
