@@ -57,6 +57,27 @@ pub struct Behaviour {
     pub no_uidl: bool,
     /// Close the connection after this many refused logins, as some servers do.
     pub max_login_failures: Option<u32>,
+    /// `LOGIN-DELAY n` in CAPA (RFC 2449 section 6.8): the client should not log in again
+    /// within `n` seconds.
+    pub login_delay: Option<u64>,
+    /// Faults, for tests of what a client does when a server misbehaves.
+    pub faults: Faults,
+}
+
+/// What a misbehaving server does. None by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Cut the connection once this many octets were sent (greeting included), wherever that
+    /// falls: mid-line, mid-message, in the answer to QUIT.
+    pub cut_after: Option<u64>,
+    /// `-ERR` to RETR and TOP of these UIDLs, as if another client had deleted them meanwhile.
+    pub refuse_retr: Vec<String>,
+    /// `-ERR` to DELE of these UIDLs.
+    pub refuse_dele: Vec<String>,
+    /// `+OK` to DELE, and the messages stay anyway at QUIT.
+    pub ignore_dele: bool,
+    /// Every line of the UIDL listing sent twice.
+    pub uidl_twice: bool,
 }
 
 /// What a server without UTF8 mode sends instead of a message with UTF-8 in its header, as
@@ -139,6 +160,8 @@ pub struct ServerSession<'a> {
     login_failures: u32,
     /// The client sent `UTF8` (RFC 6856).
     utf8: bool,
+    /// QUIT in the TRANSACTION state: the UPDATE state was reached (RFC 1939 section 6).
+    updated: bool,
 }
 
 impl<'a> ServerSession<'a> {
@@ -159,6 +182,7 @@ impl<'a> ServerSession<'a> {
             consecutive_errors: 0,
             login_failures: 0,
             utf8: false,
+            updated: false,
         }
     }
 
@@ -169,6 +193,22 @@ impl<'a> ServerSession<'a> {
     /// Whether the session ended (QUIT, or too many errors).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// The UIDLs this session deleted: those marked by DELE, once QUIT reached the UPDATE state
+    /// (RFC 1939 section 6); none before, or when [`Faults::ignore_dele`]. The [`Mailbox`] is
+    /// not changed: the caller applies them.
+    pub fn deleted_at_quit(&self) -> Vec<String> {
+        if !self.updated || self.behaviour.faults.ignore_dele {
+            return Vec::new();
+        }
+        self.mailbox
+            .messages
+            .iter()
+            .zip(&self.deleted)
+            .filter(|(_, deleted)| **deleted)
+            .map(|(m, _)| m.uidl.clone())
+            .collect()
     }
 
     /// The reply to a command line that went past [`MAX_COMMAND_LINE`]: an error, then close.
@@ -260,6 +300,9 @@ impl<'a> ServerSession<'a> {
             capa.push_str("UIDL\r\n");
         }
         capa.push_str("TOP\r\nPIPELINING\r\nRESP-CODES\r\n");
+        if let Some(delay) = self.behaviour.login_delay {
+            capa.push_str(&format!("LOGIN-DELAY {delay}\r\n"));
+        }
         if self.behaviour.utf8 {
             capa.push_str("UTF8 USER\r\n");
         }
@@ -360,6 +403,7 @@ impl<'a> ServerSession<'a> {
             // RFC 1939 section 6: the UPDATE state. The store is immutable, so marked messages
             // stay; the reply still says how many the client sees as left.
             State::Transaction => {
+                self.updated = true;
                 let left = self.visible().count();
                 Reply::ok(&format!(
                     "Postino POP3 server signing off ({left} messages left)"
@@ -431,9 +475,14 @@ impl<'a> ServerSession<'a> {
             },
             b"UIDL" => match args {
                 [] => {
+                    let times = if self.behaviour.faults.uidl_twice {
+                        2
+                    } else {
+                        1
+                    };
                     let body: String = self
                         .visible()
-                        .map(|(n, m)| format!("{n} {}\r\n", m.uidl))
+                        .map(|(n, m)| format!("{n} {}\r\n", m.uidl).repeat(times))
                         .collect();
                     Reply::multi("unique-id listing follows", body.as_bytes())
                 }
@@ -445,6 +494,9 @@ impl<'a> ServerSession<'a> {
             },
             b"RETR" => match args {
                 [n] => match self.message(n) {
+                    Ok((_, m)) if self.behaviour.faults.refuse_retr.contains(&m.uidl) => {
+                        Reply::err("[SYS/TEMP] message is gone")
+                    }
                     Ok((_, m)) => {
                         let raw = self.shown(m);
                         Reply::multi(&format!("{} octets", raw.len()), raw)
@@ -459,6 +511,9 @@ impl<'a> ServerSession<'a> {
                         return Reply::err("syntax: TOP msg lines");
                     };
                     match self.message(n) {
+                        Ok((_, m)) if self.behaviour.faults.refuse_retr.contains(&m.uidl) => {
+                            Reply::err("[SYS/TEMP] message is gone")
+                        }
                         Ok((_, m)) => {
                             Reply::multi("top of message follows", top(self.shown(m), lines))
                         }
@@ -478,6 +533,15 @@ impl<'a> ServerSession<'a> {
                     {
                         None => Reply::err("no such message"),
                         Some(true) => Reply::err(&format!("message {number} already deleted")),
+                        Some(false)
+                            if self
+                                .behaviour
+                                .faults
+                                .refuse_dele
+                                .contains(&self.mailbox.messages[number - 1].uidl) =>
+                        {
+                            Reply::err(&format!("message {number} cannot be deleted"))
+                        }
                         Some(false) => {
                             self.deleted[number - 1] = true;
                             Reply::ok(&format!("message {number} deleted"))
@@ -611,16 +675,32 @@ where
 
 /// As [`serve`], with the server behaving as `behaviour` says.
 pub async fn serve_with<S>(
-    mut stream: S,
+    stream: S,
     mailbox: &Mailbox,
     behaviour: Behaviour,
 ) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    serve_session(stream, mailbox, behaviour).await.map(drop)
+}
+
+/// As [`serve_with`], and returns [`ServerSession::deleted_at_quit`]: the UIDLs to remove from
+/// the mailbox, for a test server whose mailbox changes from one session to the next. A QUIT
+/// whose answer was cut ([`Faults::cut_after`]) still deletes, as real servers do.
+pub async fn serve_session<S>(
+    mut stream: S,
+    mailbox: &Mailbox,
+    behaviour: Behaviour,
+) -> std::io::Result<Vec<String>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut cut_after = behaviour.faults.cut_after;
     let mut session = ServerSession::with_behaviour(mailbox, behaviour);
-    stream.write_all(session.greeting()).await?;
-    stream.flush().await?;
+    if write_until_cut(&mut stream, session.greeting(), &mut cut_after).await? {
+        return Ok(session.deleted_at_quit());
+    }
 
     let mut pending: Vec<u8> = Vec::with_capacity(MAX_COMMAND_LINE);
     let mut chunk = [0u8; 1024];
@@ -648,21 +728,43 @@ where
             out.extend_from_slice(&session.line_too_long().bytes);
             close = true;
         }
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            stream.flush().await?;
+        if !out.is_empty() && write_until_cut(&mut stream, &out, &mut cut_after).await? {
+            return Ok(session.deleted_at_quit());
         }
         if close {
             // Best effort: a TLS stream sends close_notify here.
             let _ = stream.close().await;
-            return Ok(());
+            return Ok(session.deleted_at_quit());
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(session.deleted_at_quit());
         }
         pending.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Write `bytes`, or as many as `cut_after` still allows; true when the cut was reached (the
+/// connection is then closed).
+async fn write_until_cut<S>(
+    stream: &mut S,
+    bytes: &[u8],
+    cut_after: &mut Option<u64>,
+) -> std::io::Result<bool>
+where
+    S: AsyncWrite + Unpin,
+{
+    let room = cut_after.map_or(bytes.len(), |left| bytes.len().min(left as usize));
+    stream.write_all(&bytes[..room]).await?;
+    stream.flush().await?;
+    if let Some(left) = cut_after.as_mut() {
+        *left -= room as u64;
+        if *left == 0 {
+            let _ = stream.close().await;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
