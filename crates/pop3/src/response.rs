@@ -318,6 +318,58 @@ pub fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     })
 }
 
+/// The encoder, the server's direction: a status line with its CRLF, the inverse of
+/// [`parse_status_line`] (`parse(encode(s)) == s` for a text without CR, LF or surrounding
+/// spaces that does not start with `[` unless a code is given).
+///
+/// ```text
+/// status-line = ("+OK" / "-ERR") [SP [resp-code SP] text] CRLF     (RFC 2449 section 9)
+/// ```
+pub fn encode_status(status: &StatusLine, out: &mut Vec<u8>) {
+    out.extend_from_slice(if status.ok { b"+OK" } else { b"-ERR" });
+    if let Some(code) = &status.code {
+        out.extend_from_slice(b" [");
+        out.extend_from_slice(code.as_str().as_bytes());
+        out.push(b']');
+    }
+    if !status.text.is_empty() {
+        out.push(b' ');
+        out.extend_from_slice(status.text.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A multi-line response (RFC 1939 section 3): the status line, `body` with every line that
+/// starts with `.` given one more `.`, its last line ended with CRLF if it was not, and the
+/// `.` terminator. What [`ResponseDecoder::body_chunk`] and
+/// [`ResponseDecoder::listing_line`] read back.
+pub fn encode_multiline(status: &StatusLine, body: &[u8], out: &mut Vec<u8>) {
+    encode_status(status, out);
+    out.reserve(body.len() + body.len() / 64 + 5);
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        out.extend_from_slice(b"\r\n");
+    } else if body.ends_with(b"\n") && !body.ends_with(b"\r\n") {
+        // A bare LF at the very end: make the last line end with CRLF.
+        out.pop();
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+}
+
+/// A SASL continuation (RFC 5034 section 4): `+ data`, what
+/// [`ResponseDecoder::continuation_or_status`] reads as `Ok(data)`.
+pub fn encode_continuation(data: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"+ ");
+    out.extend_from_slice(data.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,18 @@ impl ResponseCode {
         }
     }
 
+    /// The code as sent, without its brackets.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ResponseCode::InUse => "IN-USE",
+            ResponseCode::LoginDelay => "LOGIN-DELAY",
+            ResponseCode::SysTemp => "SYS/TEMP",
+            ResponseCode::SysPerm => "SYS/PERM",
+            ResponseCode::Auth => "AUTH",
+            ResponseCode::Other(code) => code,
+        }
+    }
+
     /// Whether the condition is temporary: the same request may succeed later.
     pub fn is_temporary(&self) -> bool {
         matches!(

@@ -1,10 +1,12 @@
 //! Property tests: dot-stuffing round trips (the server's encoder, then the client's decoder,
-//! give back the message), commands survive decode, encode, decode, and no input panics the
-//! response decoder.
+//! give back the message), commands and responses survive encode then decode (and decode,
+//! encode, decode), and no input panics the response decoder.
 
-use postino_pop3::response::BodyEvent;
+use postino_pop3::response::{
+    encode_continuation, encode_multiline, encode_status, parse_status_line, BodyEvent,
+};
 use postino_pop3::server::{Mailbox, MailboxMessage, ServerSession};
-use postino_pop3::{Command, Limits, ResponseDecoder, Secret};
+use postino_pop3::{Command, Limits, ResponseCode, ResponseDecoder, Secret, StatusLine};
 use proptest::prelude::*;
 
 /// A line without CR or LF; often one that starts with "." or is just ".".
@@ -109,7 +111,89 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
+fn response_code() -> impl Strategy<Value = ResponseCode> {
+    prop_oneof![
+        Just(ResponseCode::InUse),
+        Just(ResponseCode::LoginDelay),
+        Just(ResponseCode::SysTemp),
+        Just(ResponseCode::SysPerm),
+        Just(ResponseCode::Auth),
+        "[A-Z][A-Z0-9/-]{0,12}"
+            .prop_filter("not a named code", |c| !matches!(
+                ResponseCode::parse(c),
+                ResponseCode::InUse
+                    | ResponseCode::LoginDelay
+                    | ResponseCode::SysTemp
+                    | ResponseCode::SysPerm
+                    | ResponseCode::Auth
+            ))
+            .prop_map(ResponseCode::Other),
+    ]
+}
+
+/// A status line as a server says it: text without CR/LF or surrounding spaces, and starting
+/// with `[` only after a code (else the `[` would be read as one).
+fn status_line() -> impl Strategy<Value = StatusLine> {
+    let text = prop_oneof![Just(String::new()), "[!-~]([ -~]{0,40}[!-~])?"];
+    (any::<bool>(), proptest::option::of(response_code()), text)
+        .prop_filter("a bracket without a code", |(_, code, text)| {
+            code.is_some() || !text.starts_with('[')
+        })
+        .prop_map(|(ok, code, text)| StatusLine { ok, code, text })
+}
+
+/// The decoder's status line from `wire`, fed in pieces of `step` bytes.
+fn decoded_status(wire: &[u8], step: usize) -> StatusLine {
+    let mut decoder = ResponseDecoder::new(Limits::default());
+    let mut pieces = wire.chunks(step.max(1));
+    loop {
+        if let Some(status) = decoder.status_line().unwrap() {
+            assert_eq!(decoder.buffered(), 0);
+            return status;
+        }
+        decoder.enqueue_input(pieces.next().expect("status line complete"));
+    }
+}
+
 proptest! {
+    #[test]
+    fn status_lines_encode_then_decode_to_themselves(status in status_line(), step in 1usize..16) {
+        let mut wire = Vec::new();
+        encode_status(&status, &mut wire);
+        prop_assert_eq!(decoded_status(&wire, step), status);
+    }
+
+    /// Decode, encode, decode again: the two decoded values match.
+    #[test]
+    fn parsed_status_lines_reencode_to_the_same_value(line in "[+-][ -~]{0,40}") {
+        if let Ok(status) = parse_status_line(line.as_bytes()) {
+            let mut wire = Vec::new();
+            encode_status(&status, &mut wire);
+            prop_assert_eq!(decoded_status(&wire, 7), status);
+        }
+    }
+
+    #[test]
+    fn multiline_responses_encode_then_decode_to_themselves(status in status_line(), raw in message(), step in 1usize..64) {
+        let status = StatusLine { ok: true, ..status };
+        let mut wire = Vec::new();
+        encode_multiline(&status, &raw, &mut wire);
+        let mut decoder = ResponseDecoder::new(Limits::default());
+        decoder.enqueue_input(&wire);
+        prop_assert_eq!(decoder.status_line().unwrap(), Some(status));
+        let rest = wire.split_off(wire.len() - decoder.buffered());
+        prop_assert_eq!(decoded(&[b"+OK\r\n".as_slice(), &rest].concat(), step), raw);
+    }
+
+    #[test]
+    fn continuations_encode_then_decode_to_themselves(data in "([!-~]([ -~]{0,40}[!-~])?)?") {
+        let mut wire = Vec::new();
+        encode_continuation(&data, &mut wire);
+        let mut decoder = ResponseDecoder::new(Limits::default());
+        decoder.enqueue_input(&wire);
+        prop_assert_eq!(decoder.continuation_or_status().unwrap(), Some(Ok(data)));
+    }
+
     #[test]
     fn dot_stuffing_round_trips(raw in message(), step in 1usize..64) {
         let wire = served(&raw);
