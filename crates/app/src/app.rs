@@ -11,7 +11,6 @@ use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::engine;
 use crate::components::account_form::AccountForm;
 use crate::components::message_list::MessageList;
 use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
@@ -19,12 +18,13 @@ use crate::components::reader::Reader;
 use crate::components::settings::Settings;
 use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
-use postino_engine::explain::Failure;
-use postino_engine::idb::IdbStore;
-use postino_engine::vault;
+use crate::engine;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, SortKey, State};
 use crate::{connectivity, persistence, service_worker, transfer};
+use postino_engine::explain::Failure;
+use postino_engine::idb::IdbStore;
+use postino_engine::vault;
 use postino_sync::import::IMPORTED_ACCOUNT;
 
 pub use postino_engine::worker::DATABASE;
@@ -183,7 +183,7 @@ fn waiting(d: &Dispatcher, account: &Account) -> impl FnMut(bool) + 'static {
 }
 
 /// Deletes a stored message: its bytes and summary go, its ledger entry stays marked
-/// `deleted_locally` so it is never downloaded again (and so "delete on the server when deleted
+/// deleted locally so it is never downloaded again (and so "delete on the server when deleted
 /// in Postino" can act on it at the next check).
 async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreError> {
     let entry = store
@@ -192,21 +192,13 @@ async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreE
         .into_iter()
         .find(|e| e.message_id == summary.id);
     let entry = match entry {
-        Some(e) => LedgerEntry {
-            deleted_locally: true,
-            ..e
-        },
-        None => LedgerEntry {
-            account: summary.account.clone(),
-            uidl: summary.uidl.clone(),
-            size: summary.size,
-            digest: String::new(),
-            downloaded_at: (js_sys::Date::now() / 1000.0) as i64,
-            message_id: summary.id.clone(),
-            headers_only: false,
-            deleted_locally: true,
-            skipped: false,
-        },
+        Some(e) => e.into_deleted_locally(),
+        None => LedgerEntry::deleted_locally(
+            &summary.account,
+            &summary.uidl,
+            summary.size,
+            postino_engine::check::now_unix(),
+        ),
     };
     store.delete_message(&entry).await
 }
@@ -565,7 +557,9 @@ pub fn app() -> Html {
                 let store = cell.borrow().clone();
                 let (Some(store), Some(account)) = (
                     store,
-                    state.due_for_check(postino_engine::check::now_unix()).cloned(),
+                    state
+                        .due_for_check(postino_engine::check::now_unix())
+                        .cloned(),
                 ) else {
                     return;
                 };

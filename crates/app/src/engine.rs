@@ -119,7 +119,9 @@ fn spawn(engine: &Rc<Engine>) {
 /// The engine listens: tell it the name of its life lock.
 fn hello(engine: &Engine, id: &str) {
     let hello = Object::new();
-    if let Ok(value) = to_js(&Hello { engine: id.to_string() }) {
+    if let Ok(value) = to_js(&Hello {
+        engine: id.to_string(),
+    }) {
         let _ = Reflect::set(&hello, &"hello".into(), &value);
     }
     if let Some(worker) = engine.worker.borrow().as_ref() {
@@ -157,7 +159,12 @@ fn died(engine: &Rc<Engine>, generation: u32) {
     if let Some(worker) = engine.worker.borrow_mut().take() {
         worker.terminate();
     }
-    let pending: Vec<Pending> = engine.pending.borrow_mut().drain().map(|(_, p)| p).collect();
+    let pending: Vec<Pending> = engine
+        .pending
+        .borrow_mut()
+        .drain()
+        .map(|(_, p)| p)
+        .collect();
     let failure = || Failure::Message {
         text: "Postino's mail engine stopped. What was downloaded is kept; check mail again to \
                fetch the rest."
@@ -315,8 +322,18 @@ pub async fn cancel() -> bool {
     )
 }
 
-pub async fn test_connection(account: &Account, password: &Secret<String>) -> Result<String, Failure> {
-    match ask(Request::TestConnection(login(account, password)), None, None, None).await {
+pub async fn test_connection(
+    account: &Account,
+    password: &Secret<String>,
+) -> Result<String, Failure> {
+    match ask(
+        Request::TestConnection(login(account, password)),
+        None,
+        None,
+        None,
+    )
+    .await
+    {
         Some(Reply::Tested(r)) => r,
         other => Err(failure_of(other)),
     }
@@ -326,7 +343,14 @@ pub async fn list_server(
     account: &Account,
     password: &Secret<String>,
 ) -> Result<Vec<ServerMessage>, Failure> {
-    match ask(Request::ListServer(login(account, password)), None, None, None).await {
+    match ask(
+        Request::ListServer(login(account, password)),
+        None,
+        None,
+        None,
+    )
+    .await
+    {
         Some(Reply::Listed(r)) => r,
         other => Err(failure_of(other)),
     }
@@ -343,7 +367,14 @@ pub async fn apply_choices(
         login: login(account, password),
         choices,
     };
-    match ask(request, None, Some(Box::new(progress)), Some(Box::new(waiting))).await {
+    match ask(
+        request,
+        None,
+        Some(Box::new(progress)),
+        Some(Box::new(waiting)),
+    )
+    .await
+    {
         Some(Reply::Triaged(r)) => r,
         other => Err(failure_of(other)),
     }

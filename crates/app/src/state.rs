@@ -411,7 +411,8 @@ impl Reducible for State {
             Action::AccountSaved { account, password } => {
                 let rebound = s.accounts.iter().any(|a| {
                     a.id == account.id
-                        && postino_engine::vault::binding(a) != postino_engine::vault::binding(&account)
+                        && postino_engine::vault::binding(a)
+                            != postino_engine::vault::binding(&account)
                 });
                 match password {
                     Some(p) => {
@@ -662,7 +663,6 @@ impl Reducible for State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn summary(id: &str, date: Option<i64>) -> Summary {
         Summary {
@@ -678,7 +678,7 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn messages_sort_newest_first_undated_last() {
         let mut m = vec![
             summary("x", None),
@@ -690,7 +690,7 @@ mod tests {
         assert_eq!(ids, ["new", "old", "x"]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn first_load_without_accounts_shows_the_form() {
         let s = Rc::new(State::default()).reduce(Action::Loaded {
             accounts: vec![],
@@ -699,7 +699,7 @@ mod tests {
         assert!(s.show_form && s.loaded);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn failure_ends_the_sync_with_an_error() {
         let s = Rc::new(State::default())
             .reduce(Action::SyncStarted {
@@ -716,7 +716,7 @@ mod tests {
         assert!(matches!(&s.notice, Notice::Error { text, .. } if text.contains("password")));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_check_cut_by_going_offline_resumes_online() {
         let s = Rc::new(State::default())
             .reduce(Action::SyncStarted {
@@ -737,7 +737,7 @@ mod tests {
         assert!(!s.reduce(Action::Resumed).resume_when_online);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn back_online_without_a_cut_check_offers_one() {
         let s = Rc::new(State::default())
             .reduce(Action::Loaded {
@@ -757,7 +757,7 @@ mod tests {
         s.visible().map(|m| m.id.clone()).collect()
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn the_list_shows_the_index_answer_for_the_current_text_only() {
         let s = Rc::new(State::default())
             .reduce(Action::MessagesLoaded(vec![
@@ -790,7 +790,7 @@ mod tests {
         assert!(s.shown_search().is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_mailbox_shows_one_account_and_read_marks_stick() {
         let mut a = summary("a/1", Some(1));
         a.account = "a".into();
@@ -806,7 +806,7 @@ mod tests {
         assert_eq!(ids(&s), ["b/1", "a/1"]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn removing_an_account_with_its_mail_drops_its_messages() {
         let mut a = summary("a/1", Some(1));
         a.account = "a".into();
@@ -827,7 +827,7 @@ mod tests {
         assert!(s.show_form, "no account left: the form opens");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn deleting_the_open_message_closes_it_and_remote_content_is_per_message() {
         let s = Rc::new(State::default())
             .reduce(Action::MessagesLoaded(vec![summary("x", None)]))
@@ -843,7 +843,7 @@ mod tests {
         assert!(s.reader.is_none() && s.messages.is_empty());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn remote_content_from_a_trusted_sender_loads_without_asking() {
         let open = |sender: &str| {
             Action::Open(ReaderView {
@@ -879,7 +879,7 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn an_unauthenticated_from_does_not_load_a_trusted_senders_remote_content() {
         let forged = Action::Open(ReaderView {
             id: "f".into(),
@@ -899,7 +899,7 @@ mod tests {
         assert!(!s.reader.as_ref().unwrap().remote_allowed);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_session_password_is_not_sent_to_an_edited_server() {
         let account = postino_sync::conformance::sample_account("a");
         let s = Rc::new(State::default())
@@ -926,7 +926,7 @@ mod tests {
         assert!(!s.passwords.contains_key("a"), "the host changed");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_check_says_which_login_the_server_refused_and_when_it_lacks_uidl() {
         use postino_pop3::auth::AuthMethod;
         use postino_pop3::Mechanism;
@@ -952,7 +952,7 @@ mod tests {
         assert!(text.contains("no UIDL"), "{text}");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn no_trust_prompt_for_a_well_known_providers_host() {
         let prompt = |host: &str| {
             Action::CertUntrusted(CertPrompt {
@@ -968,7 +968,7 @@ mod tests {
         assert!(s.cert_prompt.is_some());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn low_storage_is_warned_before_it_runs_out() {
         let status = |used, quota| StorageStatus {
             persistent: None,
@@ -988,7 +988,7 @@ mod tests {
         assert!(StorageStatus::default().low_space_warning().is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn sort_by_sender_and_size() {
         let mut a = summary("a", Some(1));
         (a.from, a.size) = ("zoe@x".into(), 10);
@@ -1002,7 +1002,7 @@ mod tests {
         assert_eq!(ids(&s), ["a", "b"]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn automatic_checks_follow_the_interval_and_login_delay() {
         let mut account: Account = serde_json::from_str(
             r#"{"id":"a","name":"a","relay":"","host":"h","port":995,"security":"tls","user":"u"}"#,
@@ -1057,7 +1057,7 @@ mod tests {
             .is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_refused_password_is_forgotten() {
         let s = Rc::new(State::default())
             .reduce(Action::Password {

@@ -282,9 +282,8 @@ pub fn now_unix() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[test]
     fn relay_urls() {
         assert_eq!(
             tcp_url("http://127.0.0.1:8080/", "pop.example.org", 995).unwrap(),
@@ -299,7 +298,7 @@ mod tests {
         assert!(tcp_url("http://r", "", 1).is_err());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn no_encryption_only_through_a_relay_on_this_machine() {
         for relay in [
             "http://127.0.0.1:8080",
@@ -327,7 +326,7 @@ mod tests {
         assert!(RelayConnector::for_account(&account).is_ok());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_pin_for_a_well_known_provider_is_ignored() {
         let mut account = postino_sync::conformance::sample_account("a");
         account.pinned_cert = Some("AB:CD".into());
@@ -340,7 +339,7 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_relay_token_travels_as_a_subprotocol() {
         assert_eq!(subprotocols(None), ["postino.v1"]);
         assert_eq!(

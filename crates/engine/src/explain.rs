@@ -201,7 +201,6 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
 mod tests {
     use super::*;
     use postino_pop3::tls::CertError;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn account(host: &str) -> Account {
         Account {
@@ -217,7 +216,7 @@ mod tests {
         }))
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_well_known_providers_certificate_is_never_offered_for_trust() {
         for problem in [
             CertProblem::UnknownIssuer,
@@ -231,7 +230,7 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_self_hosted_servers_certificate_may_be_pinned_whatever_its_problem() {
         for problem in [
             CertProblem::UnknownIssuer,

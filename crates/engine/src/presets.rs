@@ -180,9 +180,8 @@ pub fn is_well_known_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[test]
     fn presets_name_the_switch_people_miss() {
         let gmail = find("gmail").unwrap();
         assert_eq!((gmail.host, gmail.port), ("pop.gmail.com", 995));
@@ -195,7 +194,7 @@ mod tests {
         assert_eq!(keys.len(), PRESETS.len());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn well_known_hosts_are_recognised_by_name_and_domain() {
         for host in [
             "pop.gmail.com",

@@ -76,8 +76,7 @@ pub fn start() {
 
 async fn receive(data: JsValue) {
     let message = Reflect::get(&data, &"message".into()).unwrap_or(JsValue::UNDEFINED);
-    if let Ok(hello) = from_js::<Hello>(Reflect::get(&data, &"hello".into()).unwrap_or_default())
-    {
+    if let Ok(hello) = from_js::<Hello>(Reflect::get(&data, &"hello".into()).unwrap_or_default()) {
         return greet(hello).await;
     }
     let envelope: Envelope = match from_js(message) {
@@ -85,7 +84,9 @@ async fn receive(data: JsValue) {
         Err(e) => return post(&Event::Failed(format!("the engine got a bad request: {e}"))),
     };
     let Some(store) = STORE.with(|s| s.borrow().clone()) else {
-        return post(&Event::Failed("the engine got a request before it was ready".into()));
+        return post(&Event::Failed(
+            "the engine got a request before it was ready".into(),
+        ));
     };
     let files = Reflect::get(&data, &"files".into())
         .ok()
@@ -203,7 +204,8 @@ fn progress_poster(id: u32) -> impl FnMut(Progress) {
     let mut last = 0.0;
     move |progress: Progress| {
         let now = js_sys::Date::now();
-        let last_one = matches!(progress, Progress::Downloading { done, total, .. } if done == total);
+        let last_one =
+            matches!(progress, Progress::Downloading { done, total, .. } if done == total);
         if !matches!(progress, Progress::Downloading { .. })
             || last_one
             || now - last >= PROGRESS_EVERY_MS
@@ -215,7 +217,11 @@ fn progress_poster(id: u32) -> impl FnMut(Progress) {
 }
 
 /// A check with the account's lock held; then the login method learned and new mail indexed.
-async fn run_check(id: u32, store: &Rc<IdbStore>, login: Login) -> Result<postino_sync::SyncReport, Failure> {
+async fn run_check(
+    id: u32,
+    store: &Rc<IdbStore>,
+    login: Login,
+) -> Result<postino_sync::SyncReport, Failure> {
     let Login { account, password } = login;
     let cancel = start_running();
     let outcome = async {
@@ -241,11 +247,7 @@ async fn run_check(id: u32, store: &Rc<IdbStore>, login: Login) -> Result<postin
 /// The login method that worked is tried first next time (a server that lists mechanisms it
 /// cannot check costs one refusal once, not at every check). Written onto the account as
 /// stored now, not the copy this check started with: the user may have edited or removed it.
-async fn learn_auth(
-    store: &IdbStore,
-    account: &Account,
-    used: Option<postino_pop3::AuthMethod>,
-) {
+async fn learn_auth(store: &IdbStore, account: &Account, used: Option<postino_pop3::AuthMethod>) {
     let stored = store.accounts().await.ok().and_then(|all| {
         all.into_iter()
             .find(|a| a.id == account.id && a.host == account.host && a.port == account.port)

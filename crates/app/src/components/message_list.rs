@@ -223,9 +223,8 @@ pub fn format_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
+    #[test]
     fn sizes_fit_a_column() {
         assert_eq!(format_size(812), "812 B");
         assert_eq!(format_size(14_200), "14 KB");
