@@ -490,9 +490,7 @@ mod tests {
             digest: String::new(),
             downloaded_at: 0,
             message_id: message_id("a", uidl),
-            headers_only: false,
-            deleted_locally: false,
-            skipped: false,
+            state: postino_sync::EntryState::Stored,
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::ledger::message_id;
 use crate::store::{Incoming, Store};
-use crate::{Account, LedgerEntry, Security, Summary};
+use crate::{Account, EntryState, LedgerEntry, Security, Summary};
 
 /// Runs the suite on `store`, which must be empty. Panics (`assert!`) on the first failure.
 pub async fn check_store<S: Store>(store: &S) {
@@ -15,6 +15,24 @@ pub async fn check_store<S: Store>(store: &S) {
     check_commits(store).await;
     check_ledger_and_delete(store).await;
     check_batch(store).await;
+    check_skip(store).await;
+}
+
+/// A skip stores the entry alone, and replaces none of another account's.
+async fn check_skip<S: Store>(store: &S) {
+    let skipped = LedgerEntry::skipped("acct-skip", "s1", 4096, 1_700_000_000);
+    store.record_skip(&skipped).await.unwrap();
+    assert_eq!(
+        store.ledger("acct-skip").await.unwrap(),
+        vec![skipped.clone()]
+    );
+    assert_eq!(store.raw_message(&skipped.message_id).await.unwrap(), None);
+    assert!(!store
+        .summaries()
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.id == skipped.message_id));
 }
 
 /// A batch commit stores every message of the batch with its entry.
@@ -40,15 +58,12 @@ async fn check_batch<S: Store>(store: &S) {
 /// keeps the entry, marked, so the message is never downloaded again.
 async fn check_ledger_and_delete<S: Store>(store: &S) {
     let mut message = sample_message("acct-del", "d1", b"Subject: x\r\n\r\nbye\r\n".to_vec());
-    message.entry.headers_only = true;
+    message.entry.state = EntryState::HeadersOnly;
     store.commit_message(&message).await.unwrap();
     let entry = message.entry;
     assert_eq!(store.ledger("acct-del").await.unwrap(), vec![entry.clone()]);
 
-    let deleted = LedgerEntry {
-        deleted_locally: true,
-        ..entry.clone()
-    };
+    let deleted = entry.clone().into_deleted_locally();
     store.delete_message(&deleted).await.unwrap();
     assert_eq!(store.raw_message(&entry.message_id).await.unwrap(), None);
     assert!(!store
@@ -91,9 +106,7 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> Incoming {
         digest: format!("{:064x}", size),
         downloaded_at: 1_700_000_000,
         message_id: id.clone(),
-        headers_only: false,
-        deleted_locally: false,
-        skipped: false,
+        state: EntryState::Stored,
     };
     let summary = Summary {
         id,

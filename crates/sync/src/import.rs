@@ -132,7 +132,7 @@ Date: Tue, 1 Jul 2025 10:00:00 +0000\r\n\r\nFrom the engine\r\n";
         );
         assert_eq!(entry.size, raw.len() as u64);
         assert_eq!(entry.downloaded_at, 1_700_000_000);
-        assert!(!entry.headers_only && !entry.deleted_locally);
+        assert_eq!(entry.state, crate::EntryState::Stored);
         assert_eq!(summary.id, entry.message_id);
         assert_eq!(summary.subject, "LF only");
         assert_eq!(summary.from, "bob@example.net");

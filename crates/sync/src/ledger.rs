@@ -2,9 +2,35 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What the ledger says of a message: one state, read the same way by the planner
+/// (`crate::plan`) and by triage (`crate::triage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// Stored whole.
+    #[default]
+    Stored,
+    /// Only the headers were stored (the message was over the size limit).
+    HeadersOnly,
+    /// The user deleted the message in Postino; the entry stays so that it is not downloaded
+    /// again, and so that "delete when deleted in Postino" can remove it from the server.
+    DeletedLocally,
+    /// The user chose "skip" in server triage: nothing is stored (digest empty, `size` is the
+    /// server's), the message stays on the server, is never downloaded by a sync and never
+    /// deleted from the server by a policy (it was never stored). Choosing "download" in triage
+    /// replaces the entry.
+    Skipped,
+}
+
 /// One downloaded message, keyed by (account, uidl). Written in the same store transaction as the
-/// message bytes and its summary (invariant 1).
+/// message bytes and its summary (invariant 1). Made by [`LedgerEntry::stored`],
+/// [`LedgerEntry::skipped`], [`LedgerEntry::deleted_locally`] or
+/// [`LedgerEntry::into_deleted_locally`].
+///
+/// Entries written before [`EntryState`] existed hold three booleans instead (`headers_only`,
+/// `deleted_locally`, `skipped`); they read as the state those meant, skipped first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredEntry")]
 pub struct LedgerEntry {
     pub account: String,
     /// The server's unique id, kept exactly as the server sent it.
@@ -17,19 +43,49 @@ pub struct LedgerEntry {
     pub downloaded_at: i64,
     /// Key of the stored message and of its summary.
     pub message_id: String,
-    /// Only the headers were stored (the message was over the size limit).
+    pub state: EntryState,
+}
+
+/// A ledger entry as stored, now or by an earlier version.
+#[derive(Deserialize)]
+struct StoredEntry {
+    account: String,
+    uidl: String,
+    size: u64,
+    digest: String,
+    downloaded_at: i64,
+    message_id: String,
     #[serde(default)]
-    pub headers_only: bool,
-    /// The user deleted the message in Postino; the entry stays so that it is not downloaded
-    /// again, and so that "delete when deleted in Postino" can remove it from the server.
+    state: Option<EntryState>,
     #[serde(default)]
-    pub deleted_locally: bool,
-    /// The user chose "skip" in server triage: nothing is stored (digest empty, `size` is the
-    /// server's), the message stays on the server, is never downloaded by a sync and never
-    /// deleted from the server by a policy (it was never stored). Choosing "download" in triage
-    /// replaces the entry.
+    headers_only: bool,
     #[serde(default)]
-    pub skipped: bool,
+    deleted_locally: bool,
+    #[serde(default)]
+    skipped: bool,
+}
+
+impl From<StoredEntry> for LedgerEntry {
+    fn from(e: StoredEntry) -> Self {
+        let state = e.state.unwrap_or(if e.skipped {
+            EntryState::Skipped
+        } else if e.deleted_locally {
+            EntryState::DeletedLocally
+        } else if e.headers_only {
+            EntryState::HeadersOnly
+        } else {
+            EntryState::Stored
+        });
+        LedgerEntry {
+            account: e.account,
+            uidl: e.uidl,
+            size: e.size,
+            digest: e.digest,
+            downloaded_at: e.downloaded_at,
+            message_id: e.message_id,
+            state,
+        }
+    }
 }
 
 impl LedgerEntry {
@@ -42,9 +98,11 @@ impl LedgerEntry {
             digest: crate::digest::sha256_hex(raw),
             downloaded_at: now,
             message_id: message_id(account, uidl),
-            headers_only,
-            deleted_locally: false,
-            skipped: false,
+            state: if headers_only {
+                EntryState::HeadersOnly
+            } else {
+                EntryState::Stored
+            },
         }
     }
 
@@ -52,15 +110,38 @@ impl LedgerEntry {
     /// the server's.
     pub fn skipped(account: &str, uidl: &str, size: u64, now: i64) -> Self {
         LedgerEntry {
+            state: EntryState::Skipped,
+            ..LedgerEntry::without_bytes(account, uidl, size, now)
+        }
+    }
+
+    /// The entry of a stored message the user deleted that had no entry of its own (`size`
+    /// from its summary), for [`crate::Store::delete_message`].
+    pub fn deleted_locally(account: &str, uidl: &str, size: u64, now: i64) -> Self {
+        LedgerEntry {
+            state: EntryState::DeletedLocally,
+            ..LedgerEntry::without_bytes(account, uidl, size, now)
+        }
+    }
+
+    /// This entry once the user deleted its message in Postino, for
+    /// [`crate::Store::delete_message`].
+    pub fn into_deleted_locally(self) -> Self {
+        LedgerEntry {
+            state: EntryState::DeletedLocally,
+            ..self
+        }
+    }
+
+    fn without_bytes(account: &str, uidl: &str, size: u64, now: i64) -> Self {
+        LedgerEntry {
             account: account.to_owned(),
             uidl: uidl.to_owned(),
             size,
             digest: String::new(),
             downloaded_at: now,
             message_id: message_id(account, uidl),
-            headers_only: false,
-            deleted_locally: false,
-            skipped: true,
+            state: EntryState::Stored,
         }
     }
 }
@@ -68,4 +149,37 @@ impl LedgerEntry {
 /// The key of a stored message: account and UIDL, which identify it for good.
 pub fn message_id(account: &str, uidl: &str) -> String {
     format!("{account}/{uidl}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_of_earlier_versions_read_as_one_state_skipped_first() {
+        let old = |flags: &str| {
+            let json = format!(
+                r#"{{"account":"a","uidl":"u","size":1,"digest":"","downloaded_at":0,"message_id":"a/u"{flags}}}"#
+            );
+            serde_json::from_str::<LedgerEntry>(&json).unwrap().state
+        };
+        assert_eq!(old(""), EntryState::Stored);
+        assert_eq!(old(r#","headers_only":true"#), EntryState::HeadersOnly);
+        assert_eq!(
+            old(r#","headers_only":true,"deleted_locally":true"#),
+            EntryState::DeletedLocally
+        );
+        assert_eq!(
+            old(r#","deleted_locally":true,"skipped":true"#),
+            EntryState::Skipped
+        );
+    }
+
+    #[test]
+    fn an_entry_round_trips_with_its_state() {
+        let e = LedgerEntry::skipped("a", "u", 5, 7);
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""state":"skipped""#), "{json}");
+        assert_eq!(serde_json::from_str::<LedgerEntry>(&json).unwrap(), e);
+    }
 }

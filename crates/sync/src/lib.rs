@@ -27,7 +27,7 @@ pub mod untrusted;
 
 pub use account::{Account, Security};
 pub use auth_results::AuthResults;
-pub use ledger::{message_id, LedgerEntry};
+pub use ledger::{message_id, EntryState, LedgerEntry};
 pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::{DeletePolicy, LedgerEntry, Policy};
+use crate::{DeletePolicy, EntryState, LedgerEntry, Policy};
 
 /// One message to download.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,11 +112,11 @@ impl SyncPlan {
             let size = sizes.get(number).copied().unwrap_or(0);
             if let Some(entry) = ledger.get(uidl.as_str()) {
                 // Skipped in triage: never stored, so never fetched and never deleted here.
-                if entry.skipped {
+                if entry.state == EntryState::Skipped {
                     plan.skipped += 1;
                     continue;
                 }
-                if entry.headers_only && input.want_full.contains(uidl) && !entry.deleted_locally {
+                if entry.state == EntryState::HeadersOnly && input.want_full.contains(uidl) {
                     plan.fetch.push(Fetch {
                         number: *number,
                         uidl: uidl.clone(),
@@ -159,17 +159,14 @@ impl SyncPlan {
 
 /// Whether an already stored message leaves the server in this session.
 fn deletes_now(entry: &LedgerEntry, policy: &Policy, now: i64, after_download: bool) -> bool {
-    // Skipped in triage: nothing was stored, so the server copy is the only one, whatever the
-    // policy (and whatever else the entry says).
-    if entry.skipped {
-        return false;
-    }
-    if entry.deleted_locally {
-        return policy.delete == DeletePolicy::WhenDeletedLocally;
-    }
-    // Only a whole message may leave the server: a headers-only copy is not the mail.
-    if entry.headers_only {
-        return false;
+    match entry.state {
+        // Skipped in triage: nothing was stored, so the server copy is the only one, whatever
+        // the policy.
+        EntryState::Skipped => return false,
+        EntryState::DeletedLocally => return policy.delete == DeletePolicy::WhenDeletedLocally,
+        // Only a whole message may leave the server: a headers-only copy is not the mail.
+        EntryState::HeadersOnly => return false,
+        EntryState::Stored => {}
     }
     match policy.delete {
         DeletePolicy::LeaveOnServer | DeletePolicy::WhenDeletedLocally => false,
@@ -184,25 +181,11 @@ mod tests {
     use super::*;
 
     fn entry(uidl: &str, downloaded_at: i64) -> LedgerEntry {
-        LedgerEntry {
-            account: "a".into(),
-            uidl: uidl.into(),
-            size: 1,
-            digest: String::new(),
-            downloaded_at,
-            message_id: format!("a/{uidl}"),
-            headers_only: false,
-            deleted_locally: false,
-            skipped: false,
-        }
+        LedgerEntry::stored("a", uidl, b"x", false, downloaded_at)
     }
 
     fn skipped(uidl: &str, downloaded_at: i64) -> LedgerEntry {
-        LedgerEntry {
-            digest: String::new(),
-            skipped: true,
-            ..entry(uidl, downloaded_at)
-        }
+        LedgerEntry::skipped("a", uidl, 1, downloaded_at)
     }
 
     type Listing = (Vec<(u32, String)>, Vec<(u32, u64)>);
@@ -318,9 +301,8 @@ mod tests {
 
     #[test]
     fn deleted_locally_leaves_the_server_only_with_that_policy() {
-        let mut e = entry("u1", 0);
-        e.deleted_locally = true;
-        let p = plan(&[e.clone()], &Policy::default(), true, &HashSet::new());
+        let e = entry("u1", 0).into_deleted_locally();
+        let p = plan(std::slice::from_ref(&e), &Policy::default(), true, &HashSet::new());
         assert!(p.delete.is_empty());
         assert_eq!(numbers(&p.fetch), [2, 3], "never downloaded again");
         let policy = Policy {
@@ -342,9 +324,8 @@ mod tests {
         let headers: Vec<bool> = p.fetch.iter().map(|f| f.headers_only).collect();
         assert_eq!(headers, [false, true, true]);
 
-        let mut e = entry("u2", 0);
-        e.headers_only = true;
-        let p = plan(&[e.clone()], &policy, true, &HashSet::new());
+        let e = LedgerEntry::stored("a", "u2", b"x", true, 0);
+        let p = plan(std::slice::from_ref(&e), &policy, true, &HashSet::new());
         assert!(p.delete.is_empty());
         // "Download the rest": asked for, it is fetched whole.
         let want: HashSet<String> = ["u2".to_string()].into();
@@ -424,12 +405,6 @@ mod tests {
             ..Default::default()
         };
         assert_skipped_stays(&policy, &[skipped("u2", 0)]);
-        // Even an entry that also says deleted locally (no flow makes one): skipped wins.
-        let both = LedgerEntry {
-            deleted_locally: true,
-            ..skipped("u2", 0)
-        };
-        assert_skipped_stays(&policy, &[both]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use postino_pop3::{Client, Command};
 
 use crate::plan::Fetch;
 use crate::store::Incoming;
-use crate::{Cancel, Store, StoreError, SyncError, SyncPlan};
+use crate::{Cancel, EntryState, Store, StoreError, SyncError, SyncPlan};
 
 /// A store transaction holds at most this many messages...
 pub(crate) const BATCH_MESSAGES: usize = 64;
@@ -247,7 +247,7 @@ impl Session {
             numbers
                 .into_iter()
                 .zip(&batch)
-                .map(|(number, m)| (number, !m.entry.headers_only))
+                .map(|(number, m)| (number, m.entry.state == EntryState::Stored))
                 .collect(),
         );
         Action::Commit(batch)

@@ -82,7 +82,7 @@ pub trait Store {
     /// The raw bytes of a stored message, by `Summary::id`.
     async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// The user deleted a message: remove its bytes and summary, and keep `entry` (given with
-    /// `deleted_locally` set) so it is never downloaded again. One transaction.
+    /// state `DeletedLocally`) so it is never downloaded again. One transaction.
     async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
     /// The user chose "skip" in server triage: store `entry` (made by [`LedgerEntry::skipped`])
     /// alone, no bytes and no summary, replacing any entry with its key. The default writes it

@@ -27,8 +27,8 @@ use crate::plan::{Delete, Fetch};
 use crate::runner::open_session;
 use crate::session::{self, Session, SessionConfig, SessionOutcome};
 use crate::{
-    message_id, Account, Connector, LedgerEntry, Progress, Store, Summary, SyncError, SyncOptions,
-    SyncPlan,
+    message_id, Account, Connector, EntryState, LedgerEntry, Progress, Store, Summary, SyncError,
+    SyncOptions, SyncPlan,
 };
 
 /// Of a header block (`TOP n 0`) at most this many octets are kept; the rest streams past and
@@ -57,12 +57,12 @@ pub enum ServerState {
 
 impl ServerState {
     fn of(entry: Option<&LedgerEntry>) -> ServerState {
-        match entry {
+        match entry.map(|e| e.state) {
             None => ServerState::New,
-            Some(e) if e.skipped => ServerState::Skipped,
-            Some(e) if e.deleted_locally => ServerState::DeletedLocally,
-            Some(e) if e.headers_only => ServerState::HeadersOnly,
-            Some(_) => ServerState::Stored,
+            Some(EntryState::Skipped) => ServerState::Skipped,
+            Some(EntryState::DeletedLocally) => ServerState::DeletedLocally,
+            Some(EntryState::HeadersOnly) => ServerState::HeadersOnly,
+            Some(EntryState::Stored) => ServerState::Stored,
         }
     }
 }
@@ -358,7 +358,7 @@ where
         let entry = ledger.get(uidl);
         match chosen[uidl] {
             Choice::Download => match entry {
-                Some(e) if !e.skipped && !e.deleted_locally && !e.headers_only => {
+                Some(e) if e.state == EntryState::Stored => {
                     report.unchanged.push(uidl.to_owned());
                 }
                 _ => plan.fetch.push(Fetch {
@@ -475,23 +475,14 @@ mod tests {
 
     #[test]
     fn state_follows_the_ledger() {
-        let e = LedgerEntry::skipped("a", "u", 5, 0);
+        let stored = LedgerEntry::stored("a", "u", b"x", false, 0);
+        let head = LedgerEntry::stored("a", "u", b"x", true, 0);
         assert_eq!(ServerState::of(None), ServerState::New);
-        assert_eq!(ServerState::of(Some(&e)), ServerState::Skipped);
-        let stored = LedgerEntry {
-            skipped: false,
-            ..e.clone()
-        };
+        let skipped = LedgerEntry::skipped("a", "u", 5, 0);
+        assert_eq!(ServerState::of(Some(&skipped)), ServerState::Skipped);
         assert_eq!(ServerState::of(Some(&stored)), ServerState::Stored);
-        let head = LedgerEntry {
-            headers_only: true,
-            ..stored.clone()
-        };
         assert_eq!(ServerState::of(Some(&head)), ServerState::HeadersOnly);
-        let gone = LedgerEntry {
-            deleted_locally: true,
-            ..head
-        };
+        let gone = head.into_deleted_locally();
         assert_eq!(ServerState::of(Some(&gone)), ServerState::DeletedLocally);
     }
 }

@@ -139,7 +139,7 @@ async fn size_limit_stores_headers_only_then_the_rest_on_request() {
     let big = block_on(store.ledger(&acc.id))
         .unwrap()
         .into_iter()
-        .find(|e| e.headers_only)
+        .find(|e| e.state == postino_sync::EntryState::HeadersOnly)
         .unwrap();
     let raw = block_on(store.raw_message(&big.message_id))
         .unwrap()

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
 use postino_sync::{
-    apply_triage, server_listing, Account, Choice, DeletePolicy, MemoryStore, Policy, Progress,
-    Security, ServerMessage, ServerState, Store, Summary, SyncOptions, TriageReport,
+    apply_triage, server_listing, Account, Choice, DeletePolicy, EntryState, MemoryStore, Policy,
+    Progress, Security, ServerMessage, ServerState, Store, Summary, SyncOptions, TriageReport,
 };
 use support::{account, dovecot, mails, server_count, sorted, RecordingProxy, Tcp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -138,11 +138,7 @@ async fn listing_states_follow_the_ledger() {
     // ...one of them is then deleted in Postino.
     let first = listing(proxy.port, &store, &acc).await[0].uidl.clone();
     let entry = store.ledger_entry(&acc.id, &first).unwrap();
-    block_on(store.delete_message(&postino_sync::LedgerEntry {
-        deleted_locally: true,
-        ..entry
-    }))
-    .unwrap();
+    block_on(store.delete_message(&entry.into_deleted_locally())).unwrap();
 
     let list = listing(proxy.port, &store, &acc).await;
     let large = list.iter().max_by_key(|m| m.size).unwrap();
@@ -192,7 +188,7 @@ async fn download_of_two_chosen_messages_stores_exactly_them() {
     assert_eq!(ledger.len(), 2);
     assert!(ledger
         .iter()
-        .all(|e| !e.skipped && !e.headers_only && !e.digest.is_empty()));
+        .all(|e| e.state == EntryState::Stored && !e.digest.is_empty()));
 
     let sent = proxy.client_bytes_when_closed().await;
     assert_eq!(count(&sent, "RETR "), 2, "{sent}");
@@ -227,7 +223,7 @@ async fn skipped_is_never_downloaded_by_a_sync_nor_deleted_by_a_policy() {
     let report = triage(proxy.port, &store, &acc, &[(skipped.clone(), Choice::Skip)]).await;
     assert_eq!(report.skipped, 1);
     let entry = store.ledger_entry(&acc.id, &skipped).unwrap();
-    assert!(entry.skipped && !entry.deleted_locally && !entry.headers_only);
+    assert_eq!(entry.state, EntryState::Skipped);
     assert_eq!(entry.size, skipped_raw.len() as u64);
     assert!(
         block_on(store.summaries()).unwrap().is_empty(),
@@ -280,7 +276,10 @@ async fn skipped_is_never_downloaded_by_a_sync_nor_deleted_by_a_policy() {
     )
     .await;
     assert_eq!(report.downloaded, 1);
-    assert!(!store.ledger_entry(&acc.id, &skipped).unwrap().skipped);
+    assert_eq!(
+        store.ledger_entry(&acc.id, &skipped).unwrap().state,
+        EntryState::Stored
+    );
     assert_eq!(support::stored_raws(&store), sorted(expected));
 }
 
@@ -351,7 +350,7 @@ async fn delete_removes_exactly_the_chosen_ones_from_the_server() {
     let ledger = block_on(store.ledger(&acc.id)).unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].uidl, list[2].uidl);
-    assert!(!ledger[0].skipped && !ledger[0].deleted_locally);
+    assert_eq!(ledger[0].state, EntryState::Stored);
     assert_eq!(support::stored_raws(&store), vec![expected[2].clone()]);
 
     let sent = proxy.client_bytes_when_closed().await;
