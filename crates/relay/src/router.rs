@@ -127,7 +127,7 @@ async fn tcp(
         .max_frame_size(max)
         // Small buffers: an idle connection costs little, and with one frame in flight per
         // direction a slow reader cannot make the relay hold more.
-        .read_buffer_size(READ_BUFFER / 4)
+        .read_buffer_size(16 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * READ_BUFFER)
         .on_upgrade(move |socket| bridge::run(socket, request, permit, state))

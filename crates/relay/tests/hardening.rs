@@ -293,7 +293,7 @@ async fn server_that_does_not_accept_closes_with_4504() {
 }
 
 /// The server keeps sending and the client stops reading: the relay stops reading from the
-/// server once one frame is waiting, so what it holds stays under one read buffer (64 KiB),
+/// server once one frame is waiting, so what it holds stays under one read buffer (`READ_BUFFER`),
 /// whatever the server sends; the rest waits in the kernel's socket buffers and then in the
 /// server. When the client reads again, every byte arrives in order.
 #[tokio::test]

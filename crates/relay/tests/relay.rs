@@ -174,7 +174,10 @@ async fn allowed_destination_echoes_bytes_including_1_mib() {
     while got.len() < payload.len() {
         match rx.next().await.unwrap().unwrap() {
             Message::Binary(b) => {
-                assert!(b.len() <= 64 * 1024, "frames follow the 64 KiB read buffer");
+                assert!(
+                    b.len() <= postino_relay::bridge::READ_BUFFER,
+                    "frames follow the read buffer"
+                );
                 got.extend_from_slice(&b);
             }
             other => panic!("unexpected {other:?}"),
