@@ -25,12 +25,12 @@ use tracing::{info, warn};
 
 use crate::config::{strip_brackets, Destination};
 use crate::limits::{LimitHit, Permit};
+use postino_contract::{
+    CONNECT_FAILED, CONNECT_TIMEOUT, GOING_AWAY, LIMIT, NORMAL, UNSUPPORTED_DATA,
+};
+
 use crate::metrics::{ConnectionBuffer, Refusal, SessionEnd};
 use crate::RelayState;
-
-/// The WebSocket subprotocol of the relay contract; browsers fail the connection unless the
-/// server selects one they offered.
-pub const PROTOCOL: &str = "postino.v1";
 
 /// Size of each TCP read, hence the largest binary frame sent to the browser. With one frame
 /// in flight per direction, this and the largest message accepted from the browser bound what
@@ -160,31 +160,28 @@ pub async fn run(
 
     let limits = &state.limits;
     let close = match &end {
-        End::ServerClosed => Some((1000, "the server closed the connection".to_string())),
-        End::TextFrame => Some((1003, "text frames are not supported".to_string())),
+        End::ServerClosed => Some((NORMAL.code, NORMAL.meaning.to_string())),
+        End::TextFrame => Some((UNSUPPORTED_DATA.code, UNSUPPORTED_DATA.meaning.to_string())),
         End::MessageTooBig => Some((
-            4429,
+            LIMIT.code,
             format!(
                 "a message was larger than the relay's limit of {} bytes",
                 limits.max_message_size
             ),
         )),
         End::Idle => Some((
-            4504,
+            CONNECT_TIMEOUT.code,
             format!("the connection was idle for {:?}", limits.idle_timeout),
         )),
         End::SessionLimit => Some((
-            4504,
+            CONNECT_TIMEOUT.code,
             format!(
                 "the session reached the relay's limit of {:?}; connect again",
                 limits.max_session
             ),
         )),
-        End::Shutdown => Some((
-            1001,
-            "the relay is shutting down; connect again".to_string(),
-        )),
-        End::ServerError(_) => Some((4502, format!("connection to {dest} failed"))),
+        End::Shutdown => Some((GOING_AWAY.code, GOING_AWAY.meaning.to_string())),
+        End::ServerError(_) => Some((CONNECT_FAILED.code, format!("connection to {dest} failed"))),
         End::ClientClosed | End::ClientError(_) => None,
     };
     if let Some((code, reason)) = close {

@@ -50,12 +50,13 @@ impl Refusal {
 
     /// The WebSocket close code of the relay contract.
     pub fn close_code(self) -> u16 {
+        use postino_contract as contract;
         match self {
-            Refusal::Token => 4401,
-            Refusal::Origin | Refusal::Port | Refusal::Address => 4403,
-            Refusal::Limit | Refusal::Rate => 4429,
-            Refusal::Resolve | Refusal::ConnectFailed => 4502,
-            Refusal::ConnectTimeout => 4504,
+            Refusal::Token => contract::TOKEN.code,
+            Refusal::Origin | Refusal::Port | Refusal::Address => contract::FORBIDDEN.code,
+            Refusal::Limit | Refusal::Rate => contract::LIMIT.code,
+            Refusal::Resolve | Refusal::ConnectFailed => contract::CONNECT_FAILED.code,
+            Refusal::ConnectTimeout => contract::CONNECT_TIMEOUT.code,
         }
     }
 }

@@ -23,8 +23,9 @@ use base64::Engine as _;
 use postino_pop3::secret::Secret;
 use ring::digest::{digest, SHA256};
 
-use crate::bridge::{self, BridgeRequest, PROTOCOL, READ_BUFFER};
-use crate::tokens::TOKEN_PROTOCOL_PREFIX;
+use postino_contract::{ROUTE, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
+
+use crate::bridge::{self, BridgeRequest, READ_BUFFER};
 use crate::RelayState;
 
 /// Pages larger than this are served without inline-script hashes (Trunk's is ~2 KiB).
@@ -37,7 +38,7 @@ const HSTS: &str = "max-age=31536000";
 pub fn router(state: Arc<RelayState>, dist: &FsPath, with_metrics: bool) -> Router {
     let app = ServeDir::new(dist).append_index_html_on_directories(true);
     let mut routes = Router::new()
-        .route("/v1/tcp/{host}/{port}", get(tcp))
+        .route(ROUTE, get(tcp))
         .route("/v1/demo", get(demo))
         .route("/healthz", get(|| async { "ok" }));
     if with_metrics {
@@ -106,7 +107,7 @@ async fn tcp(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .find(|p| p.starts_with(TOKEN_PROTOCOL_PREFIX))
+        .find(|p| p.starts_with(TOKEN_SUBPROTOCOL_PREFIX))
         .map(|p| Secret::new(p.to_owned()));
     let client = state.trusted_proxies.client_address(peer.ip(), &headers);
     // The session's slot is taken before the upgrade: a refused client holds none, and its
@@ -122,7 +123,7 @@ async fn tcp(
         token,
     };
     let max = state.limits.max_message_size;
-    ws.protocols([PROTOCOL])
+    ws.protocols([SUBPROTOCOL])
         .max_message_size(max)
         .max_frame_size(max)
         // Small buffers: an idle connection costs little, and with one frame in flight per

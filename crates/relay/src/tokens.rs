@@ -11,12 +11,10 @@ use std::path::Path;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
+use postino_contract::{token_subprotocol, TOKEN_SUBPROTOCOL_PREFIX};
 use postino_pop3::secret::Secret;
 use ring::digest::{digest, SHA256};
 use subtle::{Choice, ConstantTimeEq};
-
-/// The subprotocol prefix under which a client offers its token.
-pub const TOKEN_PROTOCOL_PREFIX: &str = "postino.token.";
 
 /// Shorter tokens are refused when the file is read: they could be guessed.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -73,7 +71,7 @@ impl AccessTokens {
     /// depend on the token's length or content either.
     pub fn accepts(&self, offered: Option<&Secret<String>>) -> bool {
         let Some(token) = offered
-            .and_then(|p| p.expose().strip_prefix(TOKEN_PROTOCOL_PREFIX))
+            .and_then(|p| p.expose().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
             .and_then(|b64| BASE64URL.decode(b64).ok())
         else {
             return false;
@@ -95,10 +93,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// The subprotocol a client offers for `token`: what the app sends.
 pub fn token_protocol(token: &str) -> String {
-    format!(
-        "{TOKEN_PROTOCOL_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
-    )
+    token_subprotocol(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token))
 }
 
 #[cfg(test)]
