@@ -37,6 +37,9 @@ pub enum News {
     Failed(String),
 }
 
+/// Where the page hears [`News`].
+type NewsCallback = Rc<dyn Fn(News)>;
+
 /// Callbacks of one pending request.
 struct Pending {
     reply: oneshot::Sender<Reply>,
@@ -54,7 +57,7 @@ struct Engine {
     queue: RefCell<Vec<JsValue>>,
     pending: RefCell<HashMap<u32, Pending>>,
     next_id: Cell<u32>,
-    news: RefCell<Option<Rc<dyn Fn(News)>>>,
+    news: RefCell<Option<NewsCallback>>,
     /// Incremented per engine started, so that a dead engine's lock is not mistaken for a
     /// new one's.
     generation: Cell<u32>,

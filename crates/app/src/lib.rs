@@ -8,11 +8,14 @@ pub mod components;
 pub mod connectivity;
 pub mod demo;
 pub mod download;
+pub mod effects;
 pub mod engine;
 pub mod html_mail;
 pub mod message_view;
 pub mod persistence;
+pub mod remote_senders;
 pub mod service_worker;
+pub mod shortcuts;
 pub mod state;
 pub mod transfer;
 

@@ -295,6 +295,8 @@ impl Store for IdbStore {
         self.commit_records(&records).await?;
         let terms: Vec<(String, Vec<String>)> = batch
             .iter()
+            // Without terms (the caller did not parse it), the indexer reads it later.
+            .filter(|m| !m.terms.is_empty())
             .map(|m| (m.entry.message_id.clone(), m.terms.clone()))
             .collect();
         if !terms.is_empty() {

@@ -1,0 +1,435 @@
+//! The page's effects, apart from the view: start-up, checks through the engine, saving
+//! accounts, deleting stored mail; and the one place that turns a failure into an action.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use postino_engine::explain::Failure;
+use postino_engine::idb::IdbStore;
+use postino_engine::vault;
+use postino_pop3::Secret;
+use postino_sync::store::StoreError;
+use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::engine;
+use crate::state::{Action, CertPrompt, State};
+use crate::{connectivity, persistence};
+
+pub use postino_engine::worker::DATABASE;
+
+pub type Dispatcher = UseReducerDispatcher<State>;
+pub type StoreCell = Rc<RefCell<Option<Rc<IdbStore>>>>;
+
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// What the app was opened for: `?action=check` or `?action=search` (the manifest's shortcuts).
+pub fn launch_action() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("action="))
+        .map(str::to_string)
+}
+
+/// Asks the browser to keep the stored mail, once, when mail starts arriving.
+pub fn ask_persistence(d: Dispatcher, force: bool) {
+    spawn_local(async move {
+        if let Some(status) = persistence::ask(force).await {
+            d.dispatch(Action::Storage(status));
+        }
+    });
+}
+
+/// Check every account, one after the other; ask for a missing password first.
+/// With one account's mailbox shown, only that account is checked.
+pub fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
+    let shown = |a: &&Account| state.mailbox.as_ref().is_none_or(|m| *m == a.id);
+    let accounts: Vec<&Account> = match state.accounts.iter().filter(shown).count() {
+        0 => state.accounts.iter().collect(),
+        _ => state.accounts.iter().filter(shown).collect(),
+    };
+    if let Some(missing) = accounts
+        .iter()
+        .find(|a| !state.passwords.contains_key(&a.id))
+    {
+        d.dispatch(Action::AskPassword(missing.id.clone()));
+        return;
+    }
+    let jobs: Vec<(Account, Secret<String>)> = accounts
+        .iter()
+        .filter_map(|a| {
+            state
+                .passwords
+                .get(&a.id)
+                .map(|p| ((*a).clone(), p.clone()))
+        })
+        .collect();
+    spawn_local(async move {
+        // Stop at the first failure, so that its message stays on screen.
+        for (account, password) in jobs {
+            if !run_check(store.clone(), account, password, d.clone()).await {
+                break;
+            }
+        }
+    });
+}
+
+/// Check one account (in the engine) and report to the state. Returns whether it succeeded.
+pub async fn run_check(
+    store: Rc<IdbStore>,
+    account: Account,
+    password: Secret<String>,
+    d: Dispatcher,
+) -> bool {
+    d.dispatch(Action::SyncStarted {
+        account_id: account.id.clone(),
+        at: postino_engine::check::now_unix(),
+    });
+    let progress_d = d.clone();
+    let progress = move |p: Progress| {
+        if matches!(p, Progress::Downloading { .. }) {
+            ask_persistence(progress_d.clone(), false);
+        }
+        progress_d.dispatch(Action::SyncProgress(p))
+    };
+    let outcome = engine::check(&account, &password, progress, waiting(&d, &account)).await;
+    // The engine indexes new mail right after the check (a failed check may have stored some);
+    // a check that found nothing new costs no index pass.
+    if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
+        mark_index_pending("?");
+    }
+    // What was committed before a failure is kept, so the list is reloaded either way.
+    let messages = match store.summaries().await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not read its storage: {e}."
+            )));
+            None
+        }
+    };
+    // The stored mail grew: the settings show the new usage.
+    d.dispatch(Action::Storage(persistence::status().await));
+    let ok = outcome.is_ok();
+    match outcome {
+        Ok(report) => d.dispatch(Action::SyncFinished {
+            account_id: account.id.clone(),
+            report,
+            messages: messages.unwrap_or_default(),
+        }),
+        Err(failure) => {
+            if let Some(messages) = messages {
+                d.dispatch(Action::MessagesLoaded(messages));
+            }
+            // A remembered password the server refuses is no use: ask next time.
+            if matches!(failure, Failure::BadPassword { .. }) && account.remember_password {
+                let _ = vault::forget(&store, &account.id).await;
+            }
+            d.dispatch(failure_action(&account, failure, During::Check));
+        }
+    }
+    ok
+}
+
+/// What the page shows while another tab checks the same account: this one waits for it.
+pub fn waiting(d: &Dispatcher, account: &Account) -> impl FnMut(bool) + 'static {
+    let d = d.clone();
+    let name = account.name.clone();
+    move |waiting: bool| {
+        d.dispatch(Action::Busy(if waiting {
+            format!("Another Postino tab is checking {name}; this one waits for it to finish…")
+        } else {
+            format!("Checking mail for {name}…")
+        }))
+    }
+}
+
+/// Deletes a stored message: its bytes and summary go, its ledger entry stays marked
+/// deleted locally so it is never downloaded again (and so "delete on the server when deleted
+/// in Postino" can act on it at the next check).
+pub async fn delete_stored(store: &IdbStore, summary: &Summary) -> Result<(), StoreError> {
+    let entry = store
+        .ledger(&summary.account)
+        .await?
+        .into_iter()
+        .find(|e| e.message_id == summary.id);
+    let entry = match entry {
+        Some(e) => e.into_deleted_locally(),
+        None => LedgerEntry::deleted_locally(
+            &summary.account,
+            &summary.uidl,
+            summary.size,
+            postino_engine::check::now_unix(),
+        ),
+    };
+    store.delete_message(&entry).await
+}
+
+/// Save the account, then check it with `password`, or ask for one.
+/// `previous` is the account as it was before this save, if it existed.
+pub async fn save_and_check(
+    store: Rc<IdbStore>,
+    account: Account,
+    previous: Option<Account>,
+    password: Option<Secret<String>>,
+    d: Dispatcher,
+) {
+    // Pointed at another server, relay or user: the old password is not sent there.
+    let rebound = previous
+        .as_ref()
+        .is_some_and(|p| vault::binding(p) != vault::binding(&account));
+    if let Err(e) = store.put_account(&account).await {
+        d.dispatch(Action::Failed(format!(
+            "Postino could not save the account: {e}."
+        )));
+        return;
+    }
+    let vaulted = match (&password, account.remember_password) {
+        (Some(p), true) => vault::remember(&store, &account, p).await,
+        (None, true) if rebound => vault::forget(&store, &account.id).await,
+        (None, true) => Ok(()),
+        (_, false) => vault::forget(&store, &account.id).await,
+    };
+    if let Err(e) = vaulted {
+        d.dispatch(Action::Failed(format!(
+            "Postino could not remember the password ({e}); it will ask for it next time."
+        )));
+    }
+    d.dispatch(Action::AccountSaved {
+        account: account.clone(),
+        password: password.clone(),
+    });
+    match password {
+        Some(p) => {
+            run_check(store, account, p, d).await;
+        }
+        None => d.dispatch(Action::AskPassword(account.id.clone())),
+    }
+}
+
+/// Messages read first at start, newest first: a screenful and some to scroll.
+const FIRST_SCREEN: usize = 100;
+
+/// Open the store, list what it holds, and set up the relay's demo mailbox if it has one.
+pub async fn start(cell: StoreCell, d: Dispatcher) {
+    let store = match IdbStore::open(DATABASE).await {
+        Ok(s) => Rc::new(s),
+        Err(e) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino cannot open its storage in this browser ({e}). Private windows and some \
+                 privacy settings block it; open Postino in a normal window."
+            )));
+            return;
+        }
+    };
+    *cell.borrow_mut() = Some(store.clone());
+    let accounts = store.accounts().await;
+    // The newest screenful first, then every message: with 100,000 stored the first rows show
+    // in a fraction of the time the whole list takes to read.
+    let first_screen = store.newest_summaries(FIRST_SCREEN).await;
+    let messages = match first_screen {
+        Ok(m) if m.len() == FIRST_SCREEN => Ok(m),
+        _ => store.summaries().await,
+    };
+    let partial = matches!(&messages, Ok(m) if m.len() == FIRST_SCREEN);
+    match (accounts, messages) {
+        (Ok(accounts), Ok(messages)) => {
+            let remembered: Vec<Account> = accounts
+                .iter()
+                .filter(|a| a.remember_password)
+                .cloned()
+                .collect();
+            // The "Check mail" shortcut asks for a password the browser does not remember.
+            let first = accounts
+                .iter()
+                .find(|a| !a.remember_password)
+                .map(|a| a.id.clone());
+            d.dispatch(Action::Loaded { accounts, messages });
+            for account in remembered {
+                match vault::recall(&store, &account).await {
+                    Ok(Some(password)) => d.dispatch(Action::Password {
+                        account_id: account.id,
+                        password,
+                    }),
+                    Ok(None) => {}
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not read a remembered password ({e}); it will ask for it."
+                    ))),
+                }
+            }
+            if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
+                if connectivity::is_online() {
+                    d.dispatch(Action::AskPassword(id));
+                }
+            }
+            if partial {
+                match store.summaries().await {
+                    Ok(all) => d.dispatch(Action::MessagesLoaded(all)),
+                    Err(e) => d.dispatch(Action::Failed(format!(
+                        "Postino could not read its storage: {e}."
+                    ))),
+                }
+            }
+            d.dispatch(Action::Storage(persistence::status().await));
+            request_indexing();
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not read its storage: {e}."
+            )));
+            return;
+        }
+    }
+    if let Some((account, password)) = crate::demo::fetch(&page_origin()).await {
+        if let Err(e) = store.put_account(&account).await {
+            d.dispatch(Action::Failed(format!(
+                "Postino could not save the demo account: {e}."
+            )));
+            return;
+        }
+        d.dispatch(Action::AccountSaved {
+            account: account.clone(),
+            password: Some(password.clone()),
+        });
+        run_check(store, account, password, d).await;
+    }
+}
+
+/// `<html data-index-pending>`: messages not yet searchable, for tests and benchmarks.
+pub fn mark_index_pending(count: &str) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|doc| doc.document_element())
+    {
+        let _ = root.set_attribute("data-index-pending", count);
+    }
+}
+
+/// Asks the engine to index what the search index lacks; `<html data-index-pending>` says "?"
+/// until the engine reports (a test waiting for "0" waits for this run).
+pub fn request_indexing() {
+    mark_index_pending("?");
+    engine::index();
+}
+
+/// What the user was doing when a [`Failure`] came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum During {
+    /// Checking mail: an untrusted certificate asks whether to trust it.
+    Check,
+    /// Testing the connection: nothing was saved, and the password is not forgotten.
+    Test,
+    /// Anything else (the server listing, triage): the certificate is reviewed by checking.
+    Other,
+}
+
+/// The one place that turns a failure into the action that shows it.
+pub fn failure_action(account: &Account, failure: Failure, during: During) -> Action {
+    let failed = |text, detail, forget_password| Action::SyncFailed {
+        account_id: account.id.clone(),
+        text,
+        detail,
+        forget_password,
+    };
+    match (failure, during) {
+        (
+            Failure::Untrusted {
+                fingerprint,
+                problem,
+            },
+            During::Check,
+        ) => Action::CertUntrusted(CertPrompt {
+            account_id: account.id.clone(),
+            host: account.host.clone(),
+            fingerprint,
+            problem,
+        }),
+        (
+            Failure::Untrusted {
+                fingerprint,
+                problem,
+            },
+            During::Test,
+        ) => Action::Failed(format!(
+            "{} answered, but {problem}. Its certificate's SHA-256 fingerprint is {fingerprint}; \
+             add the account to review and trust it.",
+            account.host
+        )),
+        (Failure::Untrusted { problem, .. }, During::Other) => Action::Failed(format!(
+            "Postino did not log in to {} because {problem}. Check mail once to review the certificate.",
+            account.host
+        )),
+        (Failure::Message { text, detail }, _) => failed(text, detail, false),
+        (Failure::BadPassword { text, detail }, During::Test) => failed(text, detail, false),
+        (Failure::BadPassword { text, detail }, _) => failed(text, detail, true),
+    }
+}
+
+/// "Imported 12 messages; 3 were already here."
+pub fn import_sentence(done: &postino_engine::protocol::Imported) -> String {
+    let r = &done.report;
+    let mut text = match r.imported {
+        1 => "Imported 1 message".to_string(),
+        n => format!("Imported {n} messages"),
+    };
+    if r.already_there > 0 {
+        text.push_str(&format!("; {} were already here", r.already_there));
+    }
+    if !done.unreadable.is_empty() {
+        text.push_str(&format!(
+            "; {} could not be read ({})",
+            done.unreadable.len(),
+            done.unreadable.join("; ")
+        ));
+    }
+    text.push('.');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_becomes_the_action_for_what_the_user_was_doing() {
+        let account = postino_sync::conformance::sample_account("a");
+        let untrusted = || Failure::Untrusted {
+            fingerprint: "AB:CD".into(),
+            problem: "its certificate is self-signed".into(),
+        };
+        assert!(matches!(
+            failure_action(&account, untrusted(), During::Check),
+            Action::CertUntrusted(p) if p.fingerprint == "AB:CD"
+        ));
+        assert!(matches!(
+            failure_action(&account, untrusted(), During::Test),
+            Action::Failed(text) if text.contains("AB:CD") && text.contains("self-signed")
+        ));
+        assert!(matches!(
+            failure_action(&account, untrusted(), During::Other),
+            Action::Failed(text) if text.contains("Check mail once")
+        ));
+        let refused = || Failure::BadPassword {
+            text: "The server refused the password.".into(),
+            detail: Some("-ERR [AUTH] nope".into()),
+        };
+        // A test of the connection does not make the app forget a password it keeps.
+        for (during, forget) in [
+            (During::Check, true),
+            (During::Other, true),
+            (During::Test, false),
+        ] {
+            assert!(matches!(
+                failure_action(&account, refused(), during),
+                Action::SyncFailed { forget_password, detail: Some(_), .. } if forget_password == forget
+            ));
+        }
+    }
+}
