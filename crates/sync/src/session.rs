@@ -107,6 +107,10 @@ pub struct Session {
     deles_sent: usize,
     /// No new fetch or delete is started.
     stop_new: bool,
+    /// Topping the window up: set when it is half empty, cleared when full (or nothing is
+    /// left to send), so that commands go out many to a write (one TLS record, one WebSocket
+    /// frame) rather than one per response read: a browser's cost is largely per frame.
+    refilling: bool,
     /// Cancelled: end without QUIT once nothing is committing.
     abort: bool,
     filling: Vec<Incoming>,
@@ -135,6 +139,7 @@ impl Session {
             dele_queue: VecDeque::new(),
             deles_sent: 0,
             stop_new: false,
+            refilling: false,
             abort: false,
             filling: Vec::new(),
             filling_numbers: Vec::new(),
@@ -182,12 +187,16 @@ impl Session {
         if self.committing.is_none() && !self.filling.is_empty() && (full || self.in_flight == 0) {
             return self.start_commit();
         }
-        if self.in_flight < self.config.window {
+        if self.in_flight <= self.config.window / 2 {
+            self.refilling = true;
+        }
+        if self.refilling && self.in_flight < self.config.window {
             if let Some(command) = self.next_command() {
                 self.in_flight += 1;
                 return Action::Send(command);
             }
         }
+        self.refilling = false;
         if self.in_flight > 0 {
             // One batch committing and one filling: a full one waits for the commit.
             if full {
@@ -449,6 +458,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn commands_go_out_in_runs_when_the_window_is_half_empty() {
+        let mut s = Session::new(plan(200, &[], false), config(8, 50));
+        let mut runs = Vec::new();
+        let mut run = 0;
+        let mut sent = VecDeque::new();
+        loop {
+            match s.next_action() {
+                Action::Send(c) => {
+                    run += 1;
+                    sent.push_back(c);
+                }
+                action => {
+                    if run > 0 {
+                        runs.push(run);
+                        run = 0;
+                    }
+                    match action {
+                        Action::Read => {
+                            let c = sent.pop_front().unwrap();
+                            s.handle_response(&c, true, message(1));
+                        }
+                        Action::Commit(batch) => s.handle_committed(batch.len() as u64),
+                        Action::Done(_) => break,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // The first run fills the window; then one run per half window, not one per response.
+        assert_eq!(runs[0], 8);
+        assert!(
+            runs[1..runs.len() - 1].iter().all(|&r| r >= 4),
+            "runs of sends: {runs:?}"
+        );
+        assert_eq!(runs.iter().sum::<usize>(), 200);
     }
 
     #[test]
