@@ -27,7 +27,7 @@ use postino_pop3::{AuthChoice, Secret, Security};
 use postino_sync::{Account, Policy};
 use serde::Deserialize;
 
-use crate::tcp::Timeouts;
+use postino_sync::tcp::Timeouts;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

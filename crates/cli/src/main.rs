@@ -5,7 +5,6 @@
 mod config;
 mod disk;
 mod lock;
-mod tcp;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -20,7 +19,7 @@ use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, Sy
 use config::{readable_by_others, AccountConfig, Config};
 use disk::DiskStore;
 use lock::{DestinationLock, LockError, EXIT_BUSY};
-use tcp::Tcp;
+use postino_sync::tcp::Tcp;
 
 /// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
 /// says otherwise; nothing is ever downloaded twice.

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod auth_results;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod digest;
 pub mod import;
@@ -22,6 +23,8 @@ pub mod search;
 pub mod session;
 pub mod store;
 pub mod summary;
+#[cfg(feature = "tcp")]
+pub mod tcp;
 pub mod triage;
 pub mod untrusted;
 
@@ -32,7 +35,8 @@ pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};
 pub use runner::{
-    open_session, sync_account, Cancel, Connector, Progress, SyncError, SyncOptions, SyncReport,
+    open_session, sync_account, Cancel, ConnectError, Connector, Progress, SyncError, SyncOptions,
+    SyncReport,
 };
 pub use store::{Incoming, Store, StoreError};
 pub use summary::Summary;

@@ -302,7 +302,12 @@ mod tests {
     #[test]
     fn deleted_locally_leaves_the_server_only_with_that_policy() {
         let e = entry("u1", 0).into_deleted_locally();
-        let p = plan(std::slice::from_ref(&e), &Policy::default(), true, &HashSet::new());
+        let p = plan(
+            std::slice::from_ref(&e),
+            &Policy::default(),
+            true,
+            &HashSet::new(),
+        );
         assert!(p.delete.is_empty());
         assert_eq!(numbers(&p.fetch), [2, 3], "never downloaded again");
         let policy = Policy {

@@ -27,7 +27,30 @@ pub enum SyncError {
     Store(#[from] StoreError),
     /// The transport could not be opened (the app's relay WebSocket, a TCP connect).
     #[error("could not connect: {0}")]
-    Connect(String),
+    Connect(ConnectError),
+}
+
+/// Why the byte stream to the server could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The name lookup or the TCP handshake failed.
+    #[error("{host}:{port}: {source}")]
+    Tcp {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No connection within the deadline.
+    #[error("{host}:{port}: no connection within {seconds} s")]
+    TimedOut {
+        host: String,
+        port: u16,
+        seconds: u64,
+    },
+    /// The relay's WebSocket did not open (the app): what the browser or the relay said.
+    #[error("{0}")]
+    Relay(String),
 }
 
 /// Lets the caller stop a sync between two messages. What was stored stays stored, and the

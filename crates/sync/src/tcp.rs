@@ -1,6 +1,8 @@
-//! The CLI's TCP connection to a POP3 server, with deadlines, so that a server that never
-//! answers, goes silent in the middle of a message, or stops reading what is sent cannot hang
-//! `postino` (a cron job that never ends holds the account's lock, DESIGN.md invariant 8).
+//! The one TCP [`Connector`] of native callers (the CLI, the tests, the benchmarks), behind the
+//! `tcp` feature (tokio; the app connects through its relay WebSocket instead). With deadlines,
+//! so that a server that never answers, goes silent in the middle of a message, or stops
+//! reading what is sent cannot hang `postino` (a cron job that never ends holds the account's
+//! lock, DESIGN.md invariant 8).
 //!
 //! - Connect: the name lookup and the TCP handshake together get [`Timeouts::connect`].
 //! - Idle: a read or a write that has made no progress for [`Timeouts::idle`] fails with an
@@ -14,7 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use postino_sync::{Connector, SyncError};
+use crate::{ConnectError, Connector, SyncError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
@@ -50,6 +52,22 @@ pub struct Tcp {
     pub timeouts: Timeouts,
 }
 
+impl Tcp {
+    /// `host:port` with the default [`Timeouts`].
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Tcp {
+            host: host.into(),
+            port,
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// A server on this machine, as the tests and benchmarks run one.
+    pub fn loopback(port: u16) -> Self {
+        Tcp::new("127.0.0.1", port)
+    }
+}
+
 impl Connector for Tcp {
     type Stream = Compat<IdleDeadline<TcpStream>>;
 
@@ -60,16 +78,16 @@ impl Connector for Tcp {
                 let _ = stream.set_nodelay(true);
                 Ok(IdleDeadline::new(stream, self.timeouts.idle).compat())
             }
-            Ok(Err(e)) => Err(SyncError::Connect(format!(
-                "{}:{}: {e}",
-                self.host, self.port
-            ))),
-            Err(_) => Err(SyncError::Connect(format!(
-                "{}:{}: no connection within {} s",
-                self.host,
-                self.port,
-                self.timeouts.connect.as_secs()
-            ))),
+            Ok(Err(source)) => Err(SyncError::Connect(ConnectError::Tcp {
+                host: self.host.clone(),
+                port: self.port,
+                source,
+            })),
+            Err(_) => Err(SyncError::Connect(ConnectError::TimedOut {
+                host: self.host.clone(),
+                port: self.port,
+                seconds: self.timeouts.connect.as_secs(),
+            })),
         }
     }
 }

@@ -17,7 +17,7 @@ async fn downloads_everything_once_then_nothing() {
     let store = MemoryStore::default();
     let expected = mails();
     let acc = account(&d, Policy::default());
-    let mut tcp = Tcp(d.pop3s_port());
+    let mut tcp = Tcp::loopback(d.pop3s_port());
     let opts = SyncOptions::new(1_700_000_000);
 
     let mut events = Vec::new();
@@ -71,7 +71,7 @@ async fn delete_after_download_empties_the_server_in_chunks() {
     opts.store_persistent = true;
     opts.expunge_every = 2;
     let report = sync_account(
-        &mut Tcp(d.pop3s_port()),
+        &mut Tcp::loopback(d.pop3s_port()),
         &store,
         &acc,
         &support::password(),
@@ -101,7 +101,7 @@ async fn delete_after_download_is_refused_without_a_persistent_store() {
     );
     let opts = SyncOptions::new(1_700_000_000);
     let report = sync_account(
-        &mut Tcp(d.pop3s_port()),
+        &mut Tcp::loopback(d.pop3s_port()),
         &store,
         &acc,
         &support::password(),
@@ -130,7 +130,7 @@ async fn size_limit_stores_headers_only_then_the_rest_on_request() {
         },
     );
     let mut opts = SyncOptions::new(1_700_000_000);
-    let mut tcp = Tcp(d.pop3s_port());
+    let mut tcp = Tcp::loopback(d.pop3s_port());
     let report = support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     assert_eq!(
         report.headers_only, 1,
@@ -172,7 +172,7 @@ async fn a_failed_commit_is_never_followed_by_its_dele() {
     acc.port = proxy.port;
     let mut opts = SyncOptions::new(1_700_000_000);
     opts.store_persistent = true;
-    let mut tcp = Tcp(proxy.port);
+    let mut tcp = Tcp::loopback(proxy.port);
 
     store.fail_commit_after(2);
     let err = support::sync(&mut tcp, &store, &acc, &opts)
@@ -209,7 +209,7 @@ async fn a_lost_ledger_is_rebuilt_without_downloading_bodies_again() {
     acc.security = Security::None;
     acc.port = proxy.port;
     let opts = SyncOptions::new(1_700_000_000);
-    let mut tcp = Tcp(proxy.port);
+    let mut tcp = Tcp::loopback(proxy.port);
     support::sync(&mut tcp, &store, &acc, &opts).await.unwrap();
     let retrs_before = proxy.client_bytes().matches("RETR ").count();
     assert_eq!(retrs_before, mails().len());
@@ -243,7 +243,7 @@ async fn cancel_stops_between_messages_and_keeps_what_was_stored() {
     opts.max_in_flight = Some(1);
     let cancel = opts.cancel.clone();
     let report = sync_account(
-        &mut Tcp(d.pop3s_port()),
+        &mut Tcp::loopback(d.pop3s_port()),
         &store,
         &acc,
         &support::password(),

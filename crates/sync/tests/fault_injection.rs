@@ -43,7 +43,7 @@ async fn run_trial(policy: &Policy, cut_at: u64, d: &postino_testkit::Dovecot) {
     let mut opts = SyncOptions::new(1_700_000_000);
     opts.store_persistent = true;
     opts.expunge_every = 3;
-    let mut tcp = Tcp(proxy.port);
+    let mut tcp = Tcp::loopback(proxy.port);
 
     proxy.cut_next_after(cut_at);
     // The first attempt may fail anywhere; its failure is the point.

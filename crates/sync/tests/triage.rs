@@ -31,7 +31,7 @@ async fn setup(policy: Policy) -> (postino_testkit::Dovecot, RecordingProxy, Acc
 
 async fn listing(port: u16, store: &MemoryStore, acc: &Account) -> Vec<ServerMessage> {
     server_listing(
-        &mut Tcp(port),
+        &mut Tcp::loopback(port),
         store,
         acc,
         &support::password(),
@@ -48,7 +48,7 @@ async fn triage(
     choices: &[(String, Choice)],
 ) -> TriageReport {
     apply_triage(
-        &mut Tcp(port),
+        &mut Tcp::loopback(port),
         store,
         acc,
         &support::password(),
@@ -77,7 +77,7 @@ async fn listing_shows_subjects_and_sizes_without_downloading_anything() {
 
     let mut events = Vec::new();
     let list = server_listing(
-        &mut Tcp(proxy.port),
+        &mut Tcp::loopback(proxy.port),
         &store,
         &acc,
         &support::password(),
@@ -132,9 +132,14 @@ async fn listing_states_follow_the_ledger() {
     let store = MemoryStore::default();
     // The large message is stored headers only, the others whole...
     acc.policy.size_limit = Some(100_000);
-    support::sync(&mut Tcp(proxy.port), &store, &acc, &SyncOptions::new(NOW))
-        .await
-        .unwrap();
+    support::sync(
+        &mut Tcp::loopback(proxy.port),
+        &store,
+        &acc,
+        &SyncOptions::new(NOW),
+    )
+    .await
+    .unwrap();
     // ...one of them is then deleted in Postino.
     let first = listing(proxy.port, &store, &acc).await[0].uidl.clone();
     let entry = store.ledger_entry(&acc.id, &first).unwrap();
@@ -201,9 +206,14 @@ async fn download_of_two_chosen_messages_stores_exactly_them() {
     assert_eq!(report.unchanged.len(), 2);
     assert_eq!(store.commit_count(), 2);
     // And a sync takes the rest only.
-    let report = support::sync(&mut Tcp(proxy.port), &store, &acc, &SyncOptions::new(NOW))
-        .await
-        .unwrap();
+    let report = support::sync(
+        &mut Tcp::loopback(proxy.port),
+        &store,
+        &acc,
+        &SyncOptions::new(NOW),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (report.downloaded, report.already_stored),
         (expected.len() - 2, 2)
@@ -234,7 +244,7 @@ async fn skipped_is_never_downloaded_by_a_sync_nor_deleted_by_a_policy() {
 
     // A sync downloads everything else, never the skipped one.
     let mut opts = SyncOptions::new(NOW);
-    let report = support::sync(&mut Tcp(proxy.port), &store, &acc, &opts)
+    let report = support::sync(&mut Tcp::loopback(proxy.port), &store, &acc, &opts)
         .await
         .unwrap();
     assert_eq!(report.downloaded, expected.len() - 1);
@@ -246,7 +256,7 @@ async fn skipped_is_never_downloaded_by_a_sync_nor_deleted_by_a_policy() {
     // "Delete right after download" (persistent store) empties the server but for it.
     acc.policy.delete = DeletePolicy::AfterDownload;
     opts.store_persistent = true;
-    let report = support::sync(&mut Tcp(proxy.port), &store, &acc, &opts)
+    let report = support::sync(&mut Tcp::loopback(proxy.port), &store, &acc, &opts)
         .await
         .unwrap();
     assert_eq!(report.deleted, expected.len() - 1);
@@ -254,7 +264,7 @@ async fn skipped_is_never_downloaded_by_a_sync_nor_deleted_by_a_policy() {
     // "After N days", long after, does not delete it either.
     acc.policy.delete = DeletePolicy::AfterDays(0);
     opts.now = NOW + 365 * 86_400;
-    let report = support::sync(&mut Tcp(proxy.port), &store, &acc, &opts)
+    let report = support::sync(&mut Tcp::loopback(proxy.port), &store, &acc, &opts)
         .await
         .unwrap();
     assert_eq!((report.deleted, report.downloaded), (0, 0));
@@ -364,7 +374,7 @@ async fn no_choices_open_no_session() {
     let acc = account_for_port(1);
     // Port 1 refuses connections: a session would be an error.
     let report = apply_triage(
-        &mut Tcp(1),
+        &mut Tcp::loopback(1),
         &store,
         &acc,
         &support::password(),

@@ -6,10 +6,9 @@ use std::process::Command;
 
 use postino_pop3::command::Command as Pop3Command;
 use postino_pop3::{connect, ConnectOptions, Secret, Security};
-use postino_sync::{sync_account, Account, Connector, MemoryStore, Policy, SyncError, SyncOptions};
+use postino_sync::tcp::Tcp;
+use postino_sync::{sync_account, Account, Connector, MemoryStore, Policy, SyncOptions};
 use postino_testkit::Dovecot;
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 use crate::{maildir_count, maildir_count_as_received, Check, Contender, PASSWORD, USER};
 
@@ -47,23 +46,9 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-struct Tcp(u16);
-
-impl Connector for Tcp {
-    type Stream = Compat<TcpStream>;
-
-    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
-        let s = TcpStream::connect(("127.0.0.1", self.0))
-            .await
-            .map_err(|e| SyncError::Connect(e.to_string()))?;
-        let _ = s.set_nodelay(true);
-        Ok(s.compat())
-    }
-}
-
 /// The physical limit: pipelined RETR of every message, bytes counted and thrown away.
 async fn floor(port: u16, fingerprint: &str) -> Result<(usize, u64), String> {
-    let mut tcp = Tcp(port);
+    let mut tcp = Tcp::loopback(port);
     let stream = tcp.connect().await.map_err(|e| e.to_string())?;
     let mut opts = ConnectOptions::new("localhost", Security::Tls);
     opts.pinned_cert = Some(fingerprint.to_string());
@@ -122,7 +107,7 @@ async fn runner(
     let mut options = SyncOptions::new(1_750_000_000);
     options.max_in_flight = max_in_flight;
     let report = sync_account(
-        &mut Tcp(port),
+        &mut Tcp::loopback(port),
         &store,
         &account,
         &Secret::new(PASSWORD.into()),

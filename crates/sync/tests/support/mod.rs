@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
 use postino_pop3::{connect, ConnectOptions, Secret};
-use postino_sync::{Account, Connector, MemoryStore, Policy, Security, Store, SyncError};
+use postino_sync::{Account, MemoryStore, Policy, Security, Store, SyncError};
 use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub const PASSWORD: &str = "pw";
 
@@ -54,18 +54,7 @@ pub fn account(d: &Dovecot, policy: Policy) -> Account {
 }
 
 /// Plain TCP to 127.0.0.1:port, one connection per session.
-pub struct Tcp(pub u16);
-
-impl Connector for Tcp {
-    type Stream = Compat<TcpStream>;
-
-    async fn connect(&mut self) -> Result<Self::Stream, SyncError> {
-        TcpStream::connect(("127.0.0.1", self.0))
-            .await
-            .map(|s| s.compat())
-            .map_err(|e| SyncError::Connect(e.to_string()))
-    }
-}
+pub use postino_sync::tcp::Tcp;
 
 /// How many messages the server holds now, asked in a session of its own.
 pub async fn server_count(d: &Dovecot) -> usize {
