@@ -27,7 +27,7 @@
 //!
 //! Line endings: POP3 delivers CRLF (RFC 1939), and that is what the ledger describes (its size
 //! and digest are of the bytes as received) and what [`Store::raw_message`] returns. On disk,
-//! both Maildir and mbox files have LF line endings ([`mbox::lf_form`], [`mbox::write_entry`]),
+//! both Maildir and mbox files have LF line endings ([`maildir::file_bytes`], [`mbox::write_entry`]),
 //! the Unix convention that getmail, fetchmail with an MDA, mpop and procmail follow and mail
 //! readers expect (mutt shows a CR as `^M`). A line that itself ends with CR keeps it, so that
 //! reading a file back and putting CRLF at each line's end ([`mbox::normalize_eml`]) gives the
@@ -41,8 +41,8 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use postino_sync::digest::sha256_hex;
-use postino_sync::{mbox, Account, Incoming, LedgerEntry, Store, StoreError, Summary};
+use postino_sync::mailbox::{maildir, mbox};
+use postino_sync::{Account, Incoming, LedgerEntry, Store, StoreError, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Destination;
@@ -117,7 +117,7 @@ impl DiskStore {
     pub fn open(destination: Destination) -> io::Result<DiskStore> {
         let ledger_path = match &destination {
             Destination::Maildir(dir) => {
-                for sub in ["tmp", "new", "cur"] {
+                for sub in maildir::FOLDERS {
                     create_private_dir(&dir.join(sub))?;
                 }
                 dir.join(".postino-ledger.jsonl")
@@ -252,13 +252,13 @@ impl DiskStore {
     ) -> io::Result<Vec<Location>> {
         let mut written = Vec::with_capacity(batch.len());
         for (entry, raw) in batch {
-            let name = format!("postino-{}", &sha256_hex(entry.message_id.as_bytes())[..24]);
+            let name = maildir::file_name(&entry.message_id);
             let mut f = private_file()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .open(dir.join("tmp").join(&name))?;
-            f.write_all(&mbox::lf_form(raw))?;
+            f.write_all(&maildir::file_bytes(raw))?;
             written.push((name, f));
         }
         sync_all_at_once(written.iter().map(|(_, f)| f))?;
@@ -331,28 +331,11 @@ impl DiskStore {
         Ok(())
     }
 
-    /// The bytes of a Maildir file this store wrote, in `new/`, or in `cur/` where a mail
-    /// reader may have moved it with flags appended to its name.
-    fn read_maildir_file(dir: &Path, file: &str) -> io::Result<Vec<u8>> {
-        if let Ok(bytes) = fs::read(dir.join("new").join(file)) {
-            return Ok(bytes);
-        }
-        if let Ok(bytes) = fs::read(dir.join("cur").join(file)) {
-            return Ok(bytes);
-        }
-        for e in fs::read_dir(dir.join("cur"))?.flatten() {
-            if e.file_name().to_string_lossy().starts_with(file) {
-                return fs::read(e.path());
-            }
-        }
-        Err(io::Error::new(io::ErrorKind::NotFound, file.to_owned()))
-    }
-
     fn read_location(&self, location: &Location) -> io::Result<Vec<u8>> {
         match (location, &self.destination) {
             (Location::Maildir { file }, Destination::Maildir(dir)) => {
                 // LF on disk (CRLF if an earlier version wrote it), CRLF as received.
-                Self::read_maildir_file(dir, file).map(|bytes| mbox::normalize_eml(&bytes))
+                maildir::read(dir, file).map(|bytes| maildir::received(&bytes))
             }
             (Location::Mbox { offset, len }, Destination::Mbox(mbox)) => {
                 let mut f = File::open(mbox)?;
@@ -480,6 +463,7 @@ impl Store for DiskStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use postino_sync::digest::sha256_hex;
     use postino_sync::message_id;
 
     fn entry(uidl: &str) -> LedgerEntry {

@@ -1,5 +1,12 @@
 //! `postino`: fetch the accounts of a TOML file into Maildir or mbox, with the same engine,
 //! policies and ledger as the browser app.
+//!
+//! - `config.rs`: the TOML file, its accounts and destinations;
+//! - `disk.rs`: the `DiskStore`: messages into Maildir or mbox (formats in
+//!   `postino_sync::mailbox`) and the ledger beside them, crash-safe;
+//! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
+//! - this file: the command line, the password, the progress and the report. The TCP connector
+//!   with its deadlines is `postino_sync::tcp`.
 #![forbid(unsafe_code)]
 
 mod config;

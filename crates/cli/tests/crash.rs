@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use postino_sync::mbox::{self, normalize_eml};
+use postino_sync::mailbox::mbox::{self, normalize_eml};
 mod common;
 
 use common::{dovecot_with, temp, tls_server};

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{dovecot, mails, temp, text, tls_server};
-use postino_sync::mbox::normalize_eml;
+use postino_sync::mailbox::mbox::normalize_eml;
 use postino_testkit::Dovecot;
 
 /// `raw` with every CRLF made LF.

@@ -1,4 +1,4 @@
-//! The relay under abuse (issue 15): a forged `Forwarded` header through a trusted proxy, many
+//! The relay under abuse: a forged `Forwarded` header through a trusted proxy, many
 //! sockets from one address, slow and oversized request heads, a slow reader of the app, refused
 //! upgrades that never answer, a DNS-rebinding page, close reasons that would map the relay's
 //! own network, IPv4 addresses spelled as numbers, `localhost`, and `/metrics` on a

@@ -1,5 +1,5 @@
 //! A POP3 account as the user configured it. The password is not part of it: the app keeps it in
-//! memory for the browser session (issue 6 adds opt-in encrypted storage).
+//! memory for the browser session, or in its opt-in encrypted vault.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! The tests every `Store` must pass: `MemoryStore` natively (`tests/memory_store.rs`), the app's
-//! `IdbStore` in a browser (`crates/app/tests/idb.rs`). One suite, so that both stores mean the
+//! `IdbStore` in a browser (`crates/engine/tests/idb.rs`). One suite, so that both stores mean the
 //! same thing by "committed".
 
 use std::collections::HashSet;

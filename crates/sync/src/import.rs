@@ -1,14 +1,14 @@
 //! Mail imported from files (.eml, mbox) into the store, beside downloaded mail.
 //!
 //! Imported mail belongs to the local account [`IMPORTED_ACCOUNT`]. Each message is stored in
-//! CRLF form ([`crate::mbox::normalize_eml`]) and its UIDL is `sha256:` and the hex SHA-256 of
+//! CRLF form ([`mbox::normalize_eml`]) and its UIDL is `sha256:` and the hex SHA-256 of
 //! those bytes, so the ledger (DESIGN.md invariant 2) recognises a message imported before,
 //! from the same file or another, .eml or mbox: importing twice stores nothing twice. A message
 //! is recognised by its exact bytes: a copy whose headers a mail reader changed (a `Status:`
 //! line added) is another message.
 
 use crate::digest::sha256_hex;
-use crate::mbox;
+use crate::mailbox::mbox;
 use crate::session::{BATCH_BYTES, BATCH_MESSAGES};
 use crate::store::Incoming;
 use crate::{Store, StoreError};
@@ -106,7 +106,7 @@ fn prepared(raw: Vec<u8>, uidl: &str, now_unix: i64) -> Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mbox::{split, write_entry, Limits};
+    use crate::mailbox::mbox::{split, write_entry, Limits};
     use crate::MemoryStore;
     use futures::executor::block_on;
 

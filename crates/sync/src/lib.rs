@@ -5,6 +5,21 @@
 //! Invariants (DESIGN.md): a message and its ledger entry are committed in one store
 //! transaction; the ledger is the only record of what was downloaded; the default is to leave
 //! mail on the server.
+//!
+//! - [`plan`]: from the listing, the ledger and the policy, what to fetch and delete (pure).
+//! - [`session`]: one POP3 session's fetches and deletions as a sans-IO machine, and its
+//!   driver: batches committed while the next responses are read, DELE after commit.
+//! - [`runner`]: [`sync_account`]: connect, log in, list, plan, run sessions, QUIT.
+//! - [`triage`]: what is on the server, and the user's download/skip/delete choices.
+//! - [`store`], [`memory`]: the storage trait and [`Incoming`]; the memory store.
+//! - [`ledger`]: the ledger entry and its [`EntryState`].
+//! - [`account`], [`policy`]: what the user configured.
+//! - [`summary`], [`search`], [`auth_results`], [`untrusted`]: what a message shows and is found
+//!   by, parsed once; text from strangers made safe to show.
+//! - [`mailbox`], [`import`]: mbox and Maildir; mail imported from files.
+//! - [`digest`]: SHA-256 in hex, the one helper.
+//! - `tcp` (feature `tcp`): the TCP connector of native callers; `conformance` (feature
+//!   `conformance`): the suite every `Store` passes.
 #![forbid(unsafe_code)]
 
 pub mod account;
@@ -14,7 +29,7 @@ pub mod conformance;
 pub mod digest;
 pub mod import;
 pub mod ledger;
-pub mod mbox;
+pub mod mailbox;
 pub mod memory;
 pub mod plan;
 pub mod policy;
@@ -31,6 +46,7 @@ pub mod untrusted;
 pub use account::{Account, Security};
 pub use auth_results::AuthResults;
 pub use ledger::{message_id, EntryState, LedgerEntry};
+pub use mailbox::mbox;
 pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};

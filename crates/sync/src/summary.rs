@@ -106,6 +106,22 @@ impl Summary {
     }
 }
 
+/// A size for people, as a list column has room for: `812 B`, `14 KB`, `3.2 MB`, `45 MB`
+/// (decimal units, as mail clients show sizes).
+pub fn format_size(bytes: u64) -> String {
+    const KB: f64 = 1000.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", b / KB)
+    } else if b < KB * KB * 10.0 {
+        format!("{:.1} MB", b / KB / KB)
+    } else {
+        format!("{:.0} MB", b / KB / KB)
+    }
+}
+
 /// `Name <address>`, or whichever of the two there is.
 fn display(a: &mail_parser::Addr<'_>) -> String {
     match (a.name(), a.address()) {
@@ -135,6 +151,14 @@ fn snippet_of(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_fit_a_column() {
+        assert_eq!(format_size(812), "812 B");
+        assert_eq!(format_size(14_200), "14 KB");
+        assert_eq!(format_size(3_210_000), "3.2 MB");
+        assert_eq!(format_size(45_000_000), "45 MB");
+    }
 
     #[test]
     fn parses_headers_and_snippet() {

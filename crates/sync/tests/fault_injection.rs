@@ -1,4 +1,5 @@
-//! Fault injection (issue 5): Dovecot behind a proxy that cuts the connection at a random byte.
+//! Fault injection against Dovecot (interop; `faults.rs` runs thousands of seeds without a
+//! server process): Dovecot behind a proxy that cuts the connection at a random byte.
 //! After the cut, syncing again must leave the store with exactly the server's messages: none
 //! missing, none twice, none altered; with "delete after download" the server ends empty and no
 //! message was deleted before it was stored.

@@ -1,4 +1,4 @@
-//! The runner against `postino_pop3::server` behaving like real servers (issue 19): one that
+//! The runner against `postino_pop3::server` behaving like real servers: one that
 //! lists SCRAM its password backend cannot check (Cyrus with saslauthd, Dovecot with hashed
 //! passwords), and one without UIDL.
 
