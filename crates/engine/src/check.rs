@@ -12,8 +12,7 @@ use crate::explain::{sync_failure, ws_failure, Failure};
 use crate::idb::IdbStore;
 use crate::transport::{CloseHandle, WsError, WsStream};
 
-/// The relay's WebSocket subprotocol (DESIGN.md, relay contract).
-pub const SUBPROTOCOL: &str = "postino.v1";
+use postino_contract::SUBPROTOCOL;
 
 /// `ws(s)://relay/v1/tcp/{host}/{port}` from the relay's http(s) address.
 pub fn tcp_url(relay: &str, host: &str, port: u16) -> Result<String, String> {
@@ -37,7 +36,7 @@ pub fn tcp_url(relay: &str, host: &str, port: u16) -> Result<String, String> {
     if !valid {
         return Err(format!("{host:?} is not a valid server name"));
     }
-    Ok(format!("{base}/v1/tcp/{host}/{port}"))
+    Ok(format!("{base}{}", postino_contract::path(host, port)))
 }
 
 /// Whether the relay at `relay` (an http(s) or ws(s) address) runs on this machine. Only then is
@@ -96,7 +95,7 @@ pub fn subprotocols(token: Option<&Secret<String>>) -> Vec<String> {
     if let Some(token) = token {
         let encoded =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.expose().as_bytes());
-        protocols.push(format!("postino.token.{encoded}"));
+        protocols.push(postino_contract::token_subprotocol(&encoded));
     }
     protocols
 }
@@ -123,7 +122,7 @@ impl Connector for RelayConnector {
             Err(e) => {
                 let text = e.to_string();
                 self.error = Some(e);
-                Err(SyncError::Connect(text))
+                Err(SyncError::Connect(postino_sync::ConnectError::Relay(text)))
             }
         }
     }

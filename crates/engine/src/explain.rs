@@ -33,24 +33,7 @@ fn message(text: String) -> Failure {
 /// The relay refused or ended the connection with one of its 4xxx codes.
 pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
     let dest = format!("{}:{}", account.host, account.port);
-    let reason = if info.reason.is_empty() {
-        "no reason given".to_string()
-    } else {
-        info.reason.clone()
-    };
-    let text = match info.code {
-        4401 => format!("The relay refused the connection: {reason}. This relay needs a token: ask whoever runs it, and enter it in the account's Relay token field."),
-        4403 => format!("The relay refused to connect to {dest}: {reason}."),
-        4429 => format!("The relay is busy: {reason}. Try again in a minute."),
-        4502 => format!(
-            "The relay could not reach the server {dest}: {reason}. Check the server name and port."
-        ),
-        4504 => format!(
-            "The relay timed out connecting to {dest}. Check the server name and port, or try again later."
-        ),
-        4000..=4999 => format!("The relay closed the connection: {reason} (code {}).", info.code),
-        _ => return None,
-    };
+    let text = postino_contract::explain_close(info.code, &info.reason, &dest)?;
     Some(Failure::Message {
         text,
         detail: Some(format!("relay close code {}", info.code)),
