@@ -296,18 +296,8 @@ where
             }
         }
 
-        let window = client
-            .window()
-            .min(options.max_in_flight.unwrap_or(usize::MAX));
-        let mut session = Session::new(
-            plan,
-            SessionConfig {
-                account: account.id.clone(),
-                now: options.now,
-                window,
-                expunge_every,
-            },
-        );
+        let config = SessionConfig::new(account, options, client.window(), expunge_every);
+        let mut session = Session::new(plan, config);
         let (done_before, bytes_before) = (report.downloaded, report.bytes);
         let outcome = session::run(
             &mut client,

@@ -26,7 +26,7 @@ use postino_pop3::{Client, Command};
 
 use crate::plan::Fetch;
 use crate::store::Incoming;
-use crate::{Cancel, EntryState, Store, StoreError, SyncError, SyncPlan};
+use crate::{Account, Cancel, EntryState, Store, StoreError, SyncError, SyncOptions, SyncPlan};
 
 /// A store transaction holds at most this many messages...
 pub(crate) const BATCH_MESSAGES: usize = 64;
@@ -45,6 +45,24 @@ pub struct SessionConfig {
     /// After this many DELEs, stop starting new work: the caller QUITs (applying them) and
     /// connects again (like fetchmail's `expunge N`).
     pub expunge_every: usize,
+}
+
+impl SessionConfig {
+    /// For `account` as `options` say (the time, `max_in_flight`), over a client whose window
+    /// is `window`.
+    pub fn new(
+        account: &Account,
+        options: &SyncOptions,
+        window: usize,
+        expunge_every: usize,
+    ) -> Self {
+        SessionConfig {
+            account: account.id.clone(),
+            now: options.now,
+            window: window.min(options.max_in_flight.unwrap_or(usize::MAX)),
+            expunge_every,
+        }
+    }
 }
 
 /// What the driver does next.

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::command::Command;
-use postino_pop3::{Client, Secret};
+use postino_pop3::{Client, MaybeTls, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Delete, Fetch};
@@ -130,6 +130,24 @@ async fn ledger_by_uidl<St: Store>(
         .collect())
 }
 
+/// A triage session: connected, logged in, and listed: (number, id) in the server's order,
+/// ids made from the headers without UIDL as the runner makes them, and sizes by number.
+type Listed<S> = (Client<MaybeTls<S>>, Vec<(u32, String)>, HashMap<u32, u64>);
+
+async fn listed_session<C: Connector>(
+    connector: &mut C,
+    account: &Account,
+    password: &Secret<String>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Listed<C::Stream>, SyncError> {
+    let stream = connector.connect().await?;
+    let mut client = open_session(stream, account, password).await?;
+    progress(Progress::Listing);
+    let listed = client.list_all().await?;
+    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
+    Ok((client, uidls, listed.into_iter().collect()))
+}
+
 /// What is on the server for `account`, in the server's order, with each message's headers
 /// (`TOP n 0`, pipelined) and size, and what the ledger says of it. One session, ended by QUIT
 /// without any DELE; nothing is stored.
@@ -152,13 +170,7 @@ where
     C: Connector,
     St: Store,
 {
-    let stream = connector.connect().await?;
-    let mut client = open_session(stream, account, password).await?;
-    progress(Progress::Listing);
-    // Without UIDL, ids come from the headers, as the runner makes them.
-    let listed = client.list_all().await?;
-    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
-    let sizes: HashMap<u32, u64> = listed.into_iter().collect();
+    let (mut client, uidls, sizes) = listed_session(connector, account, password, progress).await?;
     let ledger = ledger_by_uidl(store, &account.id).await?;
 
     let mut seen = HashSet::with_capacity(uidls.len());
@@ -334,13 +346,7 @@ where
         return Ok(report);
     }
 
-    let stream = connector.connect().await?;
-    let mut client = open_session(stream, account, password).await?;
-    progress(Progress::Listing);
-    // Without UIDL, ids come from the headers, as the runner makes them.
-    let listed = client.list_all().await?;
-    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
-    let sizes: HashMap<u32, u64> = listed.into_iter().collect();
+    let (mut client, uidls, sizes) = listed_session(connector, account, password, progress).await?;
     // Numbers of this session, by UIDL; the first, if a broken server lists one twice.
     let mut numbers: HashMap<&str, u32> = HashMap::with_capacity(uidls.len());
     for (number, uidl) in &uidls {
@@ -401,18 +407,8 @@ where
         bytes_done: 0,
         bytes_total,
     });
-    let window = client
-        .window()
-        .min(options.max_in_flight.unwrap_or(usize::MAX));
-    let mut session = Session::new(
-        plan,
-        SessionConfig {
-            account: account.id.clone(),
-            now: options.now,
-            window,
-            expunge_every: usize::MAX,
-        },
-    );
+    let config = SessionConfig::new(account, options, client.window(), usize::MAX);
+    let mut session = Session::new(plan, config);
     let outcome = session::run(
         &mut client,
         store,
