@@ -205,20 +205,7 @@ pub fn message_list(props: &Props) -> Html {
     }
 }
 
-/// `812 B`, `14 KB`, `3.2 MB`: what a list column has room for.
-pub fn format_size(bytes: u64) -> String {
-    const KB: f64 = 1000.0;
-    let b = bytes as f64;
-    if b < KB {
-        format!("{bytes} B")
-    } else if b < KB * KB {
-        format!("{:.0} KB", b / KB)
-    } else if b < KB * KB * 10.0 {
-        format!("{:.1} MB", b / KB / KB)
-    } else {
-        format!("{:.0} MB", b / KB / KB)
-    }
-}
+pub use postino_sync::summary::format_size;
 
 #[cfg(test)]
 mod tests {
