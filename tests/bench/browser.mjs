@@ -1,37 +1,106 @@
 // Postino in headless Chromium: the real app, through the real relay, TLS in wasm, into
-// IndexedDB. Started by postino-bench as one contender; prints {"messages":N,"seconds":S} where
-// S runs from "trust this certificate" (the download starts) until IndexedDB holds N summaries.
+// IndexedDB. Started by postino-bench as one contender; prints one JSON line:
+//
+//   {"messages":N,"seconds":S,              S runs from "trust this certificate" (the download
+//                                           starts) until IndexedDB holds N more summaries
+//    "longest_task_ms":T,"long_tasks":C,    main-thread tasks of the page during the download
+//                                           (PerformanceObserver 'longtask': over 50 ms each)
+//    "open_ms":{"median","max","tries"},    click on a stored message's row -> the reader shows
+//                                           it and a frame went by, while the download runs
+//    "peak_memory_mb":{"total","page_js_heap","page_wasm","worker_js_heap","worker_wasm"},
+//    "memory_samples":K, "seed":M, "errors":[..]}
+//
+// The app shows no row of a first download before that download ends (the list is read again
+// when the check finishes), so a reader could open nothing while it runs. So first an untimed
+// "seed" account (the same mailbox as `localhost`, at most SEED messages per check) stores a
+// few messages; the timed account (`127.0.0.1`) then downloads all N while the unified inbox
+// shows the seed's rows, which are what the reader opens. The timed download is the same as
+// without the seed: a new account, every message new to it.
+//
+// What the measurements cost the download: the longtask observer is free (the browser records
+// long tasks anyway); the memory sample every 500 ms is two CDP calls (Runtime.getHeapUsage of
+// page and worker, no GC) and two tiny evaluates (the wasm memories' byteLength), well under
+// 1 ms of either thread each time; each open is one real click, one message read from
+// IndexedDB and rendered, and one close, OPEN_TRIES times, one second apart.
 //
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
-// MESSAGES, CHROMIUM (default /usr/bin/chromium).
+// MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7).
 
 import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
 
 import { CHROMIUM, env, startRelay } from './common.mjs';
 const messages = Number(env('MESSAGES'));
 const port = env('POP_PORT');
+// Not more than the mailbox holds (a seed account stores at most that).
+const SEED = Math.min(Number(process.env.SEED ?? 12), messages);
+const OPEN_TRIES = Number(process.env.OPEN_TRIES ?? 7);
+const errors = [];
+const short = (e) => String(e?.message ?? e).split('\n')[0].slice(0, 160);
 
-const { url, stop: stopRelay } = await startRelay(['--allow', `127.0.0.1:${port}`]);
+const { url, stop: stopRelay } = await startRelay([
+  '--allow', `127.0.0.1:${port}`, '--allow', `localhost:${port}`,
+]);
 
 const browser = await chromium.launch(CHROMIUM);
 try {
   const page = await browser.newPage();
-  await page.goto(url);
-  await page.locator('#account-form').waitFor({ timeout: 60_000 });
-  await page.fill('#host', '127.0.0.1');
-  await page.fill('#port', port);
-  await page.selectOption('#security', 'tls');
-  await page.fill('#user', env('POP_USER'));
-  await page.fill('#password', env('POP_PASSWORD'));
-  await page.click('#add-account');
-  const fingerprint = page.locator('#cert-prompt .fingerprint');
-  await fingerprint.waitFor({ timeout: 60_000 });
-  if ((await fingerprint.textContent()).trim() !== env('FINGERPRINT')) {
-    throw new Error('the certificate prompt shows another fingerprint');
+  // Before any script of the app: long tasks from the start (buffered), and the page's wasm
+  // exports (Trunk's loader hands them to this event; `window.wasmBindings` has no memory).
+  await page.addInitScript(() => {
+    window.__bench = { tasks: [], wasm: null };
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__bench.tasks.push([e.startTime, e.duration]);
+      }).observe({ type: 'longtask', buffered: true });
+    } catch (e) {
+      window.__bench.observerError = String(e);
+    }
+    addEventListener('TrunkApplicationStarted', (e) => {
+      window.__bench.wasm = e.detail?.wasm ?? null;
+    });
+    // The hardware time stamp of the latest real click: an open is timed from there, so that
+    // a click waiting behind a busy main thread counts.
+    addEventListener('click', (e) => { window.__bench.clickAt = e.timeStamp; }, true);
+  });
+
+  // The engine worker's JS heap: a CDP session of the page auto-attached (not flattened) to
+  // its workers; Playwright's own sessions cannot reach a worker's Runtime domain.
+  const cdp = await page.context().newCDPSession(page);
+  let workerSession = null;
+  let workerSeen = false;
+  const replies = new Map();
+  let nextId = 1;
+  cdp.on('Target.attachedToTarget', ({ sessionId, targetInfo }) => {
+    if (targetInfo.type === 'worker') {
+      workerSeen = true;
+      workerSession = sessionId;
+    }
+  });
+  cdp.on('Target.detachedFromTarget', ({ sessionId }) => {
+    if (sessionId === workerSession) workerSession = null;
+  });
+  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    replies.get(m.id)?.(m);
+    replies.delete(m.id);
+  });
+  const inWorker = (method) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => { replies.delete(id); reject(new Error(`${method}: no answer`)); }, 5_000);
+      replies.set(id, (m) => {
+        clearTimeout(timer);
+        m.error ? reject(new Error(m.error.message)) : resolve(m.result);
+      });
+      cdp.send('Target.sendMessageToTarget', { sessionId: workerSession, message: JSON.stringify({ id, method }) })
+        .catch(reject);
+    });
+  try {
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  } catch (e) {
+    errors.push(`no CDP session on the worker: ${short(e)}`);
   }
-  const started = performance.now();
-  await page.click('#trust-cert');
-  // Polled from here: page.evaluate awaits the count's promise.
+
   const count = () =>
     page.evaluate(
       () =>
@@ -57,14 +126,165 @@ try {
           };
         }),
     );
-  const deadline = Date.now() + 1_800_000;
-  let stored = 0;
-  while ((stored = await count()) < messages) {
-    if (Date.now() > deadline) throw new Error(`only ${stored} of ${messages} stored in time`);
-    await new Promise((r) => setTimeout(r, 200));
+  const waitStored = async (want, what, ms = 1_800_000) => {
+    const deadline = Date.now() + ms;
+    let stored;
+    while ((stored = await count()) < want) {
+      if (Date.now() > deadline) throw new Error(`${what}: only ${stored} of ${want} stored in time`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return stored;
+  };
+
+  // Fills the account form and asks for the server's certificate; returns once it is shown.
+  const addAccount = async (host, maxPerSession) => {
+    await page.locator('#account-form').waitFor({ timeout: 60_000 });
+    await page.fill('#host', host);
+    await page.fill('#port', port);
+    await page.selectOption('#security', 'tls');
+    await page.fill('#user', env('POP_USER'));
+    await page.fill('#password', env('POP_PASSWORD'));
+    // In a folded part of the form: set as the form reads it (the value on submit).
+    await page.evaluate((n) => {
+      const input = document.querySelector('#max-per-session');
+      if (input) input.value = n;
+    }, maxPerSession);
+    await page.click('#add-account');
+    const fingerprint = page.locator('#cert-prompt .fingerprint');
+    await fingerprint.waitFor({ timeout: 60_000 });
+    if ((await fingerprint.textContent()).trim() !== env('FINGERPRINT')) {
+      throw new Error('the certificate prompt shows another fingerprint');
+    }
+  };
+
+  await page.goto(url);
+  let seed = 0;
+  if (SEED > 0) {
+    await addAccount('localhost', String(SEED));
+    await page.click('#trust-cert');
+    seed = await waitStored(SEED, 'the seed account', 300_000);
+    console.error(`browser.mjs: ${seed} messages stored by the seed account`);
+    await page.locator('#messages .message-row').first().waitFor({ timeout: 60_000 });
+    await page.click('#new-account');
+  }
+  await addAccount('127.0.0.1', '');
+  console.error('browser.mjs: the timed download starts');
+
+  let downloading = true;
+  const since = await page.evaluate(() => performance.now());
+  const started = performance.now();
+  await page.click('#trust-cert');
+
+  // Memory, every 500 ms: each part's peak and the peak of their sum.
+  const peak = { total: 0, page_js_heap: 0, page_wasm: 0, worker_js_heap: 0, worker_wasm: 0 };
+  const failedParts = new Set();
+  let samples = 0;
+  const MB = 1024 * 1024;
+  const sampler = (async () => {
+    while (downloading) {
+      const part = async (name, f) => {
+        try {
+          const v = (await f()) ?? 0;
+          peak[name] = Math.max(peak[name], v / MB);
+          return v;
+        } catch (e) {
+          if (!failedParts.has(name)) errors.push(`${name}: ${short(e)}`);
+          failedParts.add(name);
+          return 0;
+        }
+      };
+      const engine = page.workers().find((w) => w.url().includes('postino-engine'));
+      const parts = await Promise.all([
+        part('page_js_heap', async () => (await cdp.send('Runtime.getHeapUsage')).usedSize),
+        part('page_wasm', () => page.evaluate(() => window.__bench.wasm?.memory?.buffer.byteLength ?? 0)),
+        part('worker_js_heap', async () => (workerSession ? (await inWorker('Runtime.getHeapUsage')).usedSize : 0)),
+        // The no-modules bindings hand back the instance's exports once loaded.
+        part('worker_wasm', async () =>
+          engine ? engine.evaluate(async () => (await wasm_bindgen()).memory.buffer.byteLength) : 0),
+      ]);
+      samples++;
+      peak.total = Math.max(peak.total, parts.reduce((a, b) => a + b, 0) / MB);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+
+  // Opens a stored message's row with a real click, OPEN_TRIES times during the download.
+  const opens = [];
+  const opener = (async () => {
+    try {
+      const rows = page.locator('#messages .message-row');
+      for (let i = 0; i < OPEN_TRIES && downloading; i++) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        if (!downloading) break;
+        const n = await rows.count();
+        if (n === 0) throw new Error('no .message-row in #messages during the download');
+        const row = rows.nth(i % n);
+        // Armed before the click: notes when #reader shows this row's subject, then a frame.
+        await row.evaluate((el) => {
+          const want = el.querySelector('.subject')?.textContent;
+          window.__bench.opened = null;
+          window.__bench.clickAt = null;
+          const shown = () => document.querySelector('#reader .subject')?.textContent === want;
+          const done = () => {
+            observer.disconnect();
+            requestAnimationFrame(() => setTimeout(() => { window.__bench.opened = performance.now(); }));
+          };
+          const observer = new MutationObserver(() => shown() && done());
+          observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+        });
+        await row.click({ timeout: 30_000 });
+        const ms = await page.waitForFunction(
+          () => window.__bench.opened != null && window.__bench.clickAt != null
+            && window.__bench.opened - window.__bench.clickAt,
+          null, { timeout: 30_000, polling: 50 },
+        );
+        const value = await ms.jsonValue();
+        if (!downloading) break; // the download ended meanwhile: not "during"
+        opens.push(value);
+        await page.click('#reader button.close', { timeout: 30_000 });
+        await page.locator('#reader').waitFor({ state: 'detached', timeout: 30_000 });
+      }
+    } catch (e) {
+      if (downloading) errors.push(`open a message: ${short(e)}`);
+    }
+  })();
+
+  let stored;
+  try {
+    stored = await waitStored(seed + messages, 'the download');
+  } finally {
+    downloading = false;
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(JSON.stringify({ messages: stored, seconds }));
+  await Promise.all([sampler, opener]);
+  const tasks = await page.evaluate((since) => {
+    if (window.__bench.observerError) return { error: window.__bench.observerError };
+    return { list: window.__bench.tasks.filter(([start, duration]) => start + duration >= since) };
+  }, since);
+  if (tasks.error) errors.push(`longtask observer: ${tasks.error}`);
+  const durations = (tasks.list ?? []).map(([, d]) => d);
+  const sorted = [...opens].sort((a, b) => a - b);
+  const round = (v) => Math.round(v * 10) / 10;
+  if (!workerSeen) peak.worker_js_heap = peak.worker_wasm = 0; // no engine worker (an older app)
+  console.log(JSON.stringify({
+    messages: stored - seed,
+    seconds,
+    seed,
+    longest_task_ms: tasks.error ? null : round(Math.max(0, ...durations)),
+    long_tasks: tasks.error ? null : durations.length,
+    open_ms: sorted.length
+      ? { median: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)), tries: sorted.map(round) }
+      : null,
+    peak_memory_mb: Object.fromEntries(
+      Object.entries(peak).map(([k, v]) => [k, failedParts.has(k) ? null : round(v)])),
+    worker: workerSeen,
+    memory_samples: samples,
+    errors,
+  }));
+} catch (e) {
+  // One line last on standard error: the bench shows the tail of a failed run.
+  console.error(`browser.mjs: ${short(e)}`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
   stopRelay();

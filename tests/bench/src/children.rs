@@ -12,6 +12,9 @@ use postino_testkit::Dovecot;
 
 use crate::{maildir_count, maildir_count_as_received, Check, Contender, PASSWORD, USER};
 
+/// The floor's name: every download scenario's figures are compared to it.
+pub const FLOOR: &str = "floor: pipelined RETR over TLS, output discarded";
+
 /// `child floor|runner-pipelined|runner-sequential PORT FINGERPRINT`: prints
 /// `{"messages":N,"bytes":B}`.
 pub fn main(args: &[String]) -> i32 {
@@ -179,42 +182,66 @@ pub fn contenders(
     };
     let mut out = vec![
         Contender {
-            name: "floor: pipelined RETR over TLS, output discarded",
+            name: FLOOR.into(),
             command: child("floor"),
             prepare: Box::new(|| Ok(())),
             check: json_check(n, bytes),
         },
         Contender {
-            name: "postino-sync runner, memory store, pipelined",
+            name: "postino-sync runner, memory store, pipelined".into(),
             command: child("runner-pipelined"),
             prepare: Box::new(|| Ok(())),
             check: json_check(n, bytes),
         },
         Contender {
-            name: "postino-sync runner, memory store, one command at a time",
+            name: "postino-sync runner, memory store, one command at a time".into(),
             command: child("runner-sequential"),
             prepare: Box::new(|| Ok(())),
             check: json_check(n, bytes),
         },
     ];
 
-    // The app in headless Chromium, through the relay, into IndexedDB.
+    // The app in headless Chromium, through the relay, into IndexedDB: the one in dist/, and
+    // the one in $POSTINO_BENCH_APP_BEFORE if set (e.g. built before the engine worker).
     let root = postino_testkit::workspace_root();
-    let dist = root.join("dist");
-    if dist.join("index.html").exists() && root.join("tests/e2e/node_modules").exists() {
+    let browser = |dist: &Path| {
         let mut node = Command::new("node");
         node.arg(root.join("tests/bench/browser.mjs"))
             .env("POSTINO_RELAY_BIN", bin_dir.join("postino-relay"))
-            .env("POSTINO_DIST", &dist)
+            .env("POSTINO_DIST", dist)
             .env("POP_PORT", port.to_string())
             .env("POP_USER", USER)
             .env("POP_PASSWORD", PASSWORD)
             .env("FINGERPRINT", &fp)
             .env("MESSAGES", n.to_string());
+        node
+    };
+    let dist = root.join("dist");
+    if dist.join("index.html").exists() && root.join("tests/e2e/node_modules").exists() {
         out.push(Contender {
-            name: "Postino app in headless Chromium via the relay, into IndexedDB",
-            command: node,
+            name: "Postino app in headless Chromium via the relay, into IndexedDB".into(),
+            command: browser(&dist),
             prepare: Box::new(|| Ok(())),
+            check: messages_check(n),
+        });
+    }
+    if let Some(before) = std::env::var_os("POSTINO_BENCH_APP_BEFORE") {
+        let before = std::path::PathBuf::from(before);
+        let index = before.join("index.html");
+        out.push(Contender {
+            name: format!(
+                "Postino app before the engine worker (dist at {})",
+                before.display()
+            ),
+            command: browser(&before),
+            // Said in its row rather than left out: it was asked for.
+            prepare: Box::new(move || {
+                if index.exists() {
+                    Ok(())
+                } else {
+                    Err(format!("{} does not exist", index.display()))
+                }
+            }),
             check: messages_check(n),
         });
     }
@@ -239,7 +266,7 @@ pub fn contenders(
         .env("POSTINO_BENCH_PASSWORD", PASSWORD);
     let (m1, m2) = (maildir.clone(), maildir.clone());
     out.push(Contender {
-        name: "postino CLI into a Maildir",
+        name: "postino CLI into a Maildir".into(),
         command: cli,
         prepare: Box::new(move || fresh(&m1)),
         // LF in the files (Maildir's convention): counted as received, every byte checked.
@@ -295,7 +322,7 @@ pub fn contenders(
         gm.clone(),
     );
     out.push(Contender {
-        name: "getmail6 into a Maildir",
+        name: "getmail6 into a Maildir".into(),
         command: getmail,
         prepare: Box::new(move || {
             empty_maildir(&g1)?;
@@ -349,7 +376,7 @@ pub fn contenders(
         .env("FETCHMAILHOME", &fm);
     let (f1, f2) = (fm.clone(), bsmtp.clone());
     out.push(Contender {
-        name: "fetchmail into a BSMTP file",
+        name: "fetchmail into a BSMTP file".into(),
         command: fetchmail,
         prepare: Box::new(move || fresh(&f1)),
         check: Box::new(move |_| {

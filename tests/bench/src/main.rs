@@ -16,8 +16,14 @@
 //! Every download contender runs as its own process under `/usr/bin/time`, for wall time and
 //! peak RSS. The relay and the app run as programs of their own, once per run.
 //!
-//! `--only relay` and `--only app` run that scenario alone; any other `--only NAME` runs the
-//! download contenders whose name contains NAME, and neither the relay nor the app.
+//! `--only A,B,..` runs what the comma-separated list names: `relay` and `app` name those
+//! scenarios; any other item names the download contenders whose name contains it (so
+//! `--only floor,Chromium,fetchmail` runs those three download contenders, and neither the relay
+//! nor the app). A download scenario whose selection lacks the floor has no comparison: its
+//! table says so instead of timing the others.
+//!
+//! `POSTINO_BENCH_APP_BEFORE=DIST` adds a second app contender, the app built in DIST (e.g. as it
+//! was before the engine worker), beside the one in dist/.
 #![forbid(unsafe_code)]
 
 mod children;
@@ -38,8 +44,9 @@ pub const PASSWORD: &str = "bench-password";
 
 struct Args {
     quick: bool,
-    /// A scenario (`relay`, `app`), or the download contenders whose name contains this.
-    only: Option<String>,
+    /// Scenarios (`relay`, `app`) and download contenders (by a part of their name) to run;
+    /// empty: everything.
+    only: Vec<String>,
     /// Mailbox sizes of the two download scenarios, instead of the defaults.
     messages: Option<(usize, usize)>,
     /// Messages stored for the app scenario, instead of the default.
@@ -48,10 +55,17 @@ struct Args {
     runs: usize,
 }
 
+const USAGE: &str = "usage: postino-bench [--quick] [--runs N] [--only relay|app|NAME,..] \
+     [--messages DIRECT,DELAYED] [--app-messages N] [--out DIR]\n  \
+     --only A,B,..  run only what the list names: `relay`, `app` (those scenarios), or any part of \
+     download contenders' names (e.g. --only floor,Chromium,fetchmail); a download scenario \
+     needs the floor\n  \
+     POSTINO_BENCH_APP_BEFORE=DIST  adds the app built in DIST as a second app contender";
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         quick: false,
-        only: None,
+        only: Vec::new(),
         messages: None,
         app_messages: None,
         out: PathBuf::from("target/bench"),
@@ -60,8 +74,22 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--help" | "-h" => return Err(USAGE.into()),
             "--quick" => args.quick = true,
-            "--only" => args.only = Some(it.next().ok_or("--only needs a name")?),
+            "--only" => {
+                let list = it
+                    .next()
+                    .ok_or("--only needs a comma-separated list of names")?;
+                args.only.extend(
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from),
+                );
+                if args.only.is_empty() {
+                    return Err("--only needs a comma-separated list of names".into());
+                }
+            }
             "--messages" => {
                 let v = it.next().ok_or("--messages needs DIRECT,DELAYED")?;
                 let (a, b) = v.split_once(',').ok_or("--messages needs DIRECT,DELAYED")?;
@@ -84,7 +112,7 @@ fn parse_args() -> Result<Args, String> {
                     .and_then(|r| r.parse().ok())
                     .ok_or("--runs needs a number")?
             }
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
     Ok(args)
@@ -97,11 +125,27 @@ impl Args {
     /// Whether scenario `name` (`relay`, `app`, or `download` for the two download scenarios)
     /// runs.
     fn runs_scenario(&self, name: &str) -> bool {
-        match self.only.as_deref() {
-            None => true,
-            Some(only) if SCENARIOS.contains(&only) => only == name,
-            Some(_) => name == "download",
+        if self.only.is_empty() {
+            return true;
         }
+        if name == "download" {
+            self.contender_names().next().is_some()
+        } else {
+            self.only.iter().any(|o| o == name)
+        }
+    }
+
+    /// The items of `--only` that name download contenders.
+    fn contender_names(&self) -> impl Iterator<Item = &str> {
+        self.only
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !SCENARIOS.contains(o))
+    }
+
+    /// Whether the download contender called `name` runs.
+    fn selects(&self, name: &str) -> bool {
+        self.only.is_empty() || self.contender_names().any(|o| name.contains(o))
     }
 }
 
@@ -128,7 +172,7 @@ pub type Check = Box<dyn Fn(&str) -> Result<(), String>>;
 
 /// A contender: a command line, and how to check what it delivered.
 pub struct Contender {
-    pub name: &'static str,
+    pub name: String,
     pub command: Command,
     /// Prepared fresh before each run (an empty Maildir, ...).
     pub prepare: Box<dyn Fn() -> Result<(), String>>,
@@ -165,6 +209,19 @@ fn run(args: &Args) -> Result<(), String> {
     };
 
     for (title, n, delay) in downloads {
+        if !args.selects(children::FLOOR) {
+            // Without the floor a scenario's figures compare to nothing: said, not timed.
+            report.scenarios.push(Scenario::failed(
+                title,
+                n,
+                format!(
+                    "the floor (\"{}\") is not among the contenders --only {:?} selects: no comparison",
+                    children::FLOOR,
+                    args.only.join(",")
+                ),
+            ));
+            continue;
+        }
         eprintln!("postino-bench: {title}: generating {n} messages");
         let mails = mailbox::generate(n, 0x0905_71e0);
         let bytes: u64 = mails.iter().map(|m| m.len() as u64).sum();
@@ -192,14 +249,20 @@ fn run(args: &Args) -> Result<(), String> {
             bytes,
             median_size: sizes[sizes.len() / 2],
             max_size: *sizes.last().unwrap_or(&0),
+            failed: None,
             figures: Vec::new(),
         };
-        let selected = contenders.into_iter().filter(|c| {
-            args.only
-                .as_ref()
-                .is_none_or(|o| c.name.contains(o.as_str()))
-        });
-        for (i, mut c) in selected.enumerate() {
+        let selected: Vec<Contender> = contenders
+            .into_iter()
+            .filter(|c| args.selects(&c.name))
+            .collect();
+        if selected.is_empty() {
+            scenario.failed = Some(format!(
+                "no contender's name contains any of --only {:?}",
+                args.only.join(",")
+            ));
+        }
+        for (i, mut c) in selected.into_iter().enumerate() {
             eprintln!("postino-bench:   {}", c.name);
             if i == 0 {
                 // Untimed: warms the server's page cache, so the first contender pays nothing
@@ -240,9 +303,10 @@ fn run(args: &Args) -> Result<(), String> {
 fn measure(c: &mut Contender, runs: usize) -> Figure {
     let mut secs = Vec::new();
     let mut rss = Vec::new();
+    let mut details = Vec::new();
     for _ in 0..runs {
         if let Err(e) = (c.prepare)() {
-            return Figure::failed(c.name, e);
+            return Figure::failed(&c.name, e);
         }
         let mut timed = Command::new("/usr/bin/time");
         timed.arg("-f").arg("POSTINO-BENCH-TIME %e %M");
@@ -259,23 +323,23 @@ fn measure(c: &mut Contender, runs: usize) -> Figure {
         }
         let out = match timed.output() {
             Ok(o) => o,
-            Err(e) => return Figure::failed(c.name, format!("could not start: {e}")),
+            Err(e) => return Figure::failed(&c.name, format!("could not start: {e}")),
         };
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
             let tail: String = stderr.lines().rev().take(6).collect::<Vec<_>>().join(" | ");
-            return Figure::failed(c.name, format!("exit {}: {tail}", out.status));
+            return Figure::failed(&c.name, format!("exit {}: {tail}", out.status));
         }
         if let Err(e) = (c.check)(&stdout) {
-            return Figure::failed(c.name, format!("wrong result: {e}"));
+            return Figure::failed(&c.name, format!("wrong result: {e}"));
         }
         let Some(line) = stderr
             .lines()
             .rev()
             .find(|l| l.starts_with("POSTINO-BENCH-TIME "))
         else {
-            return Figure::failed(c.name, "no timing from /usr/bin/time".into());
+            return Figure::failed(&c.name, "no timing from /usr/bin/time".into());
         };
         let mut parts = line.split_whitespace().skip(1);
         let wall: f64 = parts
@@ -287,9 +351,17 @@ fn measure(c: &mut Contender, runs: usize) -> Figure {
             .ok()
             .and_then(|v| v["seconds"].as_f64());
         secs.push(own.unwrap_or(wall));
+        // The browser's figures besides its time (long tasks, opening a message, memory).
+        if own.is_some() {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
+                details.push(v);
+            }
+        }
         rss.push(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0u64));
     }
-    Figure::measured(c.name, secs, rss)
+    let mut figure = Figure::measured(&c.name, secs, rss);
+    figure.details = details;
+    figure
 }
 
 /// The app's wasm and JS in `dist`, raw and gzipped (`gzip -9`).
