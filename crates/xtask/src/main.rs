@@ -364,7 +364,7 @@ const BENCH_PACKAGES: &[&str] = &["getmail6", "websockify", "time"];
 fn bench(args: &[String]) -> Result {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         return Err(
-            "usage: cargo xtask bench [--quick] [--runs N] [--only relay|app|NAME] \
+            "usage: cargo xtask bench [--quick] [--runs N] [--only relay|app|NAME,..] \
                     [--messages DIRECT,DELAYED] [--app-messages N]"
                 .into(),
         );
