@@ -1,6 +1,16 @@
 //! Postino's browser app: the Yew UI. It reads the stored mail from IndexedDB and renders;
 //! the mail engine (crates/engine: relay WebSocket, TLS, POP3, the sync runner, the writes of
 //! downloads) runs in a Web Worker, reached through `engine`.
+//!
+//! - [`app`]: the root component: wires the user's actions to the effects, lays out the page.
+//! - [`state`]: the state, its `Action`s and the pure reducer (tested natively).
+//! - [`effects`]: start-up, checks, saves and deletes; failures turned into actions.
+//! - [`engine`]: the page's side of the engine worker.
+//! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).
+//! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe.
+//! - [`transfer`] and [`download`]: mbox export saved as a file.
+//! - [`persistence`], [`connectivity`], [`service_worker`]: what the browser says about storage,
+//!   the network and updates; [`remote_senders`], [`shortcuts`], [`demo`]: small parts.
 #![forbid(unsafe_code)]
 
 pub mod app;
