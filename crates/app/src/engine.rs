@@ -40,12 +40,15 @@ pub enum News {
 /// Where the page hears [`News`].
 type NewsCallback = Rc<dyn Fn(News)>;
 
+/// A request's callback, if it has one.
+type Callback<A> = Option<Box<dyn FnMut(A)>>;
+
 /// Callbacks of one pending request.
 struct Pending {
     reply: oneshot::Sender<Reply>,
-    progress: Option<Box<dyn FnMut(Progress)>>,
+    progress: Callback<Progress>,
     /// Called with `true` while another tab holds the account, `false` once this one starts.
-    waiting: Option<Box<dyn FnMut(bool)>>,
+    waiting: Callback<bool>,
 }
 
 #[derive(Default)]
@@ -194,36 +197,32 @@ fn receive(engine: &Rc<Engine>, event: Event) {
                 let _ = p.reply.send(reply);
             }
         }
-        Event::Progress { id, progress } => {
-            // Taken out while it runs: the callback may dispatch, and a render may send.
-            let callback = engine
-                .pending
-                .borrow_mut()
-                .get_mut(&id)
-                .and_then(|p| p.progress.take());
-            if let Some(mut callback) = callback {
-                callback(progress);
-                if let Some(p) = engine.pending.borrow_mut().get_mut(&id) {
-                    p.progress = Some(callback);
-                }
-            }
-        }
-        Event::Waiting { id } | Event::Started { id } => {
-            let waiting = matches!(event, Event::Waiting { .. });
-            let callback = engine
-                .pending
-                .borrow_mut()
-                .get_mut(&id)
-                .and_then(|p| p.waiting.take());
-            if let Some(mut callback) = callback {
-                callback(waiting);
-                if let Some(p) = engine.pending.borrow_mut().get_mut(&id) {
-                    p.waiting = Some(callback);
-                }
-            }
-        }
+        Event::Progress { id, progress } => call_back(engine, id, |p| &mut p.progress, progress),
+        Event::Waiting { id } => call_back(engine, id, |p| &mut p.waiting, true),
+        Event::Started { id } => call_back(engine, id, |p| &mut p.waiting, false),
         Event::IndexPending(n) => tell(engine, News::IndexPending(n)),
         Event::Failed(text) => tell(engine, News::Failed(text)),
+    }
+}
+
+/// Calls one of request `id`'s callbacks with `arg`. The callback is taken out while it runs:
+/// it may dispatch, and a render may send another request.
+fn call_back<A>(
+    engine: &Engine,
+    id: u32,
+    slot: fn(&mut Pending) -> &mut Callback<A>,
+    arg: A,
+) {
+    let callback = engine
+        .pending
+        .borrow_mut()
+        .get_mut(&id)
+        .and_then(|p| slot(p).take());
+    if let Some(mut callback) = callback {
+        callback(arg);
+        if let Some(p) = engine.pending.borrow_mut().get_mut(&id) {
+            *slot(p) = Some(callback);
+        }
     }
 }
 
@@ -238,8 +237,8 @@ fn tell(engine: &Engine, news: News) {
 async fn ask(
     request: Request,
     files: Option<Array>,
-    progress: Option<Box<dyn FnMut(Progress)>>,
-    waiting: Option<Box<dyn FnMut(bool)>>,
+    progress: Callback<Progress>,
+    waiting: Callback<bool>,
 ) -> Option<Reply> {
     let engine = engine();
     if engine.worker.borrow().is_none() && engine.generation.get() == 0 {

@@ -130,22 +130,21 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
             Reply::Listed(check::list_server(&store, &login.account, &login.password).await)
         }
         Request::ApplyTriage { login, choices } => {
-            let cancel = start_running();
             let outcome = async {
-                let _lock = account_locked(id, &login.account, &cancel).await?;
+                let Running(cancel) = &Running::start();
+                let _lock = account_locked(id, &login.account, cancel).await?;
                 let mut progress = progress_poster(id);
                 check::apply_choices(
                     &store,
                     &login.account,
                     &login.password,
                     &choices,
-                    &cancel,
+                    cancel,
                     &mut progress,
                 )
                 .await
             }
             .await;
-            stop_running();
             if outcome.as_ref().is_ok_and(|r| r.downloaded > 0) {
                 indexer::request(store.clone(), notify());
             }
@@ -166,14 +165,21 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
     }
 }
 
-fn start_running() -> Cancel {
-    let cancel = Cancel::default();
-    RUNNING.with(|r| *r.borrow_mut() = Some(cancel.clone()));
-    cancel
+/// The running check or triage: its stop switch is in [`RUNNING`] until this drops.
+struct Running(Cancel);
+
+impl Running {
+    fn start() -> Running {
+        let cancel = Cancel::default();
+        RUNNING.with(|r| *r.borrow_mut() = Some(cancel.clone()));
+        Running(cancel)
+    }
 }
 
-fn stop_running() {
-    RUNNING.with(|r| *r.borrow_mut() = None);
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.with(|r| *r.borrow_mut() = None);
+    }
 }
 
 /// Takes the account's lock, waiting (and saying so) while another tab holds it.
@@ -223,14 +229,13 @@ async fn run_check(
     login: Login,
 ) -> Result<postino_sync::SyncReport, Failure> {
     let Login { account, password } = login;
-    let cancel = start_running();
     let outcome = async {
-        let _lock = account_locked(id, &account, &cancel).await?;
+        let Running(cancel) = &Running::start();
+        let _lock = account_locked(id, &account, cancel).await?;
         let mut progress = progress_poster(id);
-        check::check_account(store, &account, &password, &cancel, &mut progress).await
+        check::check_account(store, &account, &password, cancel, &mut progress).await
     }
     .await;
-    stop_running();
     if let Ok(report) = &outcome {
         if report.auth_used.is_some() && report.auth_used != account.auth_learned {
             learn_auth(store, &account, report.auth_used).await;
