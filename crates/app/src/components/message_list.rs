@@ -206,16 +206,3 @@ pub fn message_list(props: &Props) -> Html {
 }
 
 pub use postino_sync::summary::format_size;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_fit_a_column() {
-        assert_eq!(format_size(812), "812 B");
-        assert_eq!(format_size(14_200), "14 KB");
-        assert_eq!(format_size(3_210_000), "3.2 MB");
-        assert_eq!(format_size(45_000_000), "45 MB");
-    }
-}
