@@ -11,7 +11,9 @@
 //! pinned_cert = "AB:CD:..."       # optional: trust exactly this self-signed certificate
 //! auth = "automatic"              # or scram-sha-256, scram-sha-1, cram-md5, plain, login,
 //!                                 # user-pass, apop: only that method
-//! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox"
+//! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox",
+//!                                 # or mda = "/usr/bin/procmail -d me" (see `mda.rs`)
+//! mda_timeout = 300               # seconds one delivery by the MDA may take (default 300)
 //! connect_timeout = 30            # seconds to connect (default 30)
 //! timeout = 120                   # seconds the server may stay silent (default 120)
 //! [account.policy]
@@ -28,6 +30,8 @@ use postino_sync::{Account, Policy};
 use serde::Deserialize;
 
 use postino_sync::tcp::Timeouts;
+
+use crate::mda::{self, Mda};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +58,10 @@ pub struct AccountConfig {
     pub auth: AuthChoice,
     pub maildir: Option<PathBuf>,
     pub mbox: Option<PathBuf>,
+    /// A delivery agent, as one line split like `sh` would (no shell runs it) or as an argv.
+    pub mda: Option<MdaCommand>,
+    /// Seconds one delivery may take; see [`crate::mda`].
+    pub mda_timeout: Option<u64>,
     /// Seconds to wait for the connection; see [`crate::tcp`].
     pub connect_timeout: Option<u64>,
     /// Seconds a read or write may wait without progress; see [`crate::tcp`].
@@ -62,11 +70,37 @@ pub struct AccountConfig {
     pub policy: Policy,
 }
 
+/// `mda = "procmail -d me"` or `mda = ["procmail", "-d", "me"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MdaCommand {
+    Line(String),
+    Argv(Vec<String>),
+}
+
 /// Where an account's mail goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     Maildir(PathBuf),
     Mbox(PathBuf),
+    /// Each message to a delivery agent; the ledger and the lock live in `state`.
+    Mda {
+        mda: Mda,
+        state: PathBuf,
+    },
+}
+
+/// Where postino keeps what is not mail for `account` (the ledger and lock of an MDA
+/// destination): `$XDG_STATE_HOME/postino/<account>`, by default
+/// `~/.local/state/postino/<account>`.
+pub fn state_dir(account: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        // The XDG specification: a relative path is invalid and ignored.
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("postino").join(account)
 }
 
 impl Config {
@@ -80,10 +114,16 @@ impl Config {
         }
         for a in &config.accounts {
             a.destination()?;
-            a.timeouts()?;
-            if a.name.is_empty() || a.name.contains('/') {
+            if a.mda_timeout.is_some() && a.mda.is_none() {
                 return Err(format!(
-                    "account name {:?} must be non-empty, without '/'",
+                    "account {}: mda_timeout is for an mda destination",
+                    a.name
+                ));
+            }
+            a.timeouts()?;
+            if a.name.is_empty() || a.name.contains('/') || a.name == "." || a.name == ".." {
+                return Err(format!(
+                    "account name {:?} must be non-empty, without '/', not . or ..",
                     a.name
                 ));
             }
@@ -109,11 +149,38 @@ pub fn readable_by_others(path: &Path) -> Option<String> {
 
 impl AccountConfig {
     pub fn destination(&self) -> Result<Destination, String> {
-        match (&self.maildir, &self.mbox) {
-            (Some(d), None) => Ok(Destination::Maildir(d.clone())),
-            (None, Some(m)) => Ok(Destination::Mbox(m.clone())),
+        match (&self.maildir, &self.mbox, &self.mda) {
+            (Some(d), None, None) => Ok(Destination::Maildir(d.clone())),
+            (None, Some(m), None) => Ok(Destination::Mbox(m.clone())),
+            (None, None, Some(command)) => {
+                let argv = match command {
+                    MdaCommand::Line(line) => mda::split_command(line)
+                        .map_err(|e| format!("account {}: mda: {e}", self.name))?,
+                    MdaCommand::Argv(argv) if argv.first().is_some_and(|p| !p.is_empty()) => {
+                        argv.clone()
+                    }
+                    MdaCommand::Argv(_) => {
+                        return Err(format!("account {}: mda: the command is empty", self.name))
+                    }
+                };
+                let timeout = match self.mda_timeout {
+                    None => mda::DEFAULT_TIMEOUT,
+                    Some(s) if (1..=Timeouts::MAX.as_secs()).contains(&s) => Duration::from_secs(s),
+                    Some(s) => {
+                        return Err(format!(
+                            "account {}: mda_timeout = {s}: give seconds from 1 to {}",
+                            self.name,
+                            Timeouts::MAX.as_secs()
+                        ))
+                    }
+                };
+                Ok(Destination::Mda {
+                    mda: Mda { argv, timeout },
+                    state: state_dir(&self.name),
+                })
+            }
             _ => Err(format!(
-                "account {}: give exactly one of maildir or mbox",
+                "account {}: give exactly one of maildir, mbox or mda",
                 self.name
             )),
         }
@@ -273,6 +340,42 @@ mod tests {
             Err("account a: timeout = 0: give seconds from 1 to 86400".into())
         );
         assert!(timeouts("connect_timeout = 86401\n").is_err());
+    }
+
+    #[test]
+    fn an_mda_is_a_line_or_an_argv_and_one_destination_only() {
+        let base = "[[account]]\nname='a'\nhost='h'\nuser='u'\npassword_env='X'\n";
+        let destination = |extra: &str| {
+            toml::from_str::<Config>(&format!("{base}{extra}"))
+                .unwrap()
+                .accounts[0]
+                .destination()
+        };
+        let mda = |argv: &[&str], secs: u64| Destination::Mda {
+            mda: Mda {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                timeout: Duration::from_secs(secs),
+            },
+            state: state_dir("a"),
+        };
+        assert_eq!(
+            destination("mda = \"/usr/bin/procmail -d 'me too'\"\n"),
+            Ok(mda(&["/usr/bin/procmail", "-d", "me too"], 300))
+        );
+        assert_eq!(
+            destination("mda = ['maildrop', '-d', '$x']\nmda_timeout = 20\n"),
+            Ok(mda(&["maildrop", "-d", "$x"], 20))
+        );
+        assert!(destination("mda = 'procmail -d %T'\n")
+            .unwrap_err()
+            .starts_with("account a: mda: \"%T\": %T and %F are fetchmail's"));
+        assert!(destination("mda = []\n").is_err());
+        assert!(destination("mda = 'x'\nmda_timeout = 0\n").is_err());
+        assert_eq!(
+            destination("mda = 'x'\nmaildir = 'm'\n"),
+            Err("account a: give exactly one of maildir, mbox or mda".into())
+        );
+        assert!(state_dir("a").ends_with("postino/a"));
     }
 
     #[test]

@@ -25,6 +25,14 @@
 //!   `pending` line without all its commits means the append may be partial or not recorded: the
 //!   mbox is cut back to the end of the last entry committed.
 //!
+//! - MDA (`crate::mda`): each message of the batch goes to the delivery agent in turn, and as
+//!   soon as the agent said 0, its ledger line is written and fsynced, before the next message:
+//!   a crash between the two is the one way a message can be delivered twice (the next run
+//!   offers it again), never lost. A failure stops the batch there (the messages before it are
+//!   recorded, it and those after are not) and is kept for the caller ([`DiskStore::mda_failure`]).
+//!   The ledger lives in the account's state folder (`ledger.jsonl`); nothing can be read back,
+//!   so [`Store::raw_message`] and [`Store::summaries`] know nothing of delivered mail.
+//!
 //! Line endings: POP3 delivers CRLF (RFC 1939), and that is what the ledger describes (its size
 //! and digest are of the bytes as received) and what [`Store::raw_message`] returns. On disk,
 //! both Maildir and mbox files have LF line endings ([`maildir::file_bytes`], [`mbox::write_entry`]),
@@ -46,6 +54,7 @@ use postino_sync::{Account, Incoming, LedgerEntry, Store, StoreError, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Destination;
+use crate::mda::{Delivery, Mda, SPOOL_PREFIX};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -67,6 +76,13 @@ enum Record {
     },
 }
 
+impl Location {
+    /// Whether the message is here to be read back (not given to an MDA).
+    fn readable(&self) -> bool {
+        !matches!(self, Location::Delivered)
+    }
+}
+
 fn one() -> u64 {
     1
 }
@@ -74,14 +90,23 @@ fn one() -> u64 {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Location {
-    Maildir { file: String },
-    Mbox { offset: u64, len: u64 },
+    Maildir {
+        file: String,
+    },
+    Mbox {
+        offset: u64,
+        len: u64,
+    },
+    /// Given to the MDA, which said 0: not here to read back.
+    Delivered,
 }
 
 pub struct DiskStore {
     destination: Destination,
     ledger_path: PathBuf,
     state: RefCell<State>,
+    /// Why the MDA did not take the last message offered, if it did not.
+    mda_failure: RefCell<Option<Delivery>>,
 }
 
 #[derive(Default)]
@@ -131,11 +156,22 @@ impl DiskStore {
                 name.push(".postino-ledger.jsonl");
                 PathBuf::from(name)
             }
+            Destination::Mda { state, .. } => {
+                create_private_dir(state)?;
+                // Spool files a crash left (the lock is held: no run is using them).
+                for e in fs::read_dir(state)?.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(SPOOL_PREFIX) {
+                        let _ = fs::remove_file(e.path());
+                    }
+                }
+                state.join("ledger.jsonl")
+            }
         };
         let store = DiskStore {
             destination,
             ledger_path,
             state: RefCell::new(State::default()),
+            mda_failure: RefCell::new(None),
         };
         store.recover()?;
         Ok(store)
@@ -303,7 +339,62 @@ impl DiskStore {
         Ok(locations)
     }
 
-    /// Store the batch and its ledger lines: the messages durable first, then the lines.
+    /// Why the MDA did not take the last message offered ([`Delivery::Temporary`] or
+    /// [`Delivery::Refused`]), if a commit failed for that reason.
+    pub fn mda_failure(&self) -> Option<String> {
+        match &*self.mda_failure.borrow() {
+            Some(Delivery::Temporary(why) | Delivery::Refused(why)) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the last commit failed because the MDA said "try again later" or ran out of time.
+    pub fn mda_failure_is_temporary(&self) -> bool {
+        matches!(&*self.mda_failure.borrow(), Some(Delivery::Temporary(_)))
+    }
+
+    /// Give each message to the MDA, recording each one it took before offering the next.
+    async fn deliver_batch(
+        &self,
+        mda: &Mda,
+        spool: &Path,
+        batch: &[(&LedgerEntry, &[u8])],
+    ) -> Result<(), StoreError> {
+        for (entry, raw) in batch {
+            let key = (entry.account.clone(), entry.uidl.clone());
+            if self.state.borrow().entries.contains_key(&key) {
+                // Already delivered (or deleted): never twice.
+                continue;
+            }
+            let delivery = mda.deliver(&maildir::file_bytes(raw), spool).await;
+            if let Delivery::Temporary(why) | Delivery::Refused(why) = &delivery {
+                let error = StoreError::Failed(why.clone());
+                *self.mda_failure.borrow_mut() = Some(delivery);
+                return Err(error);
+            }
+            self.append_record(&Record::Commit {
+                entry: (*entry).clone(),
+                location: Location::Delivered,
+            })
+            .map_err(store_err)?;
+            self.state
+                .borrow_mut()
+                .entries
+                .insert(key, ((*entry).clone(), Some(Location::Delivered)));
+        }
+        Ok(())
+    }
+
+    /// Store the batch: into files, or through the MDA.
+    async fn commit(&self, batch: &[(&LedgerEntry, &[u8])]) -> Result<(), StoreError> {
+        match &self.destination {
+            Destination::Mda { mda, state } => self.deliver_batch(mda, state, batch).await,
+            _ => self.commit_batch(batch).map_err(store_err),
+        }
+    }
+
+    /// Store the batch and its ledger lines into files: the messages durable first, then the
+    /// lines.
     fn commit_batch(&self, batch: &[(&LedgerEntry, &[u8])]) -> io::Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -311,6 +402,9 @@ impl DiskStore {
         let locations = match &self.destination {
             Destination::Maildir(dir) => self.write_maildir(dir, batch)?,
             Destination::Mbox(mbox) => self.write_mbox(mbox, batch)?,
+            Destination::Mda { .. } => {
+                return Err(io::Error::other("an MDA destination has no files"))
+            }
         };
         let records: Vec<Record> = batch
             .iter()
@@ -405,14 +499,13 @@ impl Store for DiskStore {
     }
 
     async fn commit_message(&self, message: &Incoming) -> Result<(), StoreError> {
-        self.commit_batch(&[(&message.entry, &message.raw)])
-            .map_err(store_err)
+        self.commit(&[(&message.entry, &message.raw)]).await
     }
 
     async fn commit_messages(&self, batch: &[Incoming]) -> Result<(), StoreError> {
         let batch: Vec<(&LedgerEntry, &[u8])> =
             batch.iter().map(|m| (&m.entry, m.raw.as_slice())).collect();
-        self.commit_batch(&batch).map_err(store_err)
+        self.commit(&batch).await
     }
 
     async fn summaries(&self) -> Result<Vec<Summary>, StoreError> {
@@ -422,6 +515,7 @@ impl Store for DiskStore {
             .entries
             .values()
             .filter_map(|(e, l)| l.clone().map(|l| (e.clone(), l)))
+            .filter(|(_, l)| l.readable())
             .collect();
         entries
             .into_iter()
@@ -439,7 +533,8 @@ impl Store for DiskStore {
             .entries
             .values()
             .find(|(e, _)| e.message_id == id)
-            .and_then(|(_, l)| l.clone());
+            .and_then(|(_, l)| l.clone())
+            .filter(Location::readable);
         match location {
             Some(l) => self.read_location(&l).map(Some).map_err(store_err),
             None => Ok(None),

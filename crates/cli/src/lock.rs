@@ -4,7 +4,8 @@
 //! fetching either waits for it or, with `--no-wait`, ends at once with [`EXIT_BUSY`].
 //!
 //! The lock is `flock(2)` on a file beside the mail: `<maildir>/.postino.lock`, or
-//! `<mbox>.postino.lock`. The kernel drops it when the process ends, however it ends, so a crash
+//! `<mbox>.postino.lock`, or for an MDA destination `lock` in the account's state folder (beside
+//! its ledger). The kernel drops it when the process ends, however it ends, so a crash
 //! leaves no stale lock; the file itself stays (removing it would let a third run lock a new
 //! file while the second still holds the old one).
 
@@ -61,6 +62,7 @@ pub fn lock_path(destination: &Destination) -> PathBuf {
             name.push(".postino.lock");
             PathBuf::from(name)
         }
+        Destination::Mda { state, .. } => state.join("lock"),
     }
 }
 

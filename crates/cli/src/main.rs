@@ -5,6 +5,7 @@
 //! - `disk.rs`: the `DiskStore`: messages into Maildir or mbox (formats in
 //!   `postino_sync::mailbox`) and the ledger beside them, crash-safe;
 //! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
+//! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
 //! - this file: the command line, the password, the progress and the report. The TCP connector
 //!   with its deadlines is `postino_sync::tcp`.
 #![forbid(unsafe_code)]
@@ -12,6 +13,7 @@
 mod config;
 mod disk;
 mod lock;
+mod mda;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -105,7 +107,9 @@ fn main() -> ExitCode {
     let mut busy = 0;
     for account in selected {
         let result = if args.serverinfo {
-            runtime.block_on(serverinfo(account))
+            runtime
+                .block_on(serverinfo(account))
+                .map_err(Failure::permanent)
         } else {
             // Taken before the store is opened: its recovery rewrites the ledger and the mbox.
             let lock = account
@@ -133,13 +137,17 @@ fn main() -> ExitCode {
                     busy += 1;
                     continue;
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Failure::permanent(e.to_string())),
             }
         };
         if let Err(e) = result {
             // The error may hold the server's words (`-ERR` text): no terminal controls.
-            eprintln!("postino: {}: {}", account.name, display_text(&e));
-            failed += 1;
+            eprintln!("postino: {}: {}", account.name, display_text(&e.text));
+            if e.temporary {
+                busy += 1;
+            } else {
+                failed += 1;
+            }
         }
     }
     if failed > 0 {
@@ -148,6 +156,49 @@ fn main() -> ExitCode {
         ExitCode::from(EXIT_BUSY)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Why an account's run failed, and whether running again later may do (exit status 75).
+struct Failure {
+    text: String,
+    temporary: bool,
+}
+
+impl Failure {
+    fn permanent(text: String) -> Failure {
+        Failure {
+            text,
+            temporary: false,
+        }
+    }
+
+    /// `e` explained; the MDA's own words when it is why the store failed.
+    fn of_sync(e: &SyncError, store: &DiskStore) -> Failure {
+        if let (SyncError::Store(_), Some(why)) = (e, store.mda_failure()) {
+            let temporary = store.mda_failure_is_temporary();
+            let next = if temporary {
+                "it stays on the server and is offered again at the next run"
+            } else {
+                "it stays on the server; it and the messages after it wait until the MDA takes it"
+            };
+            return Failure {
+                text: format!("{why}; {next}"),
+                temporary,
+            };
+        }
+        let temporary = match e {
+            SyncError::Pop3(p) => p.is_temporary(),
+            // The network, or the server's machine: another run may find them back.
+            SyncError::Connect(_) => true,
+            // Like a full mail queue: free space and the next run goes on.
+            SyncError::Store(postino_sync::StoreError::QuotaExceeded) => true,
+            SyncError::Store(_) => false,
+        };
+        Failure {
+            text: explain(e),
+            temporary,
+        }
     }
 }
 
@@ -166,15 +217,17 @@ fn explain(e: &SyncError) -> String {
     format!("{e}{hint}")
 }
 
-async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), String> {
-    let password = account.password()?;
-    let store = DiskStore::open(account.destination()?)
-        .map_err(|e| format!("cannot open the destination: {e}"))?;
+async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Failure> {
+    let password = account.password().map_err(Failure::permanent)?;
+    let store = account
+        .destination()
+        .and_then(|d| DiskStore::open(d).map_err(|e| format!("cannot open the destination: {e}")))
+        .map_err(Failure::permanent)?;
     let acc = account.account();
     let mut tcp = Tcp {
         host: acc.host.clone(),
         port: acc.port,
-        timeouts: account.timeouts()?,
+        timeouts: account.timeouts().map_err(Failure::permanent)?,
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -216,7 +269,7 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Strin
     if show_progress {
         eprintln!();
     }
-    let report = result.map_err(|e| explain(&e))?;
+    let report = result.map_err(|e| Failure::of_sync(&e, &store))?;
     print_report(&account.name, &report, started.elapsed().as_secs_f64());
     if let (false, Some(used)) = (report.auth_refused.is_empty(), report.auth_used) {
         let refused: Vec<String> = report.auth_refused.iter().map(|m| m.to_string()).collect();
