@@ -1,7 +1,8 @@
 //! One `postino` at a time per destination (DESIGN.md invariant 8, the CLI's lock file): two
 //! runs writing one Maildir or mbox would race on the ledger and the mbox's length, and two
 //! downloaders of one mailbox race on DELE. A cron job that starts while the last one is still
-//! fetching either waits for it or, with `--no-wait`, ends at once with [`EXIT_BUSY`].
+//! fetching either waits for it or, with `--no-wait`, skips the account at once (the run's
+//! exit status is then 75, try again later).
 //!
 //! The lock is `flock(2)` on a file beside the mail: `<maildir>/.postino.lock`, or
 //! `<mbox>.postino.lock`, or for an MDA destination `lock` in the account's state folder (beside
@@ -17,10 +18,6 @@ use rustix::fs::{flock, FlockOperation};
 
 use crate::config::Destination;
 use crate::disk::{create_private_dir, private_file};
-
-/// The exit status of a run that skipped an account because another `postino` was fetching
-/// into its destination (`--no-wait`): EX_TEMPFAIL of sysexits.h, "try again later".
-pub const EXIT_BUSY: u8 = 75;
 
 /// Held while a run writes into one destination; dropping it lets the next run in.
 #[derive(Debug)]

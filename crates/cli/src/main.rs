@@ -4,6 +4,7 @@
 //! - `config.rs`: the TOML file, its accounts and destinations;
 //! - `disk.rs`: the `DiskStore`: messages into Maildir or mbox (formats in
 //!   `postino_sync::mailbox`) and the ledger beside them, crash-safe;
+//! - `exit.rs`: the exit status a script acts on;
 //! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
 //! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
 //! - this file: the command line, the password, the progress and the report. The TCP connector
@@ -12,6 +13,7 @@
 
 mod config;
 mod disk;
+mod exit;
 mod lock;
 mod mda;
 
@@ -27,13 +29,14 @@ use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, Sy
 
 use config::{readable_by_others, AccountConfig, Config};
 use disk::DiskStore;
-use lock::{DestinationLock, LockError, EXIT_BUSY};
+use exit::Exit;
+use lock::{DestinationLock, LockError};
 use postino_sync::tcp::Tcp;
 
 /// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
 /// says otherwise; nothing is ever downloaded twice.
 #[derive(Parser)]
-#[command(name = "postino", version)]
+#[command(name = "postino", version, after_help = exit::HELP)]
 struct Args {
     /// The accounts file (TOML). Default: $XDG_CONFIG_HOME/postino/accounts.toml.
     #[arg(long)]
@@ -52,7 +55,8 @@ struct Args {
     #[arg(long, overrides_with = "no_wait")]
     wait: bool,
     /// When another postino is fetching into an account's destination, skip that account at
-    /// once; the exit status is then 75 (EX_TEMPFAIL) unless another account failed. For cron.
+    /// once; the exit status is then 75 (try again later) unless another account failed. For
+    /// cron.
     #[arg(long, overrides_with = "wait")]
     no_wait: bool,
 }
@@ -72,7 +76,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("postino: {e}");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
     let selected: Vec<&AccountConfig> = config
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
             args.accounts,
             path.display()
         );
-        return ExitCode::from(2);
+        return Exit::Usage.into();
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -100,15 +104,15 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("postino: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failed.into();
         }
     };
-    let mut failed = 0;
-    let mut busy = 0;
+    let mut outcomes = Vec::new();
     for account in selected {
         let result = if args.serverinfo {
             runtime
                 .block_on(serverinfo(account))
+                .map(|()| Exit::NewMail)
                 .map_err(Failure::permanent)
         } else {
             // Taken before the store is opened: its recovery rewrites the ledger and the mbox.
@@ -132,31 +136,27 @@ fn main() -> ExitCode {
                     account,
                     !args.quiet && std::io::stderr().is_terminal(),
                 )),
-                Err(e @ LockError::Busy(_)) => {
-                    eprintln!("postino: {}: {e}", account.name);
-                    busy += 1;
-                    continue;
-                }
+                Err(e @ LockError::Busy(_)) => Err(Failure {
+                    text: e.to_string(),
+                    temporary: true,
+                }),
                 Err(e) => Err(Failure::permanent(e.to_string())),
             }
         };
-        if let Err(e) = result {
-            // The error may hold the server's words (`-ERR` text): no terminal controls.
-            eprintln!("postino: {}: {}", account.name, display_text(&e.text));
-            if e.temporary {
-                busy += 1;
-            } else {
-                failed += 1;
+        outcomes.push(match result {
+            Ok(exit) => exit,
+            Err(e) => {
+                // The error may hold the server's words (`-ERR` text): no terminal controls.
+                eprintln!("postino: {}: {}", account.name, display_text(&e.text));
+                if e.temporary {
+                    Exit::TryLater
+                } else {
+                    Exit::Failed
+                }
             }
-        }
+        });
     }
-    if failed > 0 {
-        ExitCode::FAILURE
-    } else if busy > 0 {
-        ExitCode::from(EXIT_BUSY)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Exit::of_all(outcomes).into()
 }
 
 /// Why an account's run failed, and whether running again later may do (exit status 75).
@@ -217,7 +217,8 @@ fn explain(e: &SyncError) -> String {
     format!("{e}{hint}")
 }
 
-async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Failure> {
+/// Fetch one account: [`Exit::NewMail`] or [`Exit::NoNewMail`], or why not.
+async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<Exit, Failure> {
     let password = account.password().map_err(Failure::permanent)?;
     let store = account
         .destination()
@@ -286,7 +287,12 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<(), Failu
             account.name
         );
     }
-    Ok(())
+    // Messages recognised by their headers after a lost ledger are not new.
+    Ok(if report.downloaded > report.rebuilt {
+        Exit::NewMail
+    } else {
+        Exit::NoNewMail
+    })
 }
 
 fn print_report(name: &str, r: &SyncReport, secs: f64) {

@@ -47,9 +47,11 @@ fn postino(config: &Path) -> Command {
 
 fn run_to_completion(config: &Path) {
     let out = postino(config).output().unwrap();
+    // 0: new mail; 1: none left (the killed run had stored it all).
     assert!(
-        out.status.success(),
-        "{}",
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?} {}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
 }

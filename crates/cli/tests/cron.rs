@@ -237,7 +237,7 @@ fn a_second_run_on_one_destination_waits_or_skips_with_no_wait() {
     );
     let second = second.wait_with_output().unwrap();
     let out = text(&second);
-    assert!(second.status.success(), "{out}");
+    assert_eq!(second.status.code(), Some(1), "no new mail: {out}");
     assert!(out.contains("waiting for it to finish"), "{out}");
     assert!(out.contains("0 new"), "{out}");
     assert_eq!(
@@ -272,7 +272,7 @@ fn a_damaged_ledger_line_stops_the_run_and_a_torn_last_one_is_cut() {
     let damaged = damaged_lines.join("\n") + "\n";
     std::fs::write(&ledger, &damaged).unwrap();
     let out = command(&config, &["--quiet"]).output().unwrap();
-    assert!(!out.status.success(), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!("{}: line 2 is damaged", ledger.display()))
@@ -288,7 +288,7 @@ fn a_damaged_ledger_line_stops_the_run_and_a_torn_last_one_is_cut() {
     // A torn last line (a crash mid-write): cut, and the run goes on with nothing new.
     std::fs::write(&ledger, format!("{good}{{\"op\":\"comm")).unwrap();
     let out = command(&config, &["--quiet"]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("0 new"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&ledger).unwrap(), good);
     std::fs::remove_dir_all(dir).unwrap();

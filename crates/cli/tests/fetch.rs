@@ -30,9 +30,10 @@ fn write_config(dir: &Path, d: &Dovecot, destination: &str) -> PathBuf {
     )
 }
 
-fn postino(config: &Path, extra: &[&str]) -> (bool, String) {
+/// The exit status and the output.
+fn postino(config: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let out = common::postino(config).args(extra).output().unwrap();
-    (out.status.success(), text(&out))
+    (out.status.code(), text(&out))
 }
 
 #[test]
@@ -42,8 +43,8 @@ fn fetches_into_maildir_once() {
     let maildir = dir.join("Mail");
     let config = write_config(&dir, &d, &format!("maildir = {:?}", maildir));
 
-    let (ok, out) = postino(&config, &["--quiet"]);
-    assert!(ok, "{out}");
+    let (code, out) = postino(&config, &["--quiet"]);
+    assert_eq!(code, Some(0), "new mail: {out}");
     assert!(out.contains(&format!("{} new", mails().len())), "{out}");
     let mut stored: Vec<Vec<u8>> = std::fs::read_dir(maildir.join("new"))
         .unwrap()
@@ -63,8 +64,8 @@ fn fetches_into_maildir_once() {
     sent.sort();
     assert_eq!(back, sent);
 
-    let (ok, out) = postino(&config, &["--quiet"]);
-    assert!(ok, "{out}");
+    let (code, out) = postino(&config, &["--quiet"]);
+    assert_eq!(code, Some(1), "no new mail: {out}");
     assert!(out.contains("0 new"), "{out}");
     assert_eq!(
         std::fs::read_dir(maildir.join("new")).unwrap().count(),
@@ -79,16 +80,16 @@ fn fetches_into_mbox_that_splits_back_into_the_messages() {
     let dir = temp("mbox");
     let mbox = dir.join("inbox.mbox");
     let config = write_config(&dir, &d, &format!("mbox = {:?}", mbox));
-    let (ok, out) = postino(&config, &["--quiet"]);
-    assert!(ok, "{out}");
+    let (code, out) = postino(&config, &["--quiet"]);
+    assert_eq!(code, Some(0), "{out}");
     let text = std::fs::read(&mbox).unwrap();
     let starts = text
         .split(|&b| b == b'\n')
         .filter(|l| l.starts_with(b"From "))
         .count();
     assert_eq!(starts, mails().len());
-    let (ok, out) = postino(&config, &["--quiet"]);
-    assert!(ok && out.contains("0 new"), "{out}");
+    let (code, out) = postino(&config, &["--quiet"]);
+    assert!(code == Some(1) && out.contains("0 new"), "{out}");
     assert_eq!(
         std::fs::read(&mbox).unwrap(),
         text,
@@ -102,8 +103,8 @@ fn serverinfo_prints_capabilities() {
     let d = dovecot();
     let dir = temp("info");
     let config = write_config(&dir, &d, &format!("maildir = {:?}", dir.join("M")));
-    let (ok, out) = postino(&config, &["--serverinfo"]);
-    assert!(ok, "{out}");
+    let (code, out) = postino(&config, &["--serverinfo"]);
+    assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("UIDL") && out.contains("after login"), "{out}");
     assert!(
         out.contains(&format!("{} messages", mails().len())),
@@ -121,7 +122,11 @@ fn a_wrong_password_says_so_and_fails() {
         .env("POSTINO_TEST_PASSWORD", "wrong")
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a failure retrying will not fix"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("password"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();

@@ -113,6 +113,7 @@ fn an_agent_that_says_0_gets_each_message_once() {
 
     // Again: nothing new, nothing given to the agent twice.
     let o = run(&config, &dir);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("0 new"), "{}", text(&o));
     assert_eq!(delivered(&out).len(), mails().len());
     assert_eq!(
@@ -180,7 +181,7 @@ fn a_refusal_is_reported_and_nothing_it_did_not_take_is_deleted() {
     let config = mda_config(&dir, &d, &picky, after_download);
     for _ in 0..2 {
         let o = run(&config, &dir);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             err.contains(&format!(
