@@ -14,9 +14,10 @@
 //!   or URL token in CSS that resolves to a remote server.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 
 use cssparser::{Parser, Token};
+
+use crate::policy;
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
@@ -35,12 +36,7 @@ pub fn audit(document: &str, allow_remote: bool) -> Result<(), String> {
 
 /// [`audit`] of a body alone (from [`crate::clean`]).
 pub fn audit_body(body: &str, allow_remote: bool) -> Result<(), String> {
-    let builder = crate::policy::builder();
     let sink = Auditor {
-        tags: builder.clone_tags(),
-        generic: builder.clone_generic_attributes(),
-        per_tag: builder.clone_tag_attributes(),
-        set: builder.clone_set_tag_attribute_values(),
         allow_remote,
         state: RefCell::new(Audit::default()),
     };
@@ -57,10 +53,6 @@ pub fn audit_body(body: &str, allow_remote: bool) -> Result<(), String> {
 }
 
 struct Auditor {
-    tags: HashSet<&'static str>,
-    generic: HashSet<&'static str>,
-    per_tag: HashMap<&'static str, HashSet<&'static str>>,
-    set: HashMap<&'static str, HashMap<&'static str, &'static str>>,
     allow_remote: bool,
     state: RefCell<Audit>,
 }
@@ -84,7 +76,7 @@ impl TokenSink for Auditor {
                 }
                 let name = &*tag.name;
                 if tag.kind == TagKind::StartTag {
-                    if !self.tags.contains(name) {
+                    if !policy::TAGS.contains(&name) {
                         state.violations.push(format!("element <{name}>"));
                     }
                     for attribute in &tag.attrs {
@@ -134,13 +126,8 @@ impl TokenSink for Auditor {
 
 impl Auditor {
     fn attribute(&self, element: &str, key: &str, value: &str) -> Result<(), String> {
-        let listed = self.generic.contains(key)
-            || self.per_tag.get(element).is_some_and(|a| a.contains(key))
-            || self
-                .set
-                .get(element)
-                .is_some_and(|a| a.get(key) == Some(&value))
-            || (element == "a" && key == "rel");
+        let listed = policy::allowed(element, key)
+            || policy::fixed_attributes(element).contains(&(key, value));
         if !listed || key.starts_with("on") {
             return Err("attribute not allowed".into());
         }

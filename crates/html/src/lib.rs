@@ -1,20 +1,25 @@
 //! # postino-html: HTML mail made safe to show
 //!
 //! A message's HTML body becomes a complete document for a sandboxed `srcdoc` iframe. Pure Rust
-//! with no browser types, so it is tested and fuzzed natively and can run in the app or in a
-//! web worker.
+//! with no browser types: the app hands it the tree the browser's own parser built (an inert
+//! `DOMParser` document), so what is checked is what the browser made of the HTML; natively
+//! html5ever builds the tree (feature `parse`), and the tests and the fuzz target run there.
 //!
 //! Map:
-//! - this file: [`render`] (the document) and [`clean`] (its body), [`content_security_policy`];
+//! - this file: [`sanitize`] (the document) and [`sanitize_body`] (its body),
+//!   [`content_security_policy`]; with `parse`, [`render`] and [`clean`] from HTML text;
+//! - `tree.rs`: the parsed document the sanitiser reads;
 //! - `policy.rs`: which elements and attributes survive (ammonia's allow-lists, widened);
-//! - `rewrite.rs`: the second pass over ammonia's output, token by token: URL attributes, and
-//!   the CSS of `style` attributes and `<style>` elements;
+//! - `sanitize.rs`: the walk that keeps, unwraps or drops each element, decides each URL
+//!   attribute and each CSS text, and writes the output, escaped;
 //! - `css.rs`: CSS rewritten on cssparser's tokens: `url()` however escaped, `image-set()`,
 //!   `@import`, `expression()`; nothing written back can close a `<style>` element;
-//! - `url.rs`: what a URL points at (a `cid:` part, a `data:` image, a remote server) and the
-//!   count of remote items left out;
-//! - `audit.rs`: [`audit`], the output's invariant checked by parsing it again; the tests and
-//!   the fuzz target (`fuzz/`) hold every output to it.
+//! - `url.rs`: what a URL points at (a `cid:` part, a `data:` image, a remote server, a link)
+//!   and the count of remote items left out;
+//! - `parse.rs` (feature `parse`): HTML text to a tree with html5ever, as a browser would;
+//! - `audit.rs` (feature `parse`): [`audit`], the output's invariant checked by reading it
+//!   again with html5ever's tokenizer; the tests and the fuzz target (`fuzz/`) hold every
+//!   output to it.
 //!
 //! Three layers, each enough on its own against scripts: only inert tags and attributes are
 //! kept; the CSP meta allows no script and no remote load; the iframe's `sandbox` has no
@@ -24,15 +29,20 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "parse")]
 mod audit;
 mod css;
+#[cfg(feature = "parse")]
+pub mod parse;
 mod policy;
-mod rewrite;
+mod sanitize;
+pub mod tree;
 mod url;
 
 use std::collections::HashMap;
 
-pub use audit::audit;
+#[cfg(feature = "parse")]
+pub use audit::{audit, audit_body};
 pub use url::INLINE_BUDGET;
 
 /// A sanitized document for `srcdoc`, and how many remote items it does not load.
@@ -49,29 +59,48 @@ pub fn content_security_policy(allow_remote: bool) -> String {
     format!("default-src 'none'; style-src 'unsafe-inline'; img-src data: cid: blob:{remote}")
 }
 
-/// `html` (a message's HTML body) sanitized into a complete document. `inline` maps a Content-ID
-/// (without angle brackets) to a `data:` URL of that part.
-pub fn render(html: &str, inline: &HashMap<String, String>, allow_remote: bool) -> SafeHtml {
-    let body = clean(html, inline, allow_remote);
+/// A parsed HTML body (its `<html>` element) sanitized into a complete document. `inline` maps
+/// a Content-ID (without angle brackets) to a `data:` URL of that part.
+pub fn sanitize(
+    document: &tree::Element,
+    inline: &HashMap<String, String>,
+    allow_remote: bool,
+) -> SafeHtml {
+    let body = sanitize_body(document, inline, allow_remote);
     SafeHtml {
         document: format!("{}{}{DOCUMENT_END}", head(allow_remote), body.document),
         blocked: body.blocked,
     }
 }
 
-/// Only the sanitized body of [`render`]'s document (its `<body>` element's content).
-pub fn clean(html: &str, inline: &HashMap<String, String>, allow_remote: bool) -> SafeHtml {
-    let structure = policy::builder().clean(html).to_string();
+/// Only the sanitized body of [`sanitize`]'s document (its `<body>` element's content).
+pub fn sanitize_body(
+    document: &tree::Element,
+    inline: &HashMap<String, String>,
+    allow_remote: bool,
+) -> SafeHtml {
     let mut urls = url::UrlPolicy::new(inline, allow_remote);
-    let document = rewrite::rewrite(&structure, &mut urls);
+    let document = sanitize::body(document, &mut urls);
     SafeHtml {
         document,
         blocked: urls.blocked(),
     }
 }
 
+/// [`sanitize`] of HTML text, parsed with html5ever.
+#[cfg(feature = "parse")]
+pub fn render(html: &str, inline: &HashMap<String, String>, allow_remote: bool) -> SafeHtml {
+    sanitize(&parse::document(html), inline, allow_remote)
+}
+
+/// [`sanitize_body`] of HTML text, parsed with html5ever.
+#[cfg(feature = "parse")]
+pub fn clean(html: &str, inline: &HashMap<String, String>, allow_remote: bool) -> SafeHtml {
+    sanitize_body(&parse::document(html), inline, allow_remote)
+}
+
 /// Everything of the document before the body's content.
-fn head(allow_remote: bool) -> String {
+pub(crate) fn head(allow_remote: bool) -> String {
     format!(
         "<!DOCTYPE html><html><head>\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\
@@ -86,7 +115,7 @@ fn head(allow_remote: bool) -> String {
 
 const DOCUMENT_END: &str = "</body></html>";
 
-#[cfg(test)]
+#[cfg(all(test, feature = "parse"))]
 mod tests {
     use super::*;
 
@@ -194,5 +223,62 @@ mod tests {
             ),
             "{d}"
         );
+    }
+
+    #[test]
+    fn foreign_elements_are_unwrapped_and_their_code_dropped() {
+        let d = body(
+            "<svg><style>p{color:red}</style><a href=\"https://e.org\">svg link</a>\
+             <script>alert(1)</script></svg><math><mi>x</mi></math>",
+        )
+        .document;
+        assert!(
+            d.ends_with("<body>svg linkx</body></html>"),
+            "foreign <style>, <a> and <script> are not HTML ones: {d}"
+        );
+    }
+
+    #[test]
+    fn noscript_is_markup_as_in_a_frame_without_scripts() {
+        let safe = body("<noscript><b>bold</b><img src=\"https://t.example/x.gif\"></noscript>");
+        assert!(
+            safe.document
+                .ends_with("<body><b>bold</b><img></body></html>"),
+            "{}",
+            safe.document
+        );
+        assert_eq!(safe.blocked, 1);
+    }
+
+    #[test]
+    fn head_styles_come_first_and_style_elements_keep_no_attributes() {
+        let d = body(
+            "<html><head><title>Hidden</title><style media=print title=t>b{color:red}</style>\
+             </head><body><p>x</p><style>i{color:blue}</style></body></html>",
+        )
+        .document;
+        assert!(
+            d.ends_with("<body><style>b{color:red}</style><p>x</p><style>i{color:blue}</style></body></html>"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_leading_newline_in_pre_survives_the_frames_parser() {
+        let d = body("<pre>\n\nindented</pre>").document;
+        assert!(
+            d.ends_with("<body><pre>\n\nindented</pre></body></html>"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_not_recursed() {
+        let depth = 3 * tree::MAX_DEPTH;
+        let html = format!("{}deep{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        let d = body(&html).document;
+        assert!(d.contains("deep"));
+        assert!(d.matches("<div>").count() < tree::MAX_DEPTH);
+        audit(&d, false).unwrap();
     }
 }

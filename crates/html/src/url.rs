@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::policy;
+
 /// A URL as the browser would read it: the WHATWG URL parser drops leading and trailing C0
 /// controls and spaces, and every tab and newline inside (so `ht\ttp:` is `http:`).
 fn normalized(url: &str) -> String {
@@ -51,9 +53,18 @@ impl Reference {
         Reference::Other
     }
 
-    /// Whether `url` is a `data:` URL of any type.
-    pub fn is_data(url: &str) -> bool {
-        normalized(url).to_ascii_lowercase().starts_with("data:")
+    /// Whether `url` may be a link's target: an absolute URL whose scheme is one of
+    /// [`policy::URL_SCHEMES`] (so no `javascript:`, `data:`, `cid:`, and nothing relative).
+    pub fn is_link(url: &str) -> bool {
+        let url = normalized(url).to_ascii_lowercase();
+        let Some((scheme, _)) = url.split_once(':') else {
+            return false;
+        };
+        let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        valid && policy::URL_SCHEMES.contains(&scheme)
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use mail_parser::MimeHeaders;
-use postino_html::{audit, clean, render};
+use postino_html::{audit, clean, render, sanitize_body};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -37,6 +37,25 @@ fn compare(expected: &Path, actual: &str, failures: &mut Vec<String>) {
             fs::write(&failed, actual).unwrap();
             failures.push(format!("{} (see {})", expected.display(), failed.display()));
         }
+    }
+}
+
+/// The body as the frame reads it (after the fixed head, in the body) sanitises to itself: the
+/// tree the frame builds from the output is the tree that was checked.
+fn fixed_point(
+    body: &str,
+    inline: &HashMap<String, String>,
+    allow_remote: bool,
+) -> Result<(), String> {
+    let frame =
+        postino_html::parse::document(&format!("<!DOCTYPE html><html><head></head><body>{body}"));
+    let again = sanitize_body(&frame, inline, allow_remote).document;
+    if again == body {
+        Ok(())
+    } else {
+        Err(format!(
+            "not a fixed point:\n{body}\n--- read again and sanitised:\n{again}"
+        ))
     }
 }
 
@@ -69,6 +88,9 @@ fn html_goldens() {
         let safe = clean(&html, &inline, false);
         let document = render(&html, &inline, false).document;
         if let Err(v) = audit(&document, false) {
+            failures.push(format!("{}: {v}", input.display()));
+        }
+        if let Err(v) = fixed_point(&safe.document, &inline, false) {
             failures.push(format!("{}: {v}", input.display()));
         }
         let actual = format!("<!-- blocked: {} -->\n{}\n", safe.blocked, safe.document);
@@ -162,6 +184,13 @@ fn hostile_corpus_runs_natively() {
             failures.push(format!("{} (remote allowed): {v}", message.name));
         }
         assert_eq!(allowed.blocked, 0, "{}", message.name);
+        for (safe, allow) in [(&safe, false), (&allowed, true)] {
+            let body = &safe.document[safe.document.find("<body>").unwrap() + 6..];
+            let body = body.strip_suffix("</body></html>").unwrap();
+            if let Err(v) = fixed_point(body, &message.inline, allow) {
+                failures.push(format!("{} (remote allowed: {allow}): {v}", message.name));
+            }
+        }
         let body = &safe.document[safe.document.find("<body>").unwrap() + 6..];
         let actual = format!(
             "<!-- blocked: {} -->\n{}\n",
