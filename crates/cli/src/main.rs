@@ -5,6 +5,7 @@
 //! - `disk.rs`: the `DiskStore`: messages into Maildir or mbox (formats in
 //!   `postino_sync::mailbox`) and the ledger beside them, crash-safe;
 //! - `exit.rs`: the exit status a script acts on;
+//! - `import/`: `postino import-config`, from a fetchmailrc or a getmailrc;
 //! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
 //! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
 //! - this file: the command line, the password, the progress and the report. The TCP connector
@@ -14,6 +15,7 @@
 mod config;
 mod disk;
 mod exit;
+mod import;
 mod lock;
 mod mda;
 
@@ -22,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use postino_pop3::{connect, Capabilities, ConnectOptions};
 use postino_sync::untrusted::display_text;
 use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport};
@@ -38,6 +40,8 @@ use postino_sync::tcp::Tcp;
 #[derive(Parser)]
 #[command(name = "postino", version, after_help = exit::HELP)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The accounts file (TOML). Default: $XDG_CONFIG_HOME/postino/accounts.toml.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -61,6 +65,23 @@ struct Args {
     no_wait: bool,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Write the accounts.toml equivalent of a ~/.fetchmailrc or a getmailrc (told apart by
+    /// their contents), and say on standard error, line by line, what could not be translated.
+    /// Passwords go into files of their own (0600) beside the output, named by password_file.
+    ImportConfig {
+        /// The fetchmailrc or getmailrc.
+        file: PathBuf,
+        /// Write the accounts here (and the password files beside it) instead of printing them.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Replace the output and password files if they exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 fn default_config() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -71,6 +92,14 @@ fn default_config() -> PathBuf {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::ImportConfig {
+        file,
+        output,
+        force,
+    }) = &args.command
+    {
+        return import::run(file, output.as_deref(), *force).into();
+    }
     let path = args.config.clone().unwrap_or_else(default_config);
     let config = match Config::load(&path) {
         Ok(c) => c,
