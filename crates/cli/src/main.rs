@@ -7,8 +7,10 @@
 //! - `exit.rs`: the exit status a script acts on;
 //! - `import/`: `postino import-config`, from a fetchmailrc or a getmailrc;
 //! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
+//! - `progress.rs`: one progress line per account, reports and errors above them;
 //! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
-//! - this file: the command line, the password, the progress and the report. The TCP connector
+//! - this file: the command line, accounts run side by side (`--jobs`), the password, the
+//!   report. The TCP connector
 //!   with its deadlines is `postino_sync::tcp`.
 #![forbid(unsafe_code)]
 
@@ -18,10 +20,12 @@ mod exit;
 mod import;
 mod lock;
 mod mda;
+mod progress;
 
-use std::io::{IsTerminal, Write};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
@@ -32,8 +36,9 @@ use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, Sy
 use config::{readable_by_others, AccountConfig, Config};
 use disk::DiskStore;
 use exit::Exit;
-use lock::{DestinationLock, LockError};
+use lock::{lock_path, DestinationLock, LockError};
 use postino_sync::tcp::Tcp;
+use progress::Board;
 
 /// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
 /// says otherwise; nothing is ever downloaded twice.
@@ -63,6 +68,10 @@ struct Args {
     /// cron.
     #[arg(long, overrides_with = "wait")]
     no_wait: bool,
+    /// Fetch up to this many accounts at once (1 to 64). Accounts that share a destination
+    /// are fetched one after the other.
+    #[arg(long, short, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=64))]
+    jobs: u8,
 }
 
 #[derive(Subcommand)]
@@ -126,66 +135,122 @@ fn main() -> ExitCode {
         );
         return Exit::Usage.into();
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("postino: {e}");
+    if args.serverinfo {
+        let Some(runtime) = runtime() else {
             return Exit::Failed.into();
-        }
-    };
-    let mut outcomes = Vec::new();
-    for account in selected {
-        let result = if args.serverinfo {
-            runtime
-                .block_on(serverinfo(account))
-                .map(|()| Exit::NewMail)
-                .map_err(Failure::permanent)
-        } else {
-            // Taken before the store is opened: its recovery rewrites the ledger and the mbox.
-            let lock = account
-                .destination()
-                .map_err(LockError::Other)
-                .and_then(|d| {
-                    DestinationLock::acquire(&d, !args.no_wait, |lock| {
-                        if !args.quiet {
-                            eprintln!(
-                                "postino: {}: another postino is fetching into this \
-                                 destination (it holds {}): waiting for it to finish",
-                                account.name,
-                                lock.display()
-                            );
-                        }
-                    })
-                });
-            match lock {
-                Ok(_lock) => runtime.block_on(fetch(
-                    account,
-                    !args.quiet && std::io::stderr().is_terminal(),
-                )),
-                Err(e @ LockError::Busy(_)) => Err(Failure {
-                    text: e.to_string(),
-                    temporary: true,
-                }),
-                Err(e) => Err(Failure::permanent(e.to_string())),
-            }
         };
-        outcomes.push(match result {
-            Ok(exit) => exit,
-            Err(e) => {
-                // The error may hold the server's words (`-ERR` text): no terminal controls.
-                eprintln!("postino: {}: {}", account.name, display_text(&e.text));
-                if e.temporary {
-                    Exit::TryLater
-                } else {
+        let outcomes: Vec<Exit> = selected
+            .iter()
+            .map(|account| match runtime.block_on(serverinfo(account)) {
+                Ok(()) => Exit::NewMail,
+                Err(e) => {
+                    eprintln!("postino: {}: {}", account.name, display_text(&e));
                     Exit::Failed
                 }
-            }
-        });
+            })
+            .collect();
+        return Exit::of_all(outcomes).into();
     }
-    Exit::of_all(outcomes).into()
+    fetch_all(&selected, &args).into()
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| eprintln!("postino: {e}"))
+        .ok()
+}
+
+/// Fetch `accounts`, up to `--jobs` at once, each on a thread of its own. Accounts that share
+/// a destination (its lock file) form one group, fetched in order by one thread: within a run
+/// they follow each other instead of one waiting for (or, with `--no-wait`, skipping) the
+/// other.
+fn fetch_all(accounts: &[&AccountConfig], args: &Args) -> Exit {
+    let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
+    let board = Board::new(&names, args.quiet);
+    let mut groups: Vec<(Option<PathBuf>, Vec<usize>)> = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let key = account.destination().ok().map(|d| lock_path(&d));
+        match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    let workers = groups.len().min(args.jobs as usize);
+    let queue = Mutex::new(groups.into_iter().map(|(_, g)| g).collect::<VecDeque<_>>());
+    let outcomes = Mutex::new(vec![Exit::NoNewMail; accounts.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let Some(runtime) = runtime() else {
+                    return;
+                };
+                loop {
+                    let group = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some(group) = group else { break };
+                    for i in group {
+                        let exit = run_account(&runtime, accounts[i], i, args, &board);
+                        outcomes.lock().unwrap_or_else(|p| p.into_inner())[i] = exit;
+                    }
+                }
+            });
+        }
+    });
+    board.finish();
+    if workers == 0 {
+        return Exit::Failed;
+    }
+    Exit::of_all(outcomes.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Lock the destination of account `i`, fetch it, say how it went.
+fn run_account(
+    runtime: &tokio::runtime::Runtime,
+    account: &AccountConfig,
+    i: usize,
+    args: &Args,
+    board: &Board,
+) -> Exit {
+    let name = &account.name;
+    // Taken before the store is opened: its recovery rewrites the ledger and the mbox.
+    let lock = account
+        .destination()
+        .map_err(LockError::Other)
+        .and_then(|d| {
+            DestinationLock::acquire(&d, !args.no_wait, |lock| {
+                if !args.quiet {
+                    board.say_err(&format!(
+                        "postino: {name}: another postino is fetching into this destination \
+                         (it holds {}): waiting for it to finish",
+                        lock.display()
+                    ));
+                }
+                board.set(i, format!("{name}: waiting for another postino"), false);
+            })
+        });
+    let result = match lock {
+        Ok(_lock) => runtime.block_on(fetch(account, i, board)),
+        Err(e @ LockError::Busy(_)) => Err(Failure {
+            text: e.to_string(),
+            temporary: true,
+        }),
+        Err(e) => Err(Failure::permanent(e.to_string())),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            // The error may hold the server's words (`-ERR` text): no terminal controls.
+            board.say_err(&format!("postino: {name}: {}", display_text(&e.text)));
+            let (exit, state) = if e.temporary {
+                (Exit::TryLater, "try again later")
+            } else {
+                (Exit::Failed, "failed")
+            };
+            board.set(i, format!("{name}: {state}"), false);
+            exit
+        }
+    }
 }
 
 /// Why an account's run failed, and whether running again later may do (exit status 75).
@@ -247,7 +312,7 @@ fn explain(e: &SyncError) -> String {
 }
 
 /// Fetch one account: [`Exit::NewMail`] or [`Exit::NoNewMail`], or why not.
-async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<Exit, Failure> {
+async fn fetch(account: &AccountConfig, i: usize, board: &Board) -> Result<Exit, Failure> {
     let password = account.password().map_err(Failure::permanent)?;
     let store = account
         .destination()
@@ -268,53 +333,72 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<Exit, Fai
     options.store_persistent = true;
     let started = Instant::now();
     let name = account.name.clone();
+    let mut announced = false;
     let mut progress = |p: Progress| {
-        if !show_progress {
-            return;
-        }
-        if let Progress::Downloading {
-            done,
-            total,
-            bytes_done,
-            bytes_total,
-        } = p
-        {
-            let secs = started.elapsed().as_secs_f64().max(0.001);
-            let width = 30usize;
-            let filled = (bytes_done.min(bytes_total) * width as u64)
-                .checked_div(bytes_total)
-                .map_or(width, |f| f as usize);
-            eprint!(
-                "\r{name}: [{}{}] {done}/{total} messages, {:.1}/{:.1} MB, {:.1} MB/s ",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                bytes_done as f64 / 1e6,
-                bytes_total as f64 / 1e6,
-                bytes_done as f64 / 1e6 / secs
-            );
-            let _ = std::io::stderr().flush();
-        }
+        let (line, milestone) = match p {
+            Progress::Listing => (format!("{name}: listing the mailbox"), false),
+            Progress::Finishing => (format!("{name}: finishing (QUIT)"), false),
+            Progress::Downloading {
+                done,
+                total,
+                bytes_done,
+                bytes_total,
+            } => {
+                if !announced && total > 0 {
+                    announced = true;
+                    board.set(
+                        i,
+                        format!(
+                            "{name}: downloading {total} new messages ({:.1} MB)",
+                            bytes_total as f64 / 1e6
+                        ),
+                        true,
+                    );
+                }
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let width = 20usize;
+                let filled = (bytes_done.min(bytes_total) * width as u64)
+                    .checked_div(bytes_total)
+                    .map_or(width, |f| f as usize);
+                (
+                    format!(
+                        "{name}: [{}{}] {done}/{total}, {:.1}/{:.1} MB, {:.1} MB/s",
+                        "#".repeat(filled),
+                        " ".repeat(width - filled),
+                        bytes_done as f64 / 1e6,
+                        bytes_total as f64 / 1e6,
+                        bytes_done as f64 / 1e6 / secs
+                    ),
+                    false,
+                )
+            }
+        };
+        board.set(i, line, milestone);
     };
+    board.set(i, format!("{name}: connecting"), false);
     let result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
-    if show_progress {
-        eprintln!();
-    }
     let report = result.map_err(|e| Failure::of_sync(&e, &store))?;
-    print_report(&account.name, &report, started.elapsed().as_secs_f64());
+    let secs = started.elapsed().as_secs_f64();
+    board.set(
+        i,
+        format!("{name}: {} new in {secs:.1} s", report.downloaded),
+        false,
+    );
+    print_report(board, &account.name, &report, secs);
     if let (false, Some(used)) = (report.auth_refused.is_empty(), report.auth_used) {
         let refused: Vec<String> = report.auth_refused.iter().map(|m| m.to_string()).collect();
-        println!(
+        board.say(&format!(
             "{}: the server refused {} and took {used}: add auth = \"{}\" to this account to log in with it at once",
             account.name,
             refused.join(", "),
             used.as_str()
-        );
+        ));
     }
     if report.ids_from_headers {
-        println!(
+        board.say(&format!(
             "{}: the server has no UIDL: Postino told messages apart by a digest of their headers (TOP), which fails only for two messages with identical headers",
             account.name
-        );
+        ));
     }
     // Messages recognised by their headers after a lost ledger are not new.
     Ok(if report.downloaded > report.rebuilt {
@@ -324,8 +408,8 @@ async fn fetch(account: &AccountConfig, show_progress: bool) -> Result<Exit, Fai
     })
 }
 
-fn print_report(name: &str, r: &SyncReport, secs: f64) {
-    println!(
+fn print_report(board: &Board, name: &str, r: &SyncReport, secs: f64) {
+    board.say(&format!(
         "{name}: {} new ({} headers only, {:.1} MB) in {secs:.1} s; {} already stored; {} deleted on the server{}",
         r.downloaded,
         r.headers_only,
@@ -337,15 +421,17 @@ fn print_report(name: &str, r: &SyncReport, secs: f64) {
         } else {
             String::new()
         }
-    );
+    ));
     for w in &r.warnings {
-        println!("{name}: warning: {w:?}");
+        board.say(&format!("{name}: warning: {w:?}"));
     }
     if r.expire == Some(Some(0)) {
-        println!("{name}: warning: the server announces EXPIRE 0: it may delete mail once downloaded, whatever the policy says");
+        board.say(&format!("{name}: warning: the server announces EXPIRE 0: it may delete mail once downloaded, whatever the policy says"));
     }
     if let Some(d) = r.login_delay {
-        println!("{name}: the server asks for {d} s between logins (LOGIN-DELAY)");
+        board.say(&format!(
+            "{name}: the server asks for {d} s between logins (LOGIN-DELAY)"
+        ));
     }
 }
 

@@ -2,19 +2,18 @@
 //! private whatever the umask, secrets readable by others are warned about, two runs on one
 //! destination do not overlap, and a damaged ledger stops the run instead of being cut.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
-use common::{dovecot, mails, temp, text, tls_server};
+use common::{dovecot, gated_proxy, mails, temp, text, tls_server, wait_for};
 
 fn write_config(dir: &Path, port: u16, fingerprint: &str, destination: &str) -> PathBuf {
     common::write_config(
@@ -135,51 +134,6 @@ fn a_config_or_password_file_readable_by_others_is_warned_about() {
     let err = run();
     assert!(!err.contains("warning"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// A TCP proxy on loopback to `upstream` that holds each connection, before passing a byte,
-/// until `open` is set. Returns its port and how many connections it accepted.
-fn gated_proxy(upstream: u16, open: Arc<AtomicBool>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            count.fetch_add(1, Ordering::SeqCst);
-            let open = open.clone();
-            thread::spawn(move || {
-                while !open.load(Ordering::SeqCst) {
-                    thread::sleep(Duration::from_millis(10));
-                }
-                let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-                let pipe = |mut from: TcpStream, mut to: TcpStream| {
-                    thread::spawn(move || {
-                        let mut buf = [0u8; 16384];
-                        while let Ok(n @ 1..) = from.read(&mut buf) {
-                            if to.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                        }
-                        let _ = to.shutdown(Shutdown::Write);
-                    })
-                };
-                let a = pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                let b = pipe(server, client);
-                let _ = a.join();
-                let _ = b.join();
-            });
-        }
-    });
-    (port, accepted)
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < Duration::from_secs(60), "{what}");
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

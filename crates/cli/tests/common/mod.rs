@@ -2,9 +2,15 @@
 //! Dovecot, an `accounts.toml`, and the binary to run.
 #![allow(dead_code)] // each test file uses a part
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
 
@@ -82,4 +88,49 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A TCP proxy on loopback to `upstream` that holds each connection, before passing a byte,
+/// until `open` is set. Returns its port and how many connections it accepted.
+pub fn gated_proxy(upstream: u16, open: Arc<AtomicBool>) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let open = open.clone();
+            thread::spawn(move || {
+                while !open.load(Ordering::SeqCst) {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n @ 1..) = from.read(&mut buf) {
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Write);
+                    })
+                };
+                let a = pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                let b = pipe(server, client);
+                let _ = a.join();
+                let _ = b.join();
+            });
+        }
+    });
+    (port, accepted)
+}
+
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+        thread::sleep(Duration::from_millis(20));
+    }
 }
