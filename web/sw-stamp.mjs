@@ -8,6 +8,7 @@
 // (the end-to-end update test does this to make a second version).
 
 import { createHash } from 'node:crypto';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -37,7 +38,10 @@ const pagePath = path.join(staging, PAGE);
 const page = readFileSync(pagePath, 'utf8').replace(META, '');
 writeFileSync(pagePath, page);
 
-const shipped = files(staging).filter((f) => f !== SW);
+/** Files the relay sends compressed (tower-http's precompressed `.br`/`.gz` beside them). */
+const COMPRESSIBLE = /\.(wasm|js|css|html|json|webmanifest|svg)$/;
+const COMPRESSED = /\.(br|gz)$/;
+const shipped = files(staging).filter((f) => f !== SW && !COMPRESSED.test(f));
 const digest = createHash('sha256');
 for (const file of shipped) {
   digest.update(`${file}\0`);
@@ -51,8 +55,11 @@ writeFileSync(
   page.replace(/<\/head>/i, `  <meta name="postino-build" content="${build}" />\n</head>`),
 );
 
-// The page is cached as '/', which is what the relay serves it as.
-const precache = shipped.map((f) => (f === PAGE ? '/' : `/${f}`));
+// The page is cached as '/', which is what the relay serves it as. Each file's digest is of its
+// final content (the page's, with the build id in it).
+const fileDigest = (file) =>
+  createHash('sha256').update(readFileSync(path.join(staging, file))).digest('hex').slice(0, 32);
+const precache = shipped.map((f) => ({ url: f === PAGE ? '/' : `/${f}`, digest: fileDigest(f) }));
 const template = readFileSync(path.join(source, 'web', SW), 'utf8');
 const stamped = template
   .replace(/^const BUILD = .*;$/m, `const BUILD = ${JSON.stringify(build)};`)
@@ -63,3 +70,18 @@ if (!stamped.includes(build)) {
 }
 writeFileSync(path.join(staging, SW), stamped);
 console.log(`sw-stamp: build ${build}, ${precache.length} files precached`);
+
+// Brotli (quality 11) and gzip (level 9) of each text or wasm file, the page and sw.js included.
+let saved = 0;
+for (const file of [...shipped, SW].filter((f) => COMPRESSIBLE.test(f))) {
+  const full = path.join(staging, file);
+  const bytes = readFileSync(full);
+  if (bytes.length < 1024) continue;
+  const br = brotliCompressSync(bytes, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+  });
+  writeFileSync(`${full}.br`, br);
+  writeFileSync(`${full}.gz`, gzipSync(bytes, { level: 9 }));
+  saved += bytes.length - br.length;
+}
+console.log(`sw-stamp: .br and .gz written (brotli saves ${Math.round(saved / 1024)} KB)`);

@@ -6,9 +6,10 @@
 // {type: 'skip-waiting'} on the user's click. There is no skipWaiting() at install.
 //
 // web/sw-stamp.mjs (a Trunk post_build hook) replaces the two lines below with the build id and
-// the list of files of the build.
+// the files of the build, each with a digest of its content. An update fetches only the files
+// whose digest changed; the others are copied from the cache of the version before.
 const BUILD = 'development';
-const PRECACHE = ['/'];
+const PRECACHE = [{ url: '/', digest: '' }];
 
 const CACHE_PREFIX = 'postino-';
 const CACHE = `${CACHE_PREFIX}${BUILD}`;
@@ -17,16 +18,50 @@ const PAGE = '/';
 const PAGE_TIMEOUT_MS = 4000;
 /** Paths that belong to the relay, not to the app: always the network, never a cache. */
 const NETWORK_ONLY = [/^\/v1\//, /^\/healthz$/, /^\/metrics$/, /^\/sw\.js$/];
+/** The header a cached file keeps its digest in. */
+const DIGEST = 'x-postino-digest';
+/** What the last install fetched and what it kept, for people and tests: {build, fetched, kept}. */
+const INSTALL_REPORT = '/postino-install.json';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      // `reload`: straight from the server, not from the HTTP cache, so the shell is this build.
-      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
+      const fetched = [];
+      const kept = [];
+      await Promise.all(
+        PRECACHE.map(async ({ url, digest }) => {
+          const old = await previous(url, digest);
+          if (old) {
+            await cache.put(url, old);
+            kept.push(url);
+            return;
+          }
+          // `reload`: straight from the server, not from the HTTP cache, so it is this build.
+          const response = await fetch(new Request(url, { cache: 'reload' }));
+          if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+          const headers = new Headers(response.headers);
+          headers.set(DIGEST, digest);
+          await cache.put(url, new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
+          fetched.push(url);
+        }),
+      );
+      const report = JSON.stringify({ build: BUILD, fetched: fetched.sort(), kept: kept.sort() });
+      await cache.put(INSTALL_REPORT, new Response(report, { headers: { 'content-type': 'application/json' } }));
     })(),
   );
 });
+
+/** `url` as an earlier version cached it, if its content has `digest`. */
+async function previous(url, digest) {
+  if (!digest) return undefined;
+  for (const key of await caches.keys()) {
+    if (!key.startsWith(CACHE_PREFIX) || key === CACHE) continue;
+    const hit = await (await caches.open(key)).match(url);
+    if (hit && hit.headers.get(DIGEST) === digest) return hit;
+  }
+  return undefined;
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(

@@ -697,3 +697,53 @@ test('an engine that dies in the middle of a check loses nothing committed; the 
     assert.deepEqual(await storedCounts(page), { ledger: COUNT, summaries: COUNT });
   });
 });
+
+test('an engine that does not load: stored mail lists and opens, Check mail says so, and works once it loads', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    // The relay serves a copy of the build, so that the engine's wasm can be taken away.
+    const dist = mkdtempSync(path.join(os.tmpdir(), 'postino-dist-'));
+    use(dist, (d) => rmSync(d, { recursive: true, force: true }));
+    execFileSync('cp', ['-r', `${process.env.POSTINO_DIST}/.`, dist]);
+    const wasm = path.join(dist, 'postino-engine_bg.wasm');
+    const hidden = `${wasm}.hidden`;
+
+    const password = randomPassword();
+    const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
+    const relay = use(await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`], dist }), (r) => r.stop());
+    const browser = use(await launchBrowser(), (b) => b.close());
+    // No service worker: every load of the engine asks the relay.
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const page = usePage(await context.newPage());
+    await page.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
+    await addAccount(page, dovecot, password);
+    await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
+
+    // The engine's wasm is gone (a 404): the page loads without it.
+    execFileSync('mv', [wasm, hidden]);
+    await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
+    await waitForSubjects(page, mail.map((m) => m.subject), APP_START_MS);
+    const check = page.locator('#check-mail');
+    await page.locator('#check-mail[data-engine="unavailable"]').waitFor({ timeout: APP_START_MS });
+
+    // Stored mail opens: a text message, and an HTML one through the browser's parser.
+    const text = mail[0];
+    await page.locator('#messages .message-row', { hasText: text.subject }).first().click();
+    await page.locator('#reader .body', { hasText: text.marker }).waitFor({ timeout: 30_000 });
+    const html = mail.find((m) => m.file === '04-alternative.eml');
+    await page.locator('#messages .message-row', { hasText: html.subject }).click();
+    await page.frameLocator('#reader iframe.html-body').locator('body', { hasText: html.marker }).waitFor({ timeout: 30_000 });
+
+    // Check mail says the engine is not ready, rather than failing silently or waiting forever.
+    assert.equal(await check.isEnabled(), true, 'Check mail is not a dead button');
+    await check.click();
+    await page.locator('#status .error', { hasText: 'mail engine is not ready' }).waitFor({ timeout: APP_START_MS });
+    assert.equal(await check.getAttribute('data-engine'), 'unavailable');
+
+    // The wasm is back: the next press loads the engine and checks.
+    execFileSync('mv', [hidden, wasm]);
+    await check.click();
+    await page.locator('#status', { hasText: 'No new mail' }).waitFor({ timeout: SYNC_MS });
+    assert.equal(await check.getAttribute('data-engine'), 'ready');
+  });
+});

@@ -64,6 +64,7 @@ pub fn app() -> Html {
                     engine_d.dispatch(Action::IndexPending(n));
                 }
                 engine::News::Failed(text) => engine_d.dispatch(Action::Failed(text)),
+                engine::News::Status(status) => engine_d.dispatch(Action::Engine(status)),
             });
             let worker_d = d.clone();
             service_worker::register(move |news| worker_d.dispatch(Action::Worker(news)));
@@ -555,7 +556,12 @@ pub fn app() -> Html {
                     <button id="check-mail" class="primary" onclick={on_check_all}
                         disabled={busy || state.offline}
                         title={state.offline.then_some(offline_reason)}
+                        data-engine={state.engine.name()}
                         aria-describedby={state.offline.then_some("offline-note")}>{"Check mail"}</button>
+                    if state.engine == engine::Status::Loading && busy {
+                        <span id="engine-status" class="engine-status" role="status">
+                            {"Loading the mail engine…"}</span>
+                    }
                     <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{"Add account"}</button>
                 }
                 if !state.view.is_empty() {

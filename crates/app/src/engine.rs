@@ -25,8 +25,13 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, Worker};
 
-/// The engine's loader, written by Trunk beside the page (index.html, `data-loader-shim`).
-const ENGINE_SCRIPT: &str = "./postino-engine_loader.js";
+/// The engine's loader (`web/engine-loader.js`, copied beside the page by Trunk): it loads the
+/// engine's script and wasm and says so when they do not arrive.
+const ENGINE_SCRIPT: &str = "./engine-loader.js";
+
+/// How long an engine may take to load before the page calls it unavailable: its wasm is the
+/// largest file of the app, on a slow mobile link tens of seconds.
+const LOAD_DEADLINE_MS: i32 = 120_000;
 
 /// What the page hears that is not the reply to a request.
 #[derive(Clone, Debug)]
@@ -35,6 +40,30 @@ pub enum News {
     IndexPending(usize),
     /// Something failed outside any request.
     Failed(String),
+    /// Whether the engine can take requests.
+    Status(Status),
+}
+
+/// The engine as the page sees it: the stored mail is shown without it; checking needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    /// Its script and wasm are on their way (a request waits for them).
+    #[default]
+    Loading,
+    Ready,
+    /// It did not load, for this reason; the next request tries again.
+    Unavailable(String),
+}
+
+impl Status {
+    /// The name the page's markup carries (`data-engine` of the Check mail button).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Loading => "loading",
+            Status::Ready => "ready",
+            Status::Unavailable(_) => "unavailable",
+        }
+    }
 }
 
 /// Where the page hears [`News`].
@@ -87,16 +116,28 @@ fn spawn(engine: &Rc<Engine>) {
     let generation = engine.generation.get() + 1;
     engine.generation.set(generation);
     engine.ready.set(false);
+    tell(engine, News::Status(Status::Loading));
     let worker = match Worker::new(ENGINE_SCRIPT) {
         Ok(w) => w,
         Err(e) => {
-            tell(
-                engine,
-                News::Failed(format!("Postino could not start its mail engine ({e:?}).")),
-            );
+            unavailable(engine, generation, format!("{e:?}"));
             return;
         }
     };
+    {
+        let engine = engine.clone();
+        let deadline = Closure::once_into_js(move || {
+            if engine.generation.get() == generation && !engine.ready.get() {
+                unavailable(&engine, generation, "it took too long to load".into());
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                deadline.unchecked_ref(),
+                LOAD_DEADLINE_MS,
+            );
+        }
+    }
     let id = format!("{}-{generation}", (js_sys::Math::random() * 1e16) as u64);
     let on_message = {
         let engine = engine.clone();
@@ -105,6 +146,7 @@ fn spawn(engine: &Rc<Engine>) {
             match from_js::<Event>(event.data()) {
                 Ok(Event::Loaded) => hello(&engine, &id),
                 Ok(Event::Ready) => ready(&engine, &id, generation),
+                Ok(Event::Unavailable(reason)) => unavailable(&engine, generation, reason),
                 Ok(event) => receive(&engine, event),
                 Err(e) => tell(&engine, News::Failed(format!("engine message: {e}"))),
             }
@@ -112,10 +154,17 @@ fn spawn(engine: &Rc<Engine>) {
     };
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    // An uncaught error (a panic aborts the wasm): the engine is of no more use.
+    // An uncaught error (a panic aborts the wasm): the engine is of no more use. Before it
+    // was ready, it did not load: starting another at once would fail the same way, in a loop.
     let on_error = {
         let engine = engine.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| died(&engine, generation))
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if engine.ready.get() {
+                died(&engine, generation)
+            } else {
+                unavailable(&engine, generation, "its script failed to start".into())
+            }
+        })
     };
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -139,6 +188,7 @@ fn hello(engine: &Engine, id: &str) {
 /// the browser grants once the engine is gone.
 fn ready(engine: &Rc<Engine>, id: &str, generation: u32) {
     engine.ready.set(true);
+    tell(engine, News::Status(Status::Ready));
     let queued: Vec<JsValue> = engine.queue.borrow_mut().drain(..).collect();
     if let Some(worker) = engine.worker.borrow().as_ref() {
         for message in queued {
@@ -165,6 +215,34 @@ fn died(engine: &Rc<Engine>, generation: u32) {
     if let Some(worker) = engine.worker.borrow_mut().take() {
         worker.terminate();
     }
+    fail_pending(
+        engine,
+        "Postino's mail engine stopped. What was downloaded is kept; check mail again to fetch \
+         the rest.",
+    );
+    spawn(engine);
+}
+
+/// Engine `generation` did not load (`reason`): fail what waited for it, and start no other
+/// until a request asks for one.
+fn unavailable(engine: &Rc<Engine>, generation: u32, reason: String) {
+    if engine.generation.get() != generation || engine.ready.get() {
+        return;
+    }
+    if let Some(worker) = engine.worker.borrow_mut().take() {
+        worker.terminate();
+    }
+    engine.queue.borrow_mut().clear();
+    let text = format!(
+        "Postino's mail engine is not ready: {reason}. Stored mail stays readable; press Check \
+         mail to try again."
+    );
+    fail_pending(engine, &text);
+    tell(engine, News::Status(Status::Unavailable(reason)));
+}
+
+/// Fails every pending request with `text`, each in its own reply type.
+fn fail_pending(engine: &Engine, text: &str) {
     let pending: Vec<Pending> = engine
         .pending
         .borrow_mut()
@@ -172,25 +250,21 @@ fn died(engine: &Rc<Engine>, generation: u32) {
         .map(|(_, p)| p)
         .collect();
     let failure = || Failure::Message {
-        text: "Postino's mail engine stopped. What was downloaded is kept; check mail again to \
-               fetch the rest."
-            .into(),
+        text: text.to_string(),
         detail: None,
     };
     for p in pending {
-        // Each request gets the failure in its own reply type.
         let reply = match p.progress {
             Some(_) => Reply::Checked(Err(failure())),
             None => Reply::Tested(Err(failure())),
         };
         let _ = p.reply.send(reply);
     }
-    spawn(engine);
 }
 
 fn receive(engine: &Rc<Engine>, event: Event) {
     match event {
-        Event::Loaded | Event::Ready => {}
+        Event::Loaded | Event::Ready | Event::Unavailable(_) => {}
         Event::Reply { id, reply } => {
             let pending = engine.pending.borrow_mut().remove(&id);
             if let Some(p) = pending {
@@ -207,12 +281,7 @@ fn receive(engine: &Rc<Engine>, event: Event) {
 
 /// Calls one of request `id`'s callbacks with `arg`. The callback is taken out while it runs:
 /// it may dispatch, and a render may send another request.
-fn call_back<A>(
-    engine: &Engine,
-    id: u32,
-    slot: fn(&mut Pending) -> &mut Callback<A>,
-    arg: A,
-) {
+fn call_back<A>(engine: &Engine, id: u32, slot: fn(&mut Pending) -> &mut Callback<A>, arg: A) {
     let callback = engine
         .pending
         .borrow_mut()
@@ -241,7 +310,8 @@ async fn ask(
     waiting: Callback<bool>,
 ) -> Option<Reply> {
     let engine = engine();
-    if engine.worker.borrow().is_none() && engine.generation.get() == 0 {
+    // Not started yet, or it did not load last time: this request tries (again).
+    if engine.worker.borrow().is_none() {
         spawn(&engine);
     }
     let id = engine.next_id.get().wrapping_add(1);
@@ -318,6 +388,10 @@ pub async fn check(
 
 /// Stops the running check or triage after the message in hand. Returns whether one ran.
 pub async fn cancel() -> bool {
+    // No engine, nothing running: do not load one to say so.
+    if engine().worker.borrow().is_none() {
+        return false;
+    }
     matches!(
         ask(Request::Cancel, None, None, None).await,
         Some(Reply::Cancelled { was_running: true })

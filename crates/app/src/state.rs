@@ -175,6 +175,8 @@ pub struct State {
     pub hits: Option<SearchHits>,
     /// Stored messages the search index does not hold yet.
     pub index_pending: usize,
+    /// Whether the mail engine (the worker that checks mail) has loaded.
+    pub engine: crate::engine::Status,
     pub sort: SortKey,
     /// The server view of one account, when open.
     pub triage: Option<TriageView>,
@@ -277,6 +279,8 @@ pub enum Action {
         ids: HashSet<String>,
     },
     IndexPending(usize),
+    /// The mail engine loaded, is loading, or did not load.
+    Engine(crate::engine::Status),
     /// Show the mailbox of one account, or of all (`None`).
     Mailbox(Option<String>),
     /// Message `id` was opened: it is read now.
@@ -615,6 +619,7 @@ impl Reducible for State {
                     ids: Rc::new(ids),
                 });
             }
+            Action::Engine(status) => s.engine = status,
             Action::IndexPending(n) => {
                 s.index_pending = n;
                 return Rc::new(s);

@@ -99,6 +99,10 @@ pub enum Event {
     IndexPending(usize),
     /// Something failed outside any request (the search index could not be written).
     Failed(String),
+    /// The engine could not be loaded (its script or wasm did not arrive, or would not
+    /// compile): posted by the worker's loader (`web/engine-loader.js`) as
+    /// `{Unavailable: reason}`, before any wasm runs.
+    Unavailable(String),
 }
 
 /// The Web Lock that only one check or triage of an account holds at a time, in any tab.

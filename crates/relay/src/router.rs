@@ -36,7 +36,12 @@ const HSTS: &str = "max-age=31536000";
 
 /// The main listener's routes; `/metrics` among them when `with_metrics`.
 pub fn router(state: Arc<RelayState>, dist: &FsPath, with_metrics: bool) -> Router {
-    let app = ServeDir::new(dist).append_index_html_on_directories(true);
+    // The build writes `.br` and `.gz` beside each large file (web/sw-stamp.mjs): a phone on a
+    // slow link gets the smallest its browser accepts, compressed once at build time.
+    let app = ServeDir::new(dist)
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip();
     let mut routes = Router::new()
         .route(ROUTE, get(tcp))
         .route("/v1/demo", get(demo))

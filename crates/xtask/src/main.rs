@@ -21,6 +21,8 @@ const APT_PACKAGES: &[&str] = &[
 ];
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+mod size;
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
@@ -33,11 +35,13 @@ fn main() -> ExitCode {
             .and_then(|()| build_app())
             .and_then(|()| build_relay()),
         Some("bench") => bench(&args[1..]),
+        Some("size") => size::report(&root().join("dist"), true),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  run [--listen ADDR] [--origin URL]  build the app and serve it with the demo mailbox\n  \
                  test                 run every test: native, wasm in headless Chromium, end to end\n  \
                  build                build the app into dist/ and the relay in release\n  \
+                 size                 the bundles in dist/, raw and gzipped, checked against their limits\n  \
                  bench [--quick]      measure Postino against its peers, side by side (--help: flags)\n  \
                  setup                install what is missing, nothing else"
             );
@@ -288,32 +292,7 @@ fn build_app() -> Result {
         "--offline",
     ]);
     status(&mut c)?;
-    report_app_size();
-    Ok(())
-}
-
-fn report_app_size() {
-    let Ok(dir) = std::fs::read_dir(root().join("dist")) else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "wasm") {
-            let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let gz = output(
-                Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("gzip -9 -c '{}' | wc -c", path.display())),
-            )
-            .unwrap_or_default();
-            println!(
-                "xtask: app wasm {}: {} KB raw, {} KB gzipped",
-                path.file_name().unwrap_or_default().to_string_lossy(),
-                raw / 1024,
-                gz.parse::<u64>().unwrap_or(0) / 1024
-            );
-        }
-    }
+    size::report(&root().join("dist"), false)
 }
 
 fn build_relay() -> Result {
@@ -442,6 +421,14 @@ fn test() -> Result {
         results.push(("build app, relay and testkit", r, t.elapsed().as_secs_f64()));
         ok
     };
+    if built {
+        // Deterministic: a bundle over its limit fails the run (crates/xtask/src/size.rs).
+        results.push((
+            "bundle sizes",
+            size::report(&root().join("dist"), true),
+            0.0,
+        ));
+    }
     if built {
         let t = Instant::now();
         println!("\nxtask: ==== end-to-end tests (Chromium, relay, Dovecot) ====");
