@@ -83,6 +83,58 @@ impl Location {
     }
 }
 
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// Whether `raw` is in the form of every message a POP3 server sends: each LF follows a CR,
+/// and it is empty or ends with LF. Only such a message reads back exactly from its LF form
+/// ([`mbox::lf_form`], then [`mbox::normalize_eml`]); any other (a server that sends bare
+/// LFs) is stored as received, so that what is read back is always what was received.
+fn crlf_form(raw: &[u8]) -> bool {
+    (raw.is_empty() || raw.ends_with(b"\n"))
+        && raw
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b != b'\n' || (i > 0 && raw[i - 1] == b'\r'))
+}
+
+/// An mboxrd entry for a message not in CRLF form, its bytes unchanged but for the `>` before
+/// each `From ` line: the `From ` line of [`mbox::write_entry`], the message, an LF if it does
+/// not end with one, and the blank line that ends an entry. Read back by [`verbatim_message`].
+fn verbatim_entry(out: &mut Vec<u8>, raw: &[u8], when_unix: i64) {
+    let mut head = Vec::new();
+    mbox::write_entry(&mut head, raw, None, when_unix);
+    let from_line = head
+        .split_inclusive(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    out.extend_from_slice(from_line);
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        if line[quotes..].starts_with(b"From ") {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+    }
+    if !raw.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+/// The `len` bytes of the message in an entry written by [`verbatim_entry`].
+fn verbatim_message(entry: &[u8], len: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry.len());
+    for line in entry.split_inclusive(|&b| b == b'\n').skip(1) {
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        let quoted = quotes > 0 && line[quotes..].starts_with(b"From ");
+        out.extend_from_slice(if quoted { &line[1..] } else { line });
+    }
+    out.truncate(len as usize);
+    out
+}
+
 fn one() -> u64 {
     1
 }
@@ -92,10 +144,17 @@ fn one() -> u64 {
 enum Location {
     Maildir {
         file: String,
+        /// The file holds the bytes as received, not in LF form (see [`crlf_form`]).
+        #[serde(default, skip_serializing_if = "is_false")]
+        verbatim: bool,
     },
     Mbox {
         offset: u64,
         len: u64,
+        /// The entry holds the bytes as received, this many, not in LF form (see
+        /// [`crlf_form`] and [`verbatim_entry`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verbatim: Option<u64>,
     },
     /// Given to the MDA, which said 0: not here to read back.
     Delivered,
@@ -231,7 +290,7 @@ impl DiskStore {
                     Record::Pending { offset, count, .. } => pending = Some((offset, count)),
                     Record::Commit { entry, location } => {
                         pending = match (pending, &location) {
-                            (Some((_, left)), Location::Mbox { offset, len }) if left > 1 => {
+                            (Some((_, left)), Location::Mbox { offset, len, .. }) if left > 1 => {
                                 Some((offset + len, left - 1))
                             }
                             _ => None,
@@ -294,18 +353,23 @@ impl DiskStore {
                 .create(true)
                 .truncate(true)
                 .open(dir.join("tmp").join(&name))?;
-            f.write_all(&maildir::file_bytes(raw))?;
-            written.push((name, f));
+            let verbatim = !crlf_form(raw);
+            if verbatim {
+                f.write_all(raw)?;
+            } else {
+                f.write_all(&maildir::file_bytes(raw))?;
+            }
+            written.push((name, f, verbatim));
         }
-        sync_all_at_once(written.iter().map(|(_, f)| f))?;
-        for (name, _) in &written {
+        sync_all_at_once(written.iter().map(|(_, f, _)| f))?;
+        for (name, _, _) in &written {
             fs::rename(dir.join("tmp").join(name), dir.join("new").join(name))?;
         }
         // One fsync of the directory makes every rename above durable.
         File::open(dir.join("new"))?.sync_all()?;
         Ok(written
             .into_iter()
-            .map(|(file, _)| Location::Maildir { file })
+            .map(|(file, _, verbatim)| Location::Maildir { file, verbatim })
             .collect())
     }
 
@@ -325,10 +389,16 @@ impl DiskStore {
         let mut locations = Vec::with_capacity(batch.len());
         for (entry, raw) in batch {
             let offset = start + bytes.len() as u64;
-            mbox::write_entry(&mut bytes, raw, None, entry.downloaded_at);
+            let verbatim = (!crlf_form(raw)).then_some(raw.len() as u64);
+            if verbatim.is_some() {
+                verbatim_entry(&mut bytes, raw, entry.downloaded_at);
+            } else {
+                mbox::write_entry(&mut bytes, raw, None, entry.downloaded_at);
+            }
             locations.push(Location::Mbox {
                 offset,
                 len: start + bytes.len() as u64 - offset,
+                verbatim,
             });
         }
         if let Err(e) = f.write_all(&bytes).and_then(|()| f.sync_data()) {
@@ -427,15 +497,31 @@ impl DiskStore {
 
     fn read_location(&self, location: &Location) -> io::Result<Vec<u8>> {
         match (location, &self.destination) {
-            (Location::Maildir { file }, Destination::Maildir(dir)) => {
+            (Location::Maildir { file, verbatim }, Destination::Maildir(dir)) => {
                 // LF on disk (CRLF if an earlier version wrote it), CRLF as received.
-                maildir::read(dir, file).map(|bytes| maildir::received(&bytes))
+                maildir::read(dir, file).map(|bytes| {
+                    if *verbatim {
+                        bytes
+                    } else {
+                        maildir::received(&bytes)
+                    }
+                })
             }
-            (Location::Mbox { offset, len }, Destination::Mbox(mbox)) => {
+            (
+                Location::Mbox {
+                    offset,
+                    len,
+                    verbatim,
+                },
+                Destination::Mbox(mbox),
+            ) => {
                 let mut f = File::open(mbox)?;
                 f.seek(SeekFrom::Start(*offset))?;
                 let mut bytes = vec![0; *len as usize];
                 f.read_exact(&mut bytes)?;
+                if let Some(size) = verbatim {
+                    return Ok(verbatim_message(&bytes, *size));
+                }
                 // An entry this store wrote: no limit beyond its length.
                 let limits = mbox::Limits {
                     max_message: usize::MAX,
@@ -801,7 +887,10 @@ ends with CR\r\r\n"
         store
             .append_record(&Record::Commit {
                 entry: e.clone(),
-                location: Location::Maildir { file: name.into() },
+                location: Location::Maildir {
+                    file: name.into(),
+                    verbatim: false,
+                },
             })
             .unwrap();
         drop(store);
@@ -865,6 +954,7 @@ ends with CR\r\r\n"
                 location: Location::Mbox {
                     offset: start,
                     len: u3_len,
+                    verbatim: None,
                 },
             })
             .unwrap();
@@ -924,6 +1014,80 @@ ends with CR\r\r\n"
         assert_stored(&store, &all);
         assert_eq!(fs::read_dir(dir.join("new")).unwrap().count(), 5);
         assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The shared store suite on a new `destination`, then the same again from a store opened
+    /// anew on the files: every ledger entry and message as before.
+    fn passes_the_store_suite(destination: Destination) {
+        futures_lite_block_on(async {
+            let store = DiskStore::open(destination.clone()).unwrap();
+            postino_sync::conformance::check_mail_store(&store).await;
+            let accounts = ["acct-1", "acct-2", "acct-del", "acct-batch", "acct-skip"];
+            let mut before = Vec::new();
+            for a in accounts {
+                for e in store.ledger(a).await.unwrap() {
+                    let raw = store.raw_message(&e.message_id).await.unwrap();
+                    before.push((e, raw));
+                }
+            }
+            assert_eq!(before.len(), 11);
+            drop(store);
+            let store = DiskStore::open(destination).unwrap();
+            let mut after = Vec::new();
+            for a in accounts {
+                for e in store.ledger(a).await.unwrap() {
+                    let raw = store.raw_message(&e.message_id).await.unwrap();
+                    after.push((e, raw));
+                }
+            }
+            assert!(before == after, "not the same once opened again");
+        });
+    }
+
+    #[test]
+    fn maildir_passes_the_store_suite() {
+        let dir = temp("suite-maildir");
+        passes_the_store_suite(Destination::Maildir(dir.join("Mail")));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn mbox_passes_the_store_suite() {
+        let dir = temp("suite-mbox");
+        passes_the_store_suite(Destination::Mbox(dir.join("in.mbox")));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_message_with_bare_lfs_is_kept_as_received_in_both_forms() {
+        let dir = temp("verbatim");
+        // Bare LFs, a From line after one, no line end at the end.
+        let raw = b"Subject: odd\n\nFrom here\n>From there\r\nlast".to_vec();
+        for destination in [
+            Destination::Maildir(dir.join("Mail")),
+            Destination::Mbox(dir.join("in.mbox")),
+        ] {
+            let store = DiskStore::open(destination.clone()).unwrap();
+            let plain = b"Subject: plain\r\n\r\nFrom me\r\n".to_vec();
+            let batch = vec![
+                incoming(received("u1", &raw), &raw),
+                incoming(received("u2", &plain), &plain),
+            ];
+            futures_lite_block_on(store.commit_messages(&batch)).unwrap();
+            drop(store);
+            let store = DiskStore::open(destination).unwrap();
+            assert_stored(&store, &batch);
+        }
+        // The mbox still splits into two entries, the odd one's From line quoted.
+        let limits = mbox::Limits {
+            max_message: usize::MAX,
+        };
+        let mbox_bytes = fs::read(dir.join("in.mbox")).unwrap();
+        assert_eq!(mbox::split(&mbox_bytes, limits).count(), 2);
+        assert!(mbox_bytes
+            .windows(b"\n>From here".len())
+            .any(|w| w == b"\n>From here"));
         fs::remove_dir_all(dir).unwrap();
     }
 
