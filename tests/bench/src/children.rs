@@ -14,6 +14,50 @@ use crate::{maildir_count, maildir_count_as_received, Check, Contender, PASSWORD
 
 /// The floor's name: every download scenario's figures are compared to it.
 pub const FLOOR: &str = "floor: pipelined RETR over TLS, output discarded";
+const RUNNER_PIPELINED: &str = "postino-sync runner, memory store, pipelined";
+const RUNNER_SEQUENTIAL: &str = "postino-sync runner, memory store, one command at a time";
+const APP: &str = "Postino app in headless Chromium via the relay, into IndexedDB";
+const APP_BEFORE: &str = "Postino app before the engine worker";
+const CLI: &str = "postino CLI into a Maildir";
+const GETMAIL: &str = "getmail6 into a Maildir";
+const FETCHMAIL: &str = "fetchmail into a BSMTP file";
+
+/// Every download contender's name (the second app's, from `POSTINO_BENCH_APP_BEFORE`, begins
+/// with [`APP_BEFORE`]): what `--only` items are matched against before anything runs. A
+/// contender may still be missing from a run (the app not built, a program not installed); its
+/// row then says why.
+pub const NAMES: [&str; 8] = [
+    FLOOR,
+    RUNNER_PIPELINED,
+    RUNNER_SEQUENTIAL,
+    APP,
+    APP_BEFORE,
+    CLI,
+    GETMAIL,
+    FETCHMAIL,
+];
+
+/// What a contender's failure is known to mean, from its standard error: said in the report
+/// beside the error itself.
+pub fn diagnose(stderr: &str) -> Option<&'static str> {
+    if stderr.contains("waiting child pid") && stderr.contains("timed out") {
+        // getmailcore/baseclasses.py (6.18.11, Debian 12): forkchild() forks, and only then
+        // installs the SIGCHLD handler; a delivery child that exits first is never noticed,
+        // _wait_for_child() waits 60 s on its condition variable and raises
+        // getmailOperationError, which aborts the retriever; getmail then exits 127.
+        return Some(
+            "a getmail6 bug, not a figure: before 6.19.09 getmail installs its SIGCHLD handler \
+             after fork(), so a Maildir delivery child that exits first is never noticed; it \
+             waits 60 s, gives up the mailbox and exits 127 (rare, more likely on a busy \
+             machine; fixed upstream in 6.19.09, which waits with multiprocessing). Run again, \
+             or set POSTINO_BENCH_GETMAIL to a getmail >= 6.19.09",
+        );
+    }
+    if stderr.contains("No such file or directory") || stderr.contains("command not found") {
+        return Some("not installed: `cargo xtask bench` installs getmail6 and fetchmail with apt");
+    }
+    None
+}
 
 /// `child floor|runner-pipelined|runner-sequential PORT FINGERPRINT`: prints
 /// `{"messages":N,"bytes":B}`.
@@ -188,13 +232,13 @@ pub fn contenders(
             check: json_check(n, bytes),
         },
         Contender {
-            name: "postino-sync runner, memory store, pipelined".into(),
+            name: RUNNER_PIPELINED.into(),
             command: child("runner-pipelined"),
             prepare: Box::new(|| Ok(())),
             check: json_check(n, bytes),
         },
         Contender {
-            name: "postino-sync runner, memory store, one command at a time".into(),
+            name: RUNNER_SEQUENTIAL.into(),
             command: child("runner-sequential"),
             prepare: Box::new(|| Ok(())),
             check: json_check(n, bytes),
@@ -219,7 +263,7 @@ pub fn contenders(
     let dist = root.join("dist");
     if dist.join("index.html").exists() && root.join("tests/e2e/node_modules").exists() {
         out.push(Contender {
-            name: "Postino app in headless Chromium via the relay, into IndexedDB".into(),
+            name: APP.into(),
             command: browser(&dist),
             prepare: Box::new(|| Ok(())),
             check: messages_check(n),
@@ -229,10 +273,7 @@ pub fn contenders(
         let before = std::path::PathBuf::from(before);
         let index = before.join("index.html");
         out.push(Contender {
-            name: format!(
-                "Postino app before the engine worker (dist at {})",
-                before.display()
-            ),
+            name: format!("{APP_BEFORE} (dist at {})", before.display()),
             command: browser(&before),
             // Said in its row rather than left out: it was asked for.
             prepare: Box::new(move || {
@@ -266,7 +307,7 @@ pub fn contenders(
         .env("POSTINO_BENCH_PASSWORD", PASSWORD);
     let (m1, m2) = (maildir.clone(), maildir.clone());
     out.push(Contender {
-        name: "postino CLI into a Maildir".into(),
+        name: CLI.into(),
         command: cli,
         prepare: Box::new(move || fresh(&m1)),
         // LF in the files (Maildir's convention): counted as received, every byte checked.
@@ -295,20 +336,18 @@ pub fn contenders(
         ),
     )
     .map_err(|e| e.to_string())?;
-    // getmail refuses to deliver as root: as root, it runs as nobody.
+    // getmail refuses to deliver as root: as root, it runs as nobody. POSTINO_BENCH_GETMAIL
+    // names another getmail (say, a newer one installed with pip; see `diagnose`).
     let as_root = is_root();
     make_readable(&rc)?;
+    let program = std::env::var("POSTINO_BENCH_GETMAIL").unwrap_or_else(|_| "getmail".into());
     let mut getmail = if as_root {
         let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            "getmail",
-        ]);
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&program);
         c
     } else {
-        Command::new("getmail")
+        Command::new(&program)
     };
     getmail
         .arg("--getmaildir")
@@ -322,7 +361,7 @@ pub fn contenders(
         gm.clone(),
     );
     out.push(Contender {
-        name: "getmail6 into a Maildir".into(),
+        name: GETMAIL.into(),
         command: getmail,
         prepare: Box::new(move || {
             empty_maildir(&g1)?;
@@ -376,7 +415,7 @@ pub fn contenders(
         .env("FETCHMAILHOME", &fm);
     let (f1, f2) = (fm.clone(), bsmtp.clone());
     out.push(Contender {
-        name: "fetchmail into a BSMTP file".into(),
+        name: FETCHMAIL.into(),
         command: fetchmail,
         prepare: Box::new(move || fresh(&f1)),
         check: Box::new(move |_| {
@@ -412,4 +451,22 @@ fn set_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_failures_are_explained() {
+        // What getmail 6.18.11 printed in the failed run.
+        let getmail = "getmailrc: operation error (waiting child pid 48213 timed out)\n";
+        assert!(diagnose(getmail).is_some_and(|d| d.contains("6.19.09")));
+        assert!(
+            diagnose("setpriv: failed to execute getmail: No such file or directory")
+                .is_some_and(|d| d.starts_with("not installed"))
+        );
+        assert_eq!(diagnose("login refused"), None);
+        assert!(NAMES.contains(&FLOOR));
+    }
 }

@@ -18,9 +18,14 @@
 //!
 //! `--only A,B,..` runs what the comma-separated list names: `relay` and `app` name those
 //! scenarios; any other item names the download contenders whose name contains it (so
-//! `--only floor,Chromium,fetchmail` runs those three download contenders, and neither the relay
-//! nor the app). A download scenario whose selection lacks the floor has no comparison: its
-//! table says so instead of timing the others.
+//! `--only Chromium,fetchmail` runs those two download contenders, and neither the relay nor
+//! the app). The floor runs whenever any download contender does: a figure compares to it. An
+//! item that names nothing is an error before anything runs, and a run that measured nothing
+//! writes no report and fails.
+//!
+//! A contender that fails has its row say why: its exit status, after how long, the end of
+//! its standard error, and what that is known to mean (`children::diagnose`: getmail6's lost
+//! SIGCHLD, a program not installed). `POSTINO_BENCH_GETMAIL=PROGRAM` runs another getmail.
 //!
 //! `POSTINO_BENCH_APP_BEFORE=DIST` adds a second app contender, the app built in DIST (e.g. as it
 //! was before the engine worker), beside the one in dist/.
@@ -58,9 +63,10 @@ struct Args {
 const USAGE: &str = "usage: postino-bench [--quick] [--runs N] [--only relay|app|NAME,..] \
      [--messages DIRECT,DELAYED] [--app-messages N] [--out DIR]\n  \
      --only A,B,..  run only what the list names: `relay`, `app` (those scenarios), or any part of \
-     download contenders' names (e.g. --only floor,Chromium,fetchmail); a download scenario \
-     needs the floor\n  \
-     POSTINO_BENCH_APP_BEFORE=DIST  adds the app built in DIST as a second app contender";
+     download contenders' names (e.g. --only Chromium,fetchmail); the floor runs with any \
+     download contender; an item that names nothing is an error\n  \
+     POSTINO_BENCH_APP_BEFORE=DIST  adds the app built in DIST as a second app contender\n  \
+     POSTINO_BENCH_GETMAIL=PROGRAM  the getmail to run (default: getmail on PATH)";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -115,6 +121,18 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
+    // An item that names nothing would leave a comparison empty: said now, before any work.
+    for item in &args.only {
+        if !SCENARIOS.contains(&item.as_str())
+            && !children::NAMES.iter().any(|n| n.contains(item.as_str()))
+        {
+            return Err(format!(
+                "--only {item:?} names no scenario and no contender: use relay, app, or a part \
+                 of one of these names: {}",
+                children::NAMES.join("; ")
+            ));
+        }
+    }
     Ok(args)
 }
 
@@ -143,9 +161,12 @@ impl Args {
             .filter(|o| !SCENARIOS.contains(o))
     }
 
-    /// Whether the download contender called `name` runs.
+    /// Whether the download contender called `name` runs: the floor always does (when a
+    /// download scenario runs), as every figure is compared to it.
     fn selects(&self, name: &str) -> bool {
-        self.only.is_empty() || self.contender_names().any(|o| name.contains(o))
+        self.only.is_empty()
+            || name == children::FLOOR
+            || self.contender_names().any(|o| name.contains(o))
     }
 }
 
@@ -209,19 +230,6 @@ fn run(args: &Args) -> Result<(), String> {
     };
 
     for (title, n, delay) in downloads {
-        if !args.selects(children::FLOOR) {
-            // Without the floor a scenario's figures compare to nothing: said, not timed.
-            report.scenarios.push(Scenario::failed(
-                title,
-                n,
-                format!(
-                    "the floor (\"{}\") is not among the contenders --only {:?} selects: no comparison",
-                    children::FLOOR,
-                    args.only.join(",")
-                ),
-            ));
-            continue;
-        }
         eprintln!("postino-bench: {title}: generating {n} messages");
         let mails = mailbox::generate(n, 0x0905_71e0);
         let bytes: u64 = mails.iter().map(|m| m.len() as u64).sum();
@@ -252,16 +260,21 @@ fn run(args: &Args) -> Result<(), String> {
             failed: None,
             figures: Vec::new(),
         };
+        // Asked for, but not in this run (the app not built): a row that says so.
+        for item in args.contender_names() {
+            if !contenders.iter().any(|c| c.name.contains(item)) {
+                scenario.figures.push(Figure::failed(
+                    &format!("--only {item}"),
+                    "no such contender in this run: the app needs dist/ (cargo xtask build) and \
+                     tests/e2e/node_modules, the second app POSTINO_BENCH_APP_BEFORE"
+                        .into(),
+                ));
+            }
+        }
         let selected: Vec<Contender> = contenders
             .into_iter()
             .filter(|c| args.selects(&c.name))
             .collect();
-        if selected.is_empty() {
-            scenario.failed = Some(format!(
-                "no contender's name contains any of --only {:?}",
-                args.only.join(",")
-            ));
-        }
         for (i, mut c) in selected.into_iter().enumerate() {
             eprintln!("postino-bench:   {}", c.name);
             if i == 0 {
@@ -321,6 +334,7 @@ fn measure(c: &mut Contender, runs: usize) -> Figure {
         if let Some(d) = c.command.get_current_dir() {
             timed.current_dir(d);
         }
+        let started = std::time::Instant::now();
         let out = match timed.output() {
             Ok(o) => o,
             Err(e) => return Figure::failed(&c.name, format!("could not start: {e}")),
@@ -328,8 +342,22 @@ fn measure(c: &mut Contender, runs: usize) -> Figure {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
-            let tail: String = stderr.lines().rev().take(6).collect::<Vec<_>>().join(" | ");
-            return Figure::failed(&c.name, format!("exit {}: {tail}", out.status));
+            // The cause: status, time, the end of standard error in order (without /usr/bin/time's
+            // own line), and what it is known to mean.
+            let lines: Vec<&str> = stderr
+                .lines()
+                .filter(|l| !l.starts_with("POSTINO-BENCH-TIME ") && !l.trim().is_empty())
+                .collect();
+            let tail = lines[lines.len().saturating_sub(6)..].join(" / ");
+            let mut why = format!(
+                "{} after {:.0} s: {tail}",
+                out.status,
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(meaning) = children::diagnose(&stderr) {
+                why.push_str(&format!(" ({meaning})"));
+            }
+            return Figure::failed(&c.name, why);
         }
         if let Err(e) = (c.check)(&stdout) {
             return Figure::failed(&c.name, format!("wrong result: {e}"));

@@ -56,24 +56,13 @@ pub struct Scenario {
     pub bytes: u64,
     pub median_size: usize,
     pub max_size: usize,
-    /// Why the scenario has no comparison at all (--only left out the floor).
+    /// Why the scenario has no comparison at all. No run sets it since the floor runs with
+    /// every download contender; kept so that report.json keeps its shape.
     pub failed: Option<String>,
     pub figures: Vec<Figure>,
 }
 
 impl Scenario {
-    pub fn failed(title: &str, messages: usize, why: String) -> Scenario {
-        Scenario {
-            title: title.into(),
-            messages,
-            bytes: 0,
-            median_size: 0,
-            max_size: 0,
-            failed: Some(why),
-            figures: Vec::new(),
-        }
-    }
-
     /// The app contenders' figures during the download (tests/bench/browser.mjs), or `None`
     /// when no contender printed them.
     pub fn during(&self) -> Option<Table> {
