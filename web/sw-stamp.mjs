@@ -38,8 +38,11 @@ const pagePath = path.join(staging, PAGE);
 const page = readFileSync(pagePath, 'utf8').replace(META, '');
 writeFileSync(pagePath, page);
 
-/** Files the relay sends compressed (tower-http's precompressed `.br`/`.gz` beside them). */
-const COMPRESSIBLE = /\.(wasm|js|css|html|json|webmanifest|svg)$/;
+/**
+ * Files the relay sends compressed (tower-http's precompressed `.br`/`.gz` beside them). Not the
+ * page: the relay reads it to hash its inline script into the CSP.
+ */
+const COMPRESSIBLE = /\.(wasm|js|css|json|webmanifest|svg)$/;
 const COMPRESSED = /\.(br|gz)$/;
 const shipped = files(staging).filter((f) => f !== SW && !COMPRESSED.test(f));
 const digest = createHash('sha256');

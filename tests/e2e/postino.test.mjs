@@ -705,8 +705,10 @@ test('an engine that does not load: stored mail lists and opens, Check mail says
     const dist = mkdtempSync(path.join(os.tmpdir(), 'postino-dist-'));
     use(dist, (d) => rmSync(d, { recursive: true, force: true }));
     execFileSync('cp', ['-r', `${process.env.POSTINO_DIST}/.`, dist]);
-    const wasm = path.join(dist, 'postino-engine_bg.wasm');
-    const hidden = `${wasm}.hidden`;
+    // The wasm and the .br and .gz the relay would send in its place.
+    const wasm = ['', '.br', '.gz'].map((ext) => path.join(dist, `postino-engine_bg.wasm${ext}`));
+    const hide = () => wasm.forEach((f) => execFileSync('mv', [f, `${f}.hidden`]));
+    const restore = () => wasm.forEach((f) => execFileSync('mv', [`${f}.hidden`, f]));
 
     const password = randomPassword();
     const dovecot = use(await startDovecot({ user: 'alice', password }), (d) => d.stop());
@@ -720,7 +722,7 @@ test('an engine that does not load: stored mail lists and opens, Check mail says
     await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
 
     // The engine's wasm is gone (a 404): the page loads without it.
-    execFileSync('mv', [wasm, hidden]);
+    hide();
     await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
     await waitForSubjects(page, mail.map((m) => m.subject), APP_START_MS);
     const check = page.locator('#check-mail');
@@ -737,11 +739,15 @@ test('an engine that does not load: stored mail lists and opens, Check mail says
     // Check mail says the engine is not ready, rather than failing silently or waiting forever.
     assert.equal(await check.isEnabled(), true, 'Check mail is not a dead button');
     await check.click();
+    // The password was for the session before the reload: asked again, as after any reload.
+    await page.locator('#prompt-password').waitFor({ timeout: 30_000 });
+    await page.fill('#prompt-password', password);
+    await page.click('#password-ok');
     await page.locator('#status .error', { hasText: 'mail engine is not ready' }).waitFor({ timeout: APP_START_MS });
     assert.equal(await check.getAttribute('data-engine'), 'unavailable');
 
     // The wasm is back: the next press loads the engine and checks.
-    execFileSync('mv', [hidden, wasm]);
+    restore();
     await check.click();
     await page.locator('#status', { hasText: 'No new mail' }).waitFor({ timeout: SYNC_MS });
     assert.equal(await check.getAttribute('data-engine'), 'ready');

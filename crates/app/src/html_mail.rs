@@ -80,3 +80,51 @@ fn convert(node: &web_sys::Node, depth: usize) -> Node {
     }
     .into()
 }
+
+/// The browser's parser and html5ever build the same trees for the golden files: the page's
+/// path gives, byte for byte, what `crates/html/tests/golden.rs` expects natively.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+
+    macro_rules! golden {
+        ($($name:literal),*) => {
+            [$((
+                $name,
+                include_str!(concat!("../../html/tests/golden/", $name, ".html")),
+                include_str!(concat!("../../html/tests/golden/", $name, ".expected.html")),
+            )),*]
+        };
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn the_browsers_parser_gives_the_native_goldens() {
+        let inline = HashMap::from([(
+            "logo@x".to_string(),
+            "data:image/png;base64,iVBORw0KGgo=".to_string(),
+        )]);
+        let goldens = golden!(
+            "attributes",
+            "css-escapes",
+            "newsletter",
+            "style-breakout",
+            "text"
+        );
+        for (name, input, expected) in goldens {
+            let safe = postino_html::sanitize_body(&document(input), &inline, false);
+            let actual = format!("<!-- blocked: {} -->\n{}\n", safe.blocked, safe.document);
+            assert_eq!(
+                actual, expected,
+                "{name}: the browser's tree differs from html5ever's"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn deep_nesting_from_the_browser_is_flattened() {
+        let html = format!("{}deep{}", "<div>".repeat(2000), "</div>".repeat(2000));
+        let safe = render(&html, &HashMap::new(), false);
+        assert!(safe.document.contains("deep"));
+        assert!(safe.document.matches("<div>").count() <= MAX_DEPTH);
+    }
+}

@@ -9,8 +9,9 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State, WebSocketUpgrade};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, ORIGIN,
-    REFERRER_POLICY, SEC_WEBSOCKET_PROTOCOL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, HOST, ORIGIN, REFERRER_POLICY, SEC_WEBSOCKET_PROTOCOL, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -159,10 +160,14 @@ async fn metrics(State(state): State<Arc<RelayState>>) -> Response {
 /// for a year. Every HTML page gets the Content-Security-Policy of [`content_security_policy`].
 async fn app_headers(
     State(state): State<Arc<RelayState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    // A page is read below to hash its inline scripts into the CSP: always the plain file.
+    if path.ends_with('/') || path.ends_with(".html") {
+        request.headers_mut().remove(ACCEPT_ENCODING);
+    }
     let mut response = next.run(request).await;
     if state.tls {
         response
@@ -173,11 +178,18 @@ async fn app_headers(
     if is_api {
         return response;
     }
+    // A page must be read to hash its inline scripts: one that still came compressed (reached
+    // by another path than above) would have no hash and not run; it is refused, not served
+    // broken.
     let is_html = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    if is_html && response.headers().contains_key(CONTENT_ENCODING) {
+        tracing::warn!(path = ?path, "refused: a compressed page (.br/.gz beside it) is not served");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     let mut response = if is_html {
         with_csp(response).await
     } else {

@@ -165,8 +165,13 @@ async fn shutdown_without_sessions_is_immediate() {
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
+    get_with(addr, path, "").await
+}
+
+async fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> (u16, String, Vec<u8>) {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tcp.read_to_end(&mut out).await.unwrap();
@@ -251,6 +256,31 @@ async fn app_files_have_their_types_caching_and_a_csp() {
         );
         assert!(head.contains(cache), "{path}: {head}");
         assert!(!head.contains("content-security-policy"), "{path}: {head}");
+    }
+
+    // The build's .br beside a file is sent to a browser that takes brotli, with the file's
+    // type; the page never is (the CSP needs its text), even with a .br beside it.
+    let wasm = "/postino-app-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.join(format!("{}.br", &wasm[1..])), b"brotli bytes").unwrap();
+    std::fs::write(dist.join("index.html.br"), b"brotli page").unwrap();
+    let accept = "Accept-Encoding: gzip, deflate, br\r\n";
+    let (status, head, body) = get_with(addr, wasm, accept).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert!(head.contains("content-type: application/wasm"), "{head}");
+    assert_eq!(body, b"brotli bytes");
+    let (_, head, body) = get(addr, wasm).await;
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(body, b"\0asm");
+    for page_path in ["/", "/index.html"] {
+        let (status, head, body) = get_with(addr, page_path, accept).await;
+        assert_eq!(status, 200, "{page_path}");
+        assert!(!head.contains("content-encoding"), "{page_path}: {head}");
+        assert_eq!(body, page.as_bytes(), "{page_path}");
+        assert!(
+            head.contains(&hash[0].to_ascii_lowercase()),
+            "{page_path}: {head}"
+        );
     }
     std::fs::remove_dir_all(dist).unwrap();
 }

@@ -35,7 +35,12 @@ fn main() -> ExitCode {
             .and_then(|()| build_app())
             .and_then(|()| build_relay()),
         Some("bench") => bench(&args[1..]),
-        Some("size") => size::report(&root().join("dist"), true),
+        Some("size") => size::report(
+            &env::var_os("POSTINO_DIST")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("dist")),
+            true,
+        ),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  run [--listen ADDR] [--origin URL]  build the app and serve it with the demo mailbox\n  \
@@ -425,7 +430,12 @@ fn test() -> Result {
         // Deterministic: a bundle over its limit fails the run (crates/xtask/src/size.rs).
         results.push((
             "bundle sizes",
-            size::report(&root().join("dist"), true),
+            size::report(
+                &env::var_os("POSTINO_DIST")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| root().join("dist")),
+                true,
+            ),
             0.0,
         ));
     }

@@ -15,8 +15,8 @@ const ALL_GOAL: u64 = 450 * 1024;
 /// What CI holds the build to: the sizes reached, with a little room, so that nothing grows
 /// unnoticed. They are over the goals above (README, "Size"): the UI bundle is Yew, the views
 /// and mail-parser; the engine is rustls, ring, webpki's roots and the sync engine at speed.
-const UI_LIMIT: u64 = 360 * 1024;
-const ALL_LIMIT: u64 = 950 * 1024;
+const UI_LIMIT: u64 = 350 * 1024;
+const ALL_LIMIT: u64 = 880 * 1024;
 
 struct File {
     name: String,
@@ -103,7 +103,7 @@ pub fn report(dist: &Path, check: bool) -> Result<(), String> {
         ("UI (first render)", &mut ui),
         ("engine (worker)", &mut engine),
     ] {
-        files.sort_by(|a, b| b.gzipped.cmp(&a.gzipped));
+        files.sort_by_key(|f| std::cmp::Reverse(f.gzipped));
         let (raw, gz) = total(files);
         let br: u64 = files.iter().map(|f| f.brotli.unwrap_or(f.gzipped)).sum();
         println!(
