@@ -37,8 +37,9 @@ self.addEventListener('install', (event) => {
             kept.push(url);
             return;
           }
-          // `reload`: straight from the server, not from the HTTP cache, so it is this build.
-          const response = await fetch(new Request(url, { cache: 'reload' }));
+          // `no-cache`: checked with the server, so it is this build, but what the page has just
+          // downloaded comes from the HTTP cache (a 304), not over the link a second time.
+          const response = await fetch(new Request(url, { cache: 'no-cache' }));
           if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
           const headers = new Headers(response.headers);
           headers.set(DIGEST, digest);

@@ -299,6 +299,17 @@ test('update: a new version is offered, not swapped in, and runs once accepted',
     await page.locator('#update-banner').waitFor({ state: 'detached', timeout: UI_MS });
     const caches = await page.evaluate(() => caches.keys());
     assert.deepEqual(caches, [`postino-${v2}`], 'the old version\'s cache is gone');
+    // The update downloaded only what changed (the page and the new style sheet); both wasm
+    // bundles and the scripts were taken from the old version's cache.
+    const install = await page.evaluate(
+      async (build) => (await (await caches.open(`postino-${build}`)).match('/postino-install.json')).json(),
+      v2,
+    );
+    assert.deepEqual(install.fetched, ['/', `/${newCss}`].sort(), JSON.stringify(install));
+    for (const kept of ['/postino-engine_bg.wasm', '/postino-engine.js', '/engine-loader.js']) {
+      assert.ok(install.kept.includes(kept), `${kept} kept: ${JSON.stringify(install)}`);
+    }
+    assert.ok(install.kept.some((url) => /^\/postino-app-[0-9a-f]+_bg\.wasm$/.test(url)), JSON.stringify(install));
     await waitForSubjects(
       page,
       mail.map((m) => m.subject),

@@ -58,16 +58,24 @@ pub fn app() -> Html {
             });
             d.dispatch(Action::RemoteSenders(remote_senders::load()));
             let engine_d = d.clone();
-            engine::start(move |news| match news {
+            engine::listen(move |news| match news {
                 engine::News::IndexPending(n) => {
                     mark_index_pending(&n.to_string());
                     engine_d.dispatch(Action::IndexPending(n));
                 }
                 engine::News::Failed(text) => engine_d.dispatch(Action::Failed(text)),
-                engine::News::Status(status) => engine_d.dispatch(Action::Engine(status)),
+                engine::News::Status(status) => {
+                    // The service worker's install downloads every file of the app again: it
+                    // waits until the engine has its own, not to share the link with them.
+                    if status != engine::Status::Loading {
+                        let worker_d = engine_d.clone();
+                        service_worker::register(move |news| {
+                            worker_d.dispatch(Action::Worker(news))
+                        });
+                    }
+                    engine_d.dispatch(Action::Engine(status));
+                }
             });
-            let worker_d = d.clone();
-            service_worker::register(move |news| worker_d.dispatch(Action::Worker(news)));
             if launch_action().as_deref() == Some("search") {
                 focus("search");
             }

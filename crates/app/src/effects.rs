@@ -252,6 +252,8 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
                 .find(|a| !a.remember_password)
                 .map(|a| a.id.clone());
             d.dispatch(Action::Loaded { accounts, messages });
+            // After this render: the rows first, then the engine (crates/app/src/engine.rs).
+            after_render(engine::load);
             for account in remembered {
                 match vault::recall(&store, &account).await {
                     Ok(Some(password)) => d.dispatch(Action::Password {
@@ -303,6 +305,21 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
 }
 
 /// `<html data-index-pending>`: messages not yet searchable, for tests and benchmarks.
+/// Runs `f` once the next frame is painted (a task after the animation frame), or at once
+/// without a window.
+pub fn after_render(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return f();
+    };
+    let later = window.clone();
+    let frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let task = wasm_bindgen::closure::Closure::once_into_js(f);
+        let _ = later.set_timeout_with_callback(task.unchecked_ref());
+    });
+    let _ = window.request_animation_frame(frame.unchecked_ref());
+}
+
 pub fn mark_index_pending(count: &str) {
     if let Some(root) = web_sys::window()
         .and_then(|w| w.document())

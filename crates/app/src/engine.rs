@@ -103,10 +103,17 @@ fn engine() -> Rc<Engine> {
     ENGINE.with(Rc::clone)
 }
 
-/// Starts the engine (once) and says where its news goes.
-pub fn start(news: impl Fn(News) + 'static) {
+/// Says where the engine's news goes. The engine itself is loaded by [`load`] or by the first
+/// request, whichever comes first.
+pub fn listen(news: impl Fn(News) + 'static) {
+    *engine().news.borrow_mut() = Some(Rc::new(news));
+}
+
+/// Loads the engine now if it is not loaded or loading. The page calls it once the stored list
+/// is on screen: the engine's wasm, the largest file, then takes no bandwidth or CPU from the
+/// first render.
+pub fn load() {
     let engine = engine();
-    *engine.news.borrow_mut() = Some(Rc::new(news));
     if engine.worker.borrow().is_none() {
         spawn(&engine);
     }

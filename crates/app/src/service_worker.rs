@@ -21,6 +21,8 @@ const UPDATE_CHECK_MS: i32 = 60 * 60 * 1000;
 thread_local! {
     /// The user accepted the update: the next change of controller reloads the page.
     static ACCEPTED: Cell<bool> = const { Cell::new(false) };
+    /// `register` ran: it does its work once per page.
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn container() -> Option<ServiceWorkerContainer> {
@@ -42,6 +44,9 @@ pub fn build_id() -> Option<String> {
 
 /// Registers the service worker and calls `notify` with its news for the life of the page.
 pub fn register(notify: impl Fn(WorkerNews) + 'static) {
+    if REGISTERED.replace(true) {
+        return;
+    }
     let Some(container) = container() else {
         return;
     };

@@ -111,6 +111,15 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
                 }
             }
         }
+        // The app has no sign-in with a provider yet (issue 14): a refused token is a refused
+        // login, in the server's words.
+        Pop3Error::TokenRefused(refusal) => Failure::BadPassword {
+            text: format!(
+                "{host} refused the sign-in: {}.",
+                refusal.problem().describe()
+            ),
+            detail: Some(format!("The server said: {}", refusal.text)),
+        },
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
             (CertProblem::PinChanged { .. }, _) | (_, None) => Failure::Message {
                 text: format!(
