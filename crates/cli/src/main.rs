@@ -1,5 +1,5 @@
-//! `postino`: fetch the accounts of a TOML file into Maildir or mbox, with the same engine,
-//! policies and ledger as the browser app.
+//! `postino`: fetch the accounts of a TOML file into Maildir, mbox or a delivery agent, with
+//! the same engine, policies and ledger as the browser app.
 //!
 //! - `config.rs`: the TOML file, its accounts and destinations;
 //! - `disk.rs`: the `DiskStore`: messages into Maildir or mbox (formats in
@@ -10,8 +10,7 @@
 //! - `progress.rs`: one progress line per account, reports and errors above them;
 //! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
 //! - this file: the command line, accounts run side by side (`--jobs`), the password, the
-//!   report. The TCP connector
-//!   with its deadlines is `postino_sync::tcp`.
+//!   report. The TCP connector with its deadlines is `postino_sync::tcp`.
 #![forbid(unsafe_code)]
 
 mod config;
@@ -40,8 +39,8 @@ use lock::{lock_path, DestinationLock, LockError};
 use postino_sync::tcp::Tcp;
 use progress::Board;
 
-/// Fetch POP3 mail into Maildir or mbox. Mail stays on the server unless an account's policy
-/// says otherwise; nothing is ever downloaded twice.
+/// Fetch POP3 mail into Maildir or mbox, or through a delivery agent (mda). Mail stays on the
+/// server unless an account's policy says otherwise; nothing is ever downloaded twice.
 #[derive(Parser)]
 #[command(name = "postino", version, after_help = exit::HELP)]
 struct Args {
@@ -56,7 +55,7 @@ struct Args {
     /// Print what each server offers (CAPA, LOGIN-DELAY, EXPIRE, SASL) instead of fetching.
     #[arg(long)]
     serverinfo: bool,
-    /// No progress bar, and no note when waiting for another postino.
+    /// No progress lines, and no note when waiting for another postino.
     #[arg(long, short)]
     quiet: bool,
     /// When another postino is fetching into an account's destination, wait for it to finish
