@@ -17,7 +17,7 @@ use crate::auth::{attempts, AuthChoice, AuthMethod};
 use crate::command::Command;
 use crate::error::{Error, TLS_ONLY_PORT};
 use crate::response::{BodyEvent, Limits, ListingKind, ResponseDecoder};
-use crate::sasl::{Mechanism, SaslClient, MAX_AUTH_LINE};
+use crate::sasl::{always_two_step, initial_response_fits, Mechanism, SaslClient};
 use crate::secret::Secret;
 use crate::tls::TlsSetup;
 use crate::types::{Capabilities, ResponseCode, Security, Stat, StatusLine};
@@ -100,7 +100,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
 ///
 /// With [`Security::Stls`] it follows RFC 2595: CAPA must offer STLS, the `+OK` to STLS must be
 /// the last byte before the handshake, and capabilities seen before TLS are forgotten.
+///
+/// For Microsoft's servers ([`always_two_step`]) SASL initial responses always go in two steps.
 pub async fn connect<S>(stream: S, opts: &ConnectOptions) -> Result<Client<MaybeTls<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut client = connect_as_asked(stream, opts).await?;
+    client.sasl_two_step = always_two_step(&opts.host);
+    Ok(client)
+}
+
+async fn connect_as_asked<S>(stream: S, opts: &ConnectOptions) -> Result<Client<MaybeTls<S>>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -263,6 +274,8 @@ pub struct Client<S> {
     utf8: bool,
     /// Methods the server refused in the last [`Client::login_with`].
     refused: Vec<AuthMethod>,
+    /// Send SASL initial responses after the server's `+ `, never on the AUTH line.
+    sasl_two_step: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
@@ -294,7 +307,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             password_may_be_sent: false,
             utf8: false,
             refused: Vec::new(),
+            sasl_two_step: false,
         }
+    }
+
+    /// Always send SASL initial responses in two steps (`AUTH mechanism`, then the response
+    /// after the server's `+ `), even when they would fit the AUTH line. [`connect`] turns it
+    /// on for Microsoft's servers; off, only responses too long for the line wait.
+    pub fn set_sasl_two_step(&mut self, always: bool) {
+        self.sasl_two_step = always;
     }
 
     /// The greeting. A first byte that cannot start `+OK` or `-ERR` fails at once instead of
@@ -529,7 +550,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// SASL authentication with `mechanism` (RFC 5034), then CAPA again. For XOAUTH2 and
     /// OAUTHBEARER `secret` is the access token. The initial response goes on the AUTH line
-    /// only when the line fits 255 octets; otherwise after the server's first `+ `.
+    /// only when the line fits 255 octets and two steps are not asked for
+    /// ([`Client::set_sasl_two_step`]); otherwise after the server's first `+ `.
+    ///
+    /// A refused token is [`Error::TokenRefused`], with the server's error challenge decoded
+    /// (it is answered as the mechanism wants: an empty line for XOAUTH2, `^A` for
+    /// OAUTHBEARER, and the final `-ERR` read), so the caller can refresh once and retry.
     pub async fn authenticate(
         &mut self,
         user: &str,
@@ -542,10 +568,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             let b64 = crate::sasl::encode(ir.expose());
             Secret::new(if b64.is_empty() { "=".to_string() } else { b64 })
         });
-        let inline_fits = initial.as_ref().is_some_and(|ir| {
-            // "AUTH " mechanism SP ir CRLF
-            5 + mechanism.name().len() + 1 + ir.expose().len() + 2 <= MAX_AUTH_LINE
-        });
+        let inline_fits = !self.sasl_two_step
+            && initial
+                .as_ref()
+                .is_some_and(|ir| initial_response_fits(mechanism, ir.expose().len()));
         let (on_line, mut pending) = match initial {
             Some(ir) if inline_fits => (Some(ir), None),
             other => (None, other),
@@ -601,14 +627,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 }
                 Err(status) => {
                     self.broken = false;
-                    let text = match sasl.error_detail() {
-                        Some(detail) => format!("{} ({detail})", status.text),
-                        None => status.text,
-                    };
-                    return Err(Error::LoginFailed {
-                        code: status.code,
-                        text,
-                    });
+                    return Err(sasl.refusal(status));
                 }
             }
         }

@@ -24,6 +24,11 @@ pub enum Error {
         code: Option<ResponseCode>,
         text: String,
     },
+    /// The server refused an OAuth 2.0 access token (XOAUTH2, OAUTHBEARER), with what its error
+    /// challenge said: with [`crate::sasl::OAuthRefusal::should_refresh`] refresh the token once
+    /// and try again, then ask the user to sign in again.
+    #[error("the server refused the access token: {0}")]
+    TokenRefused(Box<crate::sasl::OAuthRefusal>),
     /// The server's bytes do not follow the protocol.
     #[error("the server sent something that is not POP3: {0}")]
     Protocol(String),

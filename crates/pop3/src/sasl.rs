@@ -20,10 +20,14 @@ use ring::{digest, hmac as ring_hmac, pbkdf2};
 
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::types::{ResponseCode, StatusLine};
 
 /// The longest AUTH command line, CRLF included (RFC 2449 section 4, RFC 5034 section 4): a
 /// longer initial response waits for the server's first `+ ` instead.
 pub const MAX_AUTH_LINE: usize = 255;
+
+/// The longest field of an OAuth error challenge kept (status, schemes, scope): they are shown.
+const MAX_CHALLENGE_FIELD: usize = 200;
 
 /// The most PBKDF2 iterations a SCRAM server may ask for: a hostile server must not make the
 /// browser spin for minutes.
@@ -113,6 +117,7 @@ pub struct SaslClient {
     state: State,
     /// What an OAuth server explained in its error challenge (RFC 7628 section 3.2.2).
     error_detail: Option<String>,
+    error_challenge: Option<OAuthErrorChallenge>,
 }
 
 impl std::fmt::Debug for SaslClient {
@@ -178,6 +183,7 @@ impl SaslClient {
             secret: secret.clone(),
             state,
             error_detail: None,
+            error_challenge: None,
         }
     }
 
@@ -188,6 +194,35 @@ impl SaslClient {
     /// What the server explained in an OAuth error challenge, decoded (usually JSON).
     pub fn error_detail(&self) -> Option<&str> {
         self.error_detail.as_deref()
+    }
+
+    /// The OAuth error challenge, decoded, once the server sent one.
+    pub fn error_challenge(&self) -> Option<&OAuthErrorChallenge> {
+        self.error_challenge.as_ref()
+    }
+
+    /// The error for the server's final `-ERR` to this exchange. For XOAUTH2 and OAUTHBEARER
+    /// it is [`Error::TokenRefused`], carrying the decoded error challenge, so that the caller
+    /// can refresh the token once and try again; unless the code says "try later"
+    /// (`[IN-USE]`, `[LOGIN-DELAY]`, `[SYS/TEMP]`), which says nothing about the token.
+    pub fn refusal(&self, status: StatusLine) -> Error {
+        let temporary = status.code.as_ref().is_some_and(ResponseCode::is_temporary);
+        if self.mechanism.is_oauth() && !temporary {
+            return Error::TokenRefused(Box::new(OAuthRefusal {
+                mechanism: self.mechanism,
+                challenge: self.error_challenge.clone(),
+                code: status.code,
+                text: status.text,
+            }));
+        }
+        let text = match &self.error_detail {
+            Some(detail) => format!("{} ({detail})", status.text),
+            None => status.text,
+        };
+        Error::LoginFailed {
+            code: status.code,
+            text,
+        }
     }
 
     /// The client's first message, for mechanisms that speak first; `None` for LOGIN and
@@ -244,6 +279,7 @@ impl SaslClient {
                     .take(300)
                     .collect();
                 self.error_detail = Some(shown);
+                self.error_challenge = Some(OAuthErrorChallenge::decode(challenge));
                 let answer = if self.mechanism == Mechanism::OAuthBearer {
                     "\x01"
                 } else {
@@ -285,6 +321,140 @@ impl SaslClient {
                 self.mechanism.name()
             ))),
         }
+    }
+}
+
+/// Whether the AUTH line with an initial response of `encoded_len` base64 octets fits
+/// [`MAX_AUTH_LINE`]: `"AUTH" SP mechanism SP initial-response CRLF` (RFC 5034 section 4).
+pub fn initial_response_fits(mechanism: Mechanism, encoded_len: usize) -> bool {
+    5 + mechanism.name().len() + 1 + encoded_len + 2 <= MAX_AUTH_LINE
+}
+
+/// Whether `host` is one of Microsoft's POP servers (`outlook.office365.com`, `*.outlook.com`,
+/// `*.office365.com`), which refuse an initial response on the AUTH line however short: the
+/// response always follows the server's `+ ` there (RFC 5034's two steps). getmail6, mpop and
+/// MailKit all met "AUTH XOAUTH2 <token>" refused by them.
+pub fn always_two_step(host: &str) -> bool {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    ["outlook.com", "office365.com"]
+        .iter()
+        .any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.')))
+}
+
+/// The error challenge of an OAuth server that refused a token: base64 JSON after `+ `
+/// (RFC 7628 section 3.2.2 for OAUTHBEARER; Google and Microsoft send the same keys for
+/// XOAUTH2):
+///
+/// ```text
+/// {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}
+/// ```
+///
+/// Decoded tolerantly: what is not JSON, or a key that is missing or not a string or number,
+/// is `None`. Each field is cut to 200 characters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OAuthErrorChallenge {
+    /// An HTTP status (`"401"`, Google's and Microsoft's way) or an RFC 6750 error code
+    /// (`"invalid_token"`, RFC 7628's way).
+    pub status: Option<String>,
+    pub schemes: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl OAuthErrorChallenge {
+    /// The challenge's JSON, already base64-decoded.
+    pub fn decode(json: &[u8]) -> OAuthErrorChallenge {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(json) else {
+            return OAuthErrorChallenge::default();
+        };
+        let field = |key: &str| -> Option<String> {
+            let text = match map.get(key)? {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some(text.chars().take(MAX_CHALLENGE_FIELD).collect())
+        };
+        OAuthErrorChallenge {
+            status: field("status"),
+            schemes: field("schemes"),
+            scope: field("scope"),
+        }
+    }
+
+    /// What the status means.
+    pub fn problem(&self) -> TokenProblem {
+        match self.status.as_deref().map(str::trim) {
+            Some("401" | "invalid_token") => TokenProblem::ExpiredOrRevoked,
+            Some("400" | "invalid_request") => TokenProblem::BadRequest,
+            Some("403" | "insufficient_scope") => TokenProblem::InsufficientScope,
+            _ => TokenProblem::Refused,
+        }
+    }
+}
+
+/// Why an OAuth server refused a token, from its error challenge's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// `401` / `invalid_token`: refresh the token and try once more.
+    ExpiredOrRevoked,
+    /// `400` / `invalid_request`: the login itself was malformed (often a wrong user name).
+    BadRequest,
+    /// `403` / `insufficient_scope`: the token was granted without the mail scope.
+    InsufficientScope,
+    /// No error challenge, or a status not known here.
+    Refused,
+}
+
+impl TokenProblem {
+    /// In words the app can show.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TokenProblem::ExpiredOrRevoked => "token expired or revoked",
+            TokenProblem::BadRequest => "bad request",
+            TokenProblem::InsufficientScope => "the token does not grant access to mail",
+            TokenProblem::Refused => "token refused",
+        }
+    }
+}
+
+/// A token the server refused: [`Error::TokenRefused`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthRefusal {
+    pub mechanism: Mechanism,
+    /// The decoded error challenge, when the server sent one (Microsoft does not).
+    pub challenge: Option<OAuthErrorChallenge>,
+    /// The code of the final `-ERR`, usually `[AUTH]`.
+    pub code: Option<ResponseCode>,
+    /// The text of the final `-ERR`.
+    pub text: String,
+}
+
+impl OAuthRefusal {
+    pub fn problem(&self) -> TokenProblem {
+        self.challenge
+            .as_ref()
+            .map_or(TokenProblem::Refused, OAuthErrorChallenge::problem)
+    }
+
+    /// Whether refreshing the token and trying once more may help: the server said the token
+    /// expired or was revoked, or refused it without saying why (Microsoft's way).
+    pub fn should_refresh(&self) -> bool {
+        matches!(
+            self.problem(),
+            TokenProblem::ExpiredOrRevoked | TokenProblem::Refused
+        )
+    }
+}
+
+impl std::fmt::Display for OAuthRefusal {
+    /// `token expired or revoked (status 401); the server said: Authentication failure`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.problem().describe())?;
+        if let Some(status) = self.challenge.as_ref().and_then(|c| c.status.as_deref()) {
+            write!(f, " (status {status})")?;
+        }
+        let text: String = self.text.chars().take(300).collect();
+        write!(f, "; the server said: {text}")
     }
 }
 
@@ -567,6 +737,122 @@ mod tests {
             "n,a=a=2Cb=3Dc,\x01auth=Bearer tok\x01\x01"
         );
         assert_eq!(text(c.respond(b"{}").unwrap()), "\x01");
+    }
+
+    #[test]
+    fn initial_response_fits_the_255_octet_auth_line() {
+        // "AUTH XOAUTH2 " is 13 octets, CRLF 2: 240 octets of response fit, 241 do not.
+        assert!(initial_response_fits(Mechanism::XOAuth2, 240));
+        assert!(!initial_response_fits(Mechanism::XOAuth2, 241));
+        // "AUTH OAUTHBEARER " is 17.
+        assert!(initial_response_fits(Mechanism::OAuthBearer, 236));
+        assert!(!initial_response_fits(Mechanism::OAuthBearer, 237));
+    }
+
+    #[test]
+    fn microsoft_hosts_always_take_two_steps() {
+        for host in [
+            "outlook.office365.com",
+            "OUTLOOK.OFFICE365.COM.",
+            "pop-mail.outlook.com",
+            "outlook.com",
+            "smtp.office365.com",
+        ] {
+            assert!(always_two_step(host), "{host}");
+        }
+        for host in [
+            "pop.gmail.com",
+            "notoutlook.com",
+            "outlook.com.evil.example",
+            "127.0.0.1",
+        ] {
+            assert!(!always_two_step(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn error_challenges_decode_tolerantly() {
+        // Google's XOAUTH2 challenge.
+        let google = OAuthErrorChallenge::decode(
+            br#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#,
+        );
+        assert_eq!(google.status.as_deref(), Some("401"));
+        assert_eq!(google.scope.as_deref(), Some("https://mail.google.com/"));
+        assert_eq!(google.problem(), TokenProblem::ExpiredOrRevoked);
+        // RFC 7628 section 3.2.2's example uses RFC 6750 error codes.
+        let rfc = OAuthErrorChallenge::decode(
+            br#"{"status":"invalid_token","scope":"example_scope","openid-configuration":"x"}"#,
+        );
+        assert_eq!(rfc.problem(), TokenProblem::ExpiredOrRevoked);
+        assert_eq!(
+            OAuthErrorChallenge::decode(br#"{"status":400}"#).problem(),
+            TokenProblem::BadRequest
+        );
+        assert_eq!(
+            OAuthErrorChallenge::decode(br#"{"status":"insufficient_scope"}"#).problem(),
+            TokenProblem::InsufficientScope
+        );
+        // Not JSON, not an object, wrong types, huge fields: no panic, nothing made up.
+        for junk in [
+            &b"not json"[..],
+            b"[1,2]",
+            b"{\"status\":[\"401\"]}",
+            b"\xff\xfe",
+            b"",
+        ] {
+            let c = OAuthErrorChallenge::decode(junk);
+            assert_eq!(c, OAuthErrorChallenge::default());
+            assert_eq!(c.problem(), TokenProblem::Refused);
+        }
+        let long = format!(r#"{{"scope":"{}"}}"#, "s".repeat(10_000));
+        assert_eq!(
+            OAuthErrorChallenge::decode(long.as_bytes())
+                .scope
+                .unwrap()
+                .len(),
+            MAX_CHALLENGE_FIELD
+        );
+    }
+
+    #[test]
+    fn a_refused_token_is_a_typed_error_without_the_token() {
+        let status = |code: Option<ResponseCode>| StatusLine {
+            ok: false,
+            code,
+            text: "Authentication failed".into(),
+        };
+        let mut c = SaslClient::new(Mechanism::XOAuth2, "a@b.c", &secret("sekrit-token")).unwrap();
+        c.initial_response();
+        c.respond(br#"{"status":"401","schemes":"bearer"}"#)
+            .unwrap();
+        let err = c.refusal(status(Some(ResponseCode::Auth)));
+        let Error::TokenRefused(refusal) = &err else {
+            panic!("{err:?}")
+        };
+        assert!(refusal.should_refresh());
+        assert_eq!(refusal.problem().describe(), "token expired or revoked");
+        assert!(!format!("{err:?} {err}").contains("sekrit-token"));
+        assert!(!format!("{c:?}").contains("sekrit-token"));
+        // No challenge at all (Microsoft's plain -ERR): refused, worth one refresh.
+        let c = SaslClient::new(Mechanism::OAuthBearer, "a", &secret("t")).unwrap();
+        let Error::TokenRefused(r) = c.refusal(status(None)) else {
+            panic!()
+        };
+        assert_eq!(
+            (r.problem(), r.should_refresh()),
+            (TokenProblem::Refused, true)
+        );
+        // Passwords keep LoginFailed; so does a "try later" code for tokens.
+        let c = SaslClient::new(Mechanism::Plain, "a", &secret("pw")).unwrap();
+        assert!(matches!(
+            c.refusal(status(Some(ResponseCode::Auth))),
+            Error::LoginFailed { .. }
+        ));
+        let c = SaslClient::new(Mechanism::XOAuth2, "a", &secret("t")).unwrap();
+        assert!(matches!(
+            c.refusal(status(Some(ResponseCode::InUse))),
+            Error::LoginFailed { .. }
+        ));
     }
 
     #[test]

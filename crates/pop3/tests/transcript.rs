@@ -3,6 +3,7 @@
 //! client sends, and at the end that the client sent nothing more.
 
 use postino_pop3::client::PIPELINE_WINDOW;
+use postino_pop3::sasl::TokenProblem;
 use postino_pop3::{
     connect, AuthChoice, AuthMethod, Client, Command, ConnectOptions, Error, Limits, Mechanism,
     ResponseCode, Secret, Security,
@@ -472,13 +473,96 @@ async fn xoauth2_error_json_continuation() {
         .await
         .unwrap_err();
     match &err {
-        Error::LoginFailed { code, text } => {
-            assert_eq!(code, &Some(ResponseCode::Auth));
-            assert!(text.contains(r#""status":"401""#), "{text}");
+        Error::TokenRefused(refusal) => {
+            assert_eq!(refusal.code, Some(ResponseCode::Auth));
+            assert_eq!(refusal.problem(), TokenProblem::ExpiredOrRevoked);
+            assert!(refusal.should_refresh());
+            let challenge = refusal.challenge.as_ref().unwrap();
+            assert_eq!(challenge.status.as_deref(), Some("401"));
+            assert_eq!(challenge.schemes.as_deref(), Some("bearer"));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        err.to_string(),
+        "the server refused the access token: token expired or revoked (status 401); \
+         the server said: Authentication failure"
+    );
     assert!(!format!("{err:?}").contains(&token));
+    assert!(!err.to_string().contains(&token));
+    drop(client);
+    server.await.unwrap();
+}
+
+/// Two steps asked for (Microsoft's servers): even a short initial response waits for `+ `.
+/// A 400 in the error challenge is a bad request, not a token to refresh.
+#[tokio::test]
+async fn xoauth2_two_steps_when_asked_even_if_short() {
+    let (stream, server) = scripted(session(vec![
+        C("AUTH XOAUTH2\r\n"),
+        S("+ \r\n"),
+        // base64("user=u@x\x01auth=Bearer tok\x01\x01")
+        C("dXNlcj11QHgBYXV0aD1CZWFyZXIgdG9rAQE=\r\n"),
+        // base64('{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}')
+        S("+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==\r\n"),
+        C("\r\n"),
+        S("-ERR [AUTH] Invalid credentials\r\n"),
+        // The session goes on after a refusal: the same client may try again.
+        C("AUTH XOAUTH2\r\n"),
+        S("+ \r\n"),
+        C("dXNlcj11QHgBYXV0aD1CZWFyZXIgdG9rAQE=\r\n"),
+        S("+OK welcome\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\n.\r\n"),
+    ]));
+    let mut client = start(stream).await;
+    client.set_sasl_two_step(true);
+    let err = client
+        .authenticate("u@x", &secret("tok"), Mechanism::XOAuth2)
+        .await
+        .unwrap_err();
+    let Error::TokenRefused(refusal) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(refusal.problem(), TokenProblem::BadRequest);
+    assert!(!refusal.should_refresh());
+    let challenge = refusal.challenge.as_ref().unwrap();
+    assert_eq!(challenge.scope.as_deref(), Some("https://mail.google.com/"));
+    assert!(
+        err.to_string().contains("bad request (status 400)"),
+        "{err}"
+    );
+    client
+        .authenticate("u@x", &secret("tok"), Mechanism::XOAuth2)
+        .await
+        .unwrap();
+    drop(client);
+    server.await.unwrap();
+}
+
+/// A "try later" code on the final -ERR says nothing about the token: not TokenRefused.
+#[tokio::test]
+async fn oauth_refusal_with_a_temporary_code_is_a_login_failure_to_retry_later() {
+    let (stream, server) = scripted(session(vec![
+        C("AUTH XOAUTH2 dXNlcj11QHgBYXV0aD1CZWFyZXIgdG9rAQE=\r\n"),
+        S("-ERR [SYS/TEMP] try again later\r\n"),
+    ]));
+    let mut client = start(stream).await;
+    let err = client
+        .authenticate("u@x", &secret("tok"), Mechanism::XOAuth2)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::LoginFailed {
+                code: Some(ResponseCode::SysTemp),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_temporary());
     drop(client);
     server.await.unwrap();
 }
@@ -497,7 +581,16 @@ async fn oauthbearer_inline_and_error_answered_with_ctrl_a() {
     ]);
     let mut client = start(stream).await;
     let err = client.login_oauth("u@x", &secret("tok")).await.unwrap_err();
-    assert!(matches!(err, Error::LoginFailed { .. }), "{err:?}");
+    // An empty JSON object: refused without a reason, so refreshing once may help.
+    match &err {
+        Error::TokenRefused(refusal) => {
+            assert_eq!(refusal.mechanism, Mechanism::OAuthBearer);
+            assert_eq!(refusal.problem(), TokenProblem::Refused);
+            assert!(refusal.should_refresh());
+            assert_eq!(refusal.text, "expired");
+        }
+        other => panic!("{other:?}"),
+    }
     drop(client);
     server.await.unwrap();
 }
