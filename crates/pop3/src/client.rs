@@ -17,7 +17,7 @@ use crate::auth::{attempts, AuthChoice, AuthMethod};
 use crate::command::Command;
 use crate::error::{Error, TLS_ONLY_PORT};
 use crate::response::{BodyEvent, Limits, ListingKind, ResponseDecoder};
-use crate::sasl::{always_two_step, initial_response_fits, Mechanism, SaslClient};
+use crate::sasl::{always_two_step, initial_response_fits, Mechanism, SaslClient, MAX_AUTH_LINE};
 use crate::secret::Secret;
 use crate::tls::TlsSetup;
 use crate::types::{Capabilities, ResponseCode, Security, Stat, StatusLine};
@@ -276,6 +276,8 @@ pub struct Client<S> {
     refused: Vec<AuthMethod>,
     /// Send SASL initial responses after the server's `+ `, never on the AUTH line.
     sasl_two_step: bool,
+    /// The longest AUTH line with an initial response, CRLF included.
+    max_auth_line: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
@@ -308,6 +310,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             utf8: false,
             refused: Vec::new(),
             sasl_two_step: false,
+            max_auth_line: MAX_AUTH_LINE,
         }
     }
 
@@ -316,6 +319,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// on for Microsoft's servers; off, only responses too long for the line wait.
     pub fn set_sasl_two_step(&mut self, always: bool) {
         self.sasl_two_step = always;
+    }
+
+    /// Whether SASL initial responses always go in two steps (see
+    /// [`Client::set_sasl_two_step`]).
+    pub fn sasl_two_step(&self) -> bool {
+        self.sasl_two_step
+    }
+
+    /// The longest AUTH line (CRLF included) that may carry an initial response: 255 octets by
+    /// RFC 5034 section 4, "unless the server says otherwise". For a server known to take
+    /// longer lines (Gmail and Dovecot take an access token on the AUTH line) a larger value
+    /// saves a round trip; two steps ([`Client::set_sasl_two_step`]) win over it.
+    pub fn set_max_auth_line(&mut self, octets: usize) {
+        self.max_auth_line = octets;
     }
 
     /// The greeting. A first byte that cannot start `+OK` or `-ERR` fails at once instead of
@@ -569,9 +586,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             Secret::new(if b64.is_empty() { "=".to_string() } else { b64 })
         });
         let inline_fits = !self.sasl_two_step
-            && initial
-                .as_ref()
-                .is_some_and(|ir| initial_response_fits(mechanism, ir.expose().len()));
+            && initial.as_ref().is_some_and(|ir| {
+                initial_response_fits(mechanism, ir.expose().len(), self.max_auth_line)
+            });
         let (on_line, mut pending) = match initial {
             Some(ir) if inline_fits => (Some(ir), None),
             other => (None, other),

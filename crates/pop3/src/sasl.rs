@@ -325,9 +325,10 @@ impl SaslClient {
 }
 
 /// Whether the AUTH line with an initial response of `encoded_len` base64 octets fits
-/// [`MAX_AUTH_LINE`]: `"AUTH" SP mechanism SP initial-response CRLF` (RFC 5034 section 4).
-pub fn initial_response_fits(mechanism: Mechanism, encoded_len: usize) -> bool {
-    5 + mechanism.name().len() + 1 + encoded_len + 2 <= MAX_AUTH_LINE
+/// `max_line` octets ([`MAX_AUTH_LINE`] by RFC 5034 section 4):
+/// `"AUTH" SP mechanism SP initial-response CRLF`.
+pub fn initial_response_fits(mechanism: Mechanism, encoded_len: usize, max_line: usize) -> bool {
+    5 + mechanism.name().len() + 1 + encoded_len + 2 <= max_line
 }
 
 /// Whether `host` is one of Microsoft's POP servers (`outlook.office365.com`, `*.outlook.com`,
@@ -742,11 +743,28 @@ mod tests {
     #[test]
     fn initial_response_fits_the_255_octet_auth_line() {
         // "AUTH XOAUTH2 " is 13 octets, CRLF 2: 240 octets of response fit, 241 do not.
-        assert!(initial_response_fits(Mechanism::XOAuth2, 240));
-        assert!(!initial_response_fits(Mechanism::XOAuth2, 241));
+        assert!(initial_response_fits(
+            Mechanism::XOAuth2,
+            240,
+            MAX_AUTH_LINE
+        ));
+        assert!(!initial_response_fits(
+            Mechanism::XOAuth2,
+            241,
+            MAX_AUTH_LINE
+        ));
         // "AUTH OAUTHBEARER " is 17.
-        assert!(initial_response_fits(Mechanism::OAuthBearer, 236));
-        assert!(!initial_response_fits(Mechanism::OAuthBearer, 237));
+        assert!(initial_response_fits(
+            Mechanism::OAuthBearer,
+            236,
+            MAX_AUTH_LINE
+        ));
+        assert!(!initial_response_fits(
+            Mechanism::OAuthBearer,
+            237,
+            MAX_AUTH_LINE
+        ));
+        assert!(initial_response_fits(Mechanism::OAuthBearer, 4000, 4096));
     }
 
     #[test]

@@ -355,6 +355,7 @@ async fn a_locked_mailbox_is_in_use_and_temporary() {
         },
         &DovecotExtras {
             pop3_lock_session: true,
+            ..DovecotExtras::default()
         },
     )
     .expect("dovecot starts");

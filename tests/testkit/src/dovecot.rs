@@ -46,6 +46,22 @@ pub struct DovecotExtras {
     /// second session is refused with `-ERR [IN-USE]` (RFC 3206). Off by default, as in
     /// Dovecot, so that a session dropped by a test does not lock out the next one.
     pub pop3_lock_session: bool,
+    /// Log in with OAuth 2.0 access tokens too (SASL XOAUTH2 and OAUTHBEARER), validated by
+    /// Dovecot itself.
+    pub oauth2: Option<DovecotOAuth2>,
+}
+
+/// Dovecot validates access tokens itself: `passdb { driver = oauth2 }` with
+/// `introspection_mode = local`, a JWT signed by `issuer`'s RS256 key `kid` (its public key
+/// written as Dovecot's local key dict: `keys/default/RS256/<kid>`), whose `sub` must be the
+/// user logging in and whose `exp` must not have passed. Passwords keep working beside it.
+#[derive(Clone, Debug)]
+pub struct DovecotOAuth2 {
+    /// The `iss` the tokens must carry, e.g. `http://localhost:PORT`.
+    pub issuer: String,
+    pub kid: String,
+    /// SubjectPublicKeyInfo PEM.
+    pub public_key_pem: String,
 }
 
 /// A running Dovecot, listening on 127.0.0.1 only. Dropping it stops Dovecot and removes its
@@ -117,6 +133,9 @@ impl Dovecot {
         fs::write(dir.join("passwd"), passwd)?;
         fs::set_permissions(dir.join("passwd"), fs::Permissions::from_mode(0o644))?;
 
+        if let Some(oauth2) = &extras.oauth2 {
+            write_oauth2(&dir, oauth2)?;
+        }
         let config = config(&dir, &identity, extras, pop3_port, pop3s_port);
         let config_path = dir.join("dovecot.conf");
         fs::write(&config_path, config)?;
@@ -398,13 +417,13 @@ ssl = yes
 ssl_cert = <{dir}/cert.pem
 ssl_key = <{dir}/key.pem
 disable_plaintext_auth = yes
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256{oauth_mechanisms}
 
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
 pop3_lock_session = {lock_session}
 
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/passwd
 }}
@@ -431,7 +450,7 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
-}}
+{anvil_penalty}}}
 "#,
         internal = identity.internal_user,
         login = identity.login_user,
@@ -441,6 +460,27 @@ service anvil {{
             .map(|group| format!("default_internal_group = {group}\n"))
             .unwrap_or_default(),
         uid = identity.mail_uid,
+        oauth_mechanisms = if extras.oauth2.is_some() {
+            " xoauth2 oauthbearer"
+        } else {
+            ""
+        },
+        // Tests refuse tokens on purpose, many times over from 127.0.0.1: no growing penalty
+        // (2, 4, 8, then 15 s each) for that address.
+        anvil_penalty = if extras.oauth2.is_some() {
+            "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
+        } else {
+            ""
+        },
+        oauth_passdb = if extras.oauth2.is_some() {
+            format!(
+                "# Tokens only: password mechanisms go to the passwd-file below.\n\
+                 passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  \
+                 args = {dir}/dovecot-oauth2.conf.ext\n}}\n"
+            )
+        } else {
+            String::new()
+        },
         lock_session = if extras.pop3_lock_session {
             "yes"
         } else {
@@ -448,6 +488,43 @@ service anvil {{
         },
     );
     conf
+}
+
+/// The oauth2 passdb's settings and the local key dict holding the issuer's public key.
+fn write_oauth2(dir: &Path, oauth2: &DovecotOAuth2) -> io::Result<()> {
+    if oauth2.kid.is_empty()
+        || !oauth2
+            .kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("key id {:?} cannot be a file name", oauth2.kid),
+        ));
+    }
+    let keys = dir.join("oauth2-keys");
+    let key_dir = keys.join("default").join("RS256");
+    fs::create_dir_all(&key_dir)?;
+    fs::write(key_dir.join(&oauth2.kid), &oauth2.public_key_pem)?;
+    for d in [&keys, &keys.join("default"), &key_dir] {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
+    }
+    fs::set_permissions(key_dir.join(&oauth2.kid), fs::Permissions::from_mode(0o644))?;
+    let settings = format!(
+        "# Written by postino-testkit: JWT access tokens validated here, with the issuer's key.\n\
+         introspection_mode = local\n\
+         local_validation_key_dict = fs:posix:prefix={keys}/\n\
+         issuers = {issuer}\n\
+         username_attribute = sub\n",
+        keys = keys.display(),
+        issuer = oauth2.issuer,
+    );
+    fs::write(dir.join("dovecot-oauth2.conf.ext"), settings)?;
+    fs::set_permissions(
+        dir.join("dovecot-oauth2.conf.ext"),
+        fs::Permissions::from_mode(0o644),
+    )
 }
 
 fn check_credentials(user: &str, password: &str) -> io::Result<()> {

@@ -21,7 +21,9 @@
 mod certificate;
 mod dovecot;
 mod fixtures;
+pub mod oauth_mock;
 
 pub use certificate::{fingerprint, SelfSignedCertificate};
-pub use dovecot::{Dovecot, DovecotExtras, DovecotOptions};
+pub use dovecot::{Dovecot, DovecotExtras, DovecotOAuth2, DovecotOptions};
 pub use fixtures::{fixtures, generated_mailbox, workspace_root};
+pub use oauth_mock::{OAuthMock, OAuthMockOptions};
