@@ -654,6 +654,18 @@ test('two tabs, one account: one downloads while the other waits, and nothing is
     await second.locator('#status', { hasText: 'Another Postino tab is checking' }).waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('#status .error').count(), 0);
 
+    // Stop in the waiting tab takes effect at once, not when the other tab is done.
+    await second.click('#cancel-check');
+    await second.locator('#status', { hasText: 'Stopped.' }).waitFor({ timeout: 10_000 });
+    assert.equal(
+      await page.locator('#status .info', { hasText: 'new messages for' }).count(),
+      0,
+      'the first tab is still downloading when the second has stopped waiting',
+    );
+    // Asked again, it waits again.
+    await second.locator('#check-mail').click({ timeout: APP_START_MS });
+    await second.locator('#status', { hasText: 'Another Postino tab is checking' }).waitFor({ timeout: 30_000 });
+
     // The first finishes with everything; the second then finds nothing new.
     await page.locator('#status .info', { hasText: `${COUNT} new messages for` }).waitFor({ timeout: SYNC_MS });
     await second.locator('#status .info', { hasText: 'No new mail for' }).waitFor({ timeout: SYNC_MS });

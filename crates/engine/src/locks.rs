@@ -38,17 +38,34 @@ pub fn available() -> bool {
 /// Takes lock `name` now if no one holds it; `None` if someone does. Without Web Locks (an
 /// old browser), the lock is granted: one tab, as before locks existed.
 pub async fn try_acquire(name: &str) -> Result<Option<LockGuard>, String> {
-    acquire_with(name, true).await
+    acquire_now(name).await
 }
 
 /// Waits for lock `name`.
 pub async fn acquire(name: &str) -> Result<LockGuard, String> {
-    Ok(acquire_with(name, false)
+    acquire_with(name, false, None)
         .await?
-        .expect("a lock requested without ifAvailable is always granted"))
+        .ok_or_else(|| "the browser did not grant the lock".to_string())
 }
 
-async fn acquire_with(name: &str, if_available: bool) -> Result<Option<LockGuard>, String> {
+/// Waits for lock `name` until it is granted (`Some`) or `signal` aborts the wait (`None`).
+pub async fn acquire_or_abort(
+    name: &str,
+    signal: &web_sys::AbortSignal,
+) -> Result<Option<LockGuard>, String> {
+    acquire_with(name, false, Some(signal)).await
+}
+
+/// Takes lock `name` now if no one holds it; `None` if someone does.
+async fn acquire_now(name: &str) -> Result<Option<LockGuard>, String> {
+    acquire_with(name, true, None).await
+}
+
+async fn acquire_with(
+    name: &str,
+    if_available: bool,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Option<LockGuard>, String> {
     let Some(locks) = lock_manager() else {
         return Ok(Some(LockGuard { release: None }));
     };
@@ -59,10 +76,15 @@ async fn acquire_with(name: &str, if_available: bool) -> Result<Option<LockGuard
         let release = release.clone();
         Promise::new(&mut move |resolve, _reject| *release.borrow_mut() = Some(resolve))
     };
+    // Granted or not (`ifAvailable`), the callback says; an aborted wait, the rejection does.
     let (granted_tx, granted_rx) = oneshot::channel::<bool>();
+    let granted_tx = Rc::new(RefCell::new(Some(granted_tx)));
+    let on_reject = granted_tx.clone();
     let callback = Closure::once_into_js(move |lock: JsValue| -> JsValue {
         let granted = !lock.is_null();
-        let _ = granted_tx.send(granted);
+        if let Some(tx) = granted_tx.borrow_mut().take() {
+            let _ = tx.send(granted);
+        }
         if granted {
             held.into()
         } else {
@@ -73,6 +95,9 @@ async fn acquire_with(name: &str, if_available: bool) -> Result<Option<LockGuard
     if if_available {
         Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).map_err(js)?;
     }
+    if let Some(signal) = signal {
+        Reflect::set(&options, &"signal".into(), signal).map_err(js)?;
+    }
     let request: Function = Reflect::get(&locks, &"request".into())
         .map_err(js)?
         .dyn_into()
@@ -82,10 +107,15 @@ async fn acquire_with(name: &str, if_available: bool) -> Result<Option<LockGuard
         .map_err(js)?
         .dyn_into()
         .map_err(|_| "navigator.locks.request did not return a promise".to_string())?;
-    // A rejection (the holder went away while the request was set up) must not go unhandled.
-    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
-    let _ = promise.catch(&ignore);
-    ignore.forget();
+    // A rejection (an aborted wait, or the holder went away while the request was set up)
+    // means not granted, and must not go unhandled.
+    let rejected = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+        if let Some(tx) = on_reject.borrow_mut().take() {
+            let _ = tx.send(false);
+        }
+    });
+    let _ = promise.catch(&rejected);
+    rejected.forget();
     let granted = granted_rx
         .await
         .map_err(|_| "the browser dropped the lock request".to_string())?;

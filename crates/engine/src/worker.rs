@@ -38,6 +38,8 @@ thread_local! {
     static LIFE: RefCell<Option<LockGuard>> = const { RefCell::new(None) };
     /// The stop switch of the running check or triage, if one runs.
     static RUNNING: RefCell<Option<Cancel>> = const { RefCell::new(None) };
+    /// Aborts the wait of a check for its account's lock (held by another tab).
+    static WAITING: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -120,9 +122,15 @@ async fn greet(hello: Hello) {
 async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore>) -> Reply {
     match request {
         Request::Check(login) => Reply::Checked(run_check(id, &store, login).await),
-        Request::Cancel => Reply::Cancelled {
-            was_running: RUNNING.with(|r| r.borrow().as_ref().map(Cancel::cancel).is_some()),
-        },
+        Request::Cancel => {
+            // A check waiting for another tab stops waiting now, not when that tab is done.
+            if let Some(waiting) = WAITING.with(|w| w.borrow_mut().take()) {
+                waiting.abort();
+            }
+            Reply::Cancelled {
+                was_running: RUNNING.with(|r| r.borrow().as_ref().map(Cancel::cancel).is_some()),
+            }
+        }
         Request::TestConnection(login) => {
             Reply::Tested(check::test_connection(&login.account, &login.password).await)
         }
@@ -193,14 +201,20 @@ async fn account_locked(id: u32, account: &Account, cancel: &Cancel) -> Result<L
         return Ok(guard);
     }
     post(&Event::Waiting { id });
-    let guard = locks::acquire(&name).await.map_err(failed)?;
+    let stopped = || Failure::Message {
+        text: "Stopped.".into(),
+        detail: None,
+    };
+    let abort = web_sys::AbortController::new().map_err(|e| failed(format!("{e:?}")))?;
+    WAITING.with(|w| *w.borrow_mut() = Some(abort.clone()));
+    let guard = locks::acquire_or_abort(&name, &abort.signal()).await;
+    WAITING.with(|w| w.borrow_mut().take());
+    // `None`: Stop was pressed while waiting.
+    let guard = guard.map_err(failed)?.ok_or_else(stopped)?;
     post(&Event::Started { id });
-    // Stopped while waiting: the other tab did the work; nothing to do here.
+    // Stopped just as the lock came: the other tab did the work; nothing to do here.
     if cancel.is_cancelled() {
-        return Err(Failure::Message {
-            text: "Stopped.".into(),
-            detail: None,
-        });
+        return Err(stopped());
     }
     Ok(guard)
 }
