@@ -48,9 +48,10 @@ pub fn diagnose(stderr: &str) -> Option<&'static str> {
         return Some(
             "a getmail6 bug, not a figure: before 6.19.09 getmail installs its SIGCHLD handler \
              after fork(), so a Maildir delivery child that exits first is never noticed; it \
-             waits 60 s, gives up the mailbox and exits 127 (rare, more likely on a busy \
-             machine; fixed upstream in 6.19.09, which waits with multiprocessing). Run again, \
-             or set POSTINO_BENCH_GETMAIL to a getmail >= 6.19.09",
+             waits 60 s, gives up the mailbox and exits 127 (the busier the machine, the likelier: \
+             on this 2-core machine, compiling meanwhile, it hit both scenarios of one run; \
+             fixed upstream in 6.19.09, which waits with multiprocessing). Set \
+             POSTINO_BENCH_GETMAIL to a getmail >= 6.19.09 (pip install getmail6)",
         );
     }
     if stderr.contains("No such file or directory") || stderr.contains("command not found") {
