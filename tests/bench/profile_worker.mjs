@@ -104,7 +104,7 @@ const cpuDelta = (a, b, seconds) => {
 };
 
 const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 /** Spawns `bin args`, resolves with the first stdout line matching `re` (its match). */
 const start = (bin, args, re, keepStdin = false) => new Promise((resolve, reject) => {
   const child = spawn(bin, args, { stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
@@ -316,5 +316,8 @@ try {
 } finally {
   await browser.close();
   relay.child.kill('SIGTERM');
+  // The testkit stops Dovecot when its stdin ends: wait for that, or Dovecot outlives us.
+  const stopped = new Promise((r) => { dovecot.child.once('exit', r); setTimeout(r, 10_000); });
   dovecot.child.stdin.end();
+  if (dovecot.child.exitCode === null) await stopped;
 }
