@@ -31,6 +31,29 @@ pub fn token_subprotocol(base64url: &str) -> String {
     format!("{TOKEN_SUBPROTOCOL_PREFIX}{base64url}")
 }
 
+/// The OAuth 2.0 routes of a relay that holds an OAuth client for providers whose token
+/// endpoint wants a client secret (Google): opt-in by whoever runs the relay.
+///
+/// - `GET` [`OAUTH_PROVIDERS`]: `{"providers": [{"name", "label", "authorize_url", "client_id",
+///   "scopes", "redirect_uris"}]}`, empty when none is configured; never a secret.
+/// - `POST` [`OAUTH_EXCHANGE`] `{"provider", "code", "code_verifier", "redirect_uri"}`: the relay
+///   redeems the code with its secret and answers `{"access_token", "expires_in", "account",
+///   "sealed_refresh", "scope"}`; `sealed_refresh` is the refresh token sealed under the relay's
+///   own key, bound to provider and account: only that relay can open it, for that account.
+/// - `POST` [`OAUTH_REFRESH`] `{"provider", "account", "sealed_refresh"}`: a new access token,
+///   `{"access_token", "expires_in", "account", "sealed_refresh", "scope"}` with
+///   `sealed_refresh` null unless the provider rotated the refresh token.
+///
+/// A failure is `{"error": code, "message": sentence}` with an HTTP status; [`OAUTH_SIGN_IN_AGAIN`]
+/// means the grant is gone (revoked, expired, or not this relay's): the user signs in again.
+pub const OAUTH_PROVIDERS: &str = "/v1/oauth/providers";
+/// See [`OAUTH_PROVIDERS`].
+pub const OAUTH_EXCHANGE: &str = "/v1/oauth/exchange";
+/// See [`OAUTH_PROVIDERS`].
+pub const OAUTH_REFRESH: &str = "/v1/oauth/refresh";
+/// The error code of an OAuth route when the user must sign in again.
+pub const OAUTH_SIGN_IN_AGAIN: &str = "sign_in_again";
+
 /// A WebSocket close code the relay sends (RFC 6455 section 7.4): the number, a name for logs
 /// and metrics, what it means, and the sentence the app shows to the user, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,5 +171,8 @@ mod tests {
         assert_eq!(path("pop.example.org", 995), "/v1/tcp/pop.example.org/995");
         assert_eq!(token_subprotocol("czNjcmV0"), "postino.token.czNjcmV0");
         assert!(ROUTE.starts_with("/v1/tcp/"));
+        for route in [OAUTH_PROVIDERS, OAUTH_EXCHANGE, OAUTH_REFRESH] {
+            assert!(route.starts_with("/v1/oauth/"));
+        }
     }
 }

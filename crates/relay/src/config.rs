@@ -134,6 +134,8 @@ pub struct RelayConfig {
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub resolver: Arc<dyn Resolver>,
+    /// Relay-held OAuth clients (README, "Sign-in through the relay").
+    pub oauth_file: Option<PathBuf>,
 }
 
 impl Default for RelayConfig {
@@ -153,6 +155,7 @@ impl Default for RelayConfig {
             shutdown_grace: Duration::from_secs(30),
             log_format: LogFormat::Text,
             resolver: Arc::new(SystemResolver),
+            oauth_file: None,
         }
     }
 }
@@ -274,6 +277,11 @@ pub struct Cli {
     /// [default: text]. RUST_LOG sets the level (default info).
     #[arg(long, env = "POSTINO_RELAY_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Offer sign-in with OAuth providers through the relay (Google needs it): the providers,
+    /// their client ids and secret files, and the key sealing refresh tokens, in this TOML
+    /// file [default: off].
+    #[arg(long, env = "POSTINO_RELAY_OAUTH_FILE", value_name = "FILE")]
+    pub oauth_file: Option<PathBuf>,
 }
 
 /// The TOML file of `--config`: the same settings as the flags, `-` written `_`.
@@ -301,6 +309,7 @@ pub struct ConfigFile {
     pub metrics_listen: Option<String>,
     pub shutdown_grace: Option<u64>,
     pub log_format: Option<LogFormat>,
+    pub oauth_file: Option<PathBuf>,
 }
 
 impl ConfigFile {
@@ -428,6 +437,7 @@ impl Cli {
             shutdown_grace: secs(self.shutdown_grace, file.shutdown_grace, d.shutdown_grace),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             resolver: d.resolver,
+            oauth_file: self.oauth_file.or(file.oauth_file),
         })
     }
 }

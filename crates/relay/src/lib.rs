@@ -8,6 +8,8 @@
 //! - [`listener`]: the listening socket, with TLS when configured ([`tls`]).
 //! - [`tokens`], [`forwarded`]: who may use the relay, and who the client really is.
 //! - [`resolver`]: name resolution, injectable for tests.
+//! - [`oauth`]: the relay-held OAuth client (opt-in): code exchange and refresh with the
+//!   operator's client secret, refresh tokens sealed under the relay's key.
 //! - [`metrics`], [`limits`], [`config`].
 //!
 //! Run it in-process with [`start`]; the binary is a thin wrapper.
@@ -20,6 +22,7 @@ pub mod forwarded;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod oauth;
 pub mod policy;
 pub mod resolver;
 pub mod router;
@@ -60,6 +63,8 @@ pub struct RelayState {
     tokens: RwLock<Option<Arc<tokens::AccessTokens>>>,
     /// Cancelled when the shutdown grace is over: open sessions close with 1001.
     pub closing: CancellationToken,
+    /// The relay-held OAuth clients, with `oauth_file`.
+    pub oauth: Option<oauth::OAuthService>,
 }
 
 impl RelayState {
@@ -190,6 +195,19 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
         Some(path) => Some(Arc::new(tokens::AccessTokens::load(path).map_err(invalid)?)),
         None => None,
     };
+    let oauth = match &config.oauth_file {
+        Some(path) => {
+            let service = oauth::OAuthService::load(path).map_err(invalid)?;
+            let names: Vec<&str> = service
+                .providers()
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            info!(providers = ?names, "OAuth sign-in through the relay");
+            Some(service)
+        }
+        None => None,
+    };
     let tls = match &config.tls {
         Some(files) => Some(Arc::new(
             tls::ListenerTls::load(&files.cert, &files.key).map_err(invalid)?,
@@ -252,6 +270,7 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
         tokens_file: config.tokens_file.clone(),
         tokens: RwLock::new(tokens),
         closing: CancellationToken::new(),
+        oauth,
     });
 
     // /metrics: on its own listener when given one; else on the main one, unless the relay is

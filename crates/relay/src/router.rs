@@ -46,7 +46,8 @@ pub fn router(state: Arc<RelayState>, dist: &FsPath, with_metrics: bool) -> Rout
     let mut routes = Router::new()
         .route(ROUTE, get(tcp))
         .route("/v1/demo", get(demo))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::oauth::routes());
     if with_metrics {
         routes = routes.route("/metrics", get(metrics));
     }
