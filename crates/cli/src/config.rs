@@ -50,6 +50,9 @@ pub struct AccountConfig {
     pub security: Security,
     pub user: String,
     pub password_env: Option<String>,
+    /// Every account's `password_env` in the file: kept out of an MDA's environment.
+    #[serde(skip)]
+    pub secret_env: Vec<String>,
     pub password_command: Option<String>,
     pub password_file: Option<PathBuf>,
     pub pinned_cert: Option<String>,
@@ -107,8 +110,16 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let config: Config =
+        let mut config: Config =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let secret_env: Vec<String> = config
+            .accounts
+            .iter()
+            .filter_map(|a| a.password_env.clone())
+            .collect();
+        for a in &mut config.accounts {
+            a.secret_env = secret_env.clone();
+        }
         if config.accounts.is_empty() {
             return Err(format!("{}: no [[account]] in it", path.display()));
         }
@@ -175,7 +186,11 @@ impl AccountConfig {
                     }
                 };
                 Ok(Destination::Mda {
-                    mda: Mda { argv, timeout },
+                    mda: Mda {
+                        argv,
+                        timeout,
+                        hidden_env: self.secret_env.clone(),
+                    },
                     state: state_dir(&self.name),
                 })
             }
@@ -355,6 +370,7 @@ mod tests {
             mda: Mda {
                 argv: argv.iter().map(|s| s.to_string()).collect(),
                 timeout: Duration::from_secs(secs),
+                hidden_env: Vec::new(),
             },
             state: state_dir("a"),
         };

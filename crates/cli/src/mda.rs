@@ -55,6 +55,8 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 pub struct Mda {
     pub argv: Vec<String>,
     pub timeout: Duration,
+    /// Variables of the environment the agent does not inherit: the accounts' `password_env`.
+    pub hidden_env: Vec<String>,
 }
 
 /// What became of one message given to the agent.
@@ -162,6 +164,9 @@ impl Mda {
             // Its own process group, so that the deadline's kill reaches what it started.
             .process_group(0)
             .kill_on_drop(true);
+        for var in &self.hidden_env {
+            command.env_remove(var);
+        }
         let mut child = match command.spawn() {
             Ok(c) => c,
             Err(e) => return Delivery::Refused(format!("cannot run the MDA {program}: {e}")),
@@ -330,6 +335,7 @@ mod tests {
         let mda = Mda {
             argv: vec!["sh".into(), "-c".into(), script.into()],
             timeout,
+            hidden_env: Vec::new(),
         };
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -375,6 +381,7 @@ mod tests {
         let mda = Mda {
             argv: vec!["/nonexistent/procmail".into()],
             timeout: DEFAULT_TIMEOUT,
+            hidden_env: Vec::new(),
         };
         let r = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -385,6 +392,30 @@ mod tests {
             matches!(&r, Delivery::Refused(t) if t.starts_with("cannot run the MDA /nonexistent/procmail")),
             "{r:?}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_agent_does_not_inherit_the_password_variables() {
+        // Cargo sets this one for the test process; it stands for a `password_env`.
+        let var = "CARGO_MANIFEST_DIR";
+        assert!(std::env::var_os(var).is_some());
+        let dir = temp("env");
+        let script = format!("[ -z \"${{{var}+set}}\" ] || {{ echo {var} is visible; exit 67; }}");
+        let deliver = |hidden_env: Vec<String>| {
+            let mda = Mda {
+                argv: vec!["sh".into(), "-c".into(), script.clone()],
+                timeout: DEFAULT_TIMEOUT,
+                hidden_env,
+            };
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(mda.deliver(b"x\n", &dir))
+        };
+        assert_eq!(deliver(vec![var.into()]), Delivery::Delivered);
+        assert!(matches!(deliver(Vec::new()), Delivery::Refused(t) if t.contains("is visible")));
         fs::remove_dir_all(dir).unwrap();
     }
 
