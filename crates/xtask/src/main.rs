@@ -2,7 +2,8 @@
 //!
 //! Each command first installs what this machine lacks and skips what it has: the wasm target,
 //! Trunk, wasm-bindgen-cli at the version in Cargo.lock, wasm-opt (npm package binaryen, into
-//! `.tools/`), the end-to-end test's npm packages, and, as root on Debian, the apt packages.
+//! `.tools/`), the end-to-end test's and the OAuth stand-in's npm packages, and, as root on
+//! Debian, the apt packages.
 //! Only std: xtask must build fast on a fresh machine.
 
 use std::env;
@@ -277,6 +278,15 @@ fn npm_tools() -> Result {
     {
         let mut c = cmd("npm");
         c.args(["ci", "--no-audit", "--no-fund", "--prefix", "tests/e2e"]);
+        status(&mut c)?;
+    }
+    // The OAuth server that stands in for Google and Microsoft (crates/testkit's OAuthMock).
+    if !root()
+        .join("tests/oauth/node_modules/oauth2-mock-server")
+        .exists()
+    {
+        let mut c = cmd("npm");
+        c.args(["ci", "--no-audit", "--no-fund", "--prefix", "tests/oauth"]);
         status(&mut c)?;
     }
     Ok(())
