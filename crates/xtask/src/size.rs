@@ -16,7 +16,7 @@ const ALL_GOAL: u64 = 450 * 1024;
 /// unnoticed. They are over the goals above (README, "Size"): the UI bundle is Yew, the views
 /// and mail-parser; the engine is rustls, ring, webpki's roots and the sync engine at speed.
 const UI_LIMIT: u64 = 350 * 1024;
-const ALL_LIMIT: u64 = 880 * 1024;
+const ALL_LIMIT: u64 = 890 * 1024;
 
 struct File {
     name: String,
