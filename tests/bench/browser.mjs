@@ -193,7 +193,9 @@ try {
           return 0;
         }
       };
-      const engine = page.workers().find((w) => w.url().includes('postino-engine'));
+      // The engine's worker: started from web/engine-loader.js (Trunk's postino-engine_loader.js
+      // in older builds).
+      const engine = page.workers().find((w) => /engine-loader|postino-engine/.test(w.url()));
       const parts = await Promise.all([
         part('page_js_heap', async () => (await cdp.send('Runtime.getHeapUsage')).usedSize),
         part('page_wasm', () => page.evaluate(() => window.__bench.wasm?.memory?.buffer.byteLength ?? 0)),
