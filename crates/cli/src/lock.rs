@@ -13,6 +13,10 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a waiting run tries the lock again.
+const POLL: Duration = Duration::from_millis(200);
 
 use rustix::fs::{flock, FlockOperation};
 
@@ -30,6 +34,8 @@ pub struct DestinationLock {
 pub enum LockError {
     /// Another process holds it and the caller chose not to wait.
     Busy(PathBuf),
+    /// Still held by another postino after waiting this long.
+    TimedOut(PathBuf, Duration),
     Io(PathBuf, io::Error),
     /// No destination to lock: the account's configuration says why.
     Other(String),
@@ -42,6 +48,13 @@ impl std::fmt::Display for LockError {
                 f,
                 "another postino is fetching into this destination (it holds {}): skipped; \
                  run again later, or without --no-wait to wait for it",
+                lock.display()
+            ),
+            LockError::TimedOut(lock, waited) => write!(
+                f,
+                "another postino has been fetching into this destination for {} s (it holds {}): \
+                 skipped; run again later, or give a longer --wait-timeout",
+                waited.as_secs(),
                 lock.display()
             ),
             LockError::Io(lock, e) => write!(f, "cannot lock {}: {e}", lock.display()),
@@ -67,9 +80,11 @@ impl DestinationLock {
     /// Lock `destination`, creating its directory (0700) and lock file (0600) if need be. If
     /// another process holds it: with `wait`, call `waiting` once and block until it is free;
     /// without, fail with [`LockError::Busy`].
+    /// The lock of `destination`. Held by another postino: with `wait`, `waiting` is told and
+    /// the lock is tried again until it is free or `wait` has passed; without, it is busy.
     pub fn acquire(
         destination: &Destination,
-        wait: bool,
+        wait: Option<Duration>,
         waiting: impl FnOnce(&Path),
     ) -> Result<DestinationLock, LockError> {
         let path = lock_path(destination);
@@ -83,16 +98,28 @@ impl DestinationLock {
             .write(true)
             .open(&path)
             .map_err(io_err)?;
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) if !wait => return Err(LockError::Busy(path)),
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                waiting(&path);
-                flock(&file, FlockOperation::LockExclusive).map_err(|e| io_err(e.into()))?;
-            }
-            Err(e) => return Err(io_err(e.into())),
+        let try_lock = || match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+            Err(e) => Err(io_err(e.into())),
+        };
+        if try_lock()? {
+            return Ok(DestinationLock { _file: file });
         }
-        Ok(DestinationLock { _file: file })
+        let Some(limit) = wait else {
+            return Err(LockError::Busy(path));
+        };
+        waiting(&path);
+        let started = Instant::now();
+        loop {
+            std::thread::sleep(POLL.min(limit.saturating_sub(started.elapsed())));
+            if try_lock()? {
+                return Ok(DestinationLock { _file: file });
+            }
+            if started.elapsed() >= limit {
+                return Err(LockError::TimedOut(path, limit));
+            }
+        }
     }
 }
 
@@ -105,14 +132,34 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("postino-cli-lock-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let destination = Destination::Mbox(dir.join("sub/in.mbox"));
-        let first = DestinationLock::acquire(&destination, false, |_| {}).unwrap();
+        let first = DestinationLock::acquire(&destination, None, |_| {}).unwrap();
         // flock is per open file: a second open in the same process conflicts too.
-        match DestinationLock::acquire(&destination, false, |_| {}) {
+        match DestinationLock::acquire(&destination, None, |_| {}) {
             Err(LockError::Busy(p)) => assert_eq!(p, dir.join("sub/in.mbox.postino.lock")),
             other => panic!("{other:?}"),
         }
+        // Waiting has a deadline.
+        let started = Instant::now();
+        let mut told = false;
+        match DestinationLock::acquire(&destination, Some(Duration::from_millis(500)), |_| {
+            told = true
+        }) {
+            Err(LockError::TimedOut(_, waited)) => assert_eq!(waited, Duration::from_millis(500)),
+            other => panic!("{other:?}"),
+        }
+        assert!(told && started.elapsed() >= Duration::from_millis(500));
+        // A lock freed while one waits is taken.
+        let waiter = {
+            let destination = destination.clone();
+            std::thread::spawn(move || {
+                DestinationLock::acquire(&destination, Some(Duration::from_secs(30)), |_| {})
+                    .map(|_| ())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
         drop(first);
-        DestinationLock::acquire(&destination, false, |_| {}).unwrap();
+        waiter.join().unwrap().unwrap();
+        DestinationLock::acquire(&destination, None, |_| {}).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

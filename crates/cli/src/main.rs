@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use postino_pop3::{connect, Capabilities, ConnectOptions};
@@ -59,9 +59,13 @@ struct Args {
     #[arg(long, short)]
     quiet: bool,
     /// When another postino is fetching into an account's destination, wait for it to finish
-    /// (the default).
+    /// (the default), at most --wait-timeout seconds.
     #[arg(long, overrides_with = "no_wait")]
     wait: bool,
+    /// How long to wait for another postino's destination lock before skipping the account
+    /// with exit status 75 (default 600 s).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    wait_timeout: u64,
     /// When another postino is fetching into an account's destination, skip that account at
     /// once; the exit status is then 75 (try again later) unless another account failed. For
     /// cron.
@@ -217,7 +221,8 @@ fn run_account(
         .destination()
         .map_err(LockError::Other)
         .and_then(|d| {
-            DestinationLock::acquire(&d, !args.no_wait, |lock| {
+            let wait = (!args.no_wait).then(|| Duration::from_secs(args.wait_timeout));
+            DestinationLock::acquire(&d, wait, |lock| {
                 if !args.quiet {
                     board.say_err(&format!(
                         "postino: {name}: another postino is fetching into this destination \
@@ -230,7 +235,7 @@ fn run_account(
         });
     let result = match lock {
         Ok(_lock) => runtime.block_on(fetch(account, i, board)),
-        Err(e @ LockError::Busy(_)) => Err(Failure {
+        Err(e @ (LockError::Busy(_) | LockError::TimedOut(..))) => Err(Failure {
             text: e.to_string(),
             temporary: true,
         }),
