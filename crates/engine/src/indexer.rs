@@ -37,6 +37,13 @@ pub fn request(store: Rc<IdbStore>, notify: Rc<dyn Fn(Event)>) {
     }
     wasm_bindgen_futures::spawn_local(async move {
         loop {
+            // First the terms a download or an import held back (`IdbStore::flush_index`):
+            // what is written there is not read back below.
+            if let Err(e) = store.flush_index().await {
+                notify(Event::Failed(format!(
+                    "The search index could not be written ({e})."
+                )));
+            }
             index_stored(&store, &*notify).await;
             let again = RUN.with(|r| {
                 let again = r.get() == Run::RunningAgain;
