@@ -27,11 +27,12 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
+      const earlier = await earlierCaches();
       const fetched = [];
       const kept = [];
       await Promise.all(
         PRECACHE.map(async ({ url, digest }) => {
-          const old = await previous(url, digest);
+          const old = await previous(earlier, url, digest);
           if (old) {
             await cache.put(url, old);
             kept.push(url);
@@ -53,12 +54,17 @@ self.addEventListener('install', (event) => {
   );
 });
 
-/** `url` as an earlier version cached it, if its content has `digest`. */
-async function previous(url, digest) {
+/** The caches of earlier versions, opened once per install. */
+async function earlierCaches() {
+  const keys = (await caches.keys()).filter((key) => key.startsWith(CACHE_PREFIX) && key !== CACHE);
+  return Promise.all(keys.map((key) => caches.open(key)));
+}
+
+/** `url` as an earlier version cached it (in one of `earlier`), if its content has `digest`. */
+async function previous(earlier, url, digest) {
   if (!digest) return undefined;
-  for (const key of await caches.keys()) {
-    if (!key.startsWith(CACHE_PREFIX) || key === CACHE) continue;
-    const hit = await (await caches.open(key)).match(url);
+  for (const cache of earlier) {
+    const hit = await cache.match(url);
     if (hit && hit.headers.get(DIGEST) === digest) return hit;
   }
   return undefined;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use postino_html::tree::{descendant_text, Element, Flatten, Node, MAX_DEPTH};
+use postino_html::tree::{build, Dom, Element};
 pub use postino_html::{content_security_policy, SafeHtml};
 use wasm_bindgen::JsCast;
 
@@ -24,61 +24,43 @@ fn document(html: &str) -> Element {
         .and_then(|p| p.parse_from_string(html, web_sys::SupportedType::TextHtml))
         .ok()
         .and_then(|d| d.document_element());
-    match root.map(|r| convert(&r.into(), 0)) {
-        Some(Node::Element(e)) => e,
-        _ => Element::new("html", true),
+    match root {
+        Some(root) => build(&Browser(root.into())),
+        None => Element::new("html", true),
     }
 }
 
-struct Dom(web_sys::Node);
+/// A node of the inert document.
+struct Browser(web_sys::Node);
 
-impl Flatten for Dom {
-    fn children(&self) -> Vec<Dom> {
-        children(&self.0).into_iter().map(Dom).collect()
+impl Dom for Browser {
+    fn children(&self) -> Vec<Browser> {
+        let list = self.0.child_nodes();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .map(Browser)
+            .collect()
     }
     fn text(&self) -> Option<String> {
-        is_text(&self.0).then(|| self.0.node_value().unwrap_or_default())
+        matches!(
+            self.0.node_type(),
+            web_sys::Node::TEXT_NODE | web_sys::Node::CDATA_SECTION_NODE
+        )
+        .then(|| self.0.node_value().unwrap_or_default())
     }
-}
-
-fn is_text(node: &web_sys::Node) -> bool {
-    matches!(
-        node.node_type(),
-        web_sys::Node::TEXT_NODE | web_sys::Node::CDATA_SECTION_NODE
-    )
-}
-
-fn children(node: &web_sys::Node) -> Vec<web_sys::Node> {
-    let list = node.child_nodes();
-    (0..list.length()).filter_map(|i| list.item(i)).collect()
-}
-
-fn convert(node: &web_sys::Node, depth: usize) -> Node {
-    if is_text(node) {
-        return Node::Text(node.node_value().unwrap_or_default());
+    fn element(&self) -> Option<Element> {
+        let element = self.0.dyn_ref::<web_sys::Element>()?;
+        let map = element.attributes();
+        Some(Element {
+            name: element.local_name(),
+            html: element.namespace_uri().as_deref() == Some(HTML_NAMESPACE),
+            attributes: (0..map.length())
+                .filter_map(|i| map.item(i))
+                .map(|a| (a.name(), a.value()))
+                .collect(),
+            children: Vec::new(),
+        })
     }
-    let Some(element) = node.dyn_ref::<web_sys::Element>() else {
-        return Node::Text(String::new());
-    };
-    if depth >= MAX_DEPTH {
-        return Node::Text(descendant_text(&Dom(node.clone())));
-    }
-    let map = element.attributes();
-    let attributes = (0..map.length())
-        .filter_map(|i| map.item(i))
-        .map(|a| (a.name(), a.value()))
-        .collect();
-    Element {
-        name: element.local_name(),
-        html: element.namespace_uri().as_deref() == Some(HTML_NAMESPACE),
-        attributes,
-        children: children(node)
-            .iter()
-            .filter(|c| is_text(c) || c.node_type() == web_sys::Node::ELEMENT_NODE)
-            .map(|c| convert(c, depth + 1))
-            .collect(),
-    }
-    .into()
 }
 
 /// The browser's parser and html5ever build the same trees for the golden files: the page's
@@ -125,6 +107,6 @@ mod tests {
         let html = format!("{}deep{}", "<div>".repeat(2000), "</div>".repeat(2000));
         let safe = render(&html, &HashMap::new(), false);
         assert!(safe.document.contains("deep"));
-        assert!(safe.document.matches("<div>").count() <= MAX_DEPTH);
+        assert!(safe.document.matches("<div>").count() <= postino_html::tree::MAX_DEPTH);
     }
 }

@@ -38,7 +38,7 @@ pub fn available() -> bool {
 /// Takes lock `name` now if no one holds it; `None` if someone does. Without Web Locks (an
 /// old browser), the lock is granted: one tab, as before locks existed.
 pub async fn try_acquire(name: &str) -> Result<Option<LockGuard>, String> {
-    acquire_now(name).await
+    acquire_with(name, true, None).await
 }
 
 /// Waits for lock `name`.
@@ -54,11 +54,6 @@ pub async fn acquire_or_abort(
     signal: &web_sys::AbortSignal,
 ) -> Result<Option<LockGuard>, String> {
     acquire_with(name, false, Some(signal)).await
-}
-
-/// Takes lock `name` now if no one holds it; `None` if someone does.
-async fn acquire_now(name: &str) -> Result<Option<LockGuard>, String> {
-    acquire_with(name, true, None).await
 }
 
 async fn acquire_with(

@@ -7,7 +7,7 @@ use html5ever::tendril::TendrilSink;
 use html5ever::{ns, parse_document, ParseOpts};
 use markup5ever_rcdom::{Handle, NodeData, RcDom};
 
-use crate::tree::{descendant_text, Element, Flatten, Node, MAX_DEPTH};
+use crate::tree::{build, Dom, Element};
 
 /// The document `html` parses to: its `<html>` element.
 pub fn document(html: &str) -> Element {
@@ -23,15 +23,15 @@ pub fn document(html: &str) -> Element {
             NodeData::Element { .. } => Some(c.clone()),
             _ => None,
         });
-    match root.map(|r| convert(&r, 0)) {
-        Some(Node::Element(e)) => e,
-        _ => Element::new("html", true),
+    match root {
+        Some(root) => build(&Rc(root)),
+        None => Element::new("html", true),
     }
 }
 
 struct Rc(Handle);
 
-impl Flatten for Rc {
+impl Dom for Rc {
     fn children(&self) -> Vec<Rc> {
         self.0
             .children
@@ -46,28 +46,20 @@ impl Flatten for Rc {
             _ => None,
         }
     }
-}
-
-fn convert(handle: &Handle, depth: usize) -> Node {
-    match &handle.data {
-        NodeData::Text { contents } => Node::Text(contents.borrow().to_string()),
-        NodeData::Element { name, attrs, .. } if depth < MAX_DEPTH => Node::Element(Element {
-            name: name.local.to_string(),
-            html: name.ns == ns!(html),
-            attributes: attrs
-                .borrow()
-                .iter()
-                .map(|a| (qualified(&a.name), a.value.to_string()))
-                .collect(),
-            children: handle
-                .children
-                .borrow()
-                .iter()
-                .filter(|c| matches!(c.data, NodeData::Text { .. } | NodeData::Element { .. }))
-                .map(|c| convert(c, depth + 1))
-                .collect(),
-        }),
-        _ => Node::Text(descendant_text(&Rc(handle.clone()))),
+    fn element(&self) -> Option<Element> {
+        match &self.0.data {
+            NodeData::Element { name, attrs, .. } => Some(Element {
+                name: name.local.to_string(),
+                html: name.ns == ns!(html),
+                attributes: attrs
+                    .borrow()
+                    .iter()
+                    .map(|a| (qualified(&a.name), a.value.to_string()))
+                    .collect(),
+                children: Vec::new(),
+            }),
+            _ => None,
+        }
     }
 }
 

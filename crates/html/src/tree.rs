@@ -23,8 +23,8 @@ pub struct Element {
     pub children: Vec<Node>,
 }
 
-/// Elements nested deeper than this are not kept as elements: a frontend puts their text in
-/// place of them (see [`Flatten`]). The sanitiser recurses once per level; Chromium's own
+/// Elements nested deeper than this are not kept as elements: [`build`] puts their text in
+/// place of them. The sanitiser recurses once per level; Chromium's own
 /// parser stops nesting at 512.
 pub const MAX_DEPTH: usize = 256;
 
@@ -58,20 +58,46 @@ impl Element {
     }
 }
 
-/// What a frontend needs to build a [`Node`] tree from its own DOM without recursing deeper
-/// than [`MAX_DEPTH`]: below that depth, an element's descendants' text, gathered with an
-/// explicit stack.
-pub trait Flatten {
+/// A parser's DOM, as the sanitiser's tree is built from it ([`build`]): the browser's
+/// (`crates/app/src/html_mail.rs`) or html5ever's (`parse.rs`).
+pub trait Dom: Sized {
     /// The node's children.
-    fn children(&self) -> Vec<Self>
-    where
-        Self: Sized;
-    /// The node's text if it is a text node.
+    fn children(&self) -> Vec<Self>;
+    /// The node's text, if it is a text node.
     fn text(&self) -> Option<String>;
+    /// The node as an element without its children (name, namespace, attributes), if it is
+    /// one. Other nodes (comments, processing instructions) are neither.
+    fn element(&self) -> Option<Element>;
+}
+
+/// The tree of `root` (a document's `<html>` element); an empty `<html>` if it is no element.
+/// Elements deeper than [`MAX_DEPTH`] become their descendants' text, gathered without
+/// recursion.
+pub fn build<N: Dom>(root: &N) -> Element {
+    match node(root, 0) {
+        Some(Node::Element(e)) => e,
+        _ => Element::new("html", true),
+    }
+}
+
+fn node<N: Dom>(n: &N, depth: usize) -> Option<Node> {
+    if let Some(text) = n.text() {
+        return Some(Node::Text(text));
+    }
+    let mut element = n.element()?;
+    if depth >= MAX_DEPTH {
+        return Some(Node::Text(descendant_text(n)));
+    }
+    element.children = n
+        .children()
+        .iter()
+        .filter_map(|c| node(c, depth + 1))
+        .collect();
+    Some(Node::Element(element))
 }
 
 /// All text below `node`, in document order, without recursion.
-pub fn descendant_text<N: Flatten>(node: &N) -> String {
+fn descendant_text<N: Dom>(node: &N) -> String {
     let mut out = String::new();
     let mut stack: Vec<N> = node.children().into_iter().rev().collect();
     while let Some(n) = stack.pop() {
@@ -81,10 +107,4 @@ pub fn descendant_text<N: Flatten>(node: &N) -> String {
         }
     }
     out
-}
-
-impl From<Element> for Node {
-    fn from(e: Element) -> Node {
-        Node::Element(e)
-    }
 }
