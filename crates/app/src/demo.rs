@@ -47,6 +47,7 @@ pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
         remember_password: false,
         auth: Default::default(),
         auth_learned: None,
+        oauth: None,
     };
     Some((account, Secret::new(info.password)))
 }

@@ -238,6 +238,7 @@ impl AccountConfig {
             remember_password: false,
             auth: self.auth,
             auth_learned: None,
+            oauth: None,
         }
     }
 

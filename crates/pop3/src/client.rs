@@ -521,13 +521,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(())
     }
 
-    /// Log in with an OAuth 2.0 access token: OAUTHBEARER, else XOAUTH2.
-    pub async fn login_oauth(&mut self, user: &str, token: &Secret<String>) -> Result<(), Error> {
-        let mechanism = Mechanism::strongest_oauth(&self.capabilities.sasl).ok_or(
-            Error::Unsupported("OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)"),
-        )?;
+    /// Log in with an OAuth 2.0 access token: OAUTHBEARER, else XOAUTH2, and say which.
+    ///
+    /// A server whose CAPA lists no SASL mechanism at all is tried with XOAUTH2, as Microsoft's
+    /// servers need (their CAPA does not always list it); one that lists mechanisms but neither
+    /// of these does not take tokens: [`Error::Unsupported`].
+    pub async fn login_oauth(
+        &mut self,
+        user: &str,
+        token: &Secret<String>,
+    ) -> Result<Mechanism, Error> {
+        let mechanism = match Mechanism::strongest_oauth(&self.capabilities.sasl) {
+            Some(m) => m,
+            None if self.capabilities.sasl.is_empty() => Mechanism::XOAuth2,
+            None => {
+                return Err(Error::Unsupported(
+                    "OAuth 2.0 login (SASL XOAUTH2 or OAUTHBEARER)",
+                ))
+            }
+        };
         self.enable_utf8().await?;
-        self.authenticate(user, token, mechanism).await
+        self.authenticate(user, token, mechanism).await?;
+        Ok(mechanism)
     }
 
     /// USER and PASS (RFC 1939 section 7), then CAPA again.

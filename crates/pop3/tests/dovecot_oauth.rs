@@ -106,7 +106,10 @@ async fn tokens_log_in_with_both_mechanisms_in_one_step_and_in_two() {
     }
     // login_oauth picks OAUTHBEARER.
     let mut client = session(&s.dovecot, "localhost").await;
-    client.login_oauth(USER, &good).await.unwrap();
+    assert_eq!(
+        client.login_oauth(USER, &good).await.unwrap(),
+        Mechanism::OAuthBearer
+    );
     logged_in_and_reads(client).await;
 }
 

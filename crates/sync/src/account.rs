@@ -43,6 +43,38 @@ pub struct Account {
     /// from [`crate::SyncReport::auth_used`] after a sync; clear it when the server changes.
     #[serde(default)]
     pub auth_learned: Option<AuthMethod>,
+    /// Sign in with an OAuth 2.0 provider instead of a password (Outlook.com has no other way):
+    /// the secret a login is given is then the access token, sent with OAUTHBEARER or XOAUTH2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthClient>,
+}
+
+/// The OAuth 2.0 client an account signs in with: a provider the relay holds a client for
+/// (Google: its token endpoint wants a secret, which only the relay's operator has), or a
+/// public client whose token endpoint the app calls itself (Microsoft's single-page-app
+/// clients, or any provider the user configures).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthClient {
+    /// The provider's name: the relay's (`google`) for a relay-held client, else the user's.
+    pub provider: String,
+    /// What the sign-in button says: "Sign in with {label}".
+    pub label: String,
+    pub authorize_url: String,
+    /// Where the app itself redeems a code and refreshes tokens (a public client, with PKCE);
+    /// `None`: the relay does, through `/v1/oauth/exchange` and `/v1/oauth/refresh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    pub client_id: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl OAuthClient {
+    /// The relay redeems codes and refreshes tokens for this client (and so sees access
+    /// tokens, though never the password, which does not exist here).
+    pub fn via_relay(&self) -> bool {
+        self.token_url.is_none()
+    }
 }
 
 /// An optional secret as its plain value, for the store only.

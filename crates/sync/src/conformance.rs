@@ -107,6 +107,7 @@ pub fn sample_account(id: &str) -> Account {
         remember_password: false,
         auth: Default::default(),
         auth_learned: None,
+        oauth: None,
     }
 }
 

@@ -43,7 +43,7 @@ pub mod tcp;
 pub mod triage;
 pub mod untrusted;
 
-pub use account::{Account, Security};
+pub use account::{Account, OAuthClient, Security};
 pub use auth_results::AuthResults;
 pub use ledger::{message_id, EntryState, LedgerEntry};
 pub use mailbox::mbox;

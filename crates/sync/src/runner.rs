@@ -189,9 +189,14 @@ where
     let mut opts = ConnectOptions::new(account.host.clone(), account.security);
     opts.pinned_cert = account.pinned_cert.clone();
     let mut client = connect(stream, &opts).await?;
-    let method = client
-        .login_with(&account.user, password, account.auth, account.auth_learned)
-        .await?;
+    let method = if account.oauth.is_some() {
+        // `password` is the access token.
+        AuthMethod::Sasl(client.login_oauth(&account.user, password).await?)
+    } else {
+        client
+            .login_with(&account.user, password, account.auth, account.auth_learned)
+            .await?
+    };
     let refused = client.refused_before_login().to_vec();
     Ok((client, method, refused))
 }

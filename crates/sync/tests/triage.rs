@@ -507,6 +507,7 @@ fn account_for_port(port: u16) -> Account {
         remember_password: false,
         auth: Default::default(),
         auth_learned: None,
+        oauth: None,
     }
 }
 

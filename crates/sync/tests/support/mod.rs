@@ -50,6 +50,7 @@ pub fn account(d: &Dovecot, policy: Policy) -> Account {
         remember_password: false,
         auth: Default::default(),
         auth_learned: None,
+        oauth: None,
     }
 }
 
