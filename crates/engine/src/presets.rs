@@ -13,8 +13,11 @@ pub struct Preset {
     pub security: Security,
     /// What to do at the provider first, shown at setup.
     pub note: &'static str,
-    /// Postino cannot log in to this provider yet.
-    pub unsupported: bool,
+    /// The provider takes no password for POP (Microsoft): only "Sign in with ...".
+    pub oauth_only: bool,
+    /// The name of the relay's OAuth provider that signs in to this one (`GET /v1/oauth/providers`),
+    /// offered first at setup when the relay has it.
+    pub oauth: Option<&'static str>,
 }
 
 const fn tls(
@@ -30,26 +33,33 @@ const fn tls(
         port: 995,
         security: Security::Tls,
         note,
-        unsupported: false,
+        oauth_only: false,
+        oauth: None,
     }
 }
 
 pub const PRESETS: &[Preset] = &[
-    tls(
-        "gmail",
-        "Gmail",
-        "pop.gmail.com",
-        "First enable POP in Gmail's settings (Forwarding and POP/IMAP), then create an app \
-         password in your Google account (2-Step Verification must be on) and use it here.",
-    ),
     Preset {
-        unsupported: true,
+        oauth: Some("google"),
+        ..tls(
+            "gmail",
+            "Gmail",
+            "pop.gmail.com",
+            "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with \
+             Google, or create an app password in your Google account (2-Step Verification must \
+             be on) and use it here.",
+        )
+    },
+    Preset {
+        oauth_only: true,
+        oauth: Some("microsoft"),
         ..tls(
             "outlook",
             "Outlook.com / Microsoft 365",
             "outlook.office365.com",
-            "Microsoft allows only OAuth2 sign-in for POP, which Postino does not support yet. \
-             POP must also be switched on (\"Let devices and apps use POP\").",
+            "Microsoft takes no password for POP: sign in with Microsoft. POP must be switched on \
+             first (Outlook.com: Settings, Mail, Forwarding and IMAP, \"Let devices and apps use \
+             POP\"; Microsoft 365: your administrator).",
         )
     },
     tls(
@@ -186,7 +196,9 @@ mod tests {
         let gmail = find("gmail").unwrap();
         assert_eq!((gmail.host, gmail.port), ("pop.gmail.com", 995));
         assert!(gmail.note.contains("enable POP") && gmail.note.contains("app password"));
-        assert!(find("outlook").unwrap().unsupported);
+        let outlook = find("outlook").unwrap();
+        assert!(outlook.oauth_only && outlook.oauth == Some("microsoft"));
+        assert!(outlook.note.contains("Let devices and apps use POP"));
         assert_eq!(find("webde").unwrap().host, "pop3.web.de");
         let mut keys: Vec<_> = PRESETS.iter().map(|p| p.key).collect();
         keys.sort();

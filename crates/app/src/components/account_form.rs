@@ -302,7 +302,7 @@ pub fn account_form(props: &Props) -> Html {
                 { for presets::PRESETS.iter().map(|p| html! { <option value={p.key}>{p.name}</option> }) }
             </select>
             if let Some(p) = *preset_note {
-                <p id="preset-note" class={classes!("hint", "preset-note", p.unsupported.then_some("error"))} role="note">{p.note}</p>
+                <p id="preset-note" class={classes!("hint", "preset-note", p.oauth_only.then_some("error"))} role="note">{p.note}</p>
             }
             <label for="host">{"Server"}</label>
             <input id="host" ref={host} type="text" placeholder="pop.example.org"
