@@ -1,7 +1,11 @@
-//! `postino-testkit dovecot [--fixtures DIR] --user U --password P`
+//! `postino-testkit dovecot [--fixtures DIR] --user U --password P
+//!  [--oauth-issuer URL --oauth-kid KID --oauth-public-key FILE]`
 //!
 //! Starts Dovecot (see `postino_testkit::Dovecot`), prints one JSON line to stdout:
 //! `{"pop3s_port":..,"pop3_port":..,"fingerprint":"AB:..","user":"..","password":"..","dir":".."}`
+//! With the three `--oauth-*` flags Dovecot also accepts OAuth 2.0 access tokens for the user
+//! (XOAUTH2 and OAUTHBEARER, validated with the issuer's public key, as
+//! `postino_testkit::DovecotOAuth2` does for the native tests); passwords keep working.
 //! then waits until stdin reaches EOF or a SIGTERM/SIGINT arrives, and stops Dovecot cleanly.
 //! Used by the end-to-end browser tests (tests/e2e), which hold its stdin open as a lifeline.
 #![forbid(unsafe_code)]
@@ -10,19 +14,29 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use postino_testkit::{fixtures, workspace_root, Dovecot, DovecotOptions};
+use postino_testkit::{
+    fixtures, workspace_root, Dovecot, DovecotExtras, DovecotOAuth2, DovecotOptions,
+};
 use tokio::io::AsyncReadExt as _;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 const USAGE: &str =
     "usage: postino-testkit dovecot [--fixtures DIR] --user USER --password PASSWORD
-  --fixtures DIR   folder of *.eml files, seeded in name order (default: tests/fixtures/mail)
+         [--oauth-issuer URL --oauth-kid KID --oauth-public-key FILE]
+  --fixtures DIR            folder of *.eml files, seeded in name order
+                            (default: tests/fixtures/mail)
+  --oauth-issuer URL        also accept OAuth 2.0 access tokens (SASL XOAUTH2, OAUTHBEARER):
+                            JWTs whose `iss` is URL, whose `sub` is USER, not expired,
+  --oauth-kid KID           signed (RS256) by the key with this `kid`,
+  --oauth-public-key FILE   whose public half (PEM, SubjectPublicKeyInfo) is in FILE.
+                            The three go together; passwords keep working beside them.
 Prints one JSON line, then runs until stdin reaches EOF or SIGTERM/SIGINT.";
 
 struct Args {
     fixtures: PathBuf,
     user: String,
     password: String,
+    oauth2: Option<DovecotOAuth2>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
     }
     let mut fixtures = workspace_root().join("tests/fixtures/mail");
     let (mut user, mut password) = (None, None);
+    let (mut issuer, mut kid, mut public_key) = (None, None, None);
     while let Some(flag) = args.next() {
         let mut value = || {
             args.next()
@@ -43,14 +58,32 @@ fn parse_args() -> Result<Args, String> {
             "--fixtures" => fixtures = PathBuf::from(value()?),
             "--user" => user = Some(value()?),
             "--password" => password = Some(value()?),
+            "--oauth-issuer" => issuer = Some(value()?),
+            "--oauth-kid" => kid = Some(value()?),
+            "--oauth-public-key" => public_key = Some(PathBuf::from(value()?)),
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
     }
+    let oauth2 = match (issuer, kid, public_key) {
+        (None, None, None) => None,
+        (Some(issuer), Some(kid), Some(file)) => Some(DovecotOAuth2 {
+            issuer,
+            kid,
+            public_key_pem: std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+        }),
+        _ => {
+            return Err(format!(
+                "--oauth-issuer, --oauth-kid and --oauth-public-key go together\n{USAGE}"
+            ))
+        }
+    };
     Ok(Args {
         fixtures,
         user: user.ok_or_else(|| format!("--user is required\n{USAGE}"))?,
         password: password.ok_or_else(|| format!("--password is required\n{USAGE}"))?,
+        oauth2,
     })
 }
 
@@ -94,11 +127,17 @@ fn main() -> ExitCode {
     };
 
     let mail = fixtures(&args.fixtures);
-    let dovecot = match Dovecot::start(&DovecotOptions {
-        user: args.user,
-        password: args.password,
-        fixtures: mail.into_iter().map(|(_, raw)| raw).collect(),
-    }) {
+    let dovecot = match Dovecot::start_with(
+        &DovecotOptions {
+            user: args.user,
+            password: args.password,
+            fixtures: mail.into_iter().map(|(_, raw)| raw).collect(),
+        },
+        &DovecotExtras {
+            oauth2: args.oauth2,
+            ..DovecotExtras::default()
+        },
+    ) {
         Ok(dovecot) => dovecot,
         Err(e) => {
             eprintln!("postino-testkit: cannot start dovecot: {e}");
