@@ -229,6 +229,11 @@ impl Dovecot {
         &self.certificate.der
     }
 
+    /// The server certificate and its key (for a front that serves the same certificate).
+    pub fn certificate(&self) -> &SelfSignedCertificate {
+        &self.certificate
+    }
+
     /// The mail user.
     pub fn user(&self) -> &str {
         &self.user

@@ -1,5 +1,7 @@
 //! Test harness for Postino: a real Dovecot POP3 server started from a config written into a
-//! fresh temp folder, and the shared mail fixtures in `tests/fixtures/mail`.
+//! fresh temp folder, a front before it that is as strict as Microsoft's POP3 servers
+//! ([`MicrosoftFront`]), the OAuth stand-in ([`OAuthMock`]), and the shared mail fixtures in
+//! `tests/fixtures/mail`.
 //!
 //! Used by the native tests of the other crates (as a dev-dependency) and, through the
 //! `postino-testkit` binary, by the end-to-end browser tests in `tests/e2e`.
@@ -21,9 +23,11 @@
 mod certificate;
 mod dovecot;
 mod fixtures;
+mod microsoft_front;
 pub mod oauth_mock;
 
 pub use certificate::{fingerprint, SelfSignedCertificate};
 pub use dovecot::{Dovecot, DovecotExtras, DovecotOAuth2, DovecotOptions};
 pub use fixtures::{fixtures, generated_mailbox, workspace_root};
+pub use microsoft_front::{MicrosoftFront, MAX_COMMAND_LINE};
 pub use oauth_mock::{OAuthMock, OAuthMockOptions};

@@ -6,6 +6,9 @@
 //! With the three `--oauth-*` flags Dovecot also accepts OAuth 2.0 access tokens for the user
 //! (XOAUTH2 and OAUTHBEARER, validated with the issuer's public key, as
 //! `postino_testkit::DovecotOAuth2` does for the native tests); passwords keep working.
+//! With `--microsoft-front` a front as strict as Microsoft's servers
+//! (`postino_testkit::MicrosoftFront`) also runs, and the line gets `"ms_front_port"` (TLS from
+//! the first byte, like 995) and `"ms_front_pop3_port"` (STLS, like 110).
 //! then waits until stdin reaches EOF or a SIGTERM/SIGINT arrives, and stops Dovecot cleanly.
 //! Used by the end-to-end browser tests (tests/e2e), which hold its stdin open as a lifeline.
 #![forbid(unsafe_code)]
@@ -15,14 +18,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use postino_testkit::{
-    fixtures, workspace_root, Dovecot, DovecotExtras, DovecotOAuth2, DovecotOptions,
+    fixtures, workspace_root, Dovecot, DovecotExtras, DovecotOAuth2, DovecotOptions, MicrosoftFront,
 };
 use tokio::io::AsyncReadExt as _;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 const USAGE: &str =
     "usage: postino-testkit dovecot [--fixtures DIR] --user USER --password PASSWORD
-         [--oauth-issuer URL --oauth-kid KID --oauth-public-key FILE]
+         [--oauth-issuer URL --oauth-kid KID --oauth-public-key FILE] [--microsoft-front]
   --fixtures DIR            folder of *.eml files, seeded in name order
                             (default: tests/fixtures/mail)
   --oauth-issuer URL        also accept OAuth 2.0 access tokens (SASL XOAUTH2, OAUTHBEARER):
@@ -30,6 +33,12 @@ const USAGE: &str =
   --oauth-kid KID           signed (RS256) by the key with this `kid`,
   --oauth-public-key FILE   whose public half (PEM, SubjectPublicKeyInfo) is in FILE.
                             The three go together; passwords keep working beside them.
+  --microsoft-front         also run a front before Dovecot as strict as Microsoft's POP3
+                            servers: CAPA as Microsoft answers (no SASL before STLS), AUTH in
+                            two steps only (an initial response on the AUTH line is refused),
+                            command lines over 4096 octets refused; same certificate as
+                            Dovecot. Its ports are \"ms_front_port\" (TLS from the first
+                            byte, like 995) and \"ms_front_pop3_port\" (STLS, like 110).
 Prints one JSON line, then runs until stdin reaches EOF or SIGTERM/SIGINT.";
 
 struct Args {
@@ -37,6 +46,7 @@ struct Args {
     user: String,
     password: String,
     oauth2: Option<DovecotOAuth2>,
+    microsoft_front: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
     let mut fixtures = workspace_root().join("tests/fixtures/mail");
     let (mut user, mut password) = (None, None);
     let (mut issuer, mut kid, mut public_key) = (None, None, None);
+    let mut microsoft_front = false;
     while let Some(flag) = args.next() {
         let mut value = || {
             args.next()
@@ -61,6 +72,7 @@ fn parse_args() -> Result<Args, String> {
             "--oauth-issuer" => issuer = Some(value()?),
             "--oauth-kid" => kid = Some(value()?),
             "--oauth-public-key" => public_key = Some(PathBuf::from(value()?)),
+            "--microsoft-front" => microsoft_front = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other:?}\n{USAGE}")),
         }
@@ -84,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
         user: user.ok_or_else(|| format!("--user is required\n{USAGE}"))?,
         password: password.ok_or_else(|| format!("--password is required\n{USAGE}"))?,
         oauth2,
+        microsoft_front,
     })
 }
 
@@ -145,7 +158,19 @@ fn main() -> ExitCode {
         }
     };
 
-    let line = serde_json::json!({
+    let front = if args.microsoft_front {
+        match MicrosoftFront::start(&dovecot) {
+            Ok(front) => Some(front),
+            Err(e) => {
+                eprintln!("postino-testkit: cannot start the Microsoft-like front: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut line = serde_json::json!({
         "pop3s_port": dovecot.pop3s_port(),
         "pop3_port": dovecot.pop3_port(),
         "fingerprint": dovecot.fingerprint(),
@@ -153,6 +178,10 @@ fn main() -> ExitCode {
         "password": dovecot.password(),
         "dir": dovecot.dir(),
     });
+    if let Some(front) = &front {
+        line["ms_front_port"] = front.pop3s_port().into();
+        line["ms_front_pop3_port"] = front.pop3_port().into();
+    }
     let mut stdout = std::io::stdout().lock();
     if writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())
@@ -164,6 +193,7 @@ fn main() -> ExitCode {
     drop(stdout);
 
     runtime.block_on(wait_for_stop(terminate, interrupt));
+    drop(front);
     drop(dovecot);
     // The stdin reader may still sit in a blocking read(): do not wait for it.
     runtime.shutdown_background();
