@@ -17,7 +17,7 @@ const PAGE = '/';
 /** How long the page may take from the network before the cached one is shown instead. */
 const PAGE_TIMEOUT_MS = 4000;
 /** Paths that belong to the relay, not to the app: always the network, never a cache. */
-const NETWORK_ONLY = [/^\/v1\//, /^\/healthz$/, /^\/metrics$/, /^\/sw\.js$/];
+const NETWORK_ONLY = [/^\/v1\//, /^\/healthz$/, /^\/metrics$/, /^\/sw\.js$/, /^\/oauth-return\./];
 /** The header a cached file keeps its digest in. */
 const DIGEST = 'x-postino-digest';
 /** What the last install fetched and what it kept, for people and tests: {build, fetched, kept}. */

@@ -14,8 +14,13 @@
 // GET /test/token?sub=...&expires_in=...&iss=... (an access token signed with the published key,
 // for Dovecot's tests: expired, another user, another issuer).
 //
+// Test-only GET /test/stats: how many codes were redeemed and refresh grants answered, by whom
+// ({exchanges, refreshes, public_exchanges, public_refreshes}).
+//
 // Settings from the environment: MOCK_CLIENT_ID, MOCK_CLIENT_SECRET (both required), MOCK_SUB
-// (default alice@example.org). It listens on 127.0.0.1, a port of the system's choosing, prints
+// (default alice@example.org); MOCK_PUBLIC_CLIENT_ID, a public client (a single-page app, as
+// Microsoft registers them) that redeems codes and refreshes without a secret, always with PKCE;
+// MOCK_ACCESS_TTL, the seconds an access token lives (default 3600). It listens on 127.0.0.1, a port of the system's choosing, prints
 // one JSON line on stdout: {"url", "kid", "public_key_pem"}, and exits when its stdin closes
 // (so it never outlives the test that started it).
 //
@@ -37,6 +42,9 @@ try {
 const clientId = process.env.MOCK_CLIENT_ID;
 const clientSecret = process.env.MOCK_CLIENT_SECRET;
 const sub = process.env.MOCK_SUB || 'alice@example.org';
+const publicClientId = process.env.MOCK_PUBLIC_CLIENT_ID || '';
+const accessTtl = Number(process.env.MOCK_ACCESS_TTL || 3600);
+const stats = { exchanges: 0, refreshes: 0, public_exchanges: 0, public_refreshes: 0 };
 if (!clientId || !clientSecret) {
   console.error('tests/oauth/mock.mjs: MOCK_CLIENT_ID and MOCK_CLIENT_SECRET are required');
   process.exit(2);
@@ -48,12 +56,24 @@ const issued = new Set();
 
 function clientAuthenticated(req) {
   const body = req.body ?? {};
+  if (publicClient(req)) return true;
   const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
   if (basic) {
     const [id, secret] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
     return decodeURIComponent(id) === clientId && decodeURIComponent(secret ?? '') === clientSecret;
   }
   return body.client_id === clientId && body.client_secret === clientSecret;
+}
+
+// A request of the public client: its id, no secret, no HTTP Basic.
+function publicClient(req) {
+  const body = req.body ?? {};
+  return (
+    publicClientId !== '' &&
+    body.client_id === publicClientId &&
+    body.client_secret === undefined &&
+    !req.headers.authorization
+  );
 }
 
 function refuse(response, statusCode, error, description) {
@@ -66,6 +86,7 @@ server.service.on(Events.BeforeTokenSigning, (token, req) => {
   if (grant === 'authorization_code' || grant === 'refresh_token') {
     token.payload.sub = sub;
     token.payload.email = sub;
+    token.payload.exp = Math.floor(Date.now() / 1000) + accessTtl;
   }
 });
 
@@ -82,7 +103,17 @@ server.service.on(Events.BeforeResponse, (response, req) => {
   if (grant === 'refresh_token' && !issued.has(body.refresh_token)) {
     return refuse(response, 400, 'invalid_grant', 'Token has been expired or revoked.');
   }
+  if (response.statusCode === 200) {
+    response.body.expires_in = accessTtl;
+    const who = publicClient(req) ? 'public_' : '';
+    stats[grant === 'refresh_token' ? `${who}refreshes` : `${who}exchanges`] += 1;
+  }
   if (response.body.refresh_token) issued.add(response.body.refresh_token);
+});
+
+server.service.addRoute('GET', '/test/stats', (_req, res) => {
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(stats));
 });
 
 server.service.addRoute('POST', '/test/revoke', (_req, res) => {

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::components::account_form::AccountForm;
 use crate::components::message_list::MessageList;
-use crate::components::notice::{CertQuestion, PasswordQuestion, StatusLine};
+use crate::components::notice::{CertQuestion, PasswordQuestion, SignInQuestion, StatusLine};
 use crate::components::reader::Reader;
 use crate::components::settings::Settings;
 use crate::components::triage::Triage;
@@ -25,9 +25,9 @@ use postino_sync::import::IMPORTED_ACCOUNT;
 pub use crate::effects::DATABASE;
 
 use crate::effects::{
-    ask_persistence, check_all, delete_stored, failure_action, import_sentence, launch_action,
-    mark_index_pending, page_origin, run_check, save_and_check, start, waiting, Dispatcher, During,
-    StoreCell,
+    ask_persistence, check_all, delete_stored, failure_action, fresh_secret, import_sentence,
+    launch_action, mark_index_pending, page_origin, run_check, save_and_check, start, waiting,
+    Dispatcher, During, StoreCell,
 };
 use crate::remote_senders;
 use crate::shortcuts::{focus, on_shortcut};
@@ -327,6 +327,57 @@ pub fn app() -> Html {
         })
     };
 
+    // "Sign in with ... again": the provider's window opens in this click; then the check.
+    let on_sign_in_again = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |()| {
+            let (Some(store), Some(id)) = (store.clone(), state.password_prompt.clone()) else {
+                return;
+            };
+            let Some(account) = state.account(&id).cloned() else {
+                return;
+            };
+            let Some(client) = account.oauth.clone() else {
+                return;
+            };
+            let window = crate::sign_in::open_window();
+            let d = d.clone();
+            spawn_local(async move {
+                d.dispatch(Action::Busy(format!("Signing in with {}…", client.label)));
+                let signed =
+                    crate::sign_in::sign_in(window, &client, &account.relay, Some(&account.user))
+                        .await;
+                let tokens = match signed {
+                    Ok(tokens) => tokens,
+                    Err(text) => return d.dispatch(Action::Failed(text)),
+                };
+                if tokens
+                    .account
+                    .as_deref()
+                    .is_some_and(|a| !a.eq_ignore_ascii_case(&account.user))
+                {
+                    return d.dispatch(Action::Failed(format!(
+                        "{} signed in {}, not {}. Sign in with the account's own address, or add                          that address as another account.",
+                        client.label,
+                        tokens.account.as_deref().unwrap_or_default(),
+                        account.user
+                    )));
+                }
+                let secret = tokens.to_secret();
+                if let Err(e) = vault::remember(&store, &account, &secret).await {
+                    d.dispatch(Action::Failed(format!(
+                        "Postino could not keep the sign-in ({e}); it will ask again next time."
+                    )));
+                }
+                d.dispatch(Action::Password {
+                    account_id: account.id.clone(),
+                    password: secret.clone(),
+                });
+                run_check(store, account, secret, d).await;
+            });
+        })
+    };
+
     let on_open = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |id: String| {
@@ -432,7 +483,7 @@ pub fn app() -> Html {
 
     // "On the server…": list what the server holds (asks for the password first if needed).
     let on_triage_open = {
-        let (d, state) = (d.clone(), state.clone());
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |id: String| {
             let Some(account) = state.account(&id).cloned() else {
                 return;
@@ -442,9 +493,17 @@ pub fn app() -> Html {
                 return;
             };
             d.dispatch(Action::TriageOpen(id));
-            let d = d.clone();
+            let (d, store) = (d.clone(), store.clone());
             spawn_local(async move {
-                match engine::list_server(&account, &password).await {
+                let password = match store.as_ref() {
+                    Some(store) => fresh_secret(store, &account, password, false, &d).await,
+                    None => Ok(password),
+                };
+                let listed = match password {
+                    Ok(password) => engine::list_server(&account, &password).await,
+                    Err(failure) => Err(failure),
+                };
+                match listed {
                     Ok(listing) => d.dispatch(Action::TriageListed(listing)),
                     Err(failure) => {
                         d.dispatch(Action::TriageClose);
@@ -605,10 +664,13 @@ pub fn app() -> Html {
                 <CertQuestion prompt={prompt.clone()} on_trust={on_trust}
                     on_dismiss={on(&d, || Action::CertDismissed)} />
             }
-            if let Some(id) = &state.password_prompt {
-                <PasswordQuestion
-                    account_name={state.account(id).map(|a| a.name.clone()).unwrap_or_default()}
-                    on_password={on_password} />
+            if let Some(account) = state.password_prompt.as_ref().and_then(|id| state.account(id)) {
+                if let Some(client) = &account.oauth {
+                    <SignInQuestion account_name={account.name.clone()} label={client.label.clone()}
+                        on_sign_in={on_sign_in_again} />
+                } else {
+                    <PasswordQuestion account_name={account.name.clone()} on_password={on_password} />
+                }
             }
             if state.loaded && state.show_form {
                 <AccountForm key={state.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save} {on_test}

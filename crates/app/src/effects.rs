@@ -81,7 +81,62 @@ pub fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
     });
 }
 
+/// For an account that signs in with a provider: its tokens (`secret`), refreshed first when
+/// the access token is about to expire, or whatever its expiry with `force` (the server refused
+/// it); a new token is kept in the vault and for the session. Other accounts: `secret` as it is.
+pub async fn fresh_secret(
+    store: &IdbStore,
+    account: &Account,
+    secret: Secret<String>,
+    force: bool,
+    d: &Dispatcher,
+) -> Result<Secret<String>, Failure> {
+    let Some(client) = &account.oauth else {
+        return Ok(secret);
+    };
+    let sign_in_again = |why: String| Failure::TokenRefused {
+        text: format!(
+            "{why}. Sign in with {} again to check {}.",
+            client.label, account.name
+        ),
+        detail: None,
+        refresh: false,
+    };
+    let Some(tokens) = postino_engine::oauth::Tokens::from_secret(&secret) else {
+        return Err(sign_in_again(format!(
+            "Postino holds no sign-in for {}",
+            account.name
+        )));
+    };
+    let now = postino_engine::check::now_unix();
+    if !force && tokens.fresh(now) {
+        return Ok(secret);
+    }
+    match postino_engine::oauth::refresh(account, &tokens, now).await {
+        Ok(renewed) => {
+            let secret = renewed.to_secret();
+            if let Err(e) = vault::remember(store, account, &secret).await {
+                d.dispatch(Action::Failed(format!(
+                    "Postino could not keep the renewed sign-in ({e}); it will ask you to sign in                      again next time."
+                )));
+            }
+            d.dispatch(Action::Password {
+                account_id: account.id.clone(),
+                password: secret.clone(),
+            });
+            Ok(secret)
+        }
+        Err(postino_engine::oauth::OAuthError::SignInAgain(why)) => Err(sign_in_again(why)),
+        Err(postino_engine::oauth::OAuthError::Failed(why)) => Err(Failure::Message {
+            text: format!("{why}. Nothing was downloaded; try again later."),
+            detail: None,
+        }),
+    }
+}
+
 /// Check one account (in the engine) and report to the state. Returns whether it succeeded.
+/// An account that signs in with a provider has its token refreshed ahead of expiry, and once
+/// more when the server refuses it.
 pub async fn run_check(
     store: Rc<IdbStore>,
     account: Account,
@@ -99,7 +154,33 @@ pub async fn run_check(
         }
         progress_d.dispatch(Action::SyncProgress(p))
     };
-    let outcome = engine::check(&account, &password, progress, waiting(&d, &account)).await;
+    let progress = Rc::new(RefCell::new(progress));
+    let check = |secret: Secret<String>| {
+        let (account, d, progress) = (account.clone(), d.clone(), progress.clone());
+        async move {
+            engine::check(
+                &account,
+                &secret,
+                move |p| (progress.borrow_mut())(p),
+                waiting(&d, &account),
+            )
+            .await
+        }
+    };
+    let outcome = match fresh_secret(&store, &account, password, false, &d).await {
+        Err(failure) => Err(failure),
+        Ok(secret) => match check(secret.clone()).await {
+            // Refused though not expired by the clock (revoked, or the clock is off): one
+            // refresh and one more try.
+            Err(Failure::TokenRefused { refresh: true, .. }) => {
+                match fresh_secret(&store, &account, secret, true, &d).await {
+                    Ok(secret) => check(secret).await,
+                    Err(failure) => Err(failure),
+                }
+            }
+            other => other,
+        },
+    };
     // The engine indexes new mail right after the check (a failed check may have stored some);
     // a check that found nothing new costs no index pass.
     if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
@@ -128,8 +209,12 @@ pub async fn run_check(
             if let Some(messages) = messages {
                 d.dispatch(Action::MessagesLoaded(messages));
             }
-            // A remembered password the server refuses is no use: ask next time.
-            if matches!(failure, Failure::BadPassword { .. }) && account.remember_password {
+            // A remembered password or sign-in the server refuses is no use: ask next time.
+            let refused = matches!(
+                failure,
+                Failure::BadPassword { .. } | Failure::TokenRefused { .. }
+            );
+            if refused && account.remember_password {
                 let _ = vault::forget(&store, &account.id).await;
             }
             d.dispatch(failure_action(&account, failure, During::Check));
@@ -386,6 +471,8 @@ pub fn failure_action(account: &Account, failure: Failure, during: During) -> Ac
         (Failure::Message { text, detail }, _) => failed(text, detail, false),
         (Failure::BadPassword { text, detail }, During::Test) => failed(text, detail, false),
         (Failure::BadPassword { text, detail }, _) => failed(text, detail, true),
+        (Failure::TokenRefused { text, detail, .. }, During::Test) => failed(text, detail, false),
+        (Failure::TokenRefused { text, detail, .. }, _) => failed(text, detail, true),
     }
 }
 

@@ -367,9 +367,17 @@ fn failure_of(reply: Option<Reply>) -> Failure {
 }
 
 fn login(account: &Account, password: &Secret<String>) -> Login {
+    // An account that signs in with a provider holds its tokens here: the engine gets the
+    // access token alone.
+    let password = match &account.oauth {
+        Some(_) => postino_engine::oauth::Tokens::from_secret(password)
+            .map(|t| t.access)
+            .unwrap_or_else(|| password.clone()),
+        None => password.clone(),
+    };
     Login {
         account: account.clone(),
-        password: password.clone(),
+        password,
     }
 }
 
@@ -469,7 +477,9 @@ pub async fn import(files: Vec<web_sys::File>) -> Result<Imported, String> {
     match ask(Request::Import, Some(array), None, None).await {
         Some(Reply::Imported(r)) => r,
         Some(Reply::Checked(Err(f)) | Reply::Tested(Err(f))) => Err(match f {
-            Failure::Message { text, .. } | Failure::BadPassword { text, .. } => text,
+            Failure::Message { text, .. }
+            | Failure::BadPassword { text, .. }
+            | Failure::TokenRefused { text, .. } => text,
             Failure::Untrusted { problem, .. } => problem,
         }),
         _ => Err("Postino's mail engine did not answer. Reload the page.".into()),

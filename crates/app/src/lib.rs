@@ -8,6 +8,7 @@
 //! - [`engine`]: the page's side of the engine worker.
 //! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).
 //! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe.
+//! - [`sign_in`]: "Sign in with Microsoft / Google" in the provider's own window.
 //! - [`transfer`] and [`download`]: mbox export saved as a file.
 //! - [`persistence`], [`connectivity`], [`service_worker`]: what the browser says about storage,
 //!   the network and updates; [`remote_senders`], [`shortcuts`], [`demo`]: small parts.
@@ -26,6 +27,7 @@ pub mod persistence;
 pub mod remote_senders;
 pub mod service_worker;
 pub mod shortcuts;
+pub mod sign_in;
 pub mod state;
 pub mod transfer;
 

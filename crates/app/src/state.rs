@@ -545,6 +545,11 @@ impl Reducible for State {
             } => {
                 if forget_password {
                     s.passwords.remove(&account_id);
+                    // A sign-in with a provider that ended: "Sign in again" at once, beside
+                    // the reason.
+                    if s.account(&account_id).is_some_and(|a| a.oauth.is_some()) {
+                        s.password_prompt = Some(account_id.clone());
+                    }
                 }
                 s.syncing = None;
                 s.progress = None;

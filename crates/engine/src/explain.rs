@@ -24,6 +24,13 @@ pub enum Failure {
         text: String,
         detail: Option<String>,
     },
+    /// The server refused the access token (OAuth): refresh it once and try again when
+    /// `refresh`, else sign in again.
+    TokenRefused {
+        text: String,
+        detail: Option<String>,
+        refresh: bool,
+    },
 }
 
 fn message(text: String) -> Failure {
@@ -111,14 +118,15 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
                 }
             }
         }
-        // The app has no sign-in with a provider yet (issue 14): a refused token is a refused
-        // login, in the server's words.
-        Pop3Error::TokenRefused(refusal) => Failure::BadPassword {
+        // The page refreshes the token once and tries again when that may help; else, or after
+        // that, it asks the user to sign in again with this sentence.
+        Pop3Error::TokenRefused(refusal) => Failure::TokenRefused {
             text: format!(
                 "{host} refused the sign-in: {}.",
                 refusal.problem().describe()
             ),
             detail: Some(format!("The server said: {}", refusal.text)),
+            refresh: refusal.should_refresh(),
         },
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
             (CertProblem::PinChanged { .. }, _) | (_, None) => Failure::Message {

@@ -10,6 +10,7 @@
 //! - [`indexer`]: the offline search index, filled in the background.
 //! - [`import`]: `.eml` and mbox files into the "Imported" mailbox.
 //! - [`vault`]: remembered passwords, under a key the page cannot read out.
+//! - [`oauth`]: sign-in with a provider (OAuth 2.0, PKCE), and the tokens' refresh.
 //! - [`locks`]: Web Locks: one check per account across tabs; the engine's life.
 //! - [`presets`]: well-known providers and their servers.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod idb;
 pub mod import;
 pub mod indexer;
 pub mod locks;
+pub mod oauth;
 pub mod presets;
 pub mod protocol;
 pub mod transport;

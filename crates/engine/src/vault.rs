@@ -90,8 +90,11 @@ async fn stored_key(store: &IdbStore) -> Result<Option<CryptoKey>, String> {
 
 /// What a remembered password is bound to: the account and everything that decides where the
 /// password goes. A change of any of these is a change of who receives the password.
+///
+/// For an account that signs in with a provider, the tokens are bound to its client too (the
+/// provider, its endpoints, the client id): a token is never sent to another provider's server.
 pub fn binding(account: &Account) -> String {
-    serde_json::json!([
+    let mut binding = serde_json::json!([
         "postino-password-v2",
         account.id,
         account.relay.trim(),
@@ -99,8 +102,17 @@ pub fn binding(account: &Account) -> String {
         account.port,
         account.security,
         account.user,
-    ])
-    .to_string()
+    ]);
+    if let (Some(client), Some(items)) = (&account.oauth, binding.as_array_mut()) {
+        items.push(serde_json::json!([
+            "oauth",
+            client.provider,
+            client.authorize_url,
+            client.token_url,
+            client.client_id,
+        ]));
+    }
+    binding.to_string()
 }
 
 fn params(iv: &Uint8Array, account: &Account) -> AesGcmParams {

@@ -192,7 +192,12 @@ async fn app_headers(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     let mut response = if is_html {
-        with_csp(response).await
+        let token_origins = state
+            .oauth
+            .as_ref()
+            .map(|o| o.public_token_origins())
+            .unwrap_or_default();
+        with_csp(response, &token_origins).await
     } else {
         response
     };
@@ -214,13 +219,13 @@ async fn app_headers(
 
 /// The page with its CSP: the hashes of its inline scripts (Trunk's loader is one) are computed
 /// from the page as served, so a rebuilt `dist/` needs no restart.
-async fn with_csp(response: Response) -> Response {
+async fn with_csp(response: Response, connect: &[String]) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_FOR_CSP).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
     let page = String::from_utf8_lossy(&bytes);
-    let csp = content_security_policy(&inline_script_hashes(&page));
+    let csp = content_security_policy(&inline_script_hashes(&page), connect);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         parts.headers.insert(CONTENT_SECURITY_POLICY, value);
     }
@@ -230,18 +235,24 @@ async fn with_csp(response: Response) -> Response {
 
 /// The app's policy. WebAssembly needs `'wasm-unsafe-eval'`; Yew sets `style` attributes, hence
 /// `'unsafe-inline'` for styles (not for scripts). `connect-src` allows `ws:`/`wss:` so the app
-/// can use a relay on another origin. Mail is shown in a sandboxed `srcdoc` iframe, which
+/// can use a relay on another origin; `connect` adds the token endpoints of the public OAuth
+/// clients the relay lists (the page redeems their codes itself). Mail is shown in a sandboxed `srcdoc` iframe, which
 /// inherits this policy: its images come as `data:`/`blob:` (cid: parts) or, once the user allows
 /// remote content, over `https:`.
-pub fn content_security_policy(script_hashes: &[String]) -> String {
+pub fn content_security_policy(script_hashes: &[String], connect: &[String]) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
     for hash in script_hashes {
         script_src.push_str(&format!(" '{hash}'"));
     }
+    let mut connect_src = String::from("'self' ws: wss:");
+    for origin in connect {
+        connect_src.push(' ');
+        connect_src.push_str(origin);
+    }
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob: https: http:; font-src 'self' data:; \
-         connect-src 'self' ws: wss:; worker-src 'self'; manifest-src 'self'; \
+         connect-src {connect_src}; worker-src 'self'; manifest-src 'self'; \
          frame-src 'self' blob:; child-src 'self' blob:; object-src 'none'; \
          base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
@@ -300,9 +311,12 @@ mod tests {
             hashes[0],
             "sha256-w4ujnOpjBoH2vcasx+reJRUwYivG8Q3afx/XevGJod8="
         );
-        let csp = content_security_policy(&hashes);
+        let csp = content_security_policy(&hashes, &[]);
         assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
         assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+        assert!(csp.contains("connect-src 'self' ws: wss:;"));
+        let csp = content_security_policy(&hashes, &["https://login.example".into()]);
+        assert!(csp.contains("connect-src 'self' ws: wss: https://login.example;"));
     }
 
     #[test]

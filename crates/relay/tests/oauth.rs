@@ -490,3 +490,78 @@ async fn a_wrong_client_secret_and_a_silent_token_endpoint_are_named() {
     relay.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A provider without a client secret is a public client (Microsoft registers single-page apps
+/// so): the relay lists its token endpoint for the page to call, lets the page's CSP reach that
+/// endpoint, and redeems or refreshes nothing for it, so it never sees its tokens.
+#[tokio::test]
+async fn a_public_client_is_listed_for_the_page_and_never_redeemed_here() {
+    let dir = temp_dir();
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>p</title>").unwrap();
+    std::fs::write(
+        dir.join("oauth.toml"),
+        format!(
+            r#"key_file = "oauth.key"
+[[provider]]
+name = "microsoft"
+label = "Microsoft"
+authorize_url = "https://login.example.com/common/oauth2/v2.0/authorize"
+token_url = "https://login.example.com:8443/common/oauth2/v2.0/token"
+client_id = "spa-client"
+redirect_uris = ["{REDIRECT}"]
+scopes = ["offline_access", "openid", "email"]
+"#
+        ),
+    )
+    .unwrap();
+    let relay = start(RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: dist.clone(),
+        oauth_file: Some(dir.join("oauth.toml")),
+        ..RelayConfig::default()
+    })
+    .await
+    .expect("relay starts");
+    let port = relay.local_addr().port();
+
+    let list = http(port, "GET", "/v1/oauth/providers", &[], "").await;
+    let provider = &list.json["providers"][0];
+    assert_eq!(provider["name"], "microsoft");
+    assert_eq!(
+        provider["token_url"],
+        "https://login.example.com:8443/common/oauth2/v2.0/token"
+    );
+
+    let page = http(port, "GET", "/", &[], "").await;
+    assert_eq!(page.status, 200);
+    let csp = page
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .expect("a CSP")
+        .to_owned();
+    assert!(
+        csp.contains("connect-src 'self' ws: wss: https://login.example.com:8443;"),
+        "{csp}"
+    );
+
+    let exchange = post(
+        &relay,
+        "/v1/oauth/exchange",
+        &json!({"provider": "microsoft", "code": "c", "code_verifier": verifier(1),
+                "redirect_uri": REDIRECT}),
+    )
+    .await;
+    assert_eq!(exchange.status, 400, "{}", exchange.json);
+    assert_eq!(exchange.json["error"], "public_client");
+    let refresh = post(
+        &relay,
+        "/v1/oauth/refresh",
+        &json!({"provider": "microsoft", "account": USER, "sealed_refresh": "x"}),
+    )
+    .await;
+    assert_eq!(refresh.json["error"], "public_client");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -3,7 +3,7 @@
 
 use postino_pop3::auth::AuthChoice;
 use postino_pop3::Secret;
-use postino_sync::{Account, DeletePolicy, Policy, Security};
+use postino_sync::{Account, DeletePolicy, OAuthClient, Policy, Security};
 
 use postino_engine::presets;
 use std::rc::Rc;
@@ -50,6 +50,27 @@ pub fn account_form(props: &Props) -> Html {
     let max_per_session = use_node_ref();
     let poll = use_node_ref();
     let auth = use_node_ref();
+    // The sign-in clients the relay offers (`/v1/oauth/providers`), and one of the user's own.
+    let clients = use_state(Vec::<OAuthClient>::new);
+    let own_authorize = use_node_ref();
+    let own_token = use_node_ref();
+    let own_client_id = use_node_ref();
+    let own_scopes = use_node_ref();
+    {
+        let clients = clients.clone();
+        let relay_address = props
+            .account
+            .as_ref()
+            .map(|a| a.relay.clone())
+            .unwrap_or_else(|| props.default_relay.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = postino_engine::oauth::relay_clients(&relay_address).await {
+                    clients.set(list);
+                }
+            });
+        });
+    }
 
     // Initial values are set once, not as `value=` attributes: Yew puts an attribute's value back
     // into the field at every re-render, which would undo what the user typed whenever the app
@@ -170,27 +191,28 @@ pub fn account_form(props: &Props) -> Html {
     };
 
     // The form's values as an account and a password, or what to fix.
-    let read_form = {
-        let refs = (
-            relay.clone(),
-            host.clone(),
-            port.clone(),
-            security.clone(),
-            user.clone(),
-            password.clone(),
-        );
-        let policy_refs = (
-            delete.clone(),
-            days.clone(),
-            size_limit.clone(),
-            max_per_session.clone(),
-            poll.clone(),
-        );
-        let editing = props.account.clone();
-        let (relay_token, remember) = (relay_token.clone(), remember.clone());
-        let auth_ref = auth.clone();
-        Rc::new(
-            move || -> Result<(Account, Option<Secret<String>>), String> {
+    let read_form =
+        {
+            let refs = (
+                relay.clone(),
+                host.clone(),
+                port.clone(),
+                security.clone(),
+                user.clone(),
+                password.clone(),
+            );
+            let policy_refs = (
+                delete.clone(),
+                days.clone(),
+                size_limit.clone(),
+                max_per_session.clone(),
+                poll.clone(),
+            );
+            let editing = props.account.clone();
+            let (relay_token, remember) = (relay_token.clone(), remember.clone());
+            let auth_ref = auth.clone();
+            Rc::new(
+            move |oauth: Option<OAuthClient>| -> Result<(Account, Option<Secret<String>>), String> {
                 let value = |r: &NodeRef| {
                     r.cast::<HtmlInputElement>()
                         .map(|i| i.value())
@@ -209,7 +231,14 @@ pub fn account_form(props: &Props) -> Html {
                     Ok(p) if p > 0 => p,
                     _ => return Err("The port must be a number such as 995 or 110.".into()),
                 };
-                if host.is_empty() || user.is_empty() || (password.is_empty() && editing.is_none())
+                if oauth.is_some() {
+                    // The user name may come from the sign-in; no password is asked.
+                    if host.is_empty() {
+                        return Err("Choose the provider, or type the server first.".into());
+                    }
+                } else if host.is_empty()
+                    || user.is_empty()
+                    || (password.is_empty() && editing.is_none())
                 {
                     return Err("Fill in the server, the user name and the password.".into());
                 }
@@ -255,23 +284,28 @@ pub fn account_form(props: &Props) -> Html {
                     relay_token: Some(value(&relay_token).trim().to_string())
                         .filter(|t| !t.is_empty())
                         .map(Secret::new),
-                    remember_password: remember
-                        .cast::<HtmlInputElement>()
-                        .is_some_and(|c| c.checked()),
+                    // A sign-in is kept like a remembered password: signing in at every visit
+                    // is what people leave other clients for.
+                    remember_password: oauth.is_some()
+                        || remember.cast::<HtmlInputElement>().is_some_and(|c| c.checked()),
                     auth,
                     auth_learned,
+                    oauth: oauth.clone(),
                 };
-                let password = (!password.is_empty()).then(|| Secret::new(password));
+                let password =
+                    (!password.is_empty() && oauth.is_none()).then(|| Secret::new(password));
                 Ok((account, password))
             },
         )
-    };
+        };
 
     let onsubmit = {
         let (read_form, on_save, error) = (read_form.clone(), props.on_save.clone(), error.clone());
+        // An account that signs in with a provider stays so when edited.
+        let kept_client = props.account.as_ref().and_then(|a| a.oauth.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            match read_form() {
+            match read_form(kept_client.clone()) {
                 Ok(saved) => {
                     error.set(None);
                     on_save.emit(saved);
@@ -283,7 +317,8 @@ pub fn account_form(props: &Props) -> Html {
 
     let on_test_click = {
         let (read_form, on_test, error) = (read_form.clone(), props.on_test.clone(), error.clone());
-        Callback::from(move |_: MouseEvent| match read_form() {
+        let kept_client = props.account.as_ref().and_then(|a| a.oauth.clone());
+        Callback::from(move |_: MouseEvent| match read_form(kept_client.clone()) {
             Ok(values) => {
                 error.set(None);
                 on_test.emit(values);
@@ -291,6 +326,100 @@ pub fn account_form(props: &Props) -> Html {
             Err(e) => error.set(Some(e)),
         })
     };
+
+    // "Sign in with ...": the provider's window opens in this click; the account is saved and
+    // checked with the tokens once the sign-in is done.
+    let on_sign_in = {
+        let (read_form, on_save, error) = (read_form.clone(), props.on_save.clone(), error.clone());
+        let user = user.clone();
+        Callback::from(move |client: OAuthClient| {
+            let (account, _) = match read_form(Some(client.clone())) {
+                Ok(values) => values,
+                Err(e) => return error.set(Some(e)),
+            };
+            let window = crate::sign_in::open_window();
+            error.set(Some(format!(
+                "Signing in with {} in its own window…",
+                client.label
+            )));
+            let (on_save, error, user) = (on_save.clone(), error.clone(), user.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let hint = (!account.user.is_empty()).then_some(account.user.as_str());
+                let tokens =
+                    match crate::sign_in::sign_in(window, &client, &account.relay, hint).await {
+                        Ok(tokens) => tokens,
+                        Err(text) => return error.set(Some(text)),
+                    };
+                let address = tokens
+                    .account
+                    .clone()
+                    .filter(|_| account.user.is_empty())
+                    .unwrap_or_else(|| account.user.clone());
+                if address.is_empty() {
+                    return error.set(Some(format!(
+                        "{} did not say which address signed in: type it as the user name,                          then sign in again.",
+                        client.label
+                    )));
+                }
+                if let Some(i) = user.cast::<HtmlInputElement>() {
+                    i.set_value(&address);
+                }
+                error.set(None);
+                let account = Account {
+                    name: format!("{address}@{}", account.host),
+                    user: address,
+                    ..account
+                };
+                on_save.emit((account, Some(tokens.to_secret())));
+            });
+        })
+    };
+    let own_client = {
+        let refs = (
+            own_authorize.clone(),
+            own_token.clone(),
+            own_client_id.clone(),
+            own_scopes.clone(),
+        );
+        let (on_sign_in, error) = (on_sign_in.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let value = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|i| i.value().trim().to_string())
+                    .unwrap_or_default()
+            };
+            let (authorize_url, token_url, client_id) =
+                (value(&refs.0), value(&refs.1), value(&refs.2));
+            let https = |u: &str| {
+                u.starts_with("https://")
+                    || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                        .iter()
+                        .any(|l| u.starts_with(l))
+            };
+            if !https(&authorize_url) || !https(&token_url) || client_id.is_empty() {
+                return error.set(Some(
+                    "Give the client's https:// authorize and token addresses and its client ID."
+                        .into(),
+                ));
+            }
+            on_sign_in.emit(OAuthClient {
+                provider: "own".into(),
+                label: "your provider".into(),
+                authorize_url,
+                token_url: Some(token_url),
+                client_id,
+                scopes: value(&refs.3)
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
+            });
+        })
+    };
+    // The relay's clients, the preset's first; its note when the relay lacks the preset's.
+    let wanted = preset_note.and_then(|p| p.oauth);
+    let mut offered: Vec<OAuthClient> = (*clients).clone();
+    offered.sort_by_key(|c| Some(c.provider.as_str()) != wanted);
+    let missing = wanted.filter(|w| !offered.iter().any(|c| c.provider == *w));
 
     let editing = props.account.is_some();
     html! {
@@ -303,6 +432,34 @@ pub fn account_form(props: &Props) -> Html {
             </select>
             if let Some(p) = *preset_note {
                 <p id="preset-note" class={classes!("hint", "preset-note", p.oauth_only.then_some("error"))} role="note">{p.note}</p>
+            }
+            if !offered.is_empty() || missing.is_some() {
+                <fieldset id="sign-in" class="sign-in">
+                    <legend>{"Sign in with your provider"}</legend>
+                    { for offered.iter().map(|c| {
+                        let client = c.clone();
+                        let on_sign_in = on_sign_in.clone();
+                        html! {
+                            <div class="sign-in-choice">
+                                <button type="button" id={format!("sign-in-{}", c.provider)}
+                                    class={classes!((Some(c.provider.as_str()) == wanted).then_some("primary"))}
+                                    onclick={Callback::from(move |_| on_sign_in.emit(client.clone()))}>
+                                    {format!("Sign in with {}", c.label)}</button>
+                                if c.via_relay() {
+                                    <p class="hint relay-sees-tokens" role="note">{format!(
+                                        "{} sign-in goes through this relay: it redeems the sign-in and renews it with its operator's client secret, so it sees the access token Postino logs in with (never a password). An app password keeps the relay out of it.",
+                                        c.label)}</p>
+                                } else {
+                                    <p class="hint" role="note">{"Your browser talks to the provider directly; the relay never sees the sign-in."}</p>
+                                }
+                            </div>
+                        }
+                    }) }
+                    if let Some(name) = missing {
+                        <p id="sign-in-missing" class="hint error" role="note">{format!(
+                            "This relay offers no {name} sign-in: whoever runs it can add one (README, \"Sign in with Microsoft and Google\"), or use a relay that has it.")}</p>
+                    }
+                </fieldset>
             }
             <label for="host">{"Server"}</label>
             <input id="host" ref={host} type="text" placeholder="pop.example.org"
@@ -341,6 +498,19 @@ pub fn account_form(props: &Props) -> Html {
                 <option value="apop">{"APOP (old; only if the server asks for it)"}</option>
             </select>
             <p id="auth-hint" class="hint">{"Automatic tries the strongest method the server offers and falls back when the server cannot check it. Choose one only if your provider says so."}</p>
+            <details id="own-client">
+                <summary>{"Sign in with another provider's OAuth client"}</summary>
+                <p class="hint">{"For a POP3 server that takes OAuth 2.0 tokens: a public client (PKCE, no secret) registered with your provider, whose redirect address is this page's oauth-return.html."}</p>
+                <label for="own-authorize">{"Authorize address"}</label>
+                <input id="own-authorize" ref={own_authorize} type="url" autocomplete="off" />
+                <label for="own-token">{"Token address"}</label>
+                <input id="own-token" ref={own_token} type="url" autocomplete="off" />
+                <label for="own-client-id">{"Client ID"}</label>
+                <input id="own-client-id" ref={own_client_id} type="text" autocomplete="off" spellcheck="false" />
+                <label for="own-scopes">{"Scopes (separated by spaces)"}</label>
+                <input id="own-scopes" ref={own_scopes} type="text" autocomplete="off" spellcheck="false" />
+                <button id="sign-in-own" type="button" onclick={own_client}>{"Sign in with this client"}</button>
+            </details>
             <label for="relay">{"Relay"}</label>
             <input id="relay" ref={relay} type="url" />
             <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>

@@ -136,3 +136,27 @@ pub fn password_question(props: &PasswordProps) -> Html {
         </form>
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct SignInProps {
+    pub account_name: String,
+    /// The provider, as its button names it.
+    pub label: String,
+    pub on_sign_in: Callback<()>,
+}
+
+/// The password question of an account that signs in with a provider: one click opens the
+/// provider's sign-in again (the notice above says why it is needed).
+#[function_component(SignInQuestion)]
+pub fn sign_in_question(props: &SignInProps) -> Html {
+    let on_sign_in = props.on_sign_in.clone();
+    html! {
+        <section id="sign-in-prompt" class="card" aria-labelledby="sign-in-title">
+            <h2 id="sign-in-title">{format!("Sign in to {}", props.account_name)}</h2>
+            <p class="hint">{format!("{} opens its sign-in in a new window; Postino checks mail when it is done.", props.label)}</p>
+            <button id="sign-in-again" type="button" class="primary"
+                onclick={Callback::from(move |_| on_sign_in.emit(()))}>
+                {format!("Sign in with {}", props.label)}</button>
+        </section>
+    }
+}

@@ -83,6 +83,32 @@ impl OAuthService {
         &self.providers
     }
 
+    /// The origins of the public clients' token endpoints, which the page calls itself.
+    pub fn public_token_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .providers
+            .iter()
+            .filter_map(Provider::public_token_origin)
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
+    /// A provider whose client the relay holds (with its secret): only those are redeemed and
+    /// refreshed here.
+    fn relay_held(&self, name: &str) -> Result<&Provider, Failure> {
+        let provider = self.provider(name)?;
+        if provider.client_secret.is_none() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "public_client",
+                "this provider's sign-in is redeemed by the app itself, not by the relay",
+            ));
+        }
+        Ok(provider)
+    }
+
     fn provider(&self, name: &str) -> Result<&Provider, Failure> {
         self.providers
             .iter()
@@ -208,7 +234,7 @@ async fn exchange(
     serve(state, peer, request, "exchange", |oauth, body| {
         Box::pin(async move {
             let asked: ExchangeRequest = parse(&body)?;
-            let provider = oauth.provider(&asked.provider)?;
+            let provider = oauth.relay_held(&asked.provider)?;
             if !provider.redirect_uris.contains(&asked.redirect_uri) {
                 return Err(Failure::new(
                     StatusCode::BAD_REQUEST,
@@ -269,7 +295,7 @@ async fn refresh(
     serve(state, peer, request, "refresh", |oauth, body| {
         Box::pin(async move {
             let asked: RefreshRequest = parse(&body)?;
-            let provider = oauth.provider(&asked.provider)?;
+            let provider = oauth.relay_held(&asked.provider)?;
             if asked.account.len() > MAX_FIELD {
                 return Err(bad_request("account is at most 4096 characters"));
             }
@@ -437,10 +463,17 @@ async fn call_token_endpoint(
     provider: &Provider,
     grant: &[(&str, &Secret<String>)],
 ) -> Result<TokenAnswer, Failure> {
+    let Some(client_secret) = &provider.client_secret else {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "public_client",
+            "this provider's sign-in is redeemed by the app itself, not by the relay",
+        ));
+    };
     let client_id = Secret::new(provider.client_id.clone());
     let mut form: Vec<(&str, &Secret<String>)> = grant.to_vec();
     form.push(("client_id", &client_id));
-    form.push(("client_secret", &provider.client_secret));
+    form.push(("client_secret", client_secret));
     let (status, body) = token_endpoint::post_form(
         &provider.token_url,
         &form,

@@ -16,6 +16,18 @@
 //! client_secret_file = "/etc/postino-relay/google.secret"
 //! redirect_uris = ["https://mail.example.org/"]
 //! scopes = ["https://mail.google.com/", "openid", "email"]
+//!
+//! # A public client (no client_secret_file): Microsoft registers single-page apps so, and
+//! # their token endpoint answers the page itself. The relay only tells the app the client's
+//! # settings; it redeems and refreshes nothing, and never sees a token.
+//! [[provider]]
+//! name = "microsoft"
+//! label = "Microsoft"
+//! authorize_url = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+//! token_url = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+//! client_id = "00000000-0000-0000-0000-000000000000"
+//! redirect_uris = ["https://mail.example.org/oauth-return.html"]
+//! scopes = ["https://outlook.office.com/POP.AccessAsUser.All", "offline_access", "openid", "email"]
 //! ```
 //!
 //! The secret is read from its own file, never from the command line or this file (which is
@@ -47,7 +59,7 @@ struct ProviderEntry {
     authorize_url: String,
     token_url: String,
     client_id: String,
-    client_secret_file: PathBuf,
+    client_secret_file: Option<PathBuf>,
     redirect_uris: Vec<String>,
     #[serde(default)]
     scopes: Vec<String>,
@@ -70,7 +82,8 @@ pub struct Provider {
     pub authorize_url: String,
     pub token_url: Uri,
     pub client_id: String,
-    pub client_secret: Secret<String>,
+    /// `None`: a public client, whose codes and refreshes the app redeems itself.
+    pub client_secret: Option<Secret<String>>,
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
 }
@@ -84,6 +97,10 @@ pub struct PublicProvider<'a> {
     pub client_id: &'a str,
     pub scopes: &'a [String],
     pub redirect_uris: &'a [String],
+    /// A public client's token endpoint, which the app calls itself; absent for a client the
+    /// relay holds (the app then goes through `/v1/oauth/exchange` and `/v1/oauth/refresh`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
 }
 
 impl Provider {
@@ -95,7 +112,22 @@ impl Provider {
             client_id: &self.client_id,
             scopes: &self.scopes,
             redirect_uris: &self.redirect_uris,
+            token_url: self
+                .client_secret
+                .is_none()
+                .then(|| self.token_url.to_string()),
         }
+    }
+
+    /// The origin (`https://host[:port]`) of a public client's token endpoint, which the app's
+    /// page must be allowed to call (its Content-Security-Policy `connect-src`).
+    pub fn public_token_origin(&self) -> Option<String> {
+        if self.client_secret.is_some() {
+            return None;
+        }
+        let scheme = self.token_url.scheme_str()?;
+        let authority = self.token_url.authority()?;
+        Some(format!("{scheme}://{authority}"))
     }
 }
 
@@ -150,31 +182,35 @@ impl Provider {
         if entry.redirect_uris.is_empty() {
             return Err(at("redirect_uris: at least one, the app's address"));
         }
-        let secret_path = base.join(&entry.client_secret_file);
-        let secret = std::fs::read_to_string(&secret_path).map_err(|e| {
-            at(&format!(
-                "client_secret_file {}: {e}",
-                secret_path.display()
-            ))
-        })?;
-        let secret = secret.trim().to_owned();
-        if secret.is_empty() {
-            return Err(at(&format!(
-                "client_secret_file {} is empty",
-                secret_path.display()
-            )));
-        }
+        let secret = match &entry.client_secret_file {
+            Some(file) => Some(Secret::new(
+                read_secret(&base.join(file)).map_err(|e| at(&e))?,
+            )),
+            None => None,
+        };
         Ok(Provider {
             label: entry.label.unwrap_or_else(|| name.clone()),
             name,
             authorize_url: entry.authorize_url,
             token_url,
             client_id: entry.client_id,
-            client_secret: Secret::new(secret),
+            client_secret: secret,
             redirect_uris: entry.redirect_uris,
             scopes: entry.scopes,
         })
     }
+}
+
+/// A client secret from its own file, trimmed.
+fn read_secret(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let secret =
+        std::fs::read_to_string(path).map_err(|e| format!("client_secret_file {shown}: {e}"))?;
+    let secret = secret.trim().to_owned();
+    if secret.is_empty() {
+        return Err(format!("client_secret_file {shown} is empty"));
+    }
+    Ok(secret)
 }
 
 /// An endpoint URL: `https://`, or `http://` on this machine only.
@@ -226,11 +262,37 @@ scopes = ["https://mail.google.com/"]
         std::fs::write(dir.join("oauth.toml"), good).unwrap();
         let s = OAuthSettings::load(&dir.join("oauth.toml")).unwrap();
         assert_eq!(s.key_file, dir.join("oauth.key"));
-        assert_eq!(s.providers[0].client_secret.expose(), "s3cret");
+        assert_eq!(
+            s.providers[0]
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose().as_str()),
+            Some("s3cret")
+        );
+        assert_eq!(s.providers[0].public_token_origin(), None);
         assert_eq!(s.providers[0].label, "google");
         assert!(!format!("{s:?}").contains("s3cret"));
         let public = serde_json::to_string(&s.providers[0].public()).unwrap();
         assert!(!public.contains("s3cret") && public.contains("\"client_id\":\"id\""));
+        assert!(
+            !public.contains("token_url"),
+            "a relay-held client's endpoint is its own"
+        );
+
+        // Without a secret file: a public client, whose token endpoint the app calls.
+        std::fs::write(
+            dir.join("oauth.toml"),
+            good.replace("client_secret_file = \"g.secret\"\n", ""),
+        )
+        .unwrap();
+        let s = OAuthSettings::load(&dir.join("oauth.toml")).unwrap();
+        assert!(s.providers[0].client_secret.is_none());
+        assert_eq!(
+            s.providers[0].public_token_origin().as_deref(),
+            Some("https://oauth2.googleapis.com")
+        );
+        let public = serde_json::to_string(&s.providers[0].public()).unwrap();
+        assert!(public.contains("\"token_url\":\"https://oauth2.googleapis.com/token\""));
 
         for (change, expected) in [
             (
