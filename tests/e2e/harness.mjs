@@ -74,8 +74,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  * Spawns `bin args`, resolves with the first stdout line once it matches `firstLine` (a RegExp),
  * and returns { child, match, log(), stop() }. Later output is kept (the tail) for diagnostics.
  */
-export function spawnTracked(name, bin, args, firstLine, { keepStdinOpen = false } = {}) {
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+export function spawnTracked(name, bin, args, firstLine, { keepStdinOpen = false, env } = {}) {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
   children.add(child);
   const output = [];
   const remember = (stream) => (line) => {
@@ -130,12 +130,27 @@ export function spawnTracked(name, bin, args, firstLine, { keepStdinOpen = false
  * Node process dies, the testkit sees EOF and stops Dovecot.
  * Returns { pop3s_port, pop3_port, fingerprint, user, password, dir, log(), stop() }.
  */
-export async function startDovecot({ user = 'alice', password = randomPassword(), fixtures = FIXTURES_DIR } = {}) {
+export async function startDovecot({
+  user = 'alice',
+  password = randomPassword(),
+  fixtures = FIXTURES_DIR,
+  oauth = null,
+  microsoftFront = false,
+} = {}) {
   const testkitBin = setting('testkitBin');
+  const args = ['dovecot', '--fixtures', fixtures, '--user', user, '--password', password];
+  if (oauth) {
+    // Dovecot takes the stand-in's access tokens too (`oauth`: a startOAuthMock() result).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'postino-oauth-key-'));
+    const keyFile = path.join(dir, 'mock.pem');
+    writeFileSync(keyFile, oauth.public_key_pem);
+    args.push('--oauth-issuer', oauth.url, '--oauth-kid', oauth.kid, '--oauth-public-key', keyFile);
+  }
+  if (microsoftFront) args.push('--microsoft-front');
   const proc = await spawnTracked(
     'testkit',
     testkitBin,
-    ['dovecot', '--fixtures', fixtures, '--user', user, '--password', password],
+    args,
     /^(\{.*\})$/,
     { keepStdinOpen: true },
   );
@@ -148,9 +163,17 @@ export async function startDovecot({ user = 'alice', password = randomPassword()
  * (written to a tokens file for `--tokens-file`).
  * Returns { url ('http://127.0.0.1:PORT'), port, log(), stop() }.
  */
-export async function startRelay({ allow = [], demo = false, dist = setting('dist'), tokens = [] } = {}) {
+export async function startRelay({
+  allow = [],
+  demo = false,
+  dist = setting('dist'),
+  tokens = [],
+  oauthFile = null,
+  port = 0,
+} = {}) {
   const relayBin = setting('relayBin');
-  const args = ['--listen', '127.0.0.1:0', '--dist', dist];
+  const args = ['--listen', `127.0.0.1:${port}`, '--dist', dist];
+  if (oauthFile) args.push('--oauth-file', oauthFile);
   for (const destination of allow) args.push('--allow', destination);
   if (demo) args.push('--demo');
   if (tokens.length > 0) {
@@ -166,6 +189,94 @@ export async function startRelay({ allow = [], demo = false, dist = setting('dis
     /^postino-relay listening on (http:\/\/127\.0\.0\.1:(\d+))\/?\s*$/,
   );
   return { url: proc.match[1], port: Number(proc.match[2]), log: proc.log, stop: proc.stop };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a relay whose address must be known first). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The OAuth 2.0 stand-in for Microsoft and Google (tests/oauth/mock.mjs, oauth2-mock-server):
+ * `clientId`/`clientSecret` a confidential client (the relay's), `publicClientId` a public one
+ * (the page's), tokens for `sub` living `accessTtl` seconds.
+ * Returns { url, kid, public_key_pem, stats(), revoke(), log(), stop() }.
+ */
+export async function startOAuthMock({
+  clientId = 'relay-client',
+  clientSecret = randomPassword(),
+  publicClientId = 'spa-client',
+  sub = 'alice@example.org',
+  accessTtl = 3600,
+} = {}) {
+  const proc = await spawnTracked(
+    'oauth-mock',
+    process.execPath,
+    [path.join(REPO_ROOT, 'tests/oauth/mock.mjs')],
+    /^(\{.*\})$/,
+    {
+      keepStdinOpen: true,
+      env: {
+        MOCK_CLIENT_ID: clientId,
+        MOCK_CLIENT_SECRET: clientSecret,
+        MOCK_PUBLIC_CLIENT_ID: publicClientId,
+        MOCK_SUB: sub,
+        MOCK_ACCESS_TTL: String(accessTtl),
+      },
+    },
+  );
+  const info = JSON.parse(proc.match[1]);
+  const url = info.url.replace(/\/$/, '');
+  return {
+    ...info,
+    url,
+    clientId,
+    clientSecret,
+    publicClientId,
+    stats: async () => (await fetch(`${url}/test/stats`)).json(),
+    revoke: async () => {
+      const answer = await fetch(`${url}/test/revoke`, { method: 'POST' });
+      if (answer.status !== 204) throw new Error(`revoke: HTTP ${answer.status}`);
+    },
+    log: proc.log,
+    stop: proc.stop,
+  };
+}
+
+/**
+ * The relay's `--oauth-file` for `providers` ([{name, label, mock, public}]): a public client
+ * (no secret: the page redeems) or the mock's confidential one (the relay redeems with the
+ * secret), redirecting back to `appUrl`'s oauth-return.html. Returns the file's path.
+ */
+export function writeOAuthFile(appUrl, providers) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'postino-oauth-file-'));
+  let text = 'key_file = "oauth.key"\n';
+  for (const p of providers) {
+    text += `
+[[provider]]
+name = "${p.name}"
+label = "${p.label}"
+authorize_url = "${p.mock.url}/authorize"
+token_url = "${p.mock.url}/token"
+client_id = "${p.public ? p.mock.publicClientId : p.mock.clientId}"
+redirect_uris = ["${appUrl}/oauth-return.html"]
+scopes = ["openid", "email", "offline_access", "mail"]
+`;
+    if (!p.public) {
+      writeFileSync(path.join(dir, `${p.name}.secret`), `${p.mock.clientSecret}\n`, { mode: 0o600 });
+      text += `client_secret_file = "${p.name}.secret"\n`;
+    }
+  }
+  const file = path.join(dir, 'oauth.toml');
+  writeFileSync(file, text);
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------

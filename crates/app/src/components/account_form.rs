@@ -366,7 +366,7 @@ pub fn account_form(props: &Props) -> Html {
                 }
                 error.set(None);
                 let account = Account {
-                    name: format!("{address}@{}", account.host),
+                    name: address.clone(),
                     user: address,
                     ..account
                 };
