@@ -1,5 +1,5 @@
 //! Provider presets for account setup: the server, and the switch people miss at the provider
-//! (REFERENCE.md, "Providers").
+//! (REFERENCE.md, "Providers"), from the one provider table of `postino_providers`.
 
 use postino_sync::Security;
 
@@ -20,171 +20,44 @@ pub struct Preset {
     pub oauth: Option<&'static str>,
 }
 
-const fn tls(
-    key: &'static str,
-    name: &'static str,
-    host: &'static str,
-    note: &'static str,
-) -> Preset {
+/// A provider of the table as a preset: the same server, note and OAuth fields.
+const fn preset(p: &postino_providers::Provider) -> Preset {
     Preset {
-        key,
-        name,
-        host,
-        port: 995,
-        security: Security::Tls,
-        note,
-        oauth_only: false,
-        oauth: None,
+        key: p.key,
+        name: p.name,
+        host: p.host,
+        port: p.port,
+        security: match p.security {
+            postino_providers::Security::Tls => Security::Tls,
+            postino_providers::Security::Stls => Security::Stls,
+        },
+        note: p.note,
+        oauth_only: p.oauth_only,
+        oauth: p.oauth,
     }
 }
 
-pub const PRESETS: &[Preset] = &[
-    Preset {
-        oauth: Some("google"),
-        ..tls(
-            "gmail",
-            "Gmail",
-            "pop.gmail.com",
-            "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with \
-             Google, or create an app password in your Google account (2-Step Verification must \
-             be on) and use it here.",
-        )
-    },
-    Preset {
-        oauth_only: true,
-        oauth: Some("microsoft"),
-        ..tls(
-            "outlook",
-            "Outlook.com / Microsoft 365",
-            "outlook.office365.com",
-            "Microsoft takes no password for POP: sign in with Microsoft. POP must be switched on \
-             first (Outlook.com: Settings, Mail, Forwarding and IMAP, \"Let devices and apps use \
-             POP\"; Microsoft 365: your administrator).",
-        )
-    },
-    tls(
-        "yahoo",
-        "Yahoo / AOL",
-        "pop.mail.yahoo.com",
-        "Create an app password in your Yahoo account security settings and use it here.",
-    ),
-    tls(
-        "gmx",
-        "GMX",
-        "pop.gmx.net",
-        "First enable POP3 access in GMX's settings (E-Mail, POP3/IMAP access).",
-    ),
-    tls(
-        "webde",
-        "WEB.DE",
-        "pop3.web.de",
-        "First enable POP3 access in WEB.DE's settings (E-Mail, POP3/IMAP access).",
-    ),
-    tls(
-        "fastmail",
-        "Fastmail",
-        "pop.fastmail.com",
-        "Create an app password (Settings, Privacy & Security) and use it here.",
-    ),
-    tls(
-        "tonline",
-        "T-Online",
-        "securepop.t-online.de",
-        "Set an e-mail password (not your login password) in the T-Online e-mail settings.",
-    ),
-    tls(
-        "posteo",
-        "Posteo",
-        "posteo.de",
-        "Use your Posteo address as the user name and your account password.",
-    ),
-    tls(
-        "mailboxorg",
-        "mailbox.org",
-        "pop3.mailbox.org",
-        "Use your full address as the user name.",
-    ),
-    tls(
-        "ionos",
-        "IONOS (1&1)",
-        "pop.ionos.de",
-        "Use your full address as the user name.",
-    ),
-    tls(
-        "orange",
-        "Orange (France)",
-        "pop.orange.fr",
-        "Use your full Orange address as the user name.",
-    ),
-    tls(
-        "free",
-        "Free (France)",
-        "pop.free.fr",
-        "Enable external access in your Free mail settings first.",
-    ),
-    tls(
-        "libero",
-        "Libero (Italy)",
-        "popmail.libero.it",
-        "Use your full address as the user name.",
-    ),
-];
+/// The presets: every provider of `postino_providers`, in its order.
+pub const PRESETS: &[Preset] = &{
+    const N: usize = postino_providers::PROVIDERS.len();
+    let mut presets = [preset(&postino_providers::PROVIDERS[0]); N];
+    let mut i = 1;
+    while i < N {
+        presets[i] = preset(&postino_providers::PROVIDERS[i]);
+        i += 1;
+    }
+    presets
+};
 
 pub fn find(key: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.key == key)
 }
 
-/// Mail domains of providers whose servers always present a publicly trusted certificate.
-const PROVIDER_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "google.com",
-    "outlook.com",
-    "office365.com",
-    "hotmail.com",
-    "live.com",
-    "msn.com",
-    "microsoft.com",
-    "yahoo.com",
-    "aol.com",
-    "icloud.com",
-    "me.com",
-    "gmx.net",
-    "gmx.de",
-    "gmx.com",
-    "web.de",
-    "fastmail.com",
-    "t-online.de",
-    "posteo.de",
-    "mailbox.org",
-    "ionos.de",
-    "ionos.com",
-    "1und1.de",
-    "orange.fr",
-    "free.fr",
-    "sfr.fr",
-    "laposte.net",
-    "libero.it",
-    "virgilio.it",
-    "tiscali.it",
-    "aruba.it",
-    "zoho.com",
-    "yandex.com",
-    "yandex.ru",
-    "mail.ru",
-    "proton.me",
-    "comcast.net",
-];
-
 /// Whether `host` belongs to a preset or a well-known provider. A certificate for such a host
 /// that does not verify is never the user's own self-signed one: someone in between presents
 /// it, and the relay is exactly who could (DESIGN.md invariant 9). So pinning is never offered.
 pub fn is_well_known_host(host: &str) -> bool {
-    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    PRESETS.iter().any(|p| p.host == host)
-        || PROVIDER_DOMAINS
-            .iter()
-            .any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.')))
+    postino_providers::is_well_known_host(host)
 }
 
 #[cfg(test)]
