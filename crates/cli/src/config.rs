@@ -10,7 +10,10 @@
 //! password_command = "pass show mail/work"   # or password_env = "VAR", or password_file = "path"
 //! pinned_cert = "AB:CD:..."       # optional: trust exactly this self-signed certificate
 //! auth = "automatic"              # or scram-sha-256, scram-sha-1, cram-md5, plain, login,
-//!                                 # user-pass, apop: only that method
+//!                                 # user-pass, apop: only that method; or "oauth2" (see
+//!                                 # `oauth/`): then no password, but token_command = "..."
+//!                                 # (argv or a line split like mda; token_timeout = 60) or an
+//!                                 # [account.oauth] table and `postino login NAME`
 //! maildir = "/home/me/Mail/work"  # or mbox = "/home/me/Mail/work.mbox",
 //!                                 # or mda = "/usr/bin/procmail -d me" (see `mda.rs`)
 //! mda_timeout = 300               # seconds one delivery by the MDA may take (default 300)
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use postino_pop3::{AuthChoice, Secret, Security};
-use postino_sync::{Account, Policy};
+use postino_sync::{Account, OAuthClient, Policy};
 use serde::Deserialize;
 
 use postino_sync::tcp::Timeouts;
@@ -56,9 +59,16 @@ pub struct AccountConfig {
     pub password_command: Option<String>,
     pub password_file: Option<PathBuf>,
     pub pinned_cert: Option<String>,
-    /// How to log in (`auth = "plain"`); automatic by default.
+    /// How to log in (`auth = "plain"`, `auth = "oauth2"`); automatic by default.
     #[serde(default)]
-    pub auth: AuthChoice,
+    pub auth: Auth,
+    /// With `auth = "oauth2"`: a command whose standard output's first line is the access
+    /// token, as one line split like `mda` (no shell) or as an argv.
+    pub token_command: Option<MdaCommand>,
+    /// Seconds `token_command` may take (default 60).
+    pub token_timeout: Option<u64>,
+    /// With `auth = "oauth2"`: the OAuth 2.0 client `postino login` signs in with.
+    pub oauth: Option<OAuthSettings>,
     pub maildir: Option<PathBuf>,
     pub mbox: Option<PathBuf>,
     /// A delivery agent, as one line split like `sh` would (no shell runs it) or as an argv.
@@ -72,6 +82,65 @@ pub struct AccountConfig {
     #[serde(default)]
     pub policy: Policy,
 }
+
+/// How an account logs in: a password method, or an OAuth 2.0 access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Password(AuthChoice),
+    OAuth2,
+}
+
+impl Default for Auth {
+    fn default() -> Auth {
+        Auth::Password(AuthChoice::Automatic)
+    }
+}
+
+impl<'de> Deserialize<'de> for Auth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Auth, D::Error> {
+        use serde::de::{Error, IntoDeserializer};
+        let text = String::deserialize(d)?;
+        if text.eq_ignore_ascii_case("oauth2") {
+            return Ok(Auth::OAuth2);
+        }
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            text.as_str().into_deserializer();
+        AuthChoice::deserialize(de)
+            .map(Auth::Password)
+            .map_err(|e| D::Error::custom(format!("{e}, or oauth2 (OAuth 2.0 sign-in)")))
+    }
+}
+
+/// `[account.oauth]`: an OAuth 2.0 client registered with the provider, for `postino login`
+/// (authorization code with PKCE, loopback redirect) and for refreshing its tokens.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    pub authorize_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    /// A file whose first line is the client secret (Google wants one even with PKCE).
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Where an `auth = "oauth2"` account's access token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `token_command`: run at each login; its argv, deadline, and the variables it does not
+    /// inherit (every account's `password_env`).
+    Command {
+        argv: Vec<String>,
+        timeout: Duration,
+        hidden_env: Vec<String>,
+    },
+    /// `[account.oauth]`: tokens from `postino login`, refreshed by postino.
+    Client(OAuthSettings),
+}
+
+/// How long a token command may take unless `token_timeout` says otherwise.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `mda = "procmail -d me"` or `mda = ["procmail", "-d", "me"]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +194,7 @@ impl Config {
         }
         for a in &config.accounts {
             a.destination()?;
+            a.token_source()?;
             if a.mda_timeout.is_some() && a.mda.is_none() {
                 return Err(format!(
                     "account {}: mda_timeout is for an mda destination",
@@ -201,6 +271,83 @@ impl AccountConfig {
         }
     }
 
+    /// Where the access token of an `auth = "oauth2"` account comes from; `None` for a
+    /// password account. Settings that do not go together are an error.
+    pub fn token_source(&self) -> Result<Option<TokenSource>, String> {
+        let name = &self.name;
+        if self.auth != Auth::OAuth2 {
+            if self.token_command.is_some() || self.oauth.is_some() || self.token_timeout.is_some()
+            {
+                return Err(format!(
+                    "account {name}: token_command, token_timeout and [account.oauth] are for \
+                     auth = \"oauth2\""
+                ));
+            }
+            return Ok(None);
+        }
+        if self.password_env.is_some()
+            || self.password_command.is_some()
+            || self.password_file.is_some()
+        {
+            return Err(format!(
+                "account {name}: auth = \"oauth2\" logs in with an access token, not a password: \
+                 remove password_env, password_command and password_file"
+            ));
+        }
+        match (&self.token_command, &self.oauth) {
+            (Some(command), None) => {
+                let argv = match command {
+                    MdaCommand::Line(line) => mda::split_command(line)
+                        .map_err(|e| format!("account {name}: token_command: {e}"))?,
+                    MdaCommand::Argv(argv) if argv.first().is_some_and(|p| !p.is_empty()) => {
+                        argv.clone()
+                    }
+                    MdaCommand::Argv(_) => {
+                        return Err(format!(
+                            "account {name}: token_command: the command is empty"
+                        ))
+                    }
+                };
+                let timeout = match self.token_timeout {
+                    None => DEFAULT_TOKEN_TIMEOUT,
+                    Some(s) if (1..=3600).contains(&s) => Duration::from_secs(s),
+                    Some(s) => {
+                        return Err(format!(
+                            "account {name}: token_timeout = {s}: give seconds from 1 to 3600"
+                        ))
+                    }
+                };
+                Ok(Some(TokenSource::Command {
+                    argv,
+                    timeout,
+                    hidden_env: self.secret_env.clone(),
+                }))
+            }
+            (None, Some(oauth)) => {
+                if self.token_timeout.is_some() {
+                    return Err(format!(
+                        "account {name}: token_timeout is for token_command"
+                    ));
+                }
+                for (key, url) in [
+                    ("authorize_url", &oauth.authorize_url),
+                    ("token_url", &oauth.token_url),
+                ] {
+                    crate::oauth::check_endpoint(url)
+                        .map_err(|e| format!("account {name}: oauth.{key}: {e}"))?;
+                }
+                if oauth.client_id.is_empty() {
+                    return Err(format!("account {name}: oauth.client_id is empty"));
+                }
+                Ok(Some(TokenSource::Client(oauth.clone())))
+            }
+            _ => Err(format!(
+                "account {name}: auth = \"oauth2\" needs exactly one of token_command or an \
+                 [account.oauth] table"
+            )),
+        }
+    }
+
     /// The connect and idle deadlines: the defaults of [`Timeouts`] unless given, 1 s to a day.
     pub fn timeouts(&self) -> Result<Timeouts, String> {
         let seconds = |key: &str, value: Option<u64>, default: Duration| match value {
@@ -236,9 +383,38 @@ impl AccountConfig {
             policy: self.policy.clone(),
             relay_token: None,
             remember_password: false,
-            auth: self.auth,
+            auth: match self.auth {
+                Auth::Password(choice) => choice,
+                Auth::OAuth2 => AuthChoice::Automatic,
+            },
             auth_learned: None,
-            oauth: None,
+            // What the runner needs is that the secret is an access token; the token
+            // endpoint is postino's business (`oauth/`), never the runner's.
+            oauth: (self.auth == Auth::OAuth2).then(|| OAuthClient {
+                provider: "postino-cli".into(),
+                label: self.name.clone(),
+                authorize_url: self
+                    .oauth
+                    .as_ref()
+                    .map(|o| o.authorize_url.clone())
+                    .unwrap_or_default(),
+                token_url: Some(
+                    self.oauth
+                        .as_ref()
+                        .map(|o| o.token_url.clone())
+                        .unwrap_or_default(),
+                ),
+                client_id: self
+                    .oauth
+                    .as_ref()
+                    .map(|o| o.client_id.clone())
+                    .unwrap_or_default(),
+                scopes: self
+                    .oauth
+                    .as_ref()
+                    .map(|o| o.scopes.clone())
+                    .unwrap_or_default(),
+            }),
         }
     }
 

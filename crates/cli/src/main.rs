@@ -9,6 +9,7 @@
 //! - `lock.rs`: one `postino` per destination (DESIGN.md invariant 8);
 //! - `progress.rs`: one progress line per account, reports and errors above them;
 //! - `mda.rs`: delivery through a mail delivery agent (procmail, maildrop, dovecot-lda);
+//! - `oauth/`: `auth = "oauth2"`: access tokens from a command or from `postino login`;
 //! - this file: the command line, accounts run side by side (`--jobs`), the password, the
 //!   report. The TCP connector with its deadlines is `postino_sync::tcp`.
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ mod exit;
 mod import;
 mod lock;
 mod mda;
+mod oauth;
 mod progress;
 
 use std::collections::VecDeque;
@@ -28,11 +30,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
-use postino_pop3::{connect, Capabilities, ConnectOptions};
+use postino_pop3::{connect, Capabilities, ConnectOptions, Secret};
 use postino_sync::untrusted::display_text;
 use postino_sync::{sync_account, Connector, Progress, SyncError, SyncOptions, SyncReport};
 
-use config::{readable_by_others, AccountConfig, Config};
+use config::{readable_by_others, AccountConfig, Config, TokenSource};
 use disk::DiskStore;
 use exit::Exit;
 use lock::{lock_path, DestinationLock, LockError};
@@ -92,6 +94,14 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Sign an account with auth = "oauth2" and an [account.oauth] table in to its provider:
+    /// prints an address to open in a browser, waits for the sign-in, and keeps the tokens
+    /// in $XDG_STATE_HOME/postino/ACCOUNT/oauth.json (0600). Run it again when postino says
+    /// the sign-in was refused.
+    Login {
+        /// The account's name.
+        account: String,
+    },
 }
 
 fn default_config() -> PathBuf {
@@ -120,13 +130,28 @@ fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
+    if let Some(Command::Login { account }) = &args.command {
+        let Some(account) = config.accounts.iter().find(|a| &a.name == account) else {
+            eprintln!(
+                "postino: no account named {account:?} in {}",
+                path.display()
+            );
+            return Exit::Usage.into();
+        };
+        return oauth::login::run(account).into();
+    }
     let selected: Vec<&AccountConfig> = config
         .accounts
         .iter()
         .filter(|a| args.accounts.is_empty() || args.accounts.contains(&a.name))
         .collect();
     let secrets = std::iter::once(path.as_path())
-        .chain(selected.iter().filter_map(|a| a.password_file.as_deref()));
+        .chain(selected.iter().filter_map(|a| a.password_file.as_deref()))
+        .chain(selected.iter().filter_map(|a| {
+            a.oauth
+                .as_ref()
+                .and_then(|o| o.client_secret_file.as_deref())
+        }));
     for warning in secrets.filter_map(readable_by_others) {
         eprintln!("postino: warning: {warning}");
     }
@@ -310,6 +335,9 @@ fn explain(e: &SyncError) -> String {
             " (the disk is full; nothing was deleted from the server)"
         }
         SyncError::Connect(_) => " (check the host and port)",
+        SyncError::Pop3(postino_pop3::Error::TokenRefused(_)) => {
+            " (sign in again: postino login, or check what token_command gives)"
+        }
         _ => "",
     };
     format!("{e}{hint}")
@@ -317,7 +345,8 @@ fn explain(e: &SyncError) -> String {
 
 /// Fetch one account: [`Exit::NewMail`] or [`Exit::NoNewMail`], or why not.
 async fn fetch(account: &AccountConfig, i: usize, board: &Board) -> Result<Exit, Failure> {
-    let password = account.password().map_err(Failure::permanent)?;
+    let token_source = account.token_source().map_err(Failure::permanent)?;
+    let mut password = secret(account, token_source.as_ref(), false).await?;
     let store = account
         .destination()
         .and_then(|d| DiskStore::open(d).map_err(|e| format!("cannot open the destination: {e}")))
@@ -380,7 +409,16 @@ async fn fetch(account: &AccountConfig, i: usize, board: &Board) -> Result<Exit,
         board.set(i, line, milestone);
     };
     board.set(i, format!("{name}: connecting"), false);
-    let result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
+    let mut result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
+    if let (Some(_), Err(SyncError::Pop3(postino_pop3::Error::TokenRefused(refusal)))) =
+        (&token_source, &result)
+    {
+        // Expired or revoked before its time: a fresh token, once.
+        if refusal.should_refresh() {
+            password = secret(account, token_source.as_ref(), true).await?;
+            result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
+        }
+    }
     let report = result.map_err(|e| Failure::of_sync(&e, &store))?;
     let secs = started.elapsed().as_secs_f64();
     board.set(
@@ -410,6 +448,28 @@ async fn fetch(account: &AccountConfig, i: usize, board: &Board) -> Result<Exit,
     } else {
         Exit::NoNewMail
     })
+}
+
+/// What `account` logs in with: its password, or an access token (`refused`: the server
+/// refused the last one).
+async fn secret(
+    account: &AccountConfig,
+    token_source: Option<&TokenSource>,
+    refused: bool,
+) -> Result<Secret<String>, Failure> {
+    let Some(source) = token_source else {
+        return account.password().map_err(Failure::permanent);
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    oauth::access_token(&account.name, source, now, refused)
+        .await
+        .map_err(|e| Failure {
+            text: e.text,
+            temporary: e.temporary,
+        })
 }
 
 fn print_report(board: &Board, name: &str, r: &SyncReport, secs: f64) {
@@ -483,11 +543,25 @@ async fn serverinfo(account: &AccountConfig) -> Result<(), String> {
         account.name, acc.host, acc.port, acc.security
     );
     print_capabilities("before login", client.capabilities());
-    if let Ok(password) = account.password() {
-        let method = client
-            .login_with(&acc.user, &password, acc.auth, None)
-            .await
-            .map_err(|e| explain(&e.into()))?;
+    let token_source = account.token_source()?;
+    let secret = match &token_source {
+        None => account.password().ok(),
+        Some(_) => Some(
+            secret(account, token_source.as_ref(), false)
+                .await
+                .map_err(|e| e.text)?,
+        ),
+    };
+    if let Some(secret) = secret {
+        let method = if token_source.is_some() {
+            client
+                .login_oauth(&acc.user, &secret)
+                .await
+                .map(postino_pop3::AuthMethod::Sasl)
+        } else {
+            client.login_with(&acc.user, &secret, acc.auth, None).await
+        }
+        .map_err(|e| explain(&e.into()))?;
         println!("  logged in with {method}");
         print_capabilities("after login", client.capabilities());
         let stat = client.stat().await.map_err(|e| e.to_string())?;
