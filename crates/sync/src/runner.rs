@@ -225,7 +225,9 @@ where
         let stream = connector.connect().await?;
         let (mut client, method, refused) = open_login(stream, account, password).await?;
         report.sessions += 1;
-        report.auth_used = Some(method);
+        // A password method to try first next time; a sign-in with a provider has nothing to
+        // learn (its mechanism is chosen from CAPA each time).
+        report.auth_used = account.oauth.is_none().then_some(method);
         if report.auth_refused.is_empty() {
             report.auth_refused = refused;
         }
