@@ -113,7 +113,7 @@ impl<'de> Deserialize<'de> for Auth {
 
 /// `[account.oauth]`: an OAuth 2.0 client registered with the provider, for `postino login`
 /// (authorization code with PKCE, loopback redirect) and for refreshing its tokens.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthSettings {
     pub authorize_url: String,
@@ -390,30 +390,16 @@ impl AccountConfig {
             auth_learned: None,
             // What the runner needs is that the secret is an access token; the token
             // endpoint is postino's business (`oauth/`), never the runner's.
-            oauth: (self.auth == Auth::OAuth2).then(|| OAuthClient {
-                provider: "postino-cli".into(),
-                label: self.name.clone(),
-                authorize_url: self
-                    .oauth
-                    .as_ref()
-                    .map(|o| o.authorize_url.clone())
-                    .unwrap_or_default(),
-                token_url: Some(
-                    self.oauth
-                        .as_ref()
-                        .map(|o| o.token_url.clone())
-                        .unwrap_or_default(),
-                ),
-                client_id: self
-                    .oauth
-                    .as_ref()
-                    .map(|o| o.client_id.clone())
-                    .unwrap_or_default(),
-                scopes: self
-                    .oauth
-                    .as_ref()
-                    .map(|o| o.scopes.clone())
-                    .unwrap_or_default(),
+            oauth: (self.auth == Auth::OAuth2).then(|| {
+                let client = self.oauth.clone().unwrap_or_default();
+                OAuthClient {
+                    provider: "postino-cli".into(),
+                    label: self.name.clone(),
+                    authorize_url: client.authorize_url,
+                    token_url: Some(client.token_url),
+                    client_id: client.client_id,
+                    scopes: client.scopes,
+                }
             }),
         }
     }

@@ -289,7 +289,8 @@ fn serve(
             "AUTH" if !secure || logged_in => {
                 refuse(&mut client, "Command is not valid in this state.")?
             }
-            "AUTH" if arguments.len() != 1 => refuse(
+            "AUTH" if arguments.is_empty() => refuse(&mut client, "Protocol error.")?,
+            "AUTH" if arguments.len() > 1 => refuse(
                 &mut client,
                 "Protocol error. AUTH takes no initial response here.",
             )?,
