@@ -204,18 +204,20 @@ fn sign_in(dir: &Path, config: &Path, s: &Servers) -> (Output, String) {
         .unwrap_or_else(|| panic!("redirect to {location}"));
     let (port, path) = rest.split_at(rest.find('/').unwrap());
     assert!(path.contains("code=") && path.contains("state="), "{path}");
+    // A browser's preconnection that sends nothing does not hold up the answer.
+    let port: u16 = port.parse().unwrap();
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let asked = Instant::now();
     // A request that is not the provider's answer does not end the wait.
-    let (status, _, _) = http(
-        port.parse().unwrap(),
-        "GET",
-        "/?code=x&state=forged",
-        &[],
-        "",
-    )
-    .unwrap();
+    let (status, _, _) = http(port, "GET", "/?code=x&state=forged", &[], "").unwrap();
     assert_eq!(status, 400);
-    let (status, _, page) = http(port.parse().unwrap(), "GET", path, &[], "").unwrap();
+    let (status, _, page) = http(port, "GET", path, &[], "").unwrap();
     assert_eq!(status, 200, "{page}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
     let mut out = finish(child);
     // What the reader thread saw on standard output.
     if let Ok(Err(lines)) = receive.recv_timeout(DEADLINE) {

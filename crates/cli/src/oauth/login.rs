@@ -190,14 +190,25 @@ fn random_base64url(bytes: usize) -> Result<Secret<String>, String> {
 }
 
 /// Serve the browser until it brings a code with our `state` (or the provider's refusal).
+/// Each connection is served on its own, so a browser's idle preconnection does not hold up
+/// the request that matters.
 async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<Secret<String>, String> {
+    let (send, mut outcomes) = tokio::sync::mpsc::channel(1);
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        match tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, state)).await {
-            Ok(Some(outcome)) => return outcome,
-            Ok(None) | Err(_) => continue,
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) =
+                    accepted.map_err(|e| format!("cannot take the browser's connection: {e}"))?;
+                let (send, state) = (send.clone(), state.to_owned());
+                tokio::spawn(async move {
+                    if let Ok(Some(outcome)) =
+                        tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, &state)).await
+                    {
+                        let _ = send.send(outcome).await;
+                    }
+                });
+            }
+            Some(outcome) = outcomes.recv() => return outcome,
         }
     }
 }
