@@ -336,7 +336,8 @@ fn explain(e: &SyncError) -> String {
         }
         SyncError::Connect(_) => " (check the host and port)",
         SyncError::Pop3(postino_pop3::Error::TokenRefused(_)) => {
-            " (sign in again: postino login, or check what token_command gives)"
+            " (check the user name; then sign in again with postino login, or check what \
+             token_command prints)"
         }
         _ => "",
     };
@@ -419,7 +420,13 @@ async fn fetch(account: &AccountConfig, i: usize, board: &Board) -> Result<Exit,
             result = sync_account(&mut tcp, &store, &acc, &password, &options, &mut progress).await;
         }
     }
-    let report = result.map_err(|e| Failure::of_sync(&e, &store))?;
+    let report = result.map_err(|e| match (&token_source, &e) {
+        // Refused even fresh from the provider: only a new sign-in can mend it.
+        (Some(TokenSource::Client(_)), SyncError::Pop3(postino_pop3::Error::TokenRefused(_))) => {
+            Failure::permanent(format!("{e}: {}", oauth::sign_in_again(&account.name)))
+        }
+        _ => Failure::of_sync(&e, &store),
+    })?;
     let secs = started.elapsed().as_secs_f64();
     board.set(
         i,

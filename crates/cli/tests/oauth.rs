@@ -317,6 +317,26 @@ fn login_fetch_refresh_ahead_refresh_on_refusal_and_revoked_sign_in() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = run(postino(&dir, &config));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // Tokens the server refuses even fresh (here: they are for another user): refreshed
+    // once, then exit 3 saying to sign in again.
+    let other_user = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("user = \"alice\"", "user = \"bob\"");
+    std::fs::write(&config, other_user).unwrap();
+    let before = tokens(&dir)["expires_at"].as_i64().unwrap();
+    set_tokens(&dir, |t| t["expires_at"] = (before - 1).into());
+    let out = run(postino(&dir, &config));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("run `postino login test` to sign in again"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        tokens(&dir)["expires_at"].as_i64().unwrap() >= before,
+        "refreshed once before giving up"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
