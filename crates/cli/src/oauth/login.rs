@@ -74,6 +74,8 @@ pub fn run(account: &AccountConfig) -> Exit {
 }
 
 async fn login(account: &str, settings: &OAuthSettings) -> Result<std::path::PathBuf, String> {
+    // Read first: a missing secret file is better said before the user signs in.
+    let client = client_form(settings)?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
@@ -101,7 +103,6 @@ async fn login(account: &str, settings: &OAuthSettings) -> Result<std::path::Pat
         })??;
     drop(listener);
 
-    let client = client_form(settings)?;
     let (grant_type, redirect) = (
         Secret::new("authorization_code".to_owned()),
         Secret::new(redirect_uri),
