@@ -11,6 +11,8 @@
 //!   driver: batches committed while the next responses are read, DELE after commit.
 //! - [`runner`]: [`sync_account`]: connect, log in, list, plan, run sessions, QUIT.
 //! - [`triage`]: what is on the server, and the user's download/skip/delete choices.
+//! - [`first_check`]: the first check of an account asks how much: everything, the last 30
+//!   days, or from now on; what is left out is recorded as skipped.
 //! - [`store`], [`memory`]: the storage trait and [`Incoming`]; the memory store.
 //! - [`ledger`]: the ledger entry and its [`EntryState`].
 //! - [`account`], [`policy`]: what the user configured.
@@ -27,6 +29,7 @@ pub mod auth_results;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod digest;
+pub mod first_check;
 pub mod import;
 pub mod ledger;
 pub mod mailbox;

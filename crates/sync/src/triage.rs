@@ -132,9 +132,9 @@ async fn ledger_by_uidl<St: Store>(
 
 /// A triage session: connected, logged in, and listed: (number, id) in the server's order,
 /// ids made from the headers without UIDL as the runner makes them, and sizes by number.
-type Listed<S> = (Client<MaybeTls<S>>, Vec<(u32, String)>, HashMap<u32, u64>);
+pub(crate) type Listed<S> = (Client<MaybeTls<S>>, Vec<(u32, String)>, HashMap<u32, u64>);
 
-async fn listed_session<C: Connector>(
+pub(crate) async fn listed_session<C: Connector>(
     connector: &mut C,
     account: &Account,
     password: &Secret<String>,
@@ -201,7 +201,7 @@ where
 
 /// `TOP n 0` for each message, pipelined (one at a time until the server has answered one
 /// `+OK`, so that a server without TOP sees only a couple of refused commands).
-async fn read_headers<S>(
+pub(crate) async fn read_headers<S>(
     client: &mut Client<S>,
     account: &str,
     numbers: &[u32],
@@ -294,7 +294,7 @@ impl HeaderBlock {
     }
 }
 
-fn empty_summary(account: &str, uidl: &str, size: u64) -> Summary {
+pub(crate) fn empty_summary(account: &str, uidl: &str, size: u64) -> Summary {
     Summary {
         id: message_id(account, uidl),
         account: account.to_owned(),
