@@ -249,6 +249,30 @@ pub async fn list_server(
     result.map_err(|e| connector.explain(&e, account))
 }
 
+/// Before the first check: what is on the server for `account` that it lacks, and which of it
+/// is dated within the last `days`.
+pub async fn survey(
+    store: &IdbStore,
+    account: &Account,
+    password: &Secret<String>,
+    days: u32,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<postino_sync::first_check::FirstCheck, Failure> {
+    let account = &*without_provider_pin(account);
+    let mut connector = RelayConnector::for_account(account)?;
+    let result = postino_sync::first_check::survey(
+        &mut connector,
+        store,
+        account,
+        password,
+        now_unix(),
+        days,
+        progress,
+    )
+    .await;
+    result.map_err(|e| connector.explain(&e, account))
+}
+
 /// Carries out the user's choices for messages on the server.
 pub async fn apply_choices(
     store: &IdbStore,

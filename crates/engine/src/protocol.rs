@@ -6,6 +6,7 @@
 //! copied into a message.
 
 use postino_pop3::Secret;
+use postino_sync::first_check::{FirstCheck, Scope};
 use postino_sync::import::ImportReport;
 use postino_sync::triage::{Choice, ServerMessage, TriageReport};
 use postino_sync::{Account, Progress, SyncReport};
@@ -53,6 +54,15 @@ pub enum Request {
         login: Login,
         choices: Vec<(String, Choice)>,
     },
+    /// Before an account's first check: what is on the server, and which of it is recent.
+    Survey(Login),
+    /// The user's answer to the first check's question: record what `scope` leaves out of
+    /// `survey` as skipped (it stays on the server, listed in "On the server…").
+    LeaveOut {
+        account_id: String,
+        survey: FirstCheck,
+        scope: Scope,
+    },
     /// Import the `File`s sent beside this request (`.eml` or mbox).
     Import,
     /// Put whatever stored mail the search index lacks into it.
@@ -67,6 +77,9 @@ pub enum Reply {
     Tested(Result<String, Failure>),
     Listed(Result<Vec<ServerMessage>, Failure>),
     Triaged(Result<TriageReport, Failure>),
+    Surveyed(Result<FirstCheck, Failure>),
+    /// How many messages were recorded as skipped.
+    LeftOut(Result<usize, String>),
     Imported(Result<Imported, String>),
     Indexed,
 }
@@ -120,6 +133,9 @@ pub fn life_lock(engine: &str) -> String {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Hello {
     pub engine: String,
+    /// The page's language (`postino_i18n::Lang::code`), for what the engine says.
+    #[serde(default)]
+    pub lang: String,
 }
 
 /// Request `id` as it crosses to the worker.
@@ -127,6 +143,10 @@ pub struct Hello {
 pub struct Envelope {
     pub id: u32,
     pub request: Request,
+    /// The page's language when it sent the request: a change in Settings reaches the engine
+    /// with the next request.
+    #[serde(default)]
+    pub lang: String,
 }
 
 /// Values to and from JS for `postMessage`: plain objects (not `Map`s), so that either side

@@ -85,6 +85,7 @@ async fn receive(data: JsValue) {
         Ok(e) => e,
         Err(e) => return post(&Event::Failed(format!("the engine got a bad request: {e}"))),
     };
+    speak(&envelope.lang);
     let Some(store) = STORE.with(|s| s.borrow().clone()) else {
         return post(&Event::Failed(
             "the engine got a request before it was ready".into(),
@@ -100,14 +101,22 @@ async fn receive(data: JsValue) {
     });
 }
 
+/// What the engine says from now on is in the page's language `code`.
+fn speak(code: &str) {
+    if let Some(lang) = postino_i18n::Lang::parse(code) {
+        postino_i18n::set(lang);
+    }
+}
+
 /// Opens the store, takes the life lock and says so.
 async fn greet(hello: Hello) {
+    speak(&hello.lang);
     match IdbStore::open(DATABASE).await {
         Ok(store) => STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store))),
         Err(e) => {
-            return post(&Event::Failed(format!(
-                "Postino cannot open its storage in this browser ({e}). Private windows and \
-                 some privacy settings block it; open Postino in a normal window."
+            return post(&Event::Failed(postino_i18n::fill(
+                postino_i18n::t().storage_open_failed,
+                &[("e", &e)],
             )))
         }
     }
@@ -158,6 +167,34 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
             }
             Reply::Triaged(outcome)
         }
+        Request::Survey(login) => {
+            let mut progress = progress_poster(id);
+            Reply::Surveyed(
+                check::survey(
+                    &store,
+                    &login.account,
+                    &login.password,
+                    postino_sync::first_check::RECENT_DAYS,
+                    &mut progress,
+                )
+                .await,
+            )
+        }
+        Request::LeaveOut {
+            account_id,
+            survey,
+            scope,
+        } => Reply::LeftOut(
+            postino_sync::first_check::record_left_out(
+                &*store,
+                &account_id,
+                &survey,
+                scope,
+                check::now_unix(),
+            )
+            .await
+            .map_err(|e| format!("Postino could not note what to leave on the server ({e})")),
+        ),
         Request::Import => {
             let files: Vec<web_sys::File> = files
                 .map(|a| a.iter().filter_map(|f| f.dyn_into().ok()).collect())
