@@ -9,6 +9,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::account_form::AccountForm;
+use crate::components::first_check::FirstCheckQuestion;
 use crate::components::message_list::MessageList;
 use crate::components::notice::{CertQuestion, PasswordQuestion, SignInQuestion, StatusLine};
 use crate::components::reader::Reader;
@@ -25,9 +26,9 @@ use postino_sync::import::IMPORTED_ACCOUNT;
 pub use crate::effects::DATABASE;
 
 use crate::effects::{
-    ask_persistence, check_all, delete_stored, failure_action, fresh_secret, import_sentence,
-    launch_action, mark_index_pending, page_origin, run_check, save_and_check, start, waiting,
-    Dispatcher, During, StoreCell,
+    answer_first, ask_persistence, check_all, delete_stored, failure_action, fresh_secret,
+    import_sentence, launch_action, mark_index_pending, page_origin, run_check, save_and_check,
+    start, waiting, Dispatcher, During, StoreCell,
 };
 use crate::remote_senders;
 use crate::shortcuts::{focus, on_shortcut};
@@ -378,6 +379,30 @@ pub fn app() -> Html {
         })
     };
 
+    let on_first_check = {
+        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        Callback::from(move |scope: postino_sync::first_check::Scope| {
+            let Some(prompt) = state.first_check.clone() else {
+                return;
+            };
+            let (Some(store), Some(account), Some(password)) = (
+                store.clone(),
+                state.account(&prompt.account_id).cloned(),
+                state.passwords.get(&prompt.account_id).cloned(),
+            ) else {
+                return;
+            };
+            spawn_local(answer_first(
+                store,
+                account,
+                password,
+                prompt.survey,
+                scope,
+                d.clone(),
+            ));
+        })
+    };
+
     let on_open = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |id: String| {
@@ -659,6 +684,10 @@ pub fn app() -> Html {
                 <Triage account_name={state.account_name(&triage.account_id)}
                     listing={triage.listing.clone()} busy={triage.busy}
                     on_apply={on_triage_apply} on_close={on(&d, || Action::TriageClose)} />
+            }
+            if let Some(prompt) = &state.first_check {
+                <FirstCheckQuestion account_name={state.account_name(&prompt.account_id)}
+                    survey={prompt.survey.clone()} on_choose={on_first_check} />
             }
             if let Some(prompt) = &state.cert_prompt {
                 <CertQuestion prompt={prompt.clone()} on_trust={on_trust}

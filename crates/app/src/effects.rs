@@ -134,6 +134,67 @@ pub async fn fresh_secret(
     }
 }
 
+/// A first check finding more messages than this asks how much to download; a handful is no
+/// flood, and is downloaded without asking.
+pub const FIRST_CHECK_ASK_ABOVE: usize = 25;
+
+thread_local! {
+    /// Accounts whose first check was surveyed in this page (asked, or found small): a check
+    /// that follows downloads. A reload before the answer asks again (the ledger is still empty).
+    static SURVEYED: RefCell<std::collections::HashSet<String>> = RefCell::default();
+}
+
+/// Before the first check of `account` (an empty ledger): what waits on the server; when it is
+/// more than [`FIRST_CHECK_ASK_ABOVE`] messages, the question is put (`Ok(true)`: the check
+/// waits for the answer).
+async fn ask_first(
+    store: &IdbStore,
+    account: &Account,
+    secret: &Secret<String>,
+    d: &Dispatcher,
+) -> Result<bool, Failure> {
+    if SURVEYED.with(|s| s.borrow().contains(&account.id)) {
+        return Ok(false);
+    }
+    let first = store
+        .ledger(&account.id)
+        .await
+        .is_ok_and(|ledger| ledger.is_empty());
+    if !first {
+        return Ok(false);
+    }
+    let progress_d = d.clone();
+    let progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
+    let survey = engine::survey(account, secret, progress).await?;
+    SURVEYED.with(|s| s.borrow_mut().insert(account.id.clone()));
+    if survey.messages.len() <= FIRST_CHECK_ASK_ABOVE {
+        return Ok(false);
+    }
+    d.dispatch(Action::FirstCheckAsk(crate::state::FirstCheckPrompt {
+        account_id: account.id.clone(),
+        survey,
+    }));
+    Ok(true)
+}
+
+/// The answer to the first check's question: what it leaves out is recorded as skipped, then
+/// the check runs.
+pub async fn answer_first(
+    store: Rc<IdbStore>,
+    account: Account,
+    password: Secret<String>,
+    survey: postino_sync::first_check::FirstCheck,
+    scope: postino_sync::first_check::Scope,
+    d: Dispatcher,
+) {
+    d.dispatch(Action::FirstCheckAnswered);
+    if let Err(e) = engine::leave_out(&account.id, survey, scope).await {
+        d.dispatch(Action::Failed(format!("{e}; nothing was downloaded.")));
+        return;
+    }
+    run_check(store, account, password, d).await;
+}
+
 /// Check one account (in the engine) and report to the state. Returns whether it succeeded.
 /// An account that signs in with a provider has its token refreshed ahead of expiry, and once
 /// more when the server refuses it.
@@ -167,7 +228,17 @@ pub async fn run_check(
             .await
         }
     };
-    let outcome = match fresh_secret(&store, &account, password, false, &d).await {
+    let secret = fresh_secret(&store, &account, password, false, &d).await;
+    // The first check of an account with more than a handful of messages asks how much.
+    let secret = match secret {
+        Ok(secret) => match ask_first(&store, &account, &secret, &d).await {
+            Ok(true) => return false,
+            Ok(false) => Ok(secret),
+            Err(failure) => Err(failure),
+        },
+        Err(failure) => Err(failure),
+    };
+    let outcome = match secret {
         Err(failure) => Err(failure),
         Ok(secret) => match check(secret.clone()).await {
             // Refused though not expired by the clock (revoked, or the clock is off): one

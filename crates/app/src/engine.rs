@@ -361,7 +361,8 @@ fn failure_of(reply: Option<Reply>) -> Failure {
         Some(Reply::Checked(Err(f)))
         | Some(Reply::Tested(Err(f)))
         | Some(Reply::Listed(Err(f)))
-        | Some(Reply::Triaged(Err(f))) => f,
+        | Some(Reply::Triaged(Err(f)))
+        | Some(Reply::Surveyed(Err(f))) => f,
         _ => lost::<()>().unwrap_err(),
     }
 }
@@ -468,6 +469,42 @@ pub async fn apply_choices(
     {
         Some(Reply::Triaged(r)) => r,
         other => Err(failure_of(other)),
+    }
+}
+
+/// Before an account's first check: what waits on the server, and which of it is recent.
+pub async fn survey(
+    account: &Account,
+    password: &Secret<String>,
+    progress: impl FnMut(Progress) + 'static,
+) -> Result<postino_sync::first_check::FirstCheck, Failure> {
+    match ask(
+        Request::Survey(login(account, password)),
+        None,
+        Some(Box::new(progress)),
+        None,
+    )
+    .await
+    {
+        Some(Reply::Surveyed(r)) => r,
+        other => Err(failure_of(other)),
+    }
+}
+
+/// Records what the first check's answer leaves on the server as skipped.
+pub async fn leave_out(
+    account_id: &str,
+    survey: postino_sync::first_check::FirstCheck,
+    scope: postino_sync::first_check::Scope,
+) -> Result<usize, String> {
+    let request = Request::LeaveOut {
+        account_id: account_id.to_string(),
+        survey,
+        scope,
+    };
+    match ask(request, None, None, None).await {
+        Some(Reply::LeftOut(r)) => r,
+        _ => Err("Postino's mail engine did not answer. Reload the page.".into()),
     }
 }
 

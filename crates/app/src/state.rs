@@ -24,6 +24,13 @@ pub enum Notice {
     },
 }
 
+/// An account's first check asks how much to download (crates/sync `first_check`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstCheckPrompt {
+    pub account_id: String,
+    pub survey: postino_sync::first_check::FirstCheck,
+}
+
 /// The server showed a certificate the user may choose to trust for this account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertPrompt {
@@ -137,6 +144,8 @@ impl SortKey {
 pub struct State {
     /// The store was read at least once.
     pub loaded: bool,
+    /// Before an account's first check: the question how much to download.
+    pub first_check: Option<FirstCheckPrompt>,
     pub accounts: Vec<Account>,
     /// Passwords for this browser session only, by account id.
     pub passwords: HashMap<String, Secret<String>>,
@@ -250,6 +259,10 @@ pub enum Action {
     },
     CertUntrusted(CertPrompt),
     CertDismissed,
+    /// A first check found this much on the server: ask how much before downloading.
+    FirstCheckAsk(FirstCheckPrompt),
+    /// The question was answered.
+    FirstCheckAnswered,
     Open(ReaderView),
     CloseReader,
     /// Load remote images and styles in the open message `id`.
@@ -571,6 +584,13 @@ impl Reducible for State {
                 }
             }
             Action::CertDismissed => s.cert_prompt = None,
+            Action::FirstCheckAsk(prompt) => {
+                s.syncing = None;
+                s.progress = None;
+                s.notice = Notice::None;
+                s.first_check = Some(prompt);
+            }
+            Action::FirstCheckAnswered => s.first_check = None,
             Action::Open(mut view) => {
                 view.remote_allowed |=
                     view.sender_verified && s.remote_senders.contains(&view.sender);
