@@ -54,6 +54,24 @@ pub const OAUTH_REFRESH: &str = "/v1/oauth/refresh";
 /// The error code of an OAuth route when the user must sign in again.
 pub const OAUTH_SIGN_IN_AGAIN: &str = "sign_in_again";
 
+/// `GET` [`AUTOCONFIG`]: where the POP3 server of an address at `{domain}` may be, found by the
+/// relay from its provider table and DNS only (no URL is fetched), for address-first setup:
+/// `{"domain", "candidates": [{"host", "port", "security", "source", "provider"}],
+/// "no_service", "refused": [{"source", "reason"}]}`, candidates in the order to try them.
+/// `security` is `"tls"` or `"stls"`; `source` is `"provider"` (the table knows the domain),
+/// `"srv"` (RFC 6186 `_pop3s._tcp`, then `_pop3._tcp`), `"mx"` (MX records point at a provider
+/// of the table; `provider` is its key) or `"guess"` (`pop.`, `pop3.`, `mail.` + domain on 995
+/// then 110, untested: the app tries them). `no_service` lists the SRV services whose record
+/// says "not offered"; `refused` counts names left out (not public, unresolvable), without
+/// naming them. A failure is `{"error", "message"}` with 400 (`domain`), 403 (`origin`),
+/// 429 (`limit`) or 503 (`dns`).
+pub const AUTOCONFIG: &str = "/v1/autoconfig/{domain}";
+
+/// The path of [`AUTOCONFIG`] for `domain`.
+pub fn autoconfig_path(domain: &str) -> String {
+    format!("/v1/autoconfig/{domain}")
+}
+
 /// A WebSocket close code the relay sends (RFC 6455 section 7.4): the number, a name for logs
 /// and metrics, what it means, and the sentence the app shows to the user, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -136,6 +136,8 @@ pub struct RelayConfig {
     pub resolver: Arc<dyn Resolver>,
     /// Relay-held OAuth clients (README, "Sign-in through the relay").
     pub oauth_file: Option<PathBuf>,
+    /// The DNS server of autoconfig's lookups; `None`: the system's (`/etc/resolv.conf`).
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl Default for RelayConfig {
@@ -156,6 +158,7 @@ impl Default for RelayConfig {
             log_format: LogFormat::Text,
             resolver: Arc::new(SystemResolver),
             oauth_file: None,
+            dns_server: None,
         }
     }
 }
@@ -282,6 +285,10 @@ pub struct Cli {
     /// file [default: off].
     #[arg(long, env = "POSTINO_RELAY_OAUTH_FILE", value_name = "FILE")]
     pub oauth_file: Option<PathBuf>,
+    /// Send autoconfig's DNS queries (SRV, MX, addresses) to this server, e.g. 127.0.0.1:5353
+    /// [default: the system's resolvers from /etc/resolv.conf].
+    #[arg(long, env = "POSTINO_RELAY_DNS_SERVER", value_name = "ADDR")]
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// The TOML file of `--config`: the same settings as the flags, `-` written `_`.
@@ -310,6 +317,7 @@ pub struct ConfigFile {
     pub shutdown_grace: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub oauth_file: Option<PathBuf>,
+    pub dns_server: Option<String>,
 }
 
 impl ConfigFile {
@@ -366,6 +374,14 @@ impl Cli {
             (None, Some(s)) => Some(
                 s.parse()
                     .map_err(|_| format!("metrics_listen: {s:?} is not an address and port"))?,
+            ),
+            (None, None) => None,
+        };
+        let dns_server = match (self.dns_server, &file.dns_server) {
+            (Some(addr), _) => Some(addr),
+            (None, Some(s)) => Some(
+                s.parse()
+                    .map_err(|_| format!("dns_server: {s:?} is not an address and port"))?,
             ),
             (None, None) => None,
         };
@@ -438,6 +454,7 @@ impl Cli {
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             resolver: d.resolver,
             oauth_file: self.oauth_file.or(file.oauth_file),
+            dns_server,
         })
     }
 }
@@ -512,6 +529,20 @@ tls_key = "/etc/key.pem"
         assert_eq!(config.limits.connect_timeout, Duration::from_secs(10));
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.tls.unwrap().key, PathBuf::from("/etc/key.pem"));
+    }
+
+    #[test]
+    fn the_dns_server_comes_from_the_flag_or_the_file() {
+        let cli = Cli::parse_from(["postino-relay", "--dns-server", "127.0.0.1:5353"]);
+        let config = cli.merge(ConfigFile::default()).unwrap();
+        assert_eq!(config.dns_server, Some("127.0.0.1:5353".parse().unwrap()));
+        let file = ConfigFile::parse("dns_server = \"[::1]:53\"").unwrap();
+        let config = Cli::parse_from(["postino-relay"]).merge(file).unwrap();
+        assert_eq!(config.dns_server, Some("[::1]:53".parse().unwrap()));
+        let file = ConfigFile::parse("dns_server = \"resolver.lan\"").unwrap();
+        let err = Cli::parse_from(["postino-relay"]).merge(file).unwrap_err();
+        assert!(err.starts_with("dns_server: "), "{err}");
+        assert_eq!(RelayConfig::default().dns_server, None);
     }
 
     #[test]

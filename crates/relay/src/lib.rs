@@ -8,6 +8,8 @@
 //! - [`listener`]: the listening socket, with TLS when configured ([`tls`]).
 //! - [`tokens`], [`forwarded`]: who may use the relay, and who the client really is.
 //! - [`resolver`]: name resolution, injectable for tests.
+//! - [`autoconfig`]: `GET /v1/autoconfig/{domain}`, the POP3 server of an address from the
+//!   provider table and DNS (SRV, MX), for address-first setup.
 //! - [`oauth`]: the relay-held OAuth client (opt-in): code exchange and refresh with the
 //!   operator's client secret, refresh tokens sealed under the relay's key.
 //! - [`metrics`], [`limits`], [`config`].
@@ -15,6 +17,7 @@
 //! Run it in-process with [`start`]; the binary is a thin wrapper.
 #![forbid(unsafe_code)]
 
+pub mod autoconfig;
 pub mod bridge;
 pub mod config;
 pub mod demo;
@@ -65,6 +68,8 @@ pub struct RelayState {
     pub closing: CancellationToken,
     /// The relay-held OAuth clients, with `oauth_file`.
     pub oauth: Option<oauth::OAuthService>,
+    /// `GET /v1/autoconfig/{domain}`: its resolver and limits.
+    pub autoconfig: autoconfig::Autoconfig,
 }
 
 impl RelayState {
@@ -271,6 +276,10 @@ pub async fn start(config: RelayConfig) -> std::io::Result<RelayHandle> {
         tokens: RwLock::new(tokens),
         closing: CancellationToken::new(),
         oauth,
+        autoconfig: autoconfig::Autoconfig::new(
+            config.dns_server,
+            limits.new_connections_per_minute,
+        ),
     });
 
     // /metrics: on its own listener when given one; else on the main one, unless the relay is

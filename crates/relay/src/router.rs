@@ -1,5 +1,5 @@
 //! The relay's HTTP routes: the WebSocket endpoint, health, metrics, the demo mailbox's
-//! settings, and the built app.
+//! settings, autoconfig (crate::autoconfig), and the built app.
 
 use std::net::SocketAddr;
 use std::path::Path as FsPath;
@@ -24,7 +24,7 @@ use base64::Engine as _;
 use postino_pop3::secret::Secret;
 use ring::digest::{digest, SHA256};
 
-use postino_contract::{ROUTE, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
+use postino_contract::{AUTOCONFIG, ROUTE, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 
 use crate::bridge::{self, BridgeRequest, READ_BUFFER};
 use crate::RelayState;
@@ -46,6 +46,7 @@ pub fn router(state: Arc<RelayState>, dist: &FsPath, with_metrics: bool) -> Rout
     let mut routes = Router::new()
         .route(ROUTE, get(tcp))
         .route("/v1/demo", get(demo))
+        .route(AUTOCONFIG, get(crate::autoconfig::autoconfig))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::oauth::routes());
     if with_metrics {

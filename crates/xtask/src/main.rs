@@ -19,6 +19,9 @@ const APT_PACKAGES: &[&str] = &[
     "chromium-driver",
     "dovecot-pop3d",
     "fetchmail",
+    // The relay's autoconfig tests run dnsmasq as a local DNS server (SRV and MX records);
+    // -base is the binary without the system service.
+    "dnsmasq-base",
 ];
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
