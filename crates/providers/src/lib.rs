@@ -210,7 +210,9 @@ pub const PROVIDERS: &[Provider] = &[
             "Use your Posteo address as the user name and your account password.",
         )
     },
-    // Kept from the earlier presets; not re-checked (no mailbox.org page in the corpus).
+    // https://kb.mailbox.org/en/business/e-mail/e-mail-configuration/
+    // "POP3 | pop3.mailbox.org | 995 | SSL/TLS", the main address as the user name, an
+    // application password when two-factor authentication is on.
     Provider {
         domains: &["mailbox.org"],
         mx_suffixes: &["mailbox.org"],
