@@ -467,7 +467,11 @@ impl Lookups<'_> {
     /// the name, then every address of the name. The reason is the TCP path's.
     async fn check(&self, host: &str, port: u16) -> Result<(), String> {
         self.policy.check_port(host, port)?;
-        self.policy.check_name(host, port)?;
+        // Its reasons repeat the name (`localhost`, a number): here it came from DNS, not from
+        // the client, so the client gets the TCP path's reason for a name it did not send.
+        self.policy
+            .check_name(host, port)
+            .map_err(|_| NAME_NOT_PUBLIC.to_string())?;
         match self.addresses(host).await {
             Ok(ips) if !ips.is_empty() => {
                 let addrs: Vec<SocketAddr> = ips
@@ -484,8 +488,8 @@ impl Lookups<'_> {
 
     /// A guessed name: usable on both POP3 ports, refused on either, or without an address.
     async fn guess(&self, host: &str) -> Guess {
-        if let Err(reason) = self.policy.check_name(host, 995) {
-            return Guess::Refused(reason);
+        if self.policy.check_name(host, 995).is_err() {
+            return Guess::Refused(NAME_NOT_PUBLIC.to_string());
         }
         let ips = match self.addresses(host).await {
             Ok(ips) if !ips.is_empty() => ips,

@@ -39,9 +39,11 @@ const RECORDS: &[&str] = &[
     // Nothing but addresses for two of the guesses.
     "host-record=pop.plain.test,80.80.80.5",
     "host-record=mail.plain.test,80.80.80.6",
-    // Private: an SRV target on 10/8, an SRV on the SMTP port, a guess on loopback.
+    // Private: an SRV target on 10/8, one on the SMTP port, one named localhost, a guess on
+    // loopback.
     "srv-host=_pop3s._tcp.private.test,inside.private.test,995,0,0",
     "srv-host=_pop3._tcp.private.test,smtp.private.test,25,0,0",
+    "srv-host=_pop3._tcp.private.test,localhost,110,10,0",
     "host-record=inside.private.test,10.1.2.3",
     "host-record=smtp.private.test,80.80.80.7",
     "host-record=pop.private.test,127.0.0.1",
@@ -370,6 +372,7 @@ async fn private_answers_are_refused_like_the_tcp_path_without_naming_them() {
         json!([
             {"source": "srv", "reason": not_public},
             {"source": "srv", "reason": "port 25 is not allowed: only POP3 ports 110 and 995"},
+            {"source": "srv", "reason": not_public},
             {"source": "guess", "reason": not_public},
         ])
     );
