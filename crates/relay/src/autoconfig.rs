@@ -55,8 +55,9 @@ pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
 /// Lookups in progress, in total and per client address.
 const MAX_IN_PROGRESS: usize = 64;
 const MAX_IN_PROGRESS_PER_IP: usize = 4;
-/// SRV records considered per service: a domain cannot make one request cost many lookups.
-const MAX_SRV_RECORDS: usize = 8;
+/// SRV records considered per service: a domain cannot make one request cost many lookups
+/// (at most 2 SRV, 1 MX, 2 × 4 targets and 3 guesses, each address lookup an A and an AAAA).
+const MAX_SRV_RECORDS: usize = 4;
 /// The guessed names, in order.
 const GUESSES: [&str; 3] = ["pop", "pop3", "mail"];
 
