@@ -170,10 +170,12 @@ export async function startRelay({
   tokens = [],
   oauthFile = null,
   port = 0,
+  dnsServer = null,
 } = {}) {
   const relayBin = setting('relayBin');
   const args = ['--listen', `127.0.0.1:${port}`, '--dist', dist];
   if (oauthFile) args.push('--oauth-file', oauthFile);
+  if (dnsServer) args.push('--dns-server', dnsServer);
   for (const destination of allow) args.push('--allow', destination);
   if (demo) args.push('--demo');
   if (tokens.length > 0) {
@@ -189,6 +191,67 @@ export async function startRelay({
     /^postino-relay listening on (http:\/\/127\.0\.0\.1:(\d+))\/?\s*$/,
   );
   return { url: proc.match[1], port: Number(proc.match[2]), log: proc.log, stop: proc.stop };
+}
+
+/**
+ * dnsmasq (Debian `dnsmasq-base`, installed by `cargo xtask setup`) as a local DNS server on
+ * 127.0.0.1 and a free port, answering only from `records` (dnsmasq settings lines such as
+ * `srv-host=_pop3s._tcp.example.test,localhost,995` or `address=/localhost/127.0.0.1`).
+ * Returns { address ('127.0.0.1:PORT'), log(), stop() }.
+ */
+export async function startDnsmasq(records) {
+  const binary = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'].find((p) => existsSync(p));
+  if (!binary) throw new Error('dnsmasq is not installed (Debian: dnsmasq-base; cargo xtask setup)');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'postino-dnsmasq-'));
+  const conf = path.join(dir, 'dnsmasq.conf');
+  writeFileSync(
+    conf,
+    [`port=${port}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', 'local=/test/', ...records]
+      .join('\n') + '\n',
+  );
+  const child = spawn(binary, ['--keep-in-foreground', `--conf-file=${conf}`, '--pid-file', '--log-facility=-'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  const output = [];
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    output.push(`[dnsmasq] ${l}`);
+    if (output.length > 100) output.shift();
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  exited.then(() => children.delete(child));
+  // Ready when it answers a query (probe.test A) over UDP, within 10 s.
+  const { createSocket } = await import('node:dgram');
+  const query = Buffer.from('0001010000010000000000000570726f6265047465737400000100 01'.replace(/ /g, ''), 'hex');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dnsmasq exited:\n${output.join('\n')}`);
+    const answered = await new Promise((resolve) => {
+      const socket = createSocket('udp4');
+      const timer = setTimeout(() => {
+        socket.close();
+        resolve(false);
+      }, 100);
+      socket.once('message', () => {
+        clearTimeout(timer);
+        socket.close();
+        resolve(true);
+      });
+      socket.send(query, port, '127.0.0.1');
+    });
+    if (answered) break;
+    if (Date.now() > deadline) throw new Error(`dnsmasq not ready in 10 s:\n${output.join('\n')}`);
+  }
+  return {
+    address: `127.0.0.1:${port}`,
+    log: () => output.join('\n'),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a relay whose address must be known first). */

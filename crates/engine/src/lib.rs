@@ -12,9 +12,11 @@
 //! - [`vault`]: remembered passwords, under a key the page cannot read out.
 //! - [`oauth`]: sign-in with a provider (OAuth 2.0, PKCE), and the tokens' refresh.
 //! - [`locks`]: Web Locks: one check per account across tabs; the engine's life.
-//! - [`presets`]: well-known providers and their servers.
+//! - [`presets`]: well-known providers and their servers; [`autoconfig`]: the server of an
+//!   address, found by the relay.
 #![forbid(unsafe_code)]
 
+pub mod autoconfig;
 pub mod check;
 pub mod explain;
 pub mod idb;

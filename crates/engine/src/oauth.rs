@@ -272,7 +272,7 @@ pub async fn begin(
 }
 
 /// The relay's http(s) base address from an account's relay setting (ws(s) accepted).
-fn relay_base(relay: &str) -> String {
+pub(crate) fn relay_base(relay: &str) -> String {
     let relay = relay.trim().trim_end_matches('/');
     if let Some(rest) = relay.strip_prefix("wss://") {
         format!("https://{rest}")
@@ -545,30 +545,61 @@ pub async fn refresh(account: &Account, tokens: &Tokens, now: i64) -> Result<Tok
 /// ones without a token URL, public ones with it.
 pub async fn relay_clients(relay: &str) -> Result<Vec<OAuthClient>, String> {
     let url = format!("{}{}", relay_base(relay), postino_contract::OAUTH_PROVIDERS);
+    Ok(clients_from_list(&get_json(&url).await?))
+}
+
+/// A GET of JSON from the relay within [`DEADLINE_MS`]: the answer of a 2xx, else the
+/// relay's `message` (or the status).
+pub(crate) async fn get_json(url: &str) -> Result<serde_json::Value, String> {
+    let controller = web_sys::AbortController::new().map_err(js)?;
     let init = web_sys::RequestInit::new();
     init.set_method("GET");
     init.set_credentials(web_sys::RequestCredentials::Omit);
-    let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(js)?;
+    init.set_signal(Some(&controller.signal()));
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js)?;
     let global = js_sys::global();
     let fetch: js_sys::Function = Reflect::get(&global, &"fetch".into())
         .map_err(js)?
         .dyn_into()
         .map_err(|_| "this browser cannot fetch".to_string())?;
+    let set_timeout: js_sys::Function = Reflect::get(&global, &"setTimeout".into())
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| "no timers".to_string())?;
+    let abort = wasm_bindgen::closure::Closure::once_into_js({
+        let controller = controller.clone();
+        move || controller.abort()
+    });
+    set_timeout
+        .call2(&global, &abort, &JsValue::from(DEADLINE_MS))
+        .map_err(js)?;
     let promise: js_sys::Promise = fetch
         .call1(&global, &request)
         .map_err(js)?
         .dyn_into()
         .map_err(|_| "fetch gave no promise".to_string())?;
-    let response: web_sys::Response = JsFuture::from(promise).await.map_err(js)?.unchecked_into();
-    if !response.ok() {
-        return Err(format!("the relay answered HTTP {}", response.status()));
-    }
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| {
+            if controller.signal().aborted() {
+                format!("no answer within {} seconds", DEADLINE_MS / 1000)
+            } else {
+                js(e)
+            }
+        })?
+        .unchecked_into();
     let json = JsFuture::from(response.json().map_err(js)?)
         .await
-        .map_err(js)?;
-    let list: serde_json::Value =
-        serde_wasm_bindgen::from_value(json).map_err(|e| e.to_string())?;
-    Ok(clients_from_list(&list))
+        .ok()
+        .and_then(|v| serde_wasm_bindgen::from_value::<serde_json::Value>(v).ok())
+        .unwrap_or(serde_json::Value::Null);
+    if response.ok() {
+        Ok(json)
+    } else {
+        Err(text_field(&json, "message")
+            .map(|m| shown(&m))
+            .unwrap_or_else(|| format!("the relay answered HTTP {}", response.status())))
+    }
 }
 
 /// The clients of a `/v1/oauth/providers` answer; malformed entries are left out.
