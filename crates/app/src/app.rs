@@ -19,8 +19,9 @@ use crate::components::update_banner::UpdateBanner;
 use crate::engine;
 use crate::message_view::reader_view;
 use crate::state::{Action, CertPrompt, SortKey, State};
-use crate::{connectivity, service_worker, transfer};
+use crate::{connectivity, language, service_worker, transfer};
 use postino_engine::vault;
+use postino_i18n::{fill, t, Lang};
 use postino_sync::import::IMPORTED_ACCOUNT;
 
 pub use crate::effects::DATABASE;
@@ -41,6 +42,12 @@ fn on<T: 'static>(d: &Dispatcher, action: impl Fn() -> Action + 'static) -> Call
 
 #[function_component(App)]
 pub fn app() -> Html {
+    // Set before anything renders: every component reads the catalog of the language in use.
+    let lang = use_state(|| {
+        let lang = language::initial();
+        language::apply(lang);
+        lang
+    });
     let state = use_reducer(State::default);
     let cell: StoreCell = use_mut_ref(|| None);
 
@@ -182,9 +189,9 @@ pub fn app() -> Html {
                     spawn_local(async move {
                         match store.search(&query).await {
                             Ok(ids) => d.dispatch(Action::SearchResults { query: text, ids }),
-                            Err(e) => d.dispatch(Action::Failed(format!(
-                                "Postino could not search the stored mail: {e}."
-                            ))),
+                            Err(e) => {
+                                d.dispatch(Action::Failed(fill(t().search_failed, &[("e", &e)])))
+                            }
                         }
                     });
                 }
@@ -225,14 +232,15 @@ pub fn app() -> Html {
             move |(account, password): (Account, Option<Secret<String>>)| {
                 let Some(password) = password.or_else(|| state.passwords.get(&account.id).cloned())
                 else {
-                    d.dispatch(Action::Failed(
-                        "Type the password to test the connection.".into(),
-                    ));
+                    d.dispatch(Action::Failed(t().password_to_test.into()));
                     return;
                 };
                 let d = d.clone();
                 spawn_local(async move {
-                    d.dispatch(Action::Busy(format!("Connecting to {}…", account.host)));
+                    d.dispatch(Action::Busy(fill(
+                        t().connecting_to,
+                        &[("host", &account.host)],
+                    )));
                     d.dispatch(match engine::test_connection(&account, &password).await {
                         Ok(sentence) => Action::Info(sentence),
                         Err(failure) => failure_action(&account, failure, During::Test),
@@ -250,9 +258,7 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match store.delete_account(&id, with_mail).await {
                     Ok(()) => d.dispatch(Action::AccountRemoved { id, with_mail }),
-                    Err(e) => d.dispatch(Action::Failed(format!(
-                        "Postino could not remove the account: {e}."
-                    ))),
+                    Err(e) => d.dispatch(Action::Failed(fill(t().remove_failed, &[("e", &e)]))),
                 }
             });
         })
@@ -344,7 +350,10 @@ pub fn app() -> Html {
             let window = crate::sign_in::open_window();
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy(format!("Signing in with {}…", client.label)));
+                d.dispatch(Action::Busy(fill(
+                    t().signing_in_with,
+                    &[("label", &client.label)],
+                )));
                 let signed =
                     crate::sign_in::sign_in(window, &client, &account.relay, Some(&account.user))
                         .await;
@@ -357,18 +366,18 @@ pub fn app() -> Html {
                     .as_deref()
                     .is_some_and(|a| !a.eq_ignore_ascii_case(&account.user))
                 {
-                    return d.dispatch(Action::Failed(format!(
-                        "{} signed in {}, not {}. Sign in with the account's own address, or add                          that address as another account.",
-                        client.label,
-                        tokens.account.as_deref().unwrap_or_default(),
-                        account.user
+                    return d.dispatch(Action::Failed(fill(
+                        t().signed_in_other,
+                        &[
+                            ("label", &client.label),
+                            ("got", &tokens.account.as_deref().unwrap_or_default()),
+                            ("want", &account.user),
+                        ],
                     )));
                 }
                 let secret = tokens.to_secret();
                 if let Err(e) = vault::remember(&store, &account, &secret).await {
-                    d.dispatch(Action::Failed(format!(
-                        "Postino could not keep the sign-in ({e}); it will ask again next time."
-                    )));
+                    d.dispatch(Action::Failed(fill(t().keep_sign_in_failed, &[("e", &e)])));
                 }
                 d.dispatch(Action::Password {
                     account_id: account.id.clone(),
@@ -428,12 +437,10 @@ pub fn app() -> Html {
                             }
                         }
                     }
-                    Ok(None) => {
-                        d.dispatch(Action::Failed("That message is no longer stored.".into()))
+                    Ok(None) => d.dispatch(Action::Failed(t().message_gone.into())),
+                    Err(e) => {
+                        d.dispatch(Action::Failed(fill(t().read_message_failed, &[("e", &e)])))
                     }
-                    Err(e) => d.dispatch(Action::Failed(format!(
-                        "Postino could not read the message: {e}."
-                    ))),
                 }
             });
         })
@@ -452,8 +459,9 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match delete_stored(&store, &summary).await {
                     Ok(()) => d.dispatch(Action::Deleted(summary.id)),
-                    Err(e) => d.dispatch(Action::Failed(format!(
-                        "Postino could not delete the message: {e}."
+                    Err(e) => d.dispatch(Action::Failed(fill(
+                        t().delete_message_failed,
+                        &[("e", &e)],
                     ))),
                 }
             });
@@ -466,7 +474,7 @@ pub fn app() -> Html {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy("Importing…".into()));
+                d.dispatch(Action::Busy(t().importing.into()));
                 mark_index_pending("?");
                 let outcome = engine::import(files).await;
                 if let Ok(messages) = store.summaries().await {
@@ -474,7 +482,7 @@ pub fn app() -> Html {
                 }
                 d.dispatch(match outcome {
                     Ok(done) => Action::Info(import_sentence(&done)),
-                    Err(e) => Action::Failed(format!("Postino could not import: {e}.")),
+                    Err(e) => Action::Failed(fill(t().import_failed, &[("e", &e)])),
                 });
             });
         })
@@ -492,14 +500,11 @@ pub fn app() -> Html {
             };
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy(format!(
-                    "Exporting {} messages…",
-                    messages.len()
-                )));
+                d.dispatch(Action::Busy(t().exporting.fill(messages.len() as u64, &[])));
                 d.dispatch(
                     match transfer::export_mbox(&store, &messages, &name).await {
-                        Ok(n) => Action::Info(format!("Saved {n} messages as {name}.")),
-                        Err(e) => Action::Failed(format!("Postino could not export: {e}.")),
+                        Ok(n) => Action::Info(t().exported.fill(n as u64, &[("name", &name)])),
+                        Err(e) => Action::Failed(fill(t().export_failed, &[("e", &e)])),
                     },
                 );
             });
@@ -570,9 +575,13 @@ pub fn app() -> Html {
                 }
                 match done {
                     Ok(report) => {
-                        d.dispatch(Action::Info(format!(
-                            "Downloaded {}, skipped {}, deleted {} on the server.",
-                            report.downloaded, report.skipped, report.deleted
+                        d.dispatch(Action::Info(fill(
+                            t().triage_done,
+                            &[
+                                ("downloaded", &report.downloaded),
+                                ("skipped", &report.skipped),
+                                ("deleted", &report.deleted),
+                            ],
                         )));
                         match engine::list_server(&account, &password).await {
                             Ok(listing) => d.dispatch(Action::TriageListed(listing)),
@@ -593,28 +602,37 @@ pub fn app() -> Html {
     let busy = state.syncing.is_some();
     let query = state.shown_search().map(|h| h.query.clone());
     let selected = state.reader.as_ref().map(|r| r.id.clone());
-    let offline_reason = "You are offline. Stored mail stays readable; Check mail works again when the network returns.";
+    let s = t();
+    let offline_reason = s.offline_reason;
+    let on_language = {
+        let lang = lang.clone();
+        Callback::from(move |chosen: Lang| {
+            language::choose(chosen);
+            lang.set(chosen);
+        })
+    };
 
     html! {
-        <div class="app">
+        // Keyed by the language: a change renders every part again in the new one.
+        <div class="app" key={lang.code()}>
             if state.update_ready {
                 <UpdateBanner on_reload={Callback::from(|_| service_worker::accept_update())} />
             }
             <header class="toolbar">
                 <h1>{"Postino"}</h1>
                 if state.offline {
-                    <span id="offline-indicator" class="offline-badge" title={offline_reason}>{"Offline"}</span>
+                    <span id="offline-indicator" class="offline-badge" title={offline_reason}>{s.offline}</span>
                 }
-                <input id="search" type="search" placeholder="Search stored mail (/)" aria-label="Search stored mail"
+                <input id="search" type="search" placeholder={s.search_placeholder} aria-label={s.search_label}
                     value={state.search.clone()} oninput={on_search}
                     aria-describedby={(state.index_pending > 0).then_some("search-note")} />
                 if state.index_pending > 0 {
                     <span id="search-note" class="search-note" role="status">
-                        { format!("Indexing {} messages for search…", state.index_pending) }
+                        { s.indexing.fill(state.index_pending as u64, &[]) }
                     </span>
                 }
                 if state.accounts.len() > 1 || state.mailbox.is_some() || state.has_imported() {
-                    <select id="mailbox" aria-label="Mailbox" onchange={{
+                    <select id="mailbox" aria-label={s.mailbox} onchange={{
                         let d = d.clone();
                         Callback::from(move |e: Event| {
                             if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
@@ -623,16 +641,16 @@ pub fn app() -> Html {
                             }
                         })
                     }}>
-                        <option value="" selected={state.mailbox.is_none()}>{"All accounts"}</option>
+                        <option value="" selected={state.mailbox.is_none()}>{s.all_accounts}</option>
                         { for state.accounts.iter().map(|a| html! {
                             <option value={a.id.clone()} selected={state.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
                         }) }
                         if state.has_imported() {
-                            <option value={IMPORTED_ACCOUNT} selected={state.mailbox.as_deref() == Some(IMPORTED_ACCOUNT)}>{"Imported"}</option>
+                            <option value={IMPORTED_ACCOUNT} selected={state.mailbox.as_deref() == Some(IMPORTED_ACCOUNT)}>{s.imported_mailbox}</option>
                         }
                     </select>
                 }
-                <select id="sort" aria-label="Sort messages" onchange={{
+                <select id="sort" aria-label={s.sort_label} onchange={{
                     let d = d.clone();
                     Callback::from(move |e: Event| {
                         if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
@@ -640,28 +658,28 @@ pub fn app() -> Html {
                         }
                     })
                 }}>
-                    <option value="date" selected={state.sort == SortKey::Date}>{"Newest first"}</option>
-                    <option value="sender" selected={state.sort == SortKey::Sender}>{"By sender"}</option>
-                    <option value="size" selected={state.sort == SortKey::Size}>{"Largest first"}</option>
+                    <option value="date" selected={state.sort == SortKey::Date}>{s.sort_newest}</option>
+                    <option value="sender" selected={state.sort == SortKey::Sender}>{s.sort_sender}</option>
+                    <option value="size" selected={state.sort == SortKey::Size}>{s.sort_largest}</option>
                 </select>
                 if !state.accounts.is_empty() {
                     <button id="check-mail" class="primary" onclick={on_check_all}
                         disabled={busy || state.offline}
                         title={state.offline.then_some(offline_reason)}
                         data-engine={state.engine.name()}
-                        aria-describedby={state.offline.then_some("offline-note")}>{"Check mail"}</button>
+                        aria-describedby={state.offline.then_some("offline-note")}>{s.check_mail}</button>
                     if state.engine == engine::Status::Loading && busy {
                         <span id="engine-status" class="engine-status" role="status">
-                            {"Loading the mail engine…"}</span>
+                            {s.loading_engine}</span>
                     }
-                    <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{"Add account"}</button>
+                    <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{s.add_account}</button>
                 }
                 if !state.view.is_empty() {
                     <button id="export" onclick={on_export}
-                        title="Save the messages listed as an mbox file">{"Export"}</button>
+                        title={s.export_title}>{s.export}</button>
                 }
                 <button id="settings-toggle" aria-expanded={state.show_settings.to_string()}
-                    onclick={on(&d, { let show = !state.show_settings; move || Action::ShowSettings(show) })}>{"Settings"}</button>
+                    onclick={on(&d, { let show = !state.show_settings; move || Action::ShowSettings(show) })}>{s.settings}</button>
             </header>
             if state.offline {
                 <p id="offline-note" class="offline-note" role="status">{offline_reason}</p>
@@ -677,7 +695,7 @@ pub fn app() -> Html {
                     on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::EditAccount(id))) }}
                     build={service_worker::build_id()}
                     on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
-                    {on_import} on_triage={on_triage_open}
+                    {on_import} on_triage={on_triage_open} lang={*lang} {on_language}
                     on_close={on(&d, || Action::ShowSettings(false))} />
             }
             if let Some(triage) = &state.triage {

@@ -34,7 +34,7 @@ pub async fn fetch(relay: &str) -> Option<(Account, Secret<String>)> {
     let info: DemoInfo = serde_wasm_bindgen::from_value(json).ok()?;
     let account = Account {
         id: DEMO_ACCOUNT_ID.into(),
-        name: "Demo mailbox".into(),
+        name: postino_i18n::t().demo_mailbox.into(),
         relay: relay.to_string(),
         host: info.host,
         port: info.port,

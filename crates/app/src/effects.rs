@@ -7,6 +7,7 @@ use std::rc::Rc;
 use postino_engine::explain::Failure;
 use postino_engine::idb::IdbStore;
 use postino_engine::vault;
+use postino_i18n::{fill, t};
 use postino_pop3::Secret;
 use postino_sync::store::StoreError;
 use postino_sync::{Account, LedgerEntry, Progress, Store, Summary};
@@ -95,17 +96,21 @@ pub async fn fresh_secret(
         return Ok(secret);
     };
     let sign_in_again = |why: String| Failure::TokenRefused {
-        text: format!(
-            "{why}. Sign in with {} again to check {}.",
-            client.label, account.name
+        text: fill(
+            t().sign_in_again_to_check,
+            &[
+                ("why", &why),
+                ("label", &client.label),
+                ("name", &account.name),
+            ],
         ),
         detail: None,
         refresh: false,
     };
     let Some(tokens) = postino_engine::oauth::Tokens::from_secret(&secret) else {
-        return Err(sign_in_again(format!(
-            "Postino holds no sign-in for {}",
-            account.name
+        return Err(sign_in_again(fill(
+            t().no_sign_in_held,
+            &[("name", &account.name)],
         )));
     };
     let now = postino_engine::check::now_unix();
@@ -116,9 +121,7 @@ pub async fn fresh_secret(
         Ok(renewed) => {
             let secret = renewed.to_secret();
             if let Err(e) = vault::remember(store, account, &secret).await {
-                d.dispatch(Action::Failed(format!(
-                    "Postino could not keep the renewed sign-in ({e}); it will ask you to sign in                      again next time."
-                )));
+                d.dispatch(Action::Failed(fill(t().keep_renewed_failed, &[("e", &e)])));
             }
             d.dispatch(Action::Password {
                 account_id: account.id.clone(),
@@ -128,7 +131,7 @@ pub async fn fresh_secret(
         }
         Err(postino_engine::oauth::OAuthError::SignInAgain(why)) => Err(sign_in_again(why)),
         Err(postino_engine::oauth::OAuthError::Failed(why)) => Err(Failure::Message {
-            text: format!("{why}. Nothing was downloaded; try again later."),
+            text: fill(t().nothing_downloaded_retry, &[("why", &why)]),
             detail: None,
         }),
     }
@@ -261,9 +264,7 @@ pub async fn run_check(
     let messages = match store.summaries().await {
         Ok(m) => Some(m),
         Err(e) => {
-            d.dispatch(Action::Failed(format!(
-                "Postino could not read its storage: {e}."
-            )));
+            d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])));
             None
         }
     };
@@ -300,9 +301,9 @@ pub fn waiting(d: &Dispatcher, account: &Account) -> impl FnMut(bool) + 'static 
     let name = account.name.clone();
     move |waiting: bool| {
         d.dispatch(Action::Busy(if waiting {
-            format!("Another Postino tab is checking {name}; this one waits for it to finish…")
+            fill(t().other_tab_checking, &[("name", &name)])
         } else {
-            format!("Checking mail for {name}…")
+            fill(t().checking_mail_for, &[("name", &name)])
         }))
     }
 }
@@ -342,9 +343,7 @@ pub async fn save_and_check(
         .as_ref()
         .is_some_and(|p| vault::binding(p) != vault::binding(&account));
     if let Err(e) = store.put_account(&account).await {
-        d.dispatch(Action::Failed(format!(
-            "Postino could not save the account: {e}."
-        )));
+        d.dispatch(Action::Failed(fill(t().account_save_failed, &[("e", &e)])));
         return;
     }
     let vaulted = match (&password, account.remember_password) {
@@ -354,9 +353,7 @@ pub async fn save_and_check(
         (_, false) => vault::forget(&store, &account.id).await,
     };
     if let Err(e) = vaulted {
-        d.dispatch(Action::Failed(format!(
-            "Postino could not remember the password ({e}); it will ask for it next time."
-        )));
+        d.dispatch(Action::Failed(fill(t().password_keep_failed, &[("e", &e)])));
     }
     d.dispatch(Action::AccountSaved {
         account: account.clone(),
@@ -378,10 +375,7 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
     let store = match IdbStore::open(DATABASE).await {
         Ok(s) => Rc::new(s),
         Err(e) => {
-            d.dispatch(Action::Failed(format!(
-                "Postino cannot open its storage in this browser ({e}). Private windows and some \
-                 privacy settings block it; open Postino in a normal window."
-            )));
+            d.dispatch(Action::Failed(fill(t().storage_open_failed, &[("e", &e)])));
             return;
         }
     };
@@ -417,9 +411,9 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
                         password,
                     }),
                     Ok(None) => {}
-                    Err(e) => d.dispatch(Action::Failed(format!(
-                        "Postino could not read a remembered password ({e}); it will ask for it."
-                    ))),
+                    Err(e) => {
+                        d.dispatch(Action::Failed(fill(t().password_read_failed, &[("e", &e)])))
+                    }
                 }
             }
             if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
@@ -430,26 +424,22 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
             if partial {
                 match store.summaries().await {
                     Ok(all) => d.dispatch(Action::MessagesLoaded(all)),
-                    Err(e) => d.dispatch(Action::Failed(format!(
-                        "Postino could not read its storage: {e}."
-                    ))),
+                    Err(e) => {
+                        d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])))
+                    }
                 }
             }
             d.dispatch(Action::Storage(persistence::status().await));
             request_indexing();
         }
         (Err(e), _) | (_, Err(e)) => {
-            d.dispatch(Action::Failed(format!(
-                "Postino could not read its storage: {e}."
-            )));
+            d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])));
             return;
         }
     }
     if let Some((account, password)) = crate::demo::fetch(&page_origin()).await {
         if let Err(e) = store.put_account(&account).await {
-            d.dispatch(Action::Failed(format!(
-                "Postino could not save the demo account: {e}."
-            )));
+            d.dispatch(Action::Failed(fill(t().demo_save_failed, &[("e", &e)])));
             return;
         }
         d.dispatch(Action::AccountSaved {
@@ -530,14 +520,17 @@ pub fn failure_action(account: &Account, failure: Failure, during: During) -> Ac
                 problem,
             },
             During::Test,
-        ) => Action::Failed(format!(
-            "{} answered, but {problem}. Its certificate's SHA-256 fingerprint is {fingerprint}; \
-             add the account to review and trust it.",
-            account.host
+        ) => Action::Failed(fill(
+            t().test_untrusted,
+            &[
+                ("host", &account.host),
+                ("problem", &problem),
+                ("fingerprint", &fingerprint),
+            ],
         )),
-        (Failure::Untrusted { problem, .. }, During::Other) => Action::Failed(format!(
-            "Postino did not log in to {} because {problem}. Check mail once to review the certificate.",
-            account.host
+        (Failure::Untrusted { problem, .. }, During::Other) => Action::Failed(fill(
+            t().review_certificate,
+            &[("host", &account.host), ("problem", &problem)],
         )),
         (Failure::Message { text, detail }, _) => failed(text, detail, false),
         (Failure::BadPassword { text, detail }, During::Test) => failed(text, detail, false),
@@ -550,18 +543,15 @@ pub fn failure_action(account: &Account, failure: Failure, during: During) -> Ac
 /// "Imported 12 messages; 3 were already here."
 pub fn import_sentence(done: &postino_engine::protocol::Imported) -> String {
     let r = &done.report;
-    let mut text = match r.imported {
-        1 => "Imported 1 message".to_string(),
-        n => format!("Imported {n} messages"),
-    };
+    let t = t();
+    let mut text = t.imported.fill(r.imported as u64, &[]);
     if r.already_there > 0 {
-        text.push_str(&format!("; {} were already here", r.already_there));
+        text.push_str(&t.already_here.fill(r.already_there as u64, &[]));
     }
     if !done.unreadable.is_empty() {
-        text.push_str(&format!(
-            "; {} could not be read ({})",
-            done.unreadable.len(),
-            done.unreadable.join("; ")
+        text.push_str(&t.unreadable.fill(
+            done.unreadable.len() as u64,
+            &[("why", &done.unreadable.join("; "))],
         ));
     }
     text.push('.');

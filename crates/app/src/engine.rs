@@ -183,6 +183,7 @@ fn hello(engine: &Engine, id: &str) {
     let hello = Object::new();
     if let Ok(value) = to_js(&Hello {
         engine: id.to_string(),
+        lang: postino_i18n::lang().code().into(),
     }) {
         let _ = Reflect::set(&hello, &"hello".into(), &value);
     }
@@ -324,7 +325,12 @@ async fn ask(
     let id = engine.next_id.get().wrapping_add(1);
     engine.next_id.set(id);
     let message = Object::new();
-    let value = to_js(&Envelope { id, request }).ok()?;
+    let value = to_js(&Envelope {
+        id,
+        request,
+        lang: postino_i18n::lang().code().into(),
+    })
+    .ok()?;
     Reflect::set(&message, &"message".into(), &value).ok()?;
     if let Some(files) = files {
         Reflect::set(&message, &"files".into(), &files).ok()?;

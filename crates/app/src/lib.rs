@@ -10,6 +10,7 @@
 //! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe.
 //! - [`sign_in`]: "Sign in with Microsoft / Google" in the provider's own window.
 //! - [`transfer`] and [`download`]: mbox export saved as a file.
+//! - [`language`]: the UI's language (postino-i18n), from the browser or Settings.
 //! - [`persistence`], [`connectivity`], [`service_worker`]: what the browser says about storage,
 //!   the network and updates; [`remote_senders`], [`shortcuts`], [`demo`]: small parts.
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod download;
 pub mod effects;
 pub mod engine;
 pub mod html_mail;
+pub mod language;
 pub mod message_view;
 pub mod persistence;
 pub mod remote_senders;

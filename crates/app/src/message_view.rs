@@ -117,30 +117,39 @@ pub fn attachment_bytes(raw: &[u8], index: u32) -> Option<Vec<u8>> {
     parsed.attachment(index).map(|p| p.contents().to_vec())
 }
 
-/// A size for people: `512 B`, `12.3 KB`, `4.5 MB`.
+/// A size for people, in the UI's language: `812 B`, `14 KB`, `3.2 MB` (`3,2 MB` in Italian).
 pub fn format_size(bytes: u64) -> String {
-    match bytes {
-        0..=999 => format!("{bytes} B"),
-        1_000..=999_999 => format!("{}.{} KB", bytes / 1_000, bytes % 1_000 / 100),
-        _ => format!("{}.{} MB", bytes / 1_000_000, bytes % 1_000_000 / 100_000),
-    }
+    postino_i18n::lang().format_size(bytes)
 }
 
-/// A date for the list and the reader, in the browser's locale.
+/// `date` as `Intl.DateTimeFormat` writes it in the UI's language with `options`.
+fn intl_date(date: &js_sys::Date, options: &[(&str, &str)]) -> String {
+    let object = js_sys::Object::new();
+    for (k, v) in options {
+        let _ = js_sys::Reflect::set(&object, &(*k).into(), &(*v).into());
+    }
+    let locales = js_sys::Array::of1(&postino_i18n::lang().code().into());
+    js_sys::Intl::DateTimeFormat::new(&locales, &object)
+        .format()
+        .call1(&wasm_bindgen::JsValue::UNDEFINED, date)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
+}
+
+/// A date for the reader, in the UI's language.
 pub fn format_date(unix: Option<i64>) -> String {
     match unix {
         Some(t) => {
             let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t as f64 * 1000.0));
-            d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
-                .as_string()
-                .unwrap_or_default()
+            intl_date(&d, &[("dateStyle", "full"), ("timeStyle", "short")])
         }
         None => String::new(),
     }
 }
 
 /// The list's short date: the time for today's mail, day and month for this year's, the full
-/// date for older mail, in the browser's locale.
+/// date for older mail, in the UI's language.
 pub fn format_list_date(unix: Option<i64>) -> String {
     use wasm_bindgen::JsValue;
     let Some(t) = unix else {
@@ -148,28 +157,19 @@ pub fn format_list_date(unix: Option<i64>) -> String {
     };
     let d = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
     let now = js_sys::Date::new_0();
-    let options = js_sys::Object::new();
-    let set = |k: &str, v: &str| {
-        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
-    };
-    let text = if d.get_full_year() == now.get_full_year()
+    if d.get_full_year() == now.get_full_year()
         && d.get_month() == now.get_month()
         && d.get_date() == now.get_date()
     {
-        set("hour", "numeric");
-        set("minute", "2-digit");
-        d.to_locale_time_string_with_options("default", &options)
+        intl_date(&d, &[("hour", "numeric"), ("minute", "2-digit")])
     } else if d.get_full_year() == now.get_full_year() {
-        set("month", "short");
-        set("day", "numeric");
-        d.to_locale_date_string("default", &options)
+        intl_date(&d, &[("month", "short"), ("day", "numeric")])
     } else {
-        set("year", "numeric");
-        set("month", "short");
-        set("day", "numeric");
-        d.to_locale_date_string("default", &options)
-    };
-    text.as_string().unwrap_or_default()
+        intl_date(
+            &d,
+            &[("year", "numeric"), ("month", "short"), ("day", "numeric")],
+        )
+    }
 }
 
 /// The sender's name for the list, or the address when there is no name (`Name <addr>`).

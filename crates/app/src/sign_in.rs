@@ -4,6 +4,7 @@
 
 use futures_channel::oneshot;
 use postino_engine::oauth::{self, Tokens, CHANNEL, RETURN_PAGE};
+use postino_i18n::{fill, t};
 use postino_sync::OAuthClient;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -42,36 +43,29 @@ pub async fn sign_in(
 ) -> Result<Tokens, String> {
     let label = client.label.as_str();
     let Some(window) = window else {
-        return Err(format!(
-            "The browser blocked the window for signing in with {label}. Allow pop-ups for \
-             this page, then try again."
-        ));
+        return Err(fill(t().popup_blocked, &[("label", &label)]));
     };
     let started = oauth::begin(client, &redirect_uri(), login_hint).await;
     let started = match started {
         Ok(s) => s,
         Err(e) => {
             let _ = window.close();
-            return Err(format!("Postino could not start the sign-in: {e}."));
+            return Err(fill(t().sign_in_start_failed, &[("e", &e)]));
         }
     };
     // Listen before the provider can answer.
     let answer = wait_for_answer(started.state.clone());
     if window.location().set_href(&started.url).is_err() {
-        return Err(format!(
-            "The window for signing in with {label} was closed. Try again."
-        ));
+        return Err(fill(t().sign_in_window_closed, &[("label", &label)]));
     }
     let Some(answer) = answer.await else {
-        return Err(format!(
-            "The sign-in with {label} did not finish within 10 minutes. Try again."
-        ));
+        return Err(fill(t().sign_in_timeout, &[("label", &label)]));
     };
     if let Some(refusal) = answer.refusal(label) {
         return Err(refusal);
     }
     let Some(code) = answer.code else {
-        return Err(format!("{label} sent no sign-in code back. Try again."));
+        return Err(fill(t().no_sign_in_code, &[("label", &label)]));
     };
     oauth::redeem(
         client,

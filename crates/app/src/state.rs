@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use postino_i18n::{fill, t};
 use postino_pop3::Secret;
 use postino_sync::search::Query;
 use postino_sync::triage::ServerMessage;
@@ -92,12 +93,8 @@ impl StorageStatus {
     pub fn low_space_warning(&self) -> Option<String> {
         let (used, quota) = self.usage?;
         let left = quota.saturating_sub(used);
-        (quota > 0 && (left < quota / 10 || left < 200_000_000)).then(|| {
-            format!(
-                "Storage is running out: {} MB left for Postino. Delete or export old mail, or free disk space, before the next download.",
-                left / 1_000_000
-            )
-        })
+        (quota > 0 && (left < quota / 10 || left < 200_000_000))
+            .then(|| fill(t().low_space, &[("mb", &(left / 1_000_000))]))
     }
 }
 
@@ -488,7 +485,10 @@ impl Reducible for State {
             }
             Action::SyncStarted { account_id: id, at } => {
                 s.last_check.insert(id.clone(), at);
-                s.notice = Notice::Busy(format!("Checking mail for {}…", s.account_name(&id)));
+                s.notice = Notice::Busy(fill(
+                    t().checking_mail_for,
+                    &[("name", &s.account_name(&id))],
+                ));
                 if s.cert_prompt.as_ref().is_some_and(|p| p.account_id == id) {
                     s.cert_prompt = None;
                 }
@@ -498,9 +498,9 @@ impl Reducible for State {
             Action::SyncProgress(p) => {
                 if let Progress::Downloading { done, total, .. } = &p {
                     let name = s.syncing.as_deref().map(|id| s.account_name(id));
-                    s.notice = Notice::Busy(format!(
-                        "Downloading {done} of {total} new messages for {}…",
-                        name.unwrap_or_default()
+                    s.notice = Notice::Busy(t().downloading_for.fill(
+                        *total as u64,
+                        &[("done", done), ("name", &name.unwrap_or_default())],
                     ));
                 }
                 s.progress = Some(p);
@@ -524,12 +524,11 @@ impl Reducible for State {
                 s.progress = None;
                 let name = s.account_name(&account_id);
                 let news = match report.downloaded {
-                    0 => format!("No new mail for {name}."),
-                    1 => format!("1 new message for {name}."),
-                    n => format!("{n} new messages for {name}."),
+                    0 => fill(t().no_new_mail, &[("name", &name)]),
+                    n => t().new_mail.fill(n as u64, &[("name", &name)]),
                 };
                 let mut text = if report.cancelled {
-                    format!("Stopped. {news} The rest comes with the next check.")
+                    fill(t().stopped, &[("news", &news)])
                 } else {
                     news
                 };
@@ -537,16 +536,13 @@ impl Reducible for State {
                 if let (Some(used), false) = (report.auth_used, report.auth_refused.is_empty()) {
                     let refused: Vec<String> =
                         report.auth_refused.iter().map(|m| m.to_string()).collect();
-                    text.push_str(&format!(
-                        " The server offers {} but refused it; Postino logged in with {used}.",
-                        refused.join(" and ")
+                    text.push_str(&fill(
+                        t().auth_refused_used,
+                        &[("refused", &refused.join(t().and)), ("used", &used)],
                     ));
                 }
                 if report.ids_from_headers {
-                    text.push_str(
-                        " This server has no UIDL: Postino tells its messages apart by their \
-                         headers.",
-                    );
+                    text.push_str(t().no_uidl);
                 }
                 s.notice = Notice::Info(text);
             }
@@ -572,9 +568,9 @@ impl Reducible for State {
                 s.syncing = None;
                 s.progress = None;
                 s.notice = Notice::Error {
-                    text: format!(
-                        "Postino did not log in to {} because {}.",
-                        prompt.host, prompt.problem
+                    text: fill(
+                        t().not_logged_in_because,
+                        &[("host", &prompt.host), ("problem", &prompt.problem)],
                     ),
                     detail: None,
                 };
@@ -622,9 +618,7 @@ impl Reducible for State {
                     s.resume_when_online = true;
                 }
                 if online && s.offline && !s.resume_when_online && !s.accounts.is_empty() {
-                    s.notice = Notice::Info(
-                        "You are back online: press Check mail to download new messages.".into(),
-                    );
+                    s.notice = Notice::Info(t().back_online.into());
                 }
                 s.offline = !online;
             }

@@ -135,7 +135,7 @@ impl RelayConnector {
         }
         let url =
             tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
-                text: format!("Check the account settings: {e}."),
+                text: postino_i18n::fill(postino_i18n::t().check_settings, &[("e", &e)]),
                 detail: None,
             })?;
         Ok(RelayConnector {
@@ -224,16 +224,16 @@ pub async fn test_connection(
     }
     .await;
     let stat = outcome.map_err(|e| connector.explain(&e, account))?;
-    let mail = match stat.count {
-        0 => "no messages".to_string(),
-        1 => "1 message".to_string(),
-        n => format!("{n} messages"),
-    };
-    Ok(format!(
-        "Connected to {} and logged in as {}: {mail} on the server ({:.1} MB). Nothing was downloaded.",
-        account.host,
-        account.user,
-        stat.size as f64 / 1_000_000.0
+    let t = postino_i18n::t();
+    let mail = t.count_messages.fill(stat.count as u64, &[]);
+    Ok(postino_i18n::fill(
+        t.tested,
+        &[
+            ("host", &account.host),
+            ("user", &account.user),
+            ("mail", &mail),
+            ("size", &postino_i18n::lang().format_size(stat.size as u64)),
+        ],
     ))
 }
 

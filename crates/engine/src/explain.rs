@@ -1,11 +1,13 @@
 //! Every failure becomes a sentence that says what happened and what to do (DESIGN.md: errors
 //! that say what to do next), keeping the server's or relay's own words as detail.
 
+use postino_pop3::sasl::TokenProblem;
 use postino_pop3::tls::CertProblem;
 use postino_pop3::Error as Pop3Error;
 use postino_sync::{Account, StoreError, SyncError};
 
 use crate::transport::{CloseInfo, WsError};
+use postino_i18n::{fill, t};
 
 /// Why a check failed, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,10 +42,20 @@ fn message(text: String) -> Failure {
 /// The relay refused or ended the connection with one of its 4xxx codes.
 pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
     let dest = format!("{}:{}", account.host, account.port);
-    let text = postino_contract::explain_close(info.code, &info.reason, &dest)?;
+    // The contract's sentences, in the user's language: the relay's reason stays as it sent it.
+    let template = postino_i18n::close_sentence(info.code)?;
+    let reason = if info.reason.is_empty() {
+        t().no_reason
+    } else {
+        &info.reason
+    };
+    let text = fill(
+        template,
+        &[("code", &info.code), ("dest", &dest), ("reason", &reason)],
+    );
     Some(Failure::Message {
         text,
-        detail: Some(format!("relay close code {}", info.code)),
+        detail: Some(fill(t().relay_close_code, &[("code", &info.code)])),
     })
 }
 
@@ -52,16 +64,11 @@ pub fn ws_failure(err: &WsError, account: &Account) -> Failure {
     match err {
         WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| Failure::Message {
             detail: (!info.reason.is_empty()).then(|| info.to_string()),
-            text: format!(
-                "Postino could not reach the relay at {}. Check the relay address in the account \
-                 settings and that the relay is running. A relay reached under a name other than \
-                 its own address answers only when it was started with --origin for this page.",
-                account.relay
-            ),
+            text: fill(t().relay_unreachable, &[("relay", &account.relay)]),
         }),
-        WsError::Refused(e) => message(format!(
-            "The relay address {} is not usable: {e}. Check it in the account settings.",
-            account.relay
+        WsError::Refused(e) => message(fill(
+            t().relay_address_unusable,
+            &[("relay", &account.relay), ("e", e)],
         )),
     }
 }
@@ -76,36 +83,51 @@ pub fn sync_failure(err: &SyncError, close: Option<CloseInfo>, account: &Account
     }
     match err {
         SyncError::Pop3(e) => pop3_failure(e, account),
-        SyncError::Store(StoreError::QuotaExceeded) => message(
-            "The browser's storage for Postino is full, so the check stopped; nothing was deleted \
-             from the server. Free some space or allow Postino more storage, then check again."
-                .into(),
-        ),
-        SyncError::Connect(e) => message(format!(
-            "Postino could not reach the relay at {}: {e}. Check the relay address and that the \
-             relay is running.",
-            account.relay
+        SyncError::Store(StoreError::QuotaExceeded) => message(t().storage_full.into()),
+        SyncError::Connect(e) => message(fill(
+            t().relay_connect_failed,
+            &[("relay", &account.relay), ("e", e)],
         )),
-        SyncError::Store(e) => message(format!(
-            "Postino could not save mail in this browser ({e}). Nothing was deleted from the server."
-        )),
+        SyncError::Store(e) => message(fill(t().store_failed, &[("e", e)])),
     }
+}
+
+/// A certificate problem in words, in the user's language (`CertError::problem_text` in English).
+pub fn cert_problem(problem: &CertProblem) -> String {
+    let t = t();
+    match problem {
+        CertProblem::UnknownIssuer => t.cert_unknown_issuer,
+        CertProblem::Expired => t.cert_expired,
+        CertProblem::NotYetValid => t.cert_not_yet_valid,
+        CertProblem::WrongName => t.cert_wrong_name,
+        CertProblem::Revoked => t.cert_revoked,
+        CertProblem::AuthorityAsServer => t.cert_authority,
+        CertProblem::NotForServers => t.cert_not_for_servers,
+        CertProblem::Malformed => t.cert_malformed,
+        CertProblem::PinChanged { .. } => t.cert_changed,
+        CertProblem::Other(e) => return fill(t.cert_other, &[("e", e)]),
+    }
+    .into()
+}
+
+/// What the server said, untranslated, beside the sentence.
+fn server_said(text: &str) -> Option<String> {
+    Some(fill(t().server_said, &[("text", &text)]))
 }
 
 fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
     let host = &account.host;
+    let t = t();
+    let at_host = |template: &str| fill(template, &[("host", host)]);
     match err {
         Pop3Error::LoginFailed { code, text } => {
             let temporary = code.as_ref().is_some_and(|c| c.is_temporary());
             let text_out = if temporary {
-                format!("{host} asked to wait before logging in again. Try again later.")
+                at_host(t.login_wait)
             } else {
-                format!(
-                    "{host} refused the user name or password. Check them and try again \
-                     (some providers need an app password or POP enabled in their settings)."
-                )
+                at_host(t.login_refused)
             };
-            let detail = Some(format!("The server said: {text}"));
+            let detail = server_said(text);
             if temporary {
                 Failure::Message {
                     text: text_out,
@@ -121,77 +143,82 @@ fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
         // The page refreshes the token once and tries again when that may help; else, or after
         // that, it asks the user to sign in again with this sentence.
         Pop3Error::TokenRefused(refusal) => Failure::TokenRefused {
-            text: format!(
-                "{host} refused the sign-in: {}.",
-                refusal.problem().describe()
+            text: fill(
+                t.token_refused,
+                &[
+                    ("host", host),
+                    (
+                        "problem",
+                        &match refusal.problem() {
+                            TokenProblem::ExpiredOrRevoked => t.token_expired,
+                            TokenProblem::BadRequest => t.token_bad_request,
+                            TokenProblem::InsufficientScope => t.token_scope,
+                            TokenProblem::Refused => t.token_other,
+                        },
+                    ),
+                ],
             ),
-            detail: Some(format!("The server said: {}", refusal.text)),
+            detail: server_said(&refusal.text),
             refresh: refusal.should_refresh(),
         },
         Pop3Error::Certificate(cert) => match (&cert.problem, &cert.fingerprint) {
             (CertProblem::PinChanged { .. }, _) | (_, None) => Failure::Message {
-                text: format!(
-                    "Postino did not log in to {host} because {}.",
-                    cert.problem_text()
+                text: fill(
+                    t.not_logged_in_because,
+                    &[("host", host), ("problem", &cert_problem(&cert.problem))],
                 ),
                 detail: cert
                     .fingerprint_to_pin()
-                    .map(|fp| format!("The certificate it presented now: SHA-256 {fp}")),
+                    .map(|fp| fill(t.cert_now, &[("fingerprint", &fp)])),
             },
             // A provider's server always has a certificate that verifies: one that does not is
             // an impostor's, possibly the relay's own. Never offer to trust it (invariant 9).
-            _ if crate::presets::is_well_known_host(host) => message(format!(
-                "Postino did not log in to {host} because {}. {host} is a well-known \
-                 provider whose certificate always verifies, so someone between you and the \
-                 server is presenting this one, possibly the relay itself: your password was \
-                 not sent. Try again later, on another network, or with another relay.",
-                cert.problem_text()
+            _ if crate::presets::is_well_known_host(host) => message(fill(
+                t.cert_impostor,
+                &[("host", host), ("problem", &cert_problem(&cert.problem))],
             )),
             // A self-hosted server's own certificate (self-signed, `openssl req -x509` defaults,
             // expired, for another name): the user may pin exactly this one.
             (_, Some(fp)) => Failure::Untrusted {
                 fingerprint: fp.clone(),
-                problem: cert.problem_text(),
+                problem: cert_problem(&cert.problem),
             },
         },
         Pop3Error::Io(_) | Pop3Error::Closed => Failure::Message {
-            text: format!(
-                "The connection to {host} broke. Check mail again to continue; what was already \
-                 downloaded is kept."
-            ),
+            text: at_host(t.connection_broke),
             detail: Some(err.to_string()),
         },
         Pop3Error::Server { text, .. } => Failure::Message {
-            text: format!("{host} reported an error. Try again later."),
-            detail: Some(format!("The server said: {text}")),
+            text: at_host(t.server_error),
+            detail: server_said(text),
         },
         Pop3Error::Unsupported(what) => {
             let advice = if what.starts_with("STLS") {
-                " Choose another security setting for this account."
+                t.choose_other_security
             } else if ["APOP", "OAuth", "a password login"]
                 .iter()
                 .any(|w| what.starts_with(w))
             {
-                " Choose another login method for this account (Automatic finds one)."
+                t.choose_other_login
             } else {
                 ""
             };
-            message(format!("{host} does not support {what}.{advice}"))
+            message(fill(t.unsupported, &[("host", host), ("what", what)]) + advice)
         }
         Pop3Error::PlaintextRefused | Pop3Error::DataAfterStls => {
-            message(format!("Postino stopped talking to {host}: {err}."))
+            message(fill(t.stopped_talking, &[("host", host), ("e", err)]))
         }
-        Pop3Error::Tls(e) => message(format!("The secure connection to {host} failed: {e}.")),
-        Pop3Error::SecurityMismatch(why) => message(format!(
-            "{host}:{} does not match the account's security setting: {why}.",
-            account.port
+        Pop3Error::Tls(e) => message(fill(t.tls_failed, &[("host", host), ("e", e)])),
+        Pop3Error::SecurityMismatch(why) => message(fill(
+            t.security_mismatch,
+            &[("host", host), ("port", &account.port), ("why", why)],
         )),
         Pop3Error::Usage(_) => Failure::Message {
-            text: format!("Postino made a mistake talking to {host}; the check stopped."),
+            text: at_host(t.client_mistake),
             detail: Some(err.to_string()),
         },
         Pop3Error::Protocol(_) | Pop3Error::TooLong { .. } => Failure::Message {
-            text: format!("{host} sent something Postino cannot read; the check stopped."),
+            text: at_host(t.unreadable_server),
             detail: Some(err.to_string()),
         },
     }

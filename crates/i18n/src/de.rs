@@ -275,6 +275,16 @@ pub const DE: Strings = Strings {
     close_other: "Das Relay hat die Verbindung geschlossen: {reason} (Code {code}).",
     no_reason: "kein Grund angegeben",
 
+    first_check_title: "Wie viele E-Mails sollen für {name} heruntergeladen werden?",
+    first_check_waiting: p("{n} Nachricht wartet auf dem Server.", "{n} Nachrichten warten auf dem Server."),
+    first_check_everything: "Alles ({messages}, {size})",
+    first_check_recent: "Die letzten {days} Tage ({messages}, {size})",
+    first_check_new: "Ab jetzt (nur neue E-Mails)",
+    first_check_hint: "Was du auslässt, bleibt auf dem Server: „Auf dem Server…“ in den Einstellungen listet es auf, und du kannst jederzeit etwas davon herunterladen.",
+    count_messages: p("{n} Nachricht", "{n} Nachrichten"),
+    tested: "Mit {host} verbunden und als {user} angemeldet: {mail} auf dem Server ({size}). Es wurde nichts heruntergeladen.",
+    check_settings: "Prüfe die Kontoeinstellungen: {e}.",
+
     provider_notes: &[
         ("gmail", "Schalte zuerst POP in den Gmail-Einstellungen ein (Weiterleitung und POP/IMAP). Melde dich dann mit Google an oder erstelle in deinem Google-Konto ein App-Passwort (die Bestätigung in zwei Schritten muss aktiv sein) und verwende es hier."),
         ("outlook", "Microsoft nimmt für POP kein Passwort an: Melde dich mit Microsoft an. POP muss zuerst eingeschaltet werden (Outlook.com: Einstellungen, E-Mail, Weiterleitung und IMAP, „Geräten und Apps die Verwendung von POP ermöglichen“; Microsoft 365: deine Administration)."),

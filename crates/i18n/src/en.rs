@@ -343,6 +343,17 @@ catalog! {
     close_other: Text = "The relay closed the connection: {reason} (code {code}).",
     no_reason: Text = "no reason given",
 
+    // The first check's question (first_check.rs), and Test connection.
+    first_check_title: Text = "How much mail to download for {name}?",
+    first_check_waiting: Plural = p("{n} message waits on the server.", "{n} messages wait on the server."),
+    first_check_everything: Text = "Everything ({messages}, {size})",
+    first_check_recent: Text = "The last {days} days ({messages}, {size})",
+    first_check_new: Text = "From now on (only new mail)",
+    first_check_hint: Text = "What you leave out stays on the server: \"On the server…\" in Settings lists it, and you can download any of it later.",
+    count_messages: Plural = p("{n} message", "{n} messages"),
+    tested: Text = "Connected to {host} and logged in as {user}: {mail} on the server ({size}). Nothing was downloaded.",
+    check_settings: Text = "Check the account settings: {e}.",
+
     // What to do at the provider first, by provider key (crates/providers).
     provider_notes: Notes = &[
         ("gmail", "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with Google, or create an app password in your Google account (2-Step Verification must be on) and use it here."),

@@ -275,6 +275,16 @@ pub const ES: Strings = Strings {
     close_other: "El relay ha cerrado la conexión: {reason} (código {code}).",
     no_reason: "sin motivo indicado",
 
+    first_check_title: "¿Cuánto correo descargar para {name}?",
+    first_check_waiting: p("{n} mensaje espera en el servidor.", "{n} mensajes esperan en el servidor."),
+    first_check_everything: "Todo ({messages}, {size})",
+    first_check_recent: "Los últimos {days} días ({messages}, {size})",
+    first_check_new: "A partir de ahora (solo correo nuevo)",
+    first_check_hint: "Lo que dejes fuera se queda en el servidor: «En el servidor…» en Ajustes lo muestra, y puedes descargar cualquier parte más tarde.",
+    count_messages: p("{n} mensaje", "{n} mensajes"),
+    tested: "Conectado a {host} con sesión iniciada como {user}: {mail} en el servidor ({size}). No se ha descargado nada.",
+    check_settings: "Revisa los ajustes de la cuenta: {e}.",
+
     provider_notes: &[
         ("gmail", "Activa primero POP en los ajustes de Gmail (Reenvío y correo POP/IMAP). Después inicia sesión con Google, o crea una contraseña de aplicación en tu cuenta de Google (la verificación en dos pasos debe estar activada) y úsala aquí."),
         ("outlook", "Microsoft no acepta contraseñas para POP: inicia sesión con Microsoft. Antes hay que activar POP (Outlook.com: Configuración, Correo, Reenvío e IMAP, «Permitir que los dispositivos y las aplicaciones usen POP»; Microsoft 365: tu administrador)."),

@@ -275,6 +275,16 @@ pub const FR: Strings = Strings {
     close_other: "Le relais a fermé la connexion : {reason} (code {code}).",
     no_reason: "aucune raison donnée",
 
+    first_check_title: "Quelle quantité de courrier télécharger pour {name} ?",
+    first_check_waiting: p("{n} message attend sur le serveur.", "{n} messages attendent sur le serveur."),
+    first_check_everything: "Tout ({messages}, {size})",
+    first_check_recent: "Les {days} derniers jours ({messages}, {size})",
+    first_check_new: "À partir de maintenant (seulement le nouveau courrier)",
+    first_check_hint: "Ce que vous laissez de côté reste sur le serveur : « Sur le serveur… » dans les Paramètres le liste, et vous pourrez en télécharger n'importe quelle partie plus tard.",
+    count_messages: p("{n} message", "{n} messages"),
+    tested: "Connecté à {host} en tant que {user} : {mail} sur le serveur ({size}). Rien n'a été téléchargé.",
+    check_settings: "Vérifiez les paramètres du compte : {e}.",
+
     provider_notes: &[
         ("gmail", "Activez d'abord le POP dans les paramètres de Gmail (Transfert et POP/IMAP). Connectez-vous ensuite avec Google, ou créez un mot de passe d'application dans votre compte Google (la validation en deux étapes doit être activée) et utilisez-le ici."),
         ("outlook", "Microsoft n'accepte pas de mot de passe pour le POP : connectez-vous avec Microsoft. Le POP doit d'abord être activé (Outlook.com : Paramètres, Courrier, Transfert et IMAP, « Autoriser les appareils et les applications à utiliser POP » ; Microsoft 365 : votre administrateur)."),

@@ -275,6 +275,16 @@ pub const IT: Strings = Strings {
     close_other: "Il relay ha chiuso la connessione: {reason} (codice {code}).",
     no_reason: "nessun motivo indicato",
 
+    first_check_title: "Quanta posta scaricare per {name}?",
+    first_check_waiting: p("{n} messaggio attende sul server.", "{n} messaggi attendono sul server."),
+    first_check_everything: "Tutto ({messages}, {size})",
+    first_check_recent: "Gli ultimi {days} giorni ({messages}, {size})",
+    first_check_new: "Da ora in poi (solo posta nuova)",
+    first_check_hint: "Quello che escludi resta sul server: «Sul server…» nelle Impostazioni lo elenca, e puoi scaricarne qualsiasi parte più tardi.",
+    count_messages: p("{n} messaggio", "{n} messaggi"),
+    tested: "Connesso a {host} con accesso come {user}: {mail} sul server ({size}). Non è stato scaricato nulla.",
+    check_settings: "Controlla le impostazioni dell'account: {e}.",
+
     provider_notes: &[
         ("gmail", "Prima attiva il POP nelle impostazioni di Gmail (Inoltro e POP/IMAP). Poi accedi con Google, oppure crea una password per le app nel tuo account Google (serve la verifica in due passaggi) e usala qui."),
         ("outlook", "Microsoft non accetta password per il POP: accedi con Microsoft. Prima va attivato il POP (Outlook.com: Impostazioni, Posta, Inoltro e IMAP, «Consenti a dispositivi e app di usare POP»; Microsoft 365: il tuo amministratore)."),

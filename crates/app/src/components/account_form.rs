@@ -6,6 +6,7 @@ use postino_pop3::Secret;
 use postino_sync::{Account, DeletePolicy, OAuthClient, Policy, Security};
 
 use postino_engine::presets;
+use postino_i18n::{fill, t};
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 
@@ -229,29 +230,24 @@ pub fn account_form(props: &Props) -> Html {
                 let password = value(&refs.5);
                 let port = match value(&refs.2).trim().parse::<u16>() {
                     Ok(p) if p > 0 => p,
-                    _ => return Err("The port must be a number such as 995 or 110.".into()),
+                    _ => return Err(t().port_invalid.into()),
                 };
                 if oauth.is_some() {
                     // The user name may come from the sign-in; no password is asked.
                     if host.is_empty() {
-                        return Err("Choose the provider, or type the server first.".into());
+                        return Err(t().provider_or_server_first.into());
                     }
                 } else if host.is_empty()
                     || user.is_empty()
                     || (password.is_empty() && editing.is_none())
                 {
-                    return Err("Fill in the server, the user name and the password.".into());
+                    return Err(t().fill_server_user_password.into());
                 }
                 if security == Security::None
                     && !(postino_pop3::client::is_loopback_host(&host)
                         && postino_engine::check::relay_is_loopback(&relay))
                 {
-                    return Err(
-                        "\"No encryption\" is only for a server on this computer reached \
-                                through a relay on this computer: otherwise the password would \
-                                cross the network readable. Choose TLS or STARTTLS."
-                            .into(),
-                    );
+                    return Err(t().no_encryption_refused.into());
                 }
                 let policy = read_policy(&policy_refs, &value)?;
                 // A certificate pinned for this server stays pinned only while the server is the same.
@@ -338,9 +334,9 @@ pub fn account_form(props: &Props) -> Html {
                 Err(e) => return error.set(Some(e)),
             };
             let window = crate::sign_in::open_window();
-            error.set(Some(format!(
-                "Signing in with {} in its own window…",
-                client.label
+            error.set(Some(fill(
+                t().signing_in_window,
+                &[("label", &client.label)],
             )));
             let (on_save, error, user) = (on_save.clone(), error.clone(), user.clone());
             wasm_bindgen_futures::spawn_local(async move {
@@ -356,9 +352,9 @@ pub fn account_form(props: &Props) -> Html {
                     .filter(|_| account.user.is_empty())
                     .unwrap_or_else(|| account.user.clone());
                 if address.is_empty() {
-                    return error.set(Some(format!(
-                        "{} did not say which address signed in: type it as the user name,                          then sign in again.",
-                        client.label
+                    return error.set(Some(fill(
+                        t().no_address_from_provider,
+                        &[("label", &client.label)],
                     )));
                 }
                 if let Some(i) = user.cast::<HtmlInputElement>() {
@@ -397,14 +393,11 @@ pub fn account_form(props: &Props) -> Html {
                         .any(|l| u.starts_with(l))
             };
             if !https(&authorize_url) || !https(&token_url) || client_id.is_empty() {
-                return error.set(Some(
-                    "Give the client's https:// authorize and token addresses and its client ID."
-                        .into(),
-                ));
+                return error.set(Some(t().own_client_incomplete.into()));
             }
             on_sign_in.emit(OAuthClient {
                 provider: "own".into(),
-                label: "your provider".into(),
+                label: t().your_provider.into(),
                 authorize_url,
                 token_url: Some(token_url),
                 client_id,
@@ -422,20 +415,21 @@ pub fn account_form(props: &Props) -> Html {
     let missing = wanted.filter(|w| !offered.iter().any(|c| c.provider == *w));
 
     let editing = props.account.is_some();
+    let s = t();
     html! {
         <form id="account-form" class="card" {onsubmit} aria-labelledby="account-form-title">
-            <h2 id="account-form-title">{ if editing { "Edit account" } else { "Add a POP3 account" } }</h2>
-            <label for="preset">{"Provider"}</label>
+            <h2 id="account-form-title">{ if editing { s.edit_account } else { s.add_pop3_account } }</h2>
+            <label for="preset">{s.provider}</label>
             <select id="preset" onchange={on_preset} aria-describedby="preset-note">
-                <option value="" selected=true>{"Other: type the server below"}</option>
+                <option value="" selected=true>{s.provider_other}</option>
                 { for presets::PRESETS.iter().map(|p| html! { <option value={p.key}>{p.name}</option> }) }
             </select>
             if let Some(p) = *preset_note {
-                <p id="preset-note" class={classes!("hint", "preset-note", p.oauth_only.then_some("error"))} role="note">{p.note}</p>
+                <p id="preset-note" class={classes!("hint", "preset-note", p.oauth_only.then_some("error"))} role="note">{postino_i18n::provider_note(p.key).unwrap_or(p.note)}</p>
             }
             if !offered.is_empty() || missing.is_some() {
                 <fieldset id="sign-in" class="sign-in">
-                    <legend>{"Sign in with your provider"}</legend>
+                    <legend>{s.sign_in_with_provider}</legend>
                     { for offered.iter().map(|c| {
                         let client = c.clone();
                         let on_sign_in = on_sign_in.clone();
@@ -444,120 +438,117 @@ pub fn account_form(props: &Props) -> Html {
                                 <button type="button" id={format!("sign-in-{}", c.provider)}
                                     class={classes!((Some(c.provider.as_str()) == wanted).then_some("primary"))}
                                     onclick={Callback::from(move |_| on_sign_in.emit(client.clone()))}>
-                                    {format!("Sign in with {}", c.label)}</button>
+                                    {fill(s.sign_in_with, &[("label", &c.label)])}</button>
                                 if c.via_relay() {
-                                    <p class="hint relay-sees-tokens" role="note">{format!(
-                                        "{} sign-in goes through this relay: it redeems the sign-in and renews it with its operator's client secret, so it sees the access token Postino logs in with (never a password). An app password keeps the relay out of it.",
-                                        c.label)}</p>
+                                    <p class="hint relay-sees-tokens" role="note">{fill(s.relay_sees_tokens, &[("label", &c.label)])}</p>
                                 } else {
-                                    <p class="hint" role="note">{"Your browser talks to the provider directly; the relay never sees the sign-in."}</p>
+                                    <p class="hint" role="note">{s.direct_sign_in}</p>
                                 }
                             </div>
                         }
                     }) }
                     if let Some(name) = missing {
-                        <p id="sign-in-missing" class="hint error" role="note">{format!(
-                            "This relay offers no {name} sign-in: whoever runs it can add one (README, \"Sign in with Microsoft and Google\"), or use a relay that has it.")}</p>
+                        <p id="sign-in-missing" class="hint error" role="note">{fill(s.relay_lacks_sign_in, &[("name", &name)])}</p>
                     }
                 </fieldset>
             }
-            <label for="host">{"Server"}</label>
+            <label for="host">{s.server}</label>
             <input id="host" ref={host} type="text" placeholder="pop.example.org"
                 autocomplete="off" autocapitalize="off" spellcheck="false" />
             <div class="row">
                 <div>
-                    <label for="security">{"Security"}</label>
+                    <label for="security">{s.security}</label>
                     <select id="security" ref={security} onchange={on_security}>
-                        <option value="tls" selected=true>{"TLS (port 995)"}</option>
-                        <option value="stls">{"STARTTLS (port 110)"}</option>
-                        <option value="none">{"None: only for a server on this computer, through a relay on this computer"}</option>
+                        <option value="tls" selected=true>{s.security_tls}</option>
+                        <option value="stls">{s.security_stls}</option>
+                        <option value="none">{s.security_none}</option>
                     </select>
                 </div>
                 <div>
-                    <label for="port">{"Port"}</label>
+                    <label for="port">{s.port}</label>
                     <input id="port" ref={port} type="number" min="1" max="65535" />
                 </div>
             </div>
-            <label for="user">{"User name"}</label>
+            <label for="user">{s.user_name}</label>
             <input id="user" ref={user} type="text" autocomplete="username"
                 autocapitalize="off" spellcheck="false" />
-            <label for="password">{"Password"}</label>
+            <label for="password">{s.password}</label>
             <input id="password" ref={password} type="password" autocomplete="current-password"
-                placeholder={editing.then_some("Unchanged")} />
-            <label class="check"><input id="remember" ref={remember} type="checkbox" />{" Remember the password on this device"}</label>
-            <p class="hint">{"Unticked, the password stays in this tab's memory only and is asked again next time. Ticked, it is stored encrypted with a key this browser keeps and will not hand out; anyone using this browser profile can still check this account's mail. With TLS or STARTTLS the relay sees only encrypted bytes."}</p>
-            <label for="auth">{"Login method"}</label>
+                placeholder={editing.then_some(s.unchanged)} />
+            <label class="check"><input id="remember" ref={remember} type="checkbox" />{" "}{s.remember_password}</label>
+            <p class="hint">{s.remember_hint}</p>
+            <label for="auth">{s.login_method}</label>
             <select id="auth" ref={auth.clone()} aria-describedby="auth-hint">
-                <option value="automatic" selected=true>{"Automatic (recommended)"}</option>
+                <option value="automatic" selected=true>{s.auth_automatic}</option>
                 <option value="scram-sha-256">{"SCRAM-SHA-256"}</option>
                 <option value="scram-sha-1">{"SCRAM-SHA-1"}</option>
                 <option value="cram-md5">{"CRAM-MD5"}</option>
                 <option value="plain">{"PLAIN"}</option>
                 <option value="login">{"LOGIN"}</option>
                 <option value="user-pass">{"USER/PASS"}</option>
-                <option value="apop">{"APOP (old; only if the server asks for it)"}</option>
+                <option value="apop">{s.auth_apop}</option>
             </select>
-            <p id="auth-hint" class="hint">{"Automatic tries the strongest method the server offers and falls back when the server cannot check it. Choose one only if your provider says so."}</p>
+            <p id="auth-hint" class="hint">{s.auth_hint}</p>
             <details id="own-client">
-                <summary>{"Sign in with another provider's OAuth client"}</summary>
-                <p class="hint">{"For a POP3 server that takes OAuth 2.0 tokens: a public client (PKCE, no secret) registered with your provider, whose redirect address is this page's oauth-return.html."}</p>
-                <label for="own-authorize">{"Authorize address"}</label>
+                <summary>{s.own_client}</summary>
+                <p class="hint">{s.own_client_hint}</p>
+                <label for="own-authorize">{s.authorize_address}</label>
                 <input id="own-authorize" ref={own_authorize} type="url" autocomplete="off" />
-                <label for="own-token">{"Token address"}</label>
+                <label for="own-token">{s.token_address}</label>
                 <input id="own-token" ref={own_token} type="url" autocomplete="off" />
-                <label for="own-client-id">{"Client ID"}</label>
+                <label for="own-client-id">{s.client_id}</label>
                 <input id="own-client-id" ref={own_client_id} type="text" autocomplete="off" spellcheck="false" />
-                <label for="own-scopes">{"Scopes (separated by spaces)"}</label>
+                <label for="own-scopes">{s.scopes}</label>
                 <input id="own-scopes" ref={own_scopes} type="text" autocomplete="off" spellcheck="false" />
-                <button id="sign-in-own" type="button" onclick={own_client}>{"Sign in with this client"}</button>
+                <button id="sign-in-own" type="button" onclick={own_client}>{s.sign_in_own}</button>
             </details>
-            <label for="relay">{"Relay"}</label>
+            <label for="relay">{s.relay}</label>
             <input id="relay" ref={relay} type="url" />
-            <p class="hint">{"The relay carries encrypted bytes between this page and the server."}</p>
-            <label for="relay-token">{"Relay token (only for a private relay)"}</label>
+            <p class="hint">{s.relay_hint}</p>
+            <label for="relay-token">{s.relay_token}</label>
             <input id="relay-token" ref={relay_token} type="password" autocomplete="off" />
-            <p class="hint">{"Given by whoever runs the relay, if it asks for one."}</p>
+            <p class="hint">{s.relay_token_hint}</p>
             <fieldset class="policy">
-                <legend>{"Mail on the server"}</legend>
+                <legend>{s.mail_on_server}</legend>
                 <div class="row">
                     <div>
-                        <label for="delete-policy">{"Delete from the server"}</label>
+                        <label for="delete-policy">{s.delete_from_server}</label>
                         <select id="delete-policy" ref={delete}>
-                            <option value="leave" selected=true>{"Never: leave mail on the server"}</option>
-                            <option value="days">{"After some days"}</option>
-                            <option value="deleted">{"When I delete it in Postino"}</option>
-                            <option value="download">{"Right after download (only with persistent storage)"}</option>
+                            <option value="leave" selected=true>{s.delete_never}</option>
+                            <option value="days">{s.delete_after_days}</option>
+                            <option value="deleted">{s.delete_when_deleted}</option>
+                            <option value="download">{s.delete_after_download}</option>
                         </select>
                     </div>
                     <div>
-                        <label for="delete-days">{"Days"}</label>
+                        <label for="delete-days">{s.days}</label>
                         <input id="delete-days" ref={days} type="number" min="1" placeholder="14" />
                     </div>
                 </div>
                 <div class="row">
                     <div>
-                        <label for="size-limit">{"Headers only above (KB)"}</label>
-                        <input id="size-limit" ref={size_limit} type="number" min="1" placeholder="No limit" />
+                        <label for="size-limit">{s.size_limit}</label>
+                        <input id="size-limit" ref={size_limit} type="number" min="1" placeholder={s.no_limit} />
                     </div>
                     <div>
-                        <label for="max-per-session">{"At most per check"}</label>
-                        <input id="max-per-session" ref={max_per_session} type="number" min="1" placeholder="All" />
+                        <label for="max-per-session">{s.max_per_check}</label>
+                        <input id="max-per-session" ref={max_per_session} type="number" min="1" placeholder={s.all} />
                     </div>
                 </div>
-                <label for="poll-minutes">{"Check automatically every (minutes)"}</label>
-                <input id="poll-minutes" ref={poll} type="number" min="1" placeholder="Only when I press Check mail" />
+                <label for="poll-minutes">{s.poll_minutes}</label>
+                <input id="poll-minutes" ref={poll} type="number" min="1" placeholder={s.poll_placeholder} />
             </fieldset>
             if let Some(e) = &*error {
                 <p class="error" role="alert">{e}</p>
             }
             <div class="actions">
                 <button id="add-account" type="submit" class="primary">
-                    { if editing { "Save and check mail" } else { "Add and check mail" } }
+                    { if editing { s.save_and_check } else { s.add_and_check } }
                 </button>
                 <button id="test-connection" type="button" onclick={on_test_click}
-                    title="Log in and count the mail on the server, without saving or downloading">{"Test connection"}</button>
+                    title={s.test_connection_title}>{s.test_connection}</button>
                 if let Some(cancel) = &props.on_cancel {
-                    <button type="button" onclick={cancel.reform(|_| ())}>{"Cancel"}</button>
+                    <button type="button" onclick={cancel.reform(|_| ())}>{s.cancel}</button>
                 }
             </div>
         </form>
@@ -575,7 +566,7 @@ fn read_policy(refs: &PolicyRefs, value: &dyn Fn(&NodeRef) -> String) -> Result<
         }
         match text.parse::<T>() {
             Ok(n) => Ok(Some(n)),
-            Err(_) => Err(format!("{what} must be a whole number, or empty.")),
+            Err(_) => Err(fill(t().whole_number, &[("what", &what)])),
         }
     }
     let kind = refs
@@ -584,9 +575,9 @@ fn read_policy(refs: &PolicyRefs, value: &dyn Fn(&NodeRef) -> String) -> Result<
         .map(|s| s.value())
         .unwrap_or_default();
     let delete = match kind.as_str() {
-        "days" => match number::<u32>(value(&refs.1), "The number of days")? {
+        "days" => match number::<u32>(value(&refs.1), t().the_days)? {
             Some(d) if d > 0 => DeletePolicy::AfterDays(d),
-            _ => return Err("Say after how many days mail leaves the server.".into()),
+            _ => return Err(t().days_missing.into()),
         },
         "deleted" => DeletePolicy::WhenDeletedLocally,
         "download" => DeletePolicy::AfterDownload,
@@ -594,10 +585,11 @@ fn read_policy(refs: &PolicyRefs, value: &dyn Fn(&NodeRef) -> String) -> Result<
     };
     Ok(Policy {
         delete,
-        size_limit: number::<u64>(value(&refs.2), "The size limit")?
+        size_limit: number::<u64>(value(&refs.2), t().the_size_limit)?
             .filter(|&kb| kb > 0)
             .map(|kb| kb * 1000),
-        max_per_session: number::<usize>(value(&refs.3), "The limit per check")?.filter(|&n| n > 0),
-        poll_minutes: number::<u32>(value(&refs.4), "The interval")?.filter(|&m| m > 0),
+        max_per_session: number::<usize>(value(&refs.3), t().the_per_check_limit)?
+            .filter(|&n| n > 0),
+        poll_minutes: number::<u32>(value(&refs.4), t().the_interval)?.filter(|&m| m > 0),
     })
 }

@@ -1,9 +1,11 @@
 //! Before an account's first check: how much of what waits on the server to download. What is
 //! left out stays on the server, listed in "On the server…", downloadable later.
 
+use postino_i18n::{fill, t};
 use postino_sync::first_check::{FirstCheck, Scope};
-use postino_sync::summary::format_size;
 use yew::prelude::*;
+
+use crate::message_view::format_size;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -13,10 +15,7 @@ pub struct Props {
 }
 
 fn messages(n: usize) -> String {
-    match n {
-        1 => "1 message".to_string(),
-        n => format!("{n} messages"),
-    }
+    t().count_messages.fill(n as u64, &[])
 }
 
 #[function_component(FirstCheckQuestion)]
@@ -43,20 +42,21 @@ pub fn first_check_question(props: &Props) -> Html {
         let (chosen, on_choose) = (chosen.clone(), props.on_choose.clone());
         Callback::from(move |_: MouseEvent| on_choose.emit(*chosen))
     };
+    let s = t();
     html! {
         <section id="first-check" class="card" role="dialog" aria-labelledby="first-check-title">
-            <h2 id="first-check-title">{format!("How much mail to download for {}?", props.account_name)}</h2>
+            <h2 id="first-check-title">{fill(s.first_check_title, &[("name", &props.account_name)])}</h2>
             <fieldset>
-                <legend>{format!("{} wait on the server.", messages(all))}</legend>
+                <legend>{s.first_check_waiting.fill(all as u64, &[])}</legend>
                 { option("first-check-everything", Scope::Everything,
-                    format!("Everything ({}, {})", messages(all), format_size(all_bytes))) }
+                    fill(s.first_check_everything, &[("messages", &messages(all)), ("size", &format_size(all_bytes))])) }
                 { option("first-check-recent", recent,
-                    format!("The last {} days ({}, {})", props.survey.days, messages(last), format_size(last_bytes))) }
-                { option("first-check-new", Scope::FromNowOn, "From now on (only new mail)".to_string()) }
+                    fill(s.first_check_recent, &[("days", &props.survey.days), ("messages", &messages(last)), ("size", &format_size(last_bytes))])) }
+                { option("first-check-new", Scope::FromNowOn, s.first_check_new.to_string()) }
             </fieldset>
-            <p class="hint">{"What you leave out stays on the server: \"On the server…\" in Settings lists it, and you can download any of it later."}</p>
+            <p class="hint">{s.first_check_hint}</p>
             <div class="actions">
-                <button id="first-check-go" type="button" class="primary" onclick={go}>{"Download"}</button>
+                <button id="first-check-go" type="button" class="primary" onclick={go}>{s.download}</button>
             </div>
         </section>
     }

@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::message_view::{format_date, format_list_date, sender_name};
+use postino_i18n::{fill, t};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -49,7 +50,7 @@ pub fn auth_badge(auth: &AuthResults) -> Option<(&'static str, &'static str, Str
     let passed = auth.dmarc.as_deref() == Some("pass")
         || (auth.dkim.as_deref() == Some("pass") && auth.spf.as_deref() == Some("pass"));
     let server = if auth.server.is_empty() {
-        "the receiving server"
+        t().the_receiving_server
     } else {
         auth.server.as_str()
     };
@@ -57,13 +58,19 @@ pub fn auth_badge(auth: &AuthResults) -> Option<(&'static str, &'static str, Str
         Some((
             "auth-fail",
             "✗",
-            format!("Sender not verified by {server}: {describe}"),
+            fill(
+                t().sender_not_verified,
+                &[("server", &server), ("checks", &describe)],
+            ),
         ))
     } else if passed {
         Some((
             "auth-pass",
             "✓",
-            format!("Sender verified by {server}: {describe}"),
+            fill(
+                t().sender_verified,
+                &[("server", &server), ("checks", &describe)],
+            ),
         ))
     } else {
         None
@@ -127,16 +134,17 @@ pub fn message_list(props: &Props) -> Html {
 
     let total = props.view.len();
     let data_query = props.query.clone().unwrap_or_default();
+    let s = t();
     if total == 0 {
         let text = if props.query.is_some() {
-            "No stored message matches."
+            s.no_match
         } else if props.messages.is_empty() {
-            "No messages yet. Press “Check mail” to download them."
+            s.no_messages_yet
         } else {
-            "No messages in this mailbox."
+            s.empty_mailbox
         };
         return html! {
-            <section id="messages" class="empty" aria-label="Messages" data-total="0" data-query={data_query}>
+            <section id="messages" class="empty" aria-label={s.messages} data-total="0" data-query={data_query}>
                 <p>{text}</p>
             </section>
         };
@@ -147,7 +155,7 @@ pub fn message_list(props: &Props) -> Html {
         .min(total);
     let last = (((scroll_top + height) / row).ceil() as usize + OVERSCAN).min(total);
     html! {
-        <section id="messages" aria-label="Messages" ref={container} {onscroll}
+        <section id="messages" aria-label={s.messages} ref={container} {onscroll}
             data-total={total.to_string()} data-query={data_query}>
             <ul role="list" style={format!("height: {}px", total as f64 * row)}>
             { for (first..last).map(|index| {
@@ -166,11 +174,10 @@ pub fn message_list(props: &Props) -> Html {
                     })
                 };
                 let selected = props.selected.as_deref() == Some(m.id.as_str());
-                let subject = if m.subject.is_empty() { "(no subject)".to_string() } else { m.subject.clone() };
+                let subject = if m.subject.is_empty() { s.no_subject.to_string() } else { m.subject.clone() };
                 let attachments = match m.attachments {
                     0 => None,
-                    1 => Some("1 attachment".to_string()),
-                    n => Some(format!("{n} attachments")),
+                    n => Some(s.attachments_count.fill(u64::from(n), &[])),
                 };
                 html! {
                     <li key={m.id.clone()}
@@ -180,7 +187,7 @@ pub fn message_list(props: &Props) -> Html {
                         aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}
                         tabindex="0" {onclick} {onkeydown} aria-current={selected.then_some("true")}>
                         <span class="from" title={m.from.clone()}>
-                            if !m.read { <span class="unread-mark" role="img" aria-label="Unread" title="Unread"></span> }
+                            if !m.read { <span class="unread-mark" role="img" aria-label={s.unread} title={s.unread}></span> }
                             { sender_name(&m.from) }
                         </span>
                         <span class="date">
@@ -205,4 +212,4 @@ pub fn message_list(props: &Props) -> Html {
     }
 }
 
-pub use postino_sync::summary::format_size;
+pub use crate::message_view::format_size;

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::components::message_list::format_size;
 use crate::state::{CertPrompt, Notice};
+use postino_i18n::{fill, t};
 
 #[derive(Properties, PartialEq)]
 pub struct StatusProps {
@@ -40,8 +41,8 @@ pub fn status_line(props: &StatusProps) -> Html {
             html! {
                 <>
                 <progress max={bytes_total.max(&1).to_string()} value={bytes_done.to_string()}
-                    aria-label={format!("{done} of {total} messages")}></progress>
-                <span class="bytes">{ format!("{} of {}{}", format_size(*bytes_done), format_size(*bytes_total), rate.unwrap_or_default()) }</span>
+                    aria-label={t().download_progress.fill(*total as u64, &[("done", done)])}></progress>
+                <span class="bytes">{ fill(t().bytes_progress, &[("done", &format_size(*bytes_done)), ("total", &format_size(*bytes_total))]) }{ rate.unwrap_or_default() }</span>
                 </>
             }
         }
@@ -64,7 +65,7 @@ pub fn status_line(props: &StatusProps) -> Html {
     let stop = props.on_cancel.as_ref().map(|cancel| {
         html! {
             <button id="cancel-check" onclick={cancel.reform(|_| ())}
-                title="Stop after the message in hand; what was downloaded stays">{"Stop"}</button>
+                title={t().stop_title}>{t().stop}</button>
         }
     });
     html! { <div id="status" aria-live="polite">{line}{bar}{stop}</div> }
@@ -91,17 +92,18 @@ pub fn cert_question(props: &CertProps) -> Html {
             }
         });
     }
+    let s = t();
     html! {
         <section id="cert-prompt" class="card" role="alertdialog" aria-labelledby="cert-title">
-            <h2 id="cert-title">{"Trust this server's certificate?"}</h2>
-            <p>{format!("{} presented a certificate Postino cannot verify: {}.", p.host, p.problem)}</p>
-            <p class="warning">{"Trust it only if this is your own server. The relay that carries the connection, or anyone on the network, could present such a certificate to read your password and mail: a public mail provider never needs this."}</p>
-            <p>{"Compare this SHA-256 fingerprint with the one your server shows (for example with openssl x509 -fingerprint -sha256 on the server), and trust it only if they match:"}</p>
+            <h2 id="cert-title">{s.trust_title}</h2>
+            <p>{fill(s.cert_unverified, &[("host", &p.host), ("problem", &p.problem)])}</p>
+            <p class="warning">{s.trust_warning}</p>
+            <p>{s.compare_fingerprint}</p>
             <code class="fingerprint">{&p.fingerprint}</code>
-            <p class="hint">{"Postino will then accept exactly this certificate for this account, and warn you if it ever changes."}</p>
+            <p class="hint">{s.pin_hint}</p>
             <div class="actions">
-                <button id="distrust-cert" class="primary" ref={distrust} onclick={props.on_dismiss.reform(|_| ())}>{"Don't trust"}</button>
-                <button id="trust-cert" onclick={Callback::from(move |_| on_trust.emit(p.clone()))}>{"Trust and check mail"}</button>
+                <button id="distrust-cert" class="primary" ref={distrust} onclick={props.on_dismiss.reform(|_| ())}>{s.distrust}</button>
+                <button id="trust-cert" onclick={Callback::from(move |_| on_trust.emit(p.clone()))}>{s.trust_and_check}</button>
             </div>
         </section>
     }
@@ -130,9 +132,9 @@ pub fn password_question(props: &PasswordProps) -> Html {
     };
     html! {
         <form id="password-prompt" class="card" {onsubmit}>
-            <label for="prompt-password">{format!("Password for {}", props.account_name)}</label>
+            <label for="prompt-password">{fill(t().password_for, &[("name", &props.account_name)])}</label>
             <input id="prompt-password" ref={input} type="password" autocomplete="current-password" />
-            <button id="password-ok" type="submit" class="primary">{"Check mail"}</button>
+            <button id="password-ok" type="submit" class="primary">{t().check_mail}</button>
         </form>
     }
 }
@@ -152,11 +154,11 @@ pub fn sign_in_question(props: &SignInProps) -> Html {
     let on_sign_in = props.on_sign_in.clone();
     html! {
         <section id="sign-in-prompt" class="card" aria-labelledby="sign-in-title">
-            <h2 id="sign-in-title">{format!("Sign in to {}", props.account_name)}</h2>
-            <p class="hint">{format!("{} opens its sign-in in a new window; Postino checks mail when it is done.", props.label)}</p>
+            <h2 id="sign-in-title">{fill(t().sign_in_to, &[("name", &props.account_name)])}</h2>
+            <p class="hint">{fill(t().sign_in_opens, &[("label", &props.label)])}</p>
             <button id="sign-in-again" type="button" class="primary"
                 onclick={Callback::from(move |_| on_sign_in.emit(()))}>
-                {format!("Sign in with {}", props.label)}</button>
+                {fill(t().sign_in_with, &[("label", &props.label)])}</button>
         </section>
     }
 }

@@ -7,6 +7,7 @@ use crate::download;
 use crate::html_mail;
 use crate::message_view::{attachment_bytes, format_date, format_size};
 use crate::state::ReaderView;
+use postino_i18n::{fill, t};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -47,27 +48,27 @@ pub fn reader(props: &Props) -> Html {
         |(html, inline, allow)| html.as_ref().map(|h| html_mail::render(h, inline, *allow)),
     );
     let save_error = use_state(|| None::<String>);
+    let s = t();
 
     let content = if *show_source {
         html! {
-            <pre class="source" aria-label="Message source">{ String::from_utf8_lossy(&v.raw).into_owned() }</pre>
+            <pre class="source" aria-label={s.message_source}>{ String::from_utf8_lossy(&v.raw).into_owned() }</pre>
         }
     } else if let Some(safe) = &*safe {
         let blocked = (!v.remote_allowed && safe.blocked > 0).then(|| {
             let id = v.id.clone();
             let on_allow = props.on_allow_remote.reform(move |_: MouseEvent| id.clone());
-            let items = if safe.blocked == 1 { "1 remote item".to_string() } else { format!("{} remote items", safe.blocked) };
             html! {
                 <div class="remote-note" role="status">
                     <span id="remote-blocked" data-count={safe.blocked.to_string()}>
-                        {format!("{items} blocked to protect your privacy (senders use them to see when you read).")}
+                        {s.remote_blocked.fill(safe.blocked as u64, &[])}
                     </span>
-                    <button id="load-remote" onclick={on_allow}>{"Load remote content"}</button>
+                    <button id="load-remote" onclick={on_allow}>{s.load_remote}</button>
                     // Only for a sender the receiving server authenticated: "always" for a
                     // forged From: would load the forger's trackers.
                     if !v.sender.is_empty() && v.sender_verified {
                         <button id="allow-sender" onclick={props.on_allow_sender.reform({ let s = v.sender.clone(); move |_: MouseEvent| s.clone() })}>
-                            {format!("Always for {}", v.sender)}
+                            {fill(s.always_for, &[("sender", &v.sender)])}
                         </button>
                     }
                 </div>
@@ -76,7 +77,7 @@ pub fn reader(props: &Props) -> Html {
         html! {
             <>
             {blocked}
-            <iframe key={format!("{}-{}", v.id, v.remote_allowed)} class="html-body" title="Message content"
+            <iframe key={format!("{}-{}", v.id, v.remote_allowed)} class="html-body" title={s.message_content}
                 sandbox={SANDBOX} referrerpolicy="no-referrer" srcdoc={safe.document.clone()}></iframe>
             </>
         }
@@ -86,22 +87,22 @@ pub fn reader(props: &Props) -> Html {
 
     let attachments = (!v.attachments.is_empty()).then(|| {
         html! {
-            <section class="attachments" aria-label="Attachments">
-                <h3>{"Attachments"}</h3>
+            <section class="attachments" aria-label={s.attachments}>
+                <h3>{s.attachments}</h3>
                 <ul>
                 { for v.attachments.iter().map(|a| {
                     let (raw, a2, save_error) = (v.raw.clone(), a.clone(), save_error.clone());
                     let onclick = Callback::from(move |_: MouseEvent| {
                         let saved = attachment_bytes(&raw, a2.index)
-                            .ok_or_else(|| "the attachment could not be read".to_string())
+                            .ok_or_else(|| t().attachment_unreadable.to_string())
                             // Never the sender's type: the browser would act on it (open, sniff, run).
                             .and_then(|bytes| download::save(&a2.name, download::OPAQUE, &bytes));
-                        save_error.set(saved.err().map(|e| format!("Postino could not save {}: {e}.", a2.name)));
+                        save_error.set(saved.err().map(|e| fill(t().save_failed, &[("name", &a2.name), ("e", &e)])));
                     });
                     html! {
                         <li>
                             <button class="attachment" {onclick}
-                                aria-label={format!("Save {}, {}, {}", a.name, a.content_type, format_size(a.size as u64))}>
+                                aria-label={fill(s.save_attachment, &[("name", &a.name), ("type", &a.content_type), ("size", &format_size(a.size as u64))])}>
                                 <span class="name">{&a.name}</span>
                             </button>
                             <span class="type">{&a.content_type}</span>
@@ -131,29 +132,29 @@ pub fn reader(props: &Props) -> Html {
             save_error.set(
                 saved
                     .err()
-                    .map(|e| format!("Postino could not save {name}: {e}.")),
+                    .map(|e| fill(t().save_failed, &[("name", &name), ("e", &e)])),
             );
         })
     };
 
     html! {
-        <article id="reader" aria-label="Message">
+        <article id="reader" aria-label={s.message}>
             <header>
-                <button class="close" onclick={props.on_close.reform(|_| ())} aria-label="Close message">{"×"}</button>
-                <h2 class="subject">{ if v.subject.is_empty() { "(no subject)" } else { v.subject.as_str() } }</h2>
+                <button class="close" onclick={props.on_close.reform(|_| ())} aria-label={s.close_message}>{"×"}</button>
+                <h2 class="subject">{ if v.subject.is_empty() { s.no_subject } else { v.subject.as_str() } }</h2>
                 <dl>
-                    <dt>{"From"}</dt><dd class="from">{ &v.from }</dd>
-                    <dt>{"To"}</dt><dd class="to">{ &v.to }</dd>
-                    <dt>{"Date"}</dt><dd class="date">{ format_date(v.date) }</dd>
+                    <dt>{s.from}</dt><dd class="from">{ &v.from }</dd>
+                    <dt>{s.to}</dt><dd class="to">{ &v.to }</dd>
+                    <dt>{s.date}</dt><dd class="date">{ format_date(v.date) }</dd>
                 </dl>
                 <div class="actions">
                     <button id="view-source" onclick={on_source} aria-pressed={show_source.to_string()}>
-                        { if *show_source { "Show message" } else { "View source" } }
+                        { if *show_source { s.show_message } else { s.view_source } }
                     </button>
                     <button id="save-eml" onclick={on_save_eml}
-                        title="Save the message as it arrived, as an .eml file">{"Save .eml"}</button>
+                        title={s.save_eml_title}>{s.save_eml}</button>
                     <button id="delete-message" onclick={on_delete}
-                        title="Delete from Postino (Delete key)">{"Delete"}</button>
+                        title={s.delete_title}>{s.delete}</button>
                 </div>
             </header>
             {content}

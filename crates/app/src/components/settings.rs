@@ -3,6 +3,7 @@
 
 use yew::prelude::*;
 
+use postino_i18n::{fill, t, Lang};
 use postino_sync::Account;
 
 use crate::state::StorageStatus;
@@ -23,37 +24,46 @@ pub struct Props {
     pub on_triage: Callback<String>,
     /// Import these .eml or mbox files.
     pub on_import: Callback<Vec<web_sys::File>>,
+    /// The UI's language, and the user's choice of another.
+    pub lang: Lang,
+    pub on_language: Callback<Lang>,
 }
 
-/// Bytes as megabytes with one decimal, e.g. `12.3 MB`.
+/// Bytes as megabytes with one decimal, e.g. `12.3 MB` (`12,3 MB` in Italian).
 fn megabytes(bytes: u64) -> String {
     let tenths = bytes / 100_000;
-    format!("{}.{} MB", tenths / 10, tenths % 10)
+    format!(
+        "{}{}{} MB",
+        tenths / 10,
+        postino_i18n::lang().decimal(),
+        tenths % 10
+    )
 }
 
 #[function_component(Settings)]
 pub fn settings(props: &Props) -> Html {
     let removing = use_state(|| None::<String>);
+    let s = t();
     let persistence = match props.storage.persistent {
         Some(true) => html! {
             <p id="storage-persistence" data-state="persistent">
-                {"Persistent: the browser keeps your stored mail until you delete it."}
+                {s.persistent}
             </p>
         },
         Some(false) => html! {
             <>
             <p id="storage-persistence" data-state="best-effort">
-                {"Not persistent: the browser may clear stored mail when the disk runs low. Installing Postino as an app usually makes its storage persistent."}
+                {s.not_persistent}
             </p>
-            <button id="persist" onclick={props.on_persist.reform(|_| ())}>{"Ask the browser to keep my mail"}</button>
+            <button id="persist" onclick={props.on_persist.reform(|_| ())}>{s.ask_persist}</button>
             </>
         },
         None => html! {
-            <p id="storage-persistence" data-state="unknown">{"This browser does not say whether it keeps stored mail."}</p>
+            <p id="storage-persistence" data-state="unknown">{s.persist_unknown}</p>
         },
     };
     let usage = props.storage.usage.map(|(used, quota)| {
-        html! { <p id="storage-usage" class="hint">{format!("{} used of {} available to Postino.", megabytes(used), megabytes(quota))}</p> }
+        html! { <p id="storage-usage" class="hint">{fill(s.usage, &[("used", &megabytes(used)), ("quota", &megabytes(quota))])}</p> }
     });
     let accounts = props.accounts.iter().map(|a| {
         let id = a.id.clone();
@@ -69,29 +79,45 @@ pub fn settings(props: &Props) -> Html {
             <li key={a.id.clone()} class="account" data-account={a.id.clone()}>
                 <span class="name">{&a.name}</span>
                 if confirming {
-                    <span role="group" aria-label={format!("Remove {}", a.name)} class="actions">
-                        <button class="remove-keep-mail" onclick={remove(false)}>{"Remove, keep its mail"}</button>
-                        <button class="remove-with-mail" onclick={remove(true)}>{"Remove with its mail"}</button>
-                        <button onclick={cancel}>{"Cancel"}</button>
+                    <span role="group" aria-label={fill(s.remove_named, &[("name", &a.name)])} class="actions">
+                        <button class="remove-keep-mail" onclick={remove(false)}>{s.remove_keep_mail}</button>
+                        <button class="remove-with-mail" onclick={remove(true)}>{s.remove_with_mail}</button>
+                        <button onclick={cancel}>{s.cancel}</button>
                     </span>
                 } else {
-                    <button class="edit-account" onclick={on_edit} aria-label={format!("Edit {}", a.name)}>{"Edit"}</button>
+                    <button class="edit-account" onclick={on_edit} aria-label={fill(s.edit_named, &[("name", &a.name)])}>{s.edit}</button>
                     <button class="triage-account" onclick={props.on_triage.reform({ let id = id.clone(); move |_: MouseEvent| id.clone() })}
-                        aria-label={format!("What is on the server for {}", a.name)}>{"On the server…"}</button>
-                    <button class="remove-account" onclick={ask} aria-label={format!("Remove {}", a.name)}>{"Remove"}</button>
+                        aria-label={fill(s.on_server_named, &[("name", &a.name)])}>{s.on_server}</button>
+                    <button class="remove-account" onclick={ask} aria-label={fill(s.remove_named, &[("name", &a.name)])}>{s.remove}</button>
                 }
             </li>
         }
     });
     html! {
         <section id="settings" class="card" aria-labelledby="settings-title">
-            <h2 id="settings-title">{"Settings"}</h2>
+            <h2 id="settings-title">{s.settings}</h2>
+            <label for="language">{s.language}</label>
+            <select id="language" onchange={{
+                let on_language = props.on_language.clone();
+                Callback::from(move |e: Event| {
+                    if let Some(lang) = e
+                        .target_dyn_into::<web_sys::HtmlSelectElement>()
+                        .and_then(|s| Lang::parse(&s.value()))
+                    {
+                        on_language.emit(lang);
+                    }
+                })
+            }}>
+                { for Lang::ALL.iter().map(|l| html! {
+                    <option value={l.code()} lang={l.code()} selected={*l == props.lang}>{l.name()}</option>
+                }) }
+            </select>
             if !props.accounts.is_empty() {
-                <h3>{"Accounts"}</h3>
+                <h3>{s.accounts}</h3>
                 <ul class="accounts">{ for accounts }</ul>
             }
-            <h3>{"Import"}</h3>
-            <label for="import">{"Import .eml or mbox files (Thunderbird, Apple Mail, Google Takeout)"}</label>
+            <h3>{s.import}</h3>
+            <label for="import">{s.import_label}</label>
             <input id="import" type="file" multiple=true
                 accept=".eml,.mbox,.mbx,message/rfc822,application/mbox"
                 onchange={{
@@ -108,23 +134,19 @@ pub fn settings(props: &Props) -> Html {
                         }
                     })
                 }} />
-            <p class="hint">{"Imported mail goes to the “Imported” mailbox. Importing the same file again adds nothing."}</p>
-            <h3>{"Storage"}</h3>
+            <p class="hint">{s.import_hint}</p>
+            <h3>{s.storage}</h3>
             {persistence}
             {usage}
-            <h3>{"Offline"}</h3>
+            <h3>{s.offline}</h3>
             <p id="offline-ready" data-state={if props.offline_ready { "ready" } else { "not-ready" }}>
-                { if props.offline_ready {
-                    "Ready: Postino opens and shows your stored mail without a network."
-                } else {
-                    "Not yet: Postino will work offline once this page has loaded it completely."
-                } }
+                { if props.offline_ready { s.offline_ready } else { s.offline_not_ready } }
             </p>
             if let Some(build) = &props.build {
-                <p class="hint">{"Version "}<code id="build-id">{build}</code></p>
+                <p class="hint">{s.version}{" "}<code id="build-id">{build}</code></p>
             }
             <div class="actions">
-                <button onclick={props.on_close.reform(|_| ())}>{"Close"}</button>
+                <button onclick={props.on_close.reform(|_| ())}>{s.close}</button>
             </div>
         </section>
     }

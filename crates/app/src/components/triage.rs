@@ -8,6 +8,7 @@ use postino_sync::triage::{Choice, ServerMessage, ServerState};
 use yew::prelude::*;
 
 use crate::components::message_list::format_size;
+use postino_i18n::{fill, t};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -29,9 +30,22 @@ fn state_label(state: ServerState) -> &'static str {
     }
 }
 
+/// [`state_label`] in the UI's language (the label stays the rows' `data-state`).
+fn state_text(state: ServerState) -> &'static str {
+    let t = t();
+    match state {
+        ServerState::New => t.state_new,
+        ServerState::Stored => t.state_stored,
+        ServerState::HeadersOnly => t.state_headers_only,
+        ServerState::Skipped => t.state_skipped,
+        ServerState::DeletedLocally => t.state_deleted_locally,
+    }
+}
+
 #[function_component(Triage)]
 pub fn triage(props: &Props) -> Html {
     let picked = use_state(HashSet::<String>::new);
+    let s = t();
     let confirm_delete = use_state(|| false);
     let apply = |choice: Choice| {
         let (picked, on_apply, confirm_delete) = (
@@ -50,8 +64,8 @@ pub fn triage(props: &Props) -> Html {
     let rows = props.listing.as_ref().map(|listing| {
         html! {
             <table class="triage-list">
-                <thead><tr><th scope="col">{"Choose"}</th><th scope="col">{"From"}</th><th scope="col">{"Subject"}</th>
-                    <th scope="col">{"Size"}</th><th scope="col">{"In Postino"}</th></tr></thead>
+                <thead><tr><th scope="col">{s.choose}</th><th scope="col">{s.from}</th><th scope="col">{s.subject}</th>
+                    <th scope="col">{s.size}</th><th scope="col">{s.in_postino}</th></tr></thead>
                 <tbody>
                 { for listing.iter().map(|m| {
                     let uidl = m.uidl.clone();
@@ -66,15 +80,15 @@ pub fn triage(props: &Props) -> Html {
                             picked.set(next);
                         })
                     };
-                    let subject = if m.summary.subject.is_empty() { "(no subject)" } else { m.summary.subject.as_str() };
+                    let subject = if m.summary.subject.is_empty() { s.no_subject } else { m.summary.subject.as_str() };
                     html! {
                         <tr key={uidl.clone()} class="triage-row" data-uidl={uidl.clone()} data-state={state_label(m.state)}>
                             <td><input type="checkbox" class="pick" {checked} {onchange}
-                                aria-label={format!("Choose {subject}")} /></td>
+                                aria-label={fill(s.choose_named, &[("subject", &subject)])} /></td>
                             <td class="from">{ &m.summary.from }</td>
                             <td class="subject">{ subject }</td>
                             <td class="size">{ format_size(m.size) }</td>
-                            <td class="state">{ state_label(m.state) }</td>
+                            <td class="state">{ state_text(m.state) }</td>
                         </tr>
                     }
                 }) }
@@ -85,26 +99,26 @@ pub fn triage(props: &Props) -> Html {
     let none = picked.is_empty() || props.busy;
     html! {
         <section id="triage" class="card wide" aria-labelledby="triage-title">
-            <h2 id="triage-title">{ format!("On the server: {}", props.account_name) }</h2>
+            <h2 id="triage-title">{ fill(s.on_server_title, &[("name", &props.account_name)]) }</h2>
             if props.listing.is_none() {
-                <p role="status">{"Asking the server what it holds (headers only)…"}</p>
+                <p role="status">{s.asking_server}</p>
             }
             { for rows }
             <div class="actions">
-                <button id="triage-download" class="primary" disabled={none} onclick={apply(Choice::Download)}>{"Download"}</button>
+                <button id="triage-download" class="primary" disabled={none} onclick={apply(Choice::Download)}>{s.download}</button>
                 <button id="triage-skip" disabled={none} onclick={apply(Choice::Skip)}
-                    title="Never download these; they stay on the server">{"Skip"}</button>
+                    title={s.skip_title}>{s.skip}</button>
                 if *confirm_delete {
                     <button id="triage-delete-confirm" disabled={none} onclick={apply(Choice::Delete)}>
-                        { format!("Delete {} from the server for good", picked.len()) }
+                        { s.delete_for_good.fill(picked.len() as u64, &[]) }
                     </button>
                 } else {
                     <button id="triage-delete" disabled={none}
                         onclick={{ let c = confirm_delete.clone(); Callback::from(move |_: MouseEvent| c.set(true)) }}>
-                        {"Delete from server…"}
+                        {s.delete_from_server_ellipsis}
                     </button>
                 }
-                <button onclick={props.on_close.reform(|_| ())}>{"Close"}</button>
+                <button onclick={props.on_close.reform(|_| ())}>{s.close}</button>
             </div>
         </section>
     }

@@ -1,5 +1,6 @@
 //! "Update available": a new version is installed and waits for the user's go-ahead.
 
+use postino_i18n::t;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -11,8 +12,8 @@ pub struct Props {
 pub fn update_banner(props: &Props) -> Html {
     html! {
         <div id="update-banner" class="banner" role="status">
-            <span>{"Update available: a new version of Postino is ready."}</span>
-            <button id="update-reload" class="primary" onclick={props.on_reload.reform(|_| ())}>{"Reload"}</button>
+            <span>{t().update_available}</span>
+            <button id="update-reload" class="primary" onclick={props.on_reload.reform(|_| ())}>{t().reload}</button>
         </div>
     }
 }
