@@ -45,6 +45,9 @@ pub fn account_form(props: &Props) -> Html {
     let remember = use_node_ref();
     let error = use_state(|| None::<String>);
     let preset_note = use_state(|| None::<&'static presets::Preset>);
+    // Address first: the address, and what was found for it and where from.
+    let address = use_node_ref();
+    let found = use_state(|| None::<String>);
     let delete = use_node_ref();
     let days = use_node_ref();
     let size_limit = use_node_ref();
@@ -408,6 +411,122 @@ pub fn account_form(props: &Props) -> Html {
             });
         })
     };
+    // "Find my server": the relay's answer for the address's domain fills server, port and
+    // security (and the provider's note); guesses are tried with Test connection first when a
+    // password is typed. What was found, and where from, is said under the address.
+    let on_find = {
+        let refs = (
+            address.clone(),
+            relay.clone(),
+            host.clone(),
+            port.clone(),
+            security.clone(),
+            user.clone(),
+            password.clone(),
+        );
+        let (found, preset_note, read_form) =
+            (found.clone(), preset_note.clone(), read_form.clone());
+        Callback::from(move |_: MouseEvent| {
+            let value = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|i| i.value().trim().to_string())
+                    .unwrap_or_default()
+            };
+            let typed = value(&refs.0);
+            let Some(domain) = postino_engine::autoconfig::domain_of(&typed) else {
+                found.set(Some(
+                    "Type your whole e-mail address, such as alice@example.org.".into(),
+                ));
+                return;
+            };
+            let relay_address = value(&refs.1);
+            let refs = refs.clone();
+            let (found, preset_note, read_form) =
+                (found.clone(), preset_note.clone(), read_form.clone());
+            found.set(Some(format!("Looking for {domain}'s server…")));
+            wasm_bindgen_futures::spawn_local(async move {
+                let fill = |c: &postino_engine::autoconfig::Candidate| {
+                    if let Some(i) = refs.2.cast::<HtmlInputElement>() {
+                        i.set_value(&c.host);
+                    }
+                    if let Some(i) = refs.3.cast::<HtmlInputElement>() {
+                        i.set_value(&c.port.to_string());
+                    }
+                    if let Some(sel) = refs.4.cast::<HtmlSelectElement>() {
+                        sel.set_value(c.security.as_str());
+                    }
+                };
+                // The address is the user name at nearly every provider: prefilled, found or not.
+                if let Some(i) = refs.5.cast::<HtmlInputElement>() {
+                    if i.value().trim().is_empty() {
+                        i.set_value(&typed);
+                    }
+                }
+                let candidates =
+                    match postino_engine::autoconfig::find(&relay_address, &domain).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            return found.set(Some(format!(
+                                "The relay could not look up {domain} ({e}). Type the server below."
+                            )))
+                        }
+                    };
+                // A known or published server: used as found.
+                if let Some(c) = candidates.iter().find(|c| !c.is_guess()) {
+                    fill(c);
+                    preset_note.set(c.provider.as_deref().and_then(presets::find));
+                    return found.set(Some(format!(
+                        "Found {}:{} ({}): {}. Change it below if it is wrong.",
+                        c.host,
+                        c.port,
+                        security_name(c.security),
+                        c.found_in(&domain)
+                    )));
+                }
+                let guesses: Vec<_> = candidates.iter().filter(|c| c.is_guess()).collect();
+                let Some(first) = guesses.first() else {
+                    return found.set(Some(format!(
+                        "Postino found no server for {domain}: type it below (your provider's                          help pages name it)."
+                    )));
+                };
+                if value(&refs.6).is_empty() {
+                    fill(first);
+                    return found.set(Some(format!(
+                        "{domain} publishes no POP3 server; {} is a usual name for it. Type your                          password and press Find again to test it, or change it below.",
+                        first.host
+                    )));
+                }
+                // Tried in order, on 995 then 110: the first that answers is used.
+                for c in guesses {
+                    found.set(Some(format!("Trying {}:{}…", c.host, c.port)));
+                    fill(c);
+                    let Ok((account, password)) = read_form(None) else {
+                        break;
+                    };
+                    let Some(password) = password else { break };
+                    use postino_engine::explain::Failure;
+                    match crate::engine::test_connection(&account, &password).await {
+                        Ok(_)
+                        | Err(Failure::Untrusted { .. })
+                        | Err(Failure::BadPassword { .. })
+                        | Err(Failure::TokenRefused { .. }) => {
+                            return found.set(Some(format!(
+                                "{}:{} ({}) answers: it is a usual name for {domain}'s server,                                  not published by {domain}. Change it below if it is wrong.",
+                                c.host,
+                                c.port,
+                                security_name(c.security)
+                            )));
+                        }
+                        Err(Failure::Message { .. }) => {}
+                    }
+                }
+                found.set(Some(format!(
+                    "Postino found no server for {domain}: type it below (your provider's help                      pages name it)."
+                )));
+            });
+        })
+    };
+
     // The relay's clients, the preset's first; its note when the relay lacks the preset's.
     let wanted = preset_note.and_then(|p| p.oauth);
     let mut offered: Vec<OAuthClient> = (*clients).clone();
@@ -419,6 +538,18 @@ pub fn account_form(props: &Props) -> Html {
     html! {
         <form id="account-form" class="card" {onsubmit} aria-labelledby="account-form-title">
             <h2 id="account-form-title">{ if editing { s.edit_account } else { s.add_pop3_account } }</h2>
+            if !editing {
+                <label for="address">{"E-mail address"}</label>
+                <div class="row">
+                    <input id="address" ref={address} type="email" autocomplete="email"
+                        autocapitalize="off" spellcheck="false" placeholder="alice@example.org"
+                        aria-describedby="found-server" />
+                    <button id="find-server" type="button" onclick={on_find}>{"Find my server"}</button>
+                </div>
+                <p id="found-server" class="hint" role="status">
+                    { (*found).clone().unwrap_or_else(|| "Postino looks up the server for your address; you can change what it finds.".into()) }
+                </p>
+            }
             <label for="preset">{s.provider}</label>
             <select id="preset" onchange={on_preset} aria-describedby="preset-note">
                 <option value="" selected=true>{s.provider_other}</option>
@@ -592,4 +723,13 @@ fn read_policy(refs: &PolicyRefs, value: &dyn Fn(&NodeRef) -> String) -> Result<
             .filter(|&n| n > 0),
         poll_minutes: number::<u32>(value(&refs.4), t().the_interval)?.filter(|&m| m > 0),
     })
+}
+
+/// The security as the form's select names it.
+fn security_name(security: Security) -> &'static str {
+    match security {
+        Security::Tls => "TLS",
+        Security::Stls => "STARTTLS",
+        Security::None => "no encryption",
+    }
 }
