@@ -141,3 +141,34 @@ fn sizes_follow_the_english_rules_with_the_languages_separator() {
     assert_eq!(Lang::Fr.format_size(512), "512 o");
     assert_eq!(Lang::Es.format_size(9_960_000), "10 MB");
 }
+
+#[test]
+fn every_relay_refusal_has_its_sentence_with_the_contracts_placeholders() {
+    for lang in Lang::ALL {
+        set(lang);
+        for c in postino_contract::CLOSE_CODES {
+            let ours = close_sentence(c.code);
+            assert_eq!(ours.is_some(), c.sentence.is_some(), "{lang:?}: {}", c.code);
+            if let (Some(ours), Some(theirs)) = (ours, c.sentence) {
+                assert_eq!(
+                    placeholders(ours),
+                    placeholders(theirs),
+                    "{lang:?}: {}",
+                    c.code
+                );
+            }
+        }
+        assert!(close_sentence(4999).is_some() && close_sentence(1006).is_none());
+    }
+    set(Lang::En);
+    for c in postino_contract::CLOSE_CODES {
+        assert_eq!(
+            close_sentence(c.code),
+            c.sentence,
+            "the English of {} is the contract's",
+            c.code
+        );
+    }
+    assert_eq!(t().close_other, postino_contract::OTHER_RELAY_SENTENCE);
+    assert_eq!(t().no_reason, postino_contract::NO_REASON);
+}
