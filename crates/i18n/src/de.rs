@@ -285,6 +285,23 @@ pub const DE: Strings = Strings {
     tested: "Mit {host} verbunden und als {user} angemeldet: {mail} auf dem Server ({size}). Es wurde nichts heruntergeladen.",
     check_settings: "Prüfe die Kontoeinstellungen: {e}.",
 
+    address: "E-Mail-Adresse",
+    find_server: "Meinen Server finden",
+    find_hint: "Postino sucht den Server zu deiner Adresse; du kannst ändern, was es findet.",
+    whole_address: "Gib deine vollständige E-Mail-Adresse ein, etwa alice@example.org.",
+    looking_for: "Server von {domain} wird gesucht…",
+    lookup_failed: "Das Relay konnte {domain} nicht nachschlagen ({e}). Gib den Server unten ein.",
+    found_server: "Gefunden: {server} ({security}): {source}. Ändere es unten, falls es falsch ist.",
+    none_found: "Postino hat keinen Server für {domain} gefunden: Gib ihn unten ein (die Hilfeseiten deines Anbieters nennen ihn).",
+    usual_name_untested: "{domain} veröffentlicht keinen POP3-Server; {host} ist ein üblicher Name dafür. Gib dein Passwort ein und drücke erneut auf Finden, um ihn zu testen, oder ändere ihn unten.",
+    trying: "{server} wird versucht…",
+    usual_name_answers: "{server} ({security}) antwortet: ein üblicher Name für den Server von {domain}, nicht von {domain} veröffentlicht. Ändere es unten, falls es falsch ist.",
+    source_provider: "Postino kennt den Mail-Anbieter von {domain}",
+    source_srv: "{domain} veröffentlicht seinen POP3-Server im DNS (SRV-Einträge)",
+    source_mx: "die Mails von {domain} gehen zu einem Anbieter, den Postino kennt (MX-Einträge)",
+    source_guess: "ein üblicher Name für den Server von {domain}",
+    no_encryption: "keine Verschlüsselung",
+
     provider_notes: &[
         ("gmail", "Schalte zuerst POP in den Gmail-Einstellungen ein (Weiterleitung und POP/IMAP). Melde dich dann mit Google an oder erstelle in deinem Google-Konto ein App-Passwort (die Bestätigung in zwei Schritten muss aktiv sein) und verwende es hier."),
         ("outlook", "Microsoft nimmt für POP kein Passwort an: Melde dich mit Microsoft an. POP muss zuerst eingeschaltet werden (Outlook.com: Einstellungen, E-Mail, Weiterleitung und IMAP, „Geräten und Apps die Verwendung von POP ermöglichen“; Microsoft 365: deine Administration)."),

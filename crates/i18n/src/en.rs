@@ -354,6 +354,24 @@ catalog! {
     tested: Text = "Connected to {host} and logged in as {user}: {mail} on the server ({size}). Nothing was downloaded.",
     check_settings: Text = "Check the account settings: {e}.",
 
+    // Address first (account_form.rs).
+    address: Text = "E-mail address",
+    find_server: Text = "Find my server",
+    find_hint: Text = "Postino looks up the server for your address; you can change what it finds.",
+    whole_address: Text = "Type your whole e-mail address, such as alice@example.org.",
+    looking_for: Text = "Looking for {domain}'s server…",
+    lookup_failed: Text = "The relay could not look up {domain} ({e}). Type the server below.",
+    found_server: Text = "Found {server} ({security}): {source}. Change it below if it is wrong.",
+    none_found: Text = "Postino found no server for {domain}: type it below (your provider's help pages name it).",
+    usual_name_untested: Text = "{domain} publishes no POP3 server; {host} is a usual name for it. Type your password and press Find again to test it, or change it below.",
+    trying: Text = "Trying {server}…",
+    usual_name_answers: Text = "{server} ({security}) answers: it is a usual name for {domain}'s server, not published by {domain}. Change it below if it is wrong.",
+    source_provider: Text = "Postino knows {domain}'s mail provider",
+    source_srv: Text = "{domain} publishes its POP3 server in DNS (SRV records)",
+    source_mx: Text = "{domain}'s mail goes to a provider Postino knows (MX records)",
+    source_guess: Text = "a usual name for {domain}'s server",
+    no_encryption: Text = "no encryption",
+
     // What to do at the provider first, by provider key (crates/providers).
     provider_notes: Notes = &[
         ("gmail", "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with Google, or create an app password in your Google account (2-Step Verification must be on) and use it here."),

@@ -285,6 +285,23 @@ pub const ES: Strings = Strings {
     tested: "Conectado a {host} con sesión iniciada como {user}: {mail} en el servidor ({size}). No se ha descargado nada.",
     check_settings: "Revisa los ajustes de la cuenta: {e}.",
 
+    address: "Dirección de correo",
+    find_server: "Buscar mi servidor",
+    find_hint: "Postino busca el servidor de tu dirección; puedes cambiar lo que encuentre.",
+    whole_address: "Escribe tu dirección de correo completa, como alice@example.org.",
+    looking_for: "Buscando el servidor de {domain}…",
+    lookup_failed: "El relay no ha podido consultar {domain} ({e}). Escribe el servidor abajo.",
+    found_server: "Encontrado {server} ({security}): {source}. Cámbialo abajo si no es correcto.",
+    none_found: "Postino no ha encontrado ningún servidor para {domain}: escríbelo abajo (las páginas de ayuda de tu proveedor lo indican).",
+    usual_name_untested: "{domain} no publica ningún servidor POP3; {host} es un nombre habitual. Escribe tu contraseña y pulsa Buscar otra vez para probarlo, o cámbialo abajo.",
+    trying: "Probando {server}…",
+    usual_name_answers: "{server} ({security}) responde: es un nombre habitual para el servidor de {domain}, no publicado por {domain}. Cámbialo abajo si no es correcto.",
+    source_provider: "Postino conoce el proveedor de correo de {domain}",
+    source_srv: "{domain} publica su servidor POP3 en el DNS (registros SRV)",
+    source_mx: "el correo de {domain} va a un proveedor que Postino conoce (registros MX)",
+    source_guess: "un nombre habitual para el servidor de {domain}",
+    no_encryption: "sin cifrado",
+
     provider_notes: &[
         ("gmail", "Activa primero POP en los ajustes de Gmail (Reenvío y correo POP/IMAP). Después inicia sesión con Google, o crea una contraseña de aplicación en tu cuenta de Google (la verificación en dos pasos debe estar activada) y úsala aquí."),
         ("outlook", "Microsoft no acepta contraseñas para POP: inicia sesión con Microsoft. Antes hay que activar POP (Outlook.com: Configuración, Correo, Reenvío e IMAP, «Permitir que los dispositivos y las aplicaciones usen POP»; Microsoft 365: tu administrador)."),

@@ -285,6 +285,23 @@ pub const FR: Strings = Strings {
     tested: "Connecté à {host} en tant que {user} : {mail} sur le serveur ({size}). Rien n'a été téléchargé.",
     check_settings: "Vérifiez les paramètres du compte : {e}.",
 
+    address: "Adresse e-mail",
+    find_server: "Trouver mon serveur",
+    find_hint: "Postino cherche le serveur de votre adresse ; vous pouvez modifier ce qu'il trouve.",
+    whole_address: "Saisissez votre adresse e-mail complète, par exemple alice@example.org.",
+    looking_for: "Recherche du serveur de {domain}…",
+    lookup_failed: "Le relais n'a pas pu interroger {domain} ({e}). Saisissez le serveur ci-dessous.",
+    found_server: "Trouvé {server} ({security}) : {source}. Modifiez-le ci-dessous s'il est faux.",
+    none_found: "Postino n'a trouvé aucun serveur pour {domain} : saisissez-le ci-dessous (les pages d'aide de votre fournisseur l'indiquent).",
+    usual_name_untested: "{domain} ne publie aucun serveur POP3 ; {host} est un nom habituel. Saisissez votre mot de passe et appuyez de nouveau sur Trouver pour le tester, ou modifiez-le ci-dessous.",
+    trying: "Essai de {server}…",
+    usual_name_answers: "{server} ({security}) répond : c'est un nom habituel pour le serveur de {domain}, non publié par {domain}. Modifiez-le ci-dessous s'il est faux.",
+    source_provider: "Postino connaît le fournisseur de messagerie de {domain}",
+    source_srv: "{domain} publie son serveur POP3 dans le DNS (enregistrements SRV)",
+    source_mx: "le courrier de {domain} va chez un fournisseur que Postino connaît (enregistrements MX)",
+    source_guess: "un nom habituel pour le serveur de {domain}",
+    no_encryption: "aucun chiffrement",
+
     provider_notes: &[
         ("gmail", "Activez d'abord le POP dans les paramètres de Gmail (Transfert et POP/IMAP). Connectez-vous ensuite avec Google, ou créez un mot de passe d'application dans votre compte Google (la validation en deux étapes doit être activée) et utilisez-le ici."),
         ("outlook", "Microsoft n'accepte pas de mot de passe pour le POP : connectez-vous avec Microsoft. Le POP doit d'abord être activé (Outlook.com : Paramètres, Courrier, Transfert et IMAP, « Autoriser les appareils et les applications à utiliser POP » ; Microsoft 365 : votre administrateur)."),

@@ -285,6 +285,23 @@ pub const IT: Strings = Strings {
     tested: "Connesso a {host} con accesso come {user}: {mail} sul server ({size}). Non è stato scaricato nulla.",
     check_settings: "Controlla le impostazioni dell'account: {e}.",
 
+    address: "Indirizzo e-mail",
+    find_server: "Trova il mio server",
+    find_hint: "Postino cerca il server del tuo indirizzo; puoi cambiare quello che trova.",
+    whole_address: "Scrivi l'indirizzo e-mail completo, per esempio alice@example.org.",
+    looking_for: "Cerco il server di {domain}…",
+    lookup_failed: "Il relay non è riuscito a cercare {domain} ({e}). Scrivi il server qui sotto.",
+    found_server: "Trovato {server} ({security}): {source}. Cambialo qui sotto se è sbagliato.",
+    none_found: "Postino non ha trovato un server per {domain}: scrivilo qui sotto (le pagine di aiuto del tuo provider lo indicano).",
+    usual_name_untested: "{domain} non pubblica un server POP3; {host} è un nome usuale. Scrivi la password e premi di nuovo Trova per provarlo, oppure cambialo qui sotto.",
+    trying: "Provo {server}…",
+    usual_name_answers: "{server} ({security}) risponde: è un nome usuale per il server di {domain}, non pubblicato da {domain}. Cambialo qui sotto se è sbagliato.",
+    source_provider: "Postino conosce il provider di posta di {domain}",
+    source_srv: "{domain} pubblica il suo server POP3 nel DNS (record SRV)",
+    source_mx: "la posta di {domain} va a un provider che Postino conosce (record MX)",
+    source_guess: "un nome usuale per il server di {domain}",
+    no_encryption: "nessuna cifratura",
+
     provider_notes: &[
         ("gmail", "Prima attiva il POP nelle impostazioni di Gmail (Inoltro e POP/IMAP). Poi accedi con Google, oppure crea una password per le app nel tuo account Google (serve la verifica in due passaggi) e usala qui."),
         ("outlook", "Microsoft non accetta password per il POP: accedi con Microsoft. Prima va attivato il POP (Outlook.com: Impostazioni, Posta, Inoltro e IMAP, «Consenti a dispositivi e app di usare POP»; Microsoft 365: il tuo amministratore)."),

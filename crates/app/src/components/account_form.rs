@@ -434,16 +434,17 @@ pub fn account_form(props: &Props) -> Html {
             };
             let typed = value(&refs.0);
             let Some(domain) = postino_engine::autoconfig::domain_of(&typed) else {
-                found.set(Some(
-                    "Type your whole e-mail address, such as alice@example.org.".into(),
-                ));
+                found.set(Some(t().whole_address.into()));
                 return;
             };
             let relay_address = value(&refs.1);
             let refs = refs.clone();
             let (found, preset_note, read_form) =
                 (found.clone(), preset_note.clone(), read_form.clone());
-            found.set(Some(format!("Looking for {domain}'s server…")));
+            found.set(Some(postino_i18n::fill(
+                t().looking_for,
+                &[("domain", &domain)],
+            )));
             wasm_bindgen_futures::spawn_local(async move {
                 let fill = |c: &postino_engine::autoconfig::Candidate| {
                     if let Some(i) = refs.2.cast::<HtmlInputElement>() {
@@ -466,8 +467,9 @@ pub fn account_form(props: &Props) -> Html {
                     match postino_engine::autoconfig::find(&relay_address, &domain).await {
                         Ok(c) => c,
                         Err(e) => {
-                            return found.set(Some(format!(
-                                "The relay could not look up {domain} ({e}). Type the server below."
+                            return found.set(Some(postino_i18n::fill(
+                                t().lookup_failed,
+                                &[("domain", &domain), ("e", &e)],
                             )))
                         }
                     };
@@ -475,30 +477,35 @@ pub fn account_form(props: &Props) -> Html {
                 if let Some(c) = candidates.iter().find(|c| !c.is_guess()) {
                     fill(c);
                     preset_note.set(c.provider.as_deref().and_then(presets::find));
-                    return found.set(Some(format!(
-                        "Found {}:{} ({}): {}. Change it below if it is wrong.",
-                        c.host,
-                        c.port,
-                        security_name(c.security),
-                        c.found_in(&domain)
+                    return found.set(Some(postino_i18n::fill(
+                        t().found_server,
+                        &[
+                            ("server", &format!("{}:{}", c.host, c.port)),
+                            ("security", &security_name(c.security)),
+                            ("source", &found_in(c, &domain)),
+                        ],
                     )));
                 }
                 let guesses: Vec<_> = candidates.iter().filter(|c| c.is_guess()).collect();
                 let Some(first) = guesses.first() else {
-                    return found.set(Some(format!(
-                        "Postino found no server for {domain}: type it below (your provider's                          help pages name it)."
+                    return found.set(Some(postino_i18n::fill(
+                        t().none_found,
+                        &[("domain", &domain)],
                     )));
                 };
                 if value(&refs.6).is_empty() {
                     fill(first);
-                    return found.set(Some(format!(
-                        "{domain} publishes no POP3 server; {} is a usual name for it. Type your                          password and press Find again to test it, or change it below.",
-                        first.host
+                    return found.set(Some(postino_i18n::fill(
+                        t().usual_name_untested,
+                        &[("domain", &domain), ("host", &first.host)],
                     )));
                 }
                 // Tried in order, on 995 then 110: the first that answers is used.
                 for c in guesses {
-                    found.set(Some(format!("Trying {}:{}…", c.host, c.port)));
+                    found.set(Some(postino_i18n::fill(
+                        t().trying,
+                        &[("server", &format!("{}:{}", c.host, c.port))],
+                    )));
                     fill(c);
                     let Ok((account, password)) = read_form(None) else {
                         break;
@@ -510,18 +517,21 @@ pub fn account_form(props: &Props) -> Html {
                         | Err(Failure::Untrusted { .. })
                         | Err(Failure::BadPassword { .. })
                         | Err(Failure::TokenRefused { .. }) => {
-                            return found.set(Some(format!(
-                                "{}:{} ({}) answers: it is a usual name for {domain}'s server,                                  not published by {domain}. Change it below if it is wrong.",
-                                c.host,
-                                c.port,
-                                security_name(c.security)
+                            return found.set(Some(postino_i18n::fill(
+                                t().usual_name_answers,
+                                &[
+                                    ("server", &format!("{}:{}", c.host, c.port)),
+                                    ("security", &security_name(c.security)),
+                                    ("domain", &domain),
+                                ],
                             )));
                         }
                         Err(Failure::Message { .. }) => {}
                     }
                 }
-                found.set(Some(format!(
-                    "Postino found no server for {domain}: type it below (your provider's help                      pages name it)."
+                found.set(Some(postino_i18n::fill(
+                    t().none_found,
+                    &[("domain", &domain)],
                 )));
             });
         })
@@ -539,15 +549,15 @@ pub fn account_form(props: &Props) -> Html {
         <form id="account-form" class="card" {onsubmit} aria-labelledby="account-form-title">
             <h2 id="account-form-title">{ if editing { s.edit_account } else { s.add_pop3_account } }</h2>
             if !editing {
-                <label for="address">{"E-mail address"}</label>
+                <label for="address">{s.address}</label>
                 <div class="row">
                     <input id="address" ref={address} type="email" autocomplete="email"
                         autocapitalize="off" spellcheck="false" placeholder="alice@example.org"
                         aria-describedby="found-server" />
-                    <button id="find-server" type="button" onclick={on_find}>{"Find my server"}</button>
+                    <button id="find-server" type="button" onclick={on_find}>{s.find_server}</button>
                 </div>
                 <p id="found-server" class="hint" role="status">
-                    { (*found).clone().unwrap_or_else(|| "Postino looks up the server for your address; you can change what it finds.".into()) }
+                    { (*found).clone().unwrap_or_else(|| s.find_hint.into()) }
                 </p>
             }
             <label for="preset">{s.provider}</label>
@@ -730,6 +740,18 @@ fn security_name(security: Security) -> &'static str {
     match security {
         Security::Tls => "TLS",
         Security::Stls => "STARTTLS",
-        Security::None => "no encryption",
+        Security::None => t().no_encryption,
     }
+}
+
+/// Where `c` was found for `domain`, in the UI's language (`Candidate::found_in` in English).
+fn found_in(c: &postino_engine::autoconfig::Candidate, domain: &str) -> String {
+    let t = t();
+    let template = match c.source.as_str() {
+        "provider" => t.source_provider,
+        "srv" => t.source_srv,
+        "mx" => t.source_mx,
+        _ => t.source_guess,
+    };
+    fill(template, &[("domain", &domain)])
 }
