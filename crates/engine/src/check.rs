@@ -135,7 +135,7 @@ impl RelayConnector {
         }
         let url =
             tcp_url(&account.relay, &account.host, account.port).map_err(|e| Failure::Message {
-                text: postino_i18n::fill(postino_i18n::t().check_settings, &[("e", &e)]),
+                text: postino_i18n::fill(postino_i18n::te().check_settings, &[("e", &e)]),
                 detail: None,
             })?;
         Ok(RelayConnector {
@@ -224,7 +224,7 @@ pub async fn test_connection(
     }
     .await;
     let stat = outcome.map_err(|e| connector.explain(&e, account))?;
-    let t = postino_i18n::t();
+    let t = postino_i18n::te();
     let mail = t.count_messages.fill(stat.count as u64, &[]);
     Ok(postino_i18n::fill(
         t.tested,

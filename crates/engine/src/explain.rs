@@ -7,7 +7,7 @@ use postino_pop3::Error as Pop3Error;
 use postino_sync::{Account, StoreError, SyncError};
 
 use crate::transport::{CloseInfo, WsError};
-use postino_i18n::{fill, t};
+use postino_i18n::{fill, te};
 
 /// Why a check failed, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -45,7 +45,7 @@ pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
     // The contract's sentences, in the user's language: the relay's reason stays as it sent it.
     let template = postino_i18n::close_sentence(info.code)?;
     let reason = if info.reason.is_empty() {
-        t().no_reason
+        te().no_reason
     } else {
         &info.reason
     };
@@ -55,7 +55,7 @@ pub fn relay_close(info: &CloseInfo, account: &Account) -> Option<Failure> {
     );
     Some(Failure::Message {
         text,
-        detail: Some(fill(t().relay_close_code, &[("code", &info.code)])),
+        detail: Some(fill(te().relay_close_code, &[("code", &info.code)])),
     })
 }
 
@@ -64,10 +64,10 @@ pub fn ws_failure(err: &WsError, account: &Account) -> Failure {
     match err {
         WsError::Closed(info) => relay_close(info, account).unwrap_or_else(|| Failure::Message {
             detail: (!info.reason.is_empty()).then(|| info.to_string()),
-            text: fill(t().relay_unreachable, &[("relay", &account.relay)]),
+            text: fill(te().relay_unreachable, &[("relay", &account.relay)]),
         }),
         WsError::Refused(e) => message(fill(
-            t().relay_address_unusable,
+            te().relay_address_unusable,
             &[("relay", &account.relay), ("e", e)],
         )),
     }
@@ -83,18 +83,18 @@ pub fn sync_failure(err: &SyncError, close: Option<CloseInfo>, account: &Account
     }
     match err {
         SyncError::Pop3(e) => pop3_failure(e, account),
-        SyncError::Store(StoreError::QuotaExceeded) => message(t().storage_full.into()),
+        SyncError::Store(StoreError::QuotaExceeded) => message(te().storage_full.into()),
         SyncError::Connect(e) => message(fill(
-            t().relay_connect_failed,
+            te().relay_connect_failed,
             &[("relay", &account.relay), ("e", e)],
         )),
-        SyncError::Store(e) => message(fill(t().store_failed, &[("e", e)])),
+        SyncError::Store(e) => message(fill(te().store_failed, &[("e", e)])),
     }
 }
 
 /// A certificate problem in words, in the user's language (`CertError::problem_text` in English).
 pub fn cert_problem(problem: &CertProblem) -> String {
-    let t = t();
+    let t = te();
     match problem {
         CertProblem::UnknownIssuer => t.cert_unknown_issuer,
         CertProblem::Expired => t.cert_expired,
@@ -112,12 +112,12 @@ pub fn cert_problem(problem: &CertProblem) -> String {
 
 /// What the server said, untranslated, beside the sentence.
 fn server_said(text: &str) -> Option<String> {
-    Some(fill(t().server_said, &[("text", &text)]))
+    Some(fill(te().server_said, &[("text", &text)]))
 }
 
 fn pop3_failure(err: &Pop3Error, account: &Account) -> Failure {
     let host = &account.host;
-    let t = t();
+    let t = te();
     let at_host = |template: &str| fill(template, &[("host", host)]);
     match err {
         Pop3Error::LoginFailed { code, text } => {

@@ -115,7 +115,7 @@ async fn greet(hello: Hello) {
         Ok(store) => STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store))),
         Err(e) => {
             return post(&Event::Failed(postino_i18n::fill(
-                postino_i18n::t().storage_open_failed,
+                postino_i18n::te().storage_open_failed,
                 &[("e", &e)],
             )))
         }

@@ -1,6 +1,6 @@
 //! Deutsch.
 
-use crate::{p, Strings};
+use crate::{p, EngineStrings, Strings};
 
 pub const DE: Strings = Strings {
     offline: "Offline",
@@ -231,6 +231,54 @@ pub const DE: Strings = Strings {
     sign_in_timeout: "Die Anmeldung mit {label} wurde nicht innerhalb von 10 Minuten abgeschlossen. Versuche es noch einmal.",
     no_sign_in_code: "{label} hat keinen Anmeldecode zurückgeschickt. Versuche es noch einmal.",
 
+
+    first_check_title: "Wie viele E-Mails sollen für {name} heruntergeladen werden?",
+    first_check_waiting: p("{n} Nachricht wartet auf dem Server.", "{n} Nachrichten warten auf dem Server."),
+    first_check_everything: "Alles ({messages}, {size})",
+    first_check_recent: "Die letzten {days} Tage ({messages}, {size})",
+    first_check_new: "Ab jetzt (nur neue E-Mails)",
+    first_check_hint: "Was du auslässt, bleibt auf dem Server: „Auf dem Server…“ in den Einstellungen listet es auf, und du kannst jederzeit etwas davon herunterladen.",
+    count_messages: p("{n} Nachricht", "{n} Nachrichten"),
+
+    address: "E-Mail-Adresse",
+    find_server: "Meinen Server finden",
+    find_hint: "Postino sucht den Server zu deiner Adresse; du kannst ändern, was es findet.",
+    whole_address: "Gib deine vollständige E-Mail-Adresse ein, etwa alice@example.org.",
+    looking_for: "Server von {domain} wird gesucht…",
+    lookup_failed: "Das Relay konnte {domain} nicht nachschlagen ({e}). Gib den Server unten ein.",
+    found_server: "Gefunden: {server} ({security}): {source}. Ändere es unten, falls es falsch ist.",
+    none_found: "Postino hat keinen Server für {domain} gefunden: Gib ihn unten ein (die Hilfeseiten deines Anbieters nennen ihn).",
+    usual_name_untested: "{domain} veröffentlicht keinen POP3-Server; {host} ist ein üblicher Name dafür. Gib dein Passwort ein und drücke erneut auf Finden, um ihn zu testen, oder ändere ihn unten.",
+    trying: "{server} wird versucht…",
+    usual_name_answers: "{server} ({security}) antwortet: ein üblicher Name für den Server von {domain}, nicht von {domain} veröffentlicht. Ändere es unten, falls es falsch ist.",
+    source_provider: "Postino kennt den Mail-Anbieter von {domain}",
+    source_srv: "{domain} veröffentlicht seinen POP3-Server im DNS (SRV-Einträge)",
+    source_mx: "die Mails von {domain} gehen zu einem Anbieter, den Postino kennt (MX-Einträge)",
+    source_guess: "ein üblicher Name für den Server von {domain}",
+    no_encryption: "keine Verschlüsselung",
+
+    provider_notes: &[
+        ("gmail", "Schalte zuerst POP in den Gmail-Einstellungen ein (Weiterleitung und POP/IMAP). Melde dich dann mit Google an oder erstelle in deinem Google-Konto ein App-Passwort (die Bestätigung in zwei Schritten muss aktiv sein) und verwende es hier."),
+        ("outlook", "Microsoft nimmt für POP kein Passwort an: Melde dich mit Microsoft an. POP muss zuerst eingeschaltet werden (Outlook.com: Einstellungen, E-Mail, Weiterleitung und IMAP, „Geräten und Apps die Verwendung von POP ermöglichen“; Microsoft 365: deine Administration)."),
+        ("yahoo", "Erstelle in den Sicherheitseinstellungen deines Yahoo-Kontos ein App-Passwort und verwende es hier."),
+        ("gmx", "Schalte zuerst den POP3-Zugriff in den GMX-Einstellungen ein (E-Mail, POP3/IMAP Abruf)."),
+        ("webde", "Schalte zuerst den POP3-Zugriff in den WEB.DE-Einstellungen ein (E-Mail, POP3/IMAP Abruf)."),
+        ("fastmail", "Erstelle ein App-Passwort (Einstellungen, Datenschutz & Sicherheit) und verwende es hier."),
+        ("tonline", "Lege in den E-Mail-Einstellungen von T-Online ein E-Mail-Passwort fest (nicht dein Login-Passwort)."),
+        ("posteo", "Verwende deine Posteo-Adresse als Benutzernamen und dein Kontopasswort."),
+        ("mailboxorg", "Verwende deine vollständige Adresse als Benutzernamen."),
+        ("ionos", "Verwende deine vollständige Adresse als Benutzernamen."),
+        ("orange", "Verwende deine vollständige Orange-Adresse als Benutzernamen."),
+        ("free", "Schalte zuerst den externen Zugriff in deinen Free-Mail-Einstellungen ein."),
+        ("libero", "Verwende deine vollständige Adresse als Benutzernamen."),
+        ("aruba", "Verwende deine vollständige Adresse als Benutzernamen und das Passwort deines Postfachs."),
+    ],
+};
+
+/// What the engine worker says.
+pub const DE_ENGINE: EngineStrings = EngineStrings {
+    storage_open_failed: "Postino kann seinen Speicher in diesem Browser nicht öffnen ({e}). Private Fenster und manche Datenschutzeinstellungen verhindern das; öffne Postino in einem normalen Fenster.",
+    not_logged_in_because: "Postino hat sich nicht bei {host} angemeldet, denn {problem}.",
     server_said: "Der Server sagte: {text}",
     relay_close_code: "Relay-Close-Code {code}",
     relay_unreachable: "Postino konnte das Relay unter {relay} nicht erreichen. Prüfe die Relay-Adresse in den Kontoeinstellungen und ob das Relay läuft. Ein Relay, das unter einem anderen Namen als seiner eigenen Adresse erreicht wird, antwortet nur, wenn es mit --origin für diese Seite gestartet wurde.",
@@ -274,48 +322,7 @@ pub const DE: Strings = Strings {
     close_connect_timeout: "Das Relay hat beim Verbinden mit {dest} eine Zeitüberschreitung erlitten. Prüfe Servername und Port oder versuche es später noch einmal.",
     close_other: "Das Relay hat die Verbindung geschlossen: {reason} (Code {code}).",
     no_reason: "kein Grund angegeben",
-
-    first_check_title: "Wie viele E-Mails sollen für {name} heruntergeladen werden?",
-    first_check_waiting: p("{n} Nachricht wartet auf dem Server.", "{n} Nachrichten warten auf dem Server."),
-    first_check_everything: "Alles ({messages}, {size})",
-    first_check_recent: "Die letzten {days} Tage ({messages}, {size})",
-    first_check_new: "Ab jetzt (nur neue E-Mails)",
-    first_check_hint: "Was du auslässt, bleibt auf dem Server: „Auf dem Server…“ in den Einstellungen listet es auf, und du kannst jederzeit etwas davon herunterladen.",
     count_messages: p("{n} Nachricht", "{n} Nachrichten"),
     tested: "Mit {host} verbunden und als {user} angemeldet: {mail} auf dem Server ({size}). Es wurde nichts heruntergeladen.",
     check_settings: "Prüfe die Kontoeinstellungen: {e}.",
-
-    address: "E-Mail-Adresse",
-    find_server: "Meinen Server finden",
-    find_hint: "Postino sucht den Server zu deiner Adresse; du kannst ändern, was es findet.",
-    whole_address: "Gib deine vollständige E-Mail-Adresse ein, etwa alice@example.org.",
-    looking_for: "Server von {domain} wird gesucht…",
-    lookup_failed: "Das Relay konnte {domain} nicht nachschlagen ({e}). Gib den Server unten ein.",
-    found_server: "Gefunden: {server} ({security}): {source}. Ändere es unten, falls es falsch ist.",
-    none_found: "Postino hat keinen Server für {domain} gefunden: Gib ihn unten ein (die Hilfeseiten deines Anbieters nennen ihn).",
-    usual_name_untested: "{domain} veröffentlicht keinen POP3-Server; {host} ist ein üblicher Name dafür. Gib dein Passwort ein und drücke erneut auf Finden, um ihn zu testen, oder ändere ihn unten.",
-    trying: "{server} wird versucht…",
-    usual_name_answers: "{server} ({security}) antwortet: ein üblicher Name für den Server von {domain}, nicht von {domain} veröffentlicht. Ändere es unten, falls es falsch ist.",
-    source_provider: "Postino kennt den Mail-Anbieter von {domain}",
-    source_srv: "{domain} veröffentlicht seinen POP3-Server im DNS (SRV-Einträge)",
-    source_mx: "die Mails von {domain} gehen zu einem Anbieter, den Postino kennt (MX-Einträge)",
-    source_guess: "ein üblicher Name für den Server von {domain}",
-    no_encryption: "keine Verschlüsselung",
-
-    provider_notes: &[
-        ("gmail", "Schalte zuerst POP in den Gmail-Einstellungen ein (Weiterleitung und POP/IMAP). Melde dich dann mit Google an oder erstelle in deinem Google-Konto ein App-Passwort (die Bestätigung in zwei Schritten muss aktiv sein) und verwende es hier."),
-        ("outlook", "Microsoft nimmt für POP kein Passwort an: Melde dich mit Microsoft an. POP muss zuerst eingeschaltet werden (Outlook.com: Einstellungen, E-Mail, Weiterleitung und IMAP, „Geräten und Apps die Verwendung von POP ermöglichen“; Microsoft 365: deine Administration)."),
-        ("yahoo", "Erstelle in den Sicherheitseinstellungen deines Yahoo-Kontos ein App-Passwort und verwende es hier."),
-        ("gmx", "Schalte zuerst den POP3-Zugriff in den GMX-Einstellungen ein (E-Mail, POP3/IMAP Abruf)."),
-        ("webde", "Schalte zuerst den POP3-Zugriff in den WEB.DE-Einstellungen ein (E-Mail, POP3/IMAP Abruf)."),
-        ("fastmail", "Erstelle ein App-Passwort (Einstellungen, Datenschutz & Sicherheit) und verwende es hier."),
-        ("tonline", "Lege in den E-Mail-Einstellungen von T-Online ein E-Mail-Passwort fest (nicht dein Login-Passwort)."),
-        ("posteo", "Verwende deine Posteo-Adresse als Benutzernamen und dein Kontopasswort."),
-        ("mailboxorg", "Verwende deine vollständige Adresse als Benutzernamen."),
-        ("ionos", "Verwende deine vollständige Adresse als Benutzernamen."),
-        ("orange", "Verwende deine vollständige Orange-Adresse als Benutzernamen."),
-        ("free", "Schalte zuerst den externen Zugriff in deinen Free-Mail-Einstellungen ein."),
-        ("libero", "Verwende deine vollständige Adresse als Benutzernamen."),
-        ("aruba", "Verwende deine vollständige Adresse als Benutzernamen und das Passwort deines Postfachs."),
-    ],
 };

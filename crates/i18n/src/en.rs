@@ -1,4 +1,4 @@
-//! The keys of the catalog, each with its English text: the reference the other languages
+//! The keys of the catalogs, each with its English text: the reference the other languages
 //! follow (same keys, same placeholders).
 
 use crate::{p, Plural};
@@ -36,18 +36,18 @@ impl Texts for Notes {
 }
 
 macro_rules! catalog {
-    ($($key:ident: $ty:ty = $en:expr,)*) => {
-        /// The sentences of one language: a field per sentence, so that a language lacking one
-        /// does not compile.
-        pub struct Strings {
+    ($name:ident, $en_name:ident; $($key:ident: $ty:ty = $en:expr,)*) => {
+        /// Sentences of one language: a field per sentence, so that a language lacking one does
+        /// not compile.
+        pub struct $name {
             $(pub $key: $ty,)*
         }
 
-        pub const EN: Strings = Strings {
+        pub const $en_name: $name = $name {
             $($key: $en,)*
         };
 
-        impl Strings {
+        impl $name {
             /// `(key, text)` for every text, plural forms and provider hints included.
             #[cfg(test)]
             pub(crate) fn entries(&self) -> Vec<(String, &'static str)> {
@@ -61,7 +61,10 @@ macro_rules! catalog {
     };
 }
 
+// The page's sentences ([`Strings`]) and the engine worker's ([`EngineStrings`]) are apart so
+// that each bundle links only its own, in every language.
 catalog! {
+    Strings, EN;
     // The toolbar and the page (app.rs).
     offline: Text = "Offline",
     offline_reason: Text = "You are offline. Stored mail stays readable; Check mail works again when the network returns.",
@@ -298,7 +301,59 @@ catalog! {
     sign_in_timeout: Text = "The sign-in with {label} did not finish within 10 minutes. Try again.",
     no_sign_in_code: Text = "{label} sent no sign-in code back. Try again.",
 
-    // Failures the engine explains (explain.rs), relay refusals and certificate problems.
+
+    // The first check's question (first_check.rs), and Test connection.
+    first_check_title: Text = "How much mail to download for {name}?",
+    first_check_waiting: Plural = p("{n} message waits on the server.", "{n} messages wait on the server."),
+    first_check_everything: Text = "Everything ({messages}, {size})",
+    first_check_recent: Text = "The last {days} days ({messages}, {size})",
+    first_check_new: Text = "From now on (only new mail)",
+    first_check_hint: Text = "What you leave out stays on the server: \"On the server…\" in Settings lists it, and you can download any of it later.",
+    count_messages: Plural = p("{n} message", "{n} messages"),
+
+    // Address first (account_form.rs).
+    address: Text = "E-mail address",
+    find_server: Text = "Find my server",
+    find_hint: Text = "Postino looks up the server for your address; you can change what it finds.",
+    whole_address: Text = "Type your whole e-mail address, such as alice@example.org.",
+    looking_for: Text = "Looking for {domain}'s server…",
+    lookup_failed: Text = "The relay could not look up {domain} ({e}). Type the server below.",
+    found_server: Text = "Found {server} ({security}): {source}. Change it below if it is wrong.",
+    none_found: Text = "Postino found no server for {domain}: type it below (your provider's help pages name it).",
+    usual_name_untested: Text = "{domain} publishes no POP3 server; {host} is a usual name for it. Type your password and press Find again to test it, or change it below.",
+    trying: Text = "Trying {server}…",
+    usual_name_answers: Text = "{server} ({security}) answers: it is a usual name for {domain}'s server, not published by {domain}. Change it below if it is wrong.",
+    source_provider: Text = "Postino knows {domain}'s mail provider",
+    source_srv: Text = "{domain} publishes its POP3 server in DNS (SRV records)",
+    source_mx: Text = "{domain}'s mail goes to a provider Postino knows (MX records)",
+    source_guess: Text = "a usual name for {domain}'s server",
+    no_encryption: Text = "no encryption",
+
+    // What to do at the provider first, by provider key (crates/providers).
+    provider_notes: Notes = &[
+        ("gmail", "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with Google, or create an app password in your Google account (2-Step Verification must be on) and use it here."),
+        ("outlook", "Microsoft takes no password for POP: sign in with Microsoft. POP must be switched on first (Outlook.com: Settings, Mail, Forwarding and IMAP, \"Let devices and apps use POP\"; Microsoft 365: your administrator)."),
+        ("yahoo", "Create an app password in your Yahoo account security settings and use it here."),
+        ("gmx", "First enable POP3 access in GMX's settings (E-Mail, POP3/IMAP access)."),
+        ("webde", "First enable POP3 access in WEB.DE's settings (E-Mail, POP3/IMAP access)."),
+        ("fastmail", "Create an app password (Settings, Privacy & Security) and use it here."),
+        ("tonline", "Set an e-mail password (not your login password) in the T-Online e-mail settings."),
+        ("posteo", "Use your Posteo address as the user name and your account password."),
+        ("mailboxorg", "Use your full address as the user name."),
+        ("ionos", "Use your full address as the user name."),
+        ("orange", "Use your full Orange address as the user name."),
+        ("free", "Enable external access in your Free mail settings first."),
+        ("libero", "Use your full address as the user name."),
+        ("aruba", "Use your full address as the user name and your mailbox password."),
+    ],
+}
+
+catalog! {
+    EngineStrings, EN_ENGINE;
+    // What the engine worker says: failures it explains (explain.rs), relay refusals,
+    // certificate problems, Test connection (check.rs).
+    storage_open_failed: Text = "Postino cannot open its storage in this browser ({e}). Private windows and some privacy settings block it; open Postino in a normal window.",
+    not_logged_in_because: Text = "Postino did not log in to {host} because {problem}.",
     server_said: Text = "The server said: {text}",
     relay_close_code: Text = "relay close code {code}",
     relay_unreachable: Text = "Postino could not reach the relay at {relay}. Check the relay address in the account settings and that the relay is running. A relay reached under a name other than its own address answers only when it was started with --origin for this page.",
@@ -342,51 +397,7 @@ catalog! {
     close_connect_timeout: Text = "The relay timed out connecting to {dest}. Check the server name and port, or try again later.",
     close_other: Text = "The relay closed the connection: {reason} (code {code}).",
     no_reason: Text = "no reason given",
-
-    // The first check's question (first_check.rs), and Test connection.
-    first_check_title: Text = "How much mail to download for {name}?",
-    first_check_waiting: Plural = p("{n} message waits on the server.", "{n} messages wait on the server."),
-    first_check_everything: Text = "Everything ({messages}, {size})",
-    first_check_recent: Text = "The last {days} days ({messages}, {size})",
-    first_check_new: Text = "From now on (only new mail)",
-    first_check_hint: Text = "What you leave out stays on the server: \"On the server…\" in Settings lists it, and you can download any of it later.",
     count_messages: Plural = p("{n} message", "{n} messages"),
     tested: Text = "Connected to {host} and logged in as {user}: {mail} on the server ({size}). Nothing was downloaded.",
     check_settings: Text = "Check the account settings: {e}.",
-
-    // Address first (account_form.rs).
-    address: Text = "E-mail address",
-    find_server: Text = "Find my server",
-    find_hint: Text = "Postino looks up the server for your address; you can change what it finds.",
-    whole_address: Text = "Type your whole e-mail address, such as alice@example.org.",
-    looking_for: Text = "Looking for {domain}'s server…",
-    lookup_failed: Text = "The relay could not look up {domain} ({e}). Type the server below.",
-    found_server: Text = "Found {server} ({security}): {source}. Change it below if it is wrong.",
-    none_found: Text = "Postino found no server for {domain}: type it below (your provider's help pages name it).",
-    usual_name_untested: Text = "{domain} publishes no POP3 server; {host} is a usual name for it. Type your password and press Find again to test it, or change it below.",
-    trying: Text = "Trying {server}…",
-    usual_name_answers: Text = "{server} ({security}) answers: it is a usual name for {domain}'s server, not published by {domain}. Change it below if it is wrong.",
-    source_provider: Text = "Postino knows {domain}'s mail provider",
-    source_srv: Text = "{domain} publishes its POP3 server in DNS (SRV records)",
-    source_mx: Text = "{domain}'s mail goes to a provider Postino knows (MX records)",
-    source_guess: Text = "a usual name for {domain}'s server",
-    no_encryption: Text = "no encryption",
-
-    // What to do at the provider first, by provider key (crates/providers).
-    provider_notes: Notes = &[
-        ("gmail", "First enable POP in Gmail's settings (Forwarding and POP/IMAP). Then sign in with Google, or create an app password in your Google account (2-Step Verification must be on) and use it here."),
-        ("outlook", "Microsoft takes no password for POP: sign in with Microsoft. POP must be switched on first (Outlook.com: Settings, Mail, Forwarding and IMAP, \"Let devices and apps use POP\"; Microsoft 365: your administrator)."),
-        ("yahoo", "Create an app password in your Yahoo account security settings and use it here."),
-        ("gmx", "First enable POP3 access in GMX's settings (E-Mail, POP3/IMAP access)."),
-        ("webde", "First enable POP3 access in WEB.DE's settings (E-Mail, POP3/IMAP access)."),
-        ("fastmail", "Create an app password (Settings, Privacy & Security) and use it here."),
-        ("tonline", "Set an e-mail password (not your login password) in the T-Online e-mail settings."),
-        ("posteo", "Use your Posteo address as the user name and your account password."),
-        ("mailboxorg", "Use your full address as the user name."),
-        ("ionos", "Use your full address as the user name."),
-        ("orange", "Use your full Orange address as the user name."),
-        ("free", "Enable external access in your Free mail settings first."),
-        ("libero", "Use your full address as the user name."),
-        ("aruba", "Use your full address as the user name and your mailbox password."),
-    ],
 }

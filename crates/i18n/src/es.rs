@@ -1,6 +1,6 @@
 //! Español.
 
-use crate::{p, Strings};
+use crate::{p, EngineStrings, Strings};
 
 pub const ES: Strings = Strings {
     offline: "Sin conexión",
@@ -231,6 +231,54 @@ pub const ES: Strings = Strings {
     sign_in_timeout: "El inicio de sesión con {label} no ha terminado en 10 minutos. Vuelve a intentarlo.",
     no_sign_in_code: "{label} no ha devuelto ningún código de inicio de sesión. Vuelve a intentarlo.",
 
+
+    first_check_title: "¿Cuánto correo descargar para {name}?",
+    first_check_waiting: p("{n} mensaje espera en el servidor.", "{n} mensajes esperan en el servidor."),
+    first_check_everything: "Todo ({messages}, {size})",
+    first_check_recent: "Los últimos {days} días ({messages}, {size})",
+    first_check_new: "A partir de ahora (solo correo nuevo)",
+    first_check_hint: "Lo que dejes fuera se queda en el servidor: «En el servidor…» en Ajustes lo muestra, y puedes descargar cualquier parte más tarde.",
+    count_messages: p("{n} mensaje", "{n} mensajes"),
+
+    address: "Dirección de correo",
+    find_server: "Buscar mi servidor",
+    find_hint: "Postino busca el servidor de tu dirección; puedes cambiar lo que encuentre.",
+    whole_address: "Escribe tu dirección de correo completa, como alice@example.org.",
+    looking_for: "Buscando el servidor de {domain}…",
+    lookup_failed: "El relay no ha podido consultar {domain} ({e}). Escribe el servidor abajo.",
+    found_server: "Encontrado {server} ({security}): {source}. Cámbialo abajo si no es correcto.",
+    none_found: "Postino no ha encontrado ningún servidor para {domain}: escríbelo abajo (las páginas de ayuda de tu proveedor lo indican).",
+    usual_name_untested: "{domain} no publica ningún servidor POP3; {host} es un nombre habitual. Escribe tu contraseña y pulsa Buscar otra vez para probarlo, o cámbialo abajo.",
+    trying: "Probando {server}…",
+    usual_name_answers: "{server} ({security}) responde: es un nombre habitual para el servidor de {domain}, no publicado por {domain}. Cámbialo abajo si no es correcto.",
+    source_provider: "Postino conoce el proveedor de correo de {domain}",
+    source_srv: "{domain} publica su servidor POP3 en el DNS (registros SRV)",
+    source_mx: "el correo de {domain} va a un proveedor que Postino conoce (registros MX)",
+    source_guess: "un nombre habitual para el servidor de {domain}",
+    no_encryption: "sin cifrado",
+
+    provider_notes: &[
+        ("gmail", "Activa primero POP en los ajustes de Gmail (Reenvío y correo POP/IMAP). Después inicia sesión con Google, o crea una contraseña de aplicación en tu cuenta de Google (la verificación en dos pasos debe estar activada) y úsala aquí."),
+        ("outlook", "Microsoft no acepta contraseñas para POP: inicia sesión con Microsoft. Antes hay que activar POP (Outlook.com: Configuración, Correo, Reenvío e IMAP, «Permitir que los dispositivos y las aplicaciones usen POP»; Microsoft 365: tu administrador)."),
+        ("yahoo", "Crea una contraseña de aplicación en los ajustes de seguridad de tu cuenta de Yahoo y úsala aquí."),
+        ("gmx", "Activa primero el acceso POP3 en los ajustes de GMX (E-Mail, acceso POP3/IMAP)."),
+        ("webde", "Activa primero el acceso POP3 en los ajustes de WEB.DE (E-Mail, acceso POP3/IMAP)."),
+        ("fastmail", "Crea una contraseña de aplicación (Ajustes, Privacidad y seguridad) y úsala aquí."),
+        ("tonline", "Define una contraseña de correo (no la de inicio de sesión) en los ajustes de correo de T-Online."),
+        ("posteo", "Usa tu dirección de Posteo como nombre de usuario y la contraseña de tu cuenta."),
+        ("mailboxorg", "Usa tu dirección completa como nombre de usuario."),
+        ("ionos", "Usa tu dirección completa como nombre de usuario."),
+        ("orange", "Usa tu dirección completa de Orange como nombre de usuario."),
+        ("free", "Activa primero el acceso externo en los ajustes de tu correo de Free."),
+        ("libero", "Usa tu dirección completa como nombre de usuario."),
+        ("aruba", "Usa tu dirección completa como nombre de usuario y la contraseña de tu buzón."),
+    ],
+};
+
+/// What the engine worker says.
+pub const ES_ENGINE: EngineStrings = EngineStrings {
+    storage_open_failed: "Postino no puede abrir su almacenamiento en este navegador ({e}). Las ventanas privadas y algunos ajustes de privacidad lo bloquean; abre Postino en una ventana normal.",
+    not_logged_in_because: "Postino no ha iniciado sesión en {host} porque {problem}.",
     server_said: "El servidor dijo: {text}",
     relay_close_code: "código de cierre del relay {code}",
     relay_unreachable: "Postino no ha podido llegar al relay {relay}. Comprueba la dirección del relay en los ajustes de la cuenta y que el relay esté en marcha. Un relay al que se llega con un nombre distinto de su propia dirección solo responde si se inició con --origin para esta página.",
@@ -274,48 +322,7 @@ pub const ES: Strings = Strings {
     close_connect_timeout: "Se agotó el tiempo del relay al conectar con {dest}. Comprueba el nombre del servidor y el puerto, o inténtalo más tarde.",
     close_other: "El relay ha cerrado la conexión: {reason} (código {code}).",
     no_reason: "sin motivo indicado",
-
-    first_check_title: "¿Cuánto correo descargar para {name}?",
-    first_check_waiting: p("{n} mensaje espera en el servidor.", "{n} mensajes esperan en el servidor."),
-    first_check_everything: "Todo ({messages}, {size})",
-    first_check_recent: "Los últimos {days} días ({messages}, {size})",
-    first_check_new: "A partir de ahora (solo correo nuevo)",
-    first_check_hint: "Lo que dejes fuera se queda en el servidor: «En el servidor…» en Ajustes lo muestra, y puedes descargar cualquier parte más tarde.",
     count_messages: p("{n} mensaje", "{n} mensajes"),
     tested: "Conectado a {host} con sesión iniciada como {user}: {mail} en el servidor ({size}). No se ha descargado nada.",
     check_settings: "Revisa los ajustes de la cuenta: {e}.",
-
-    address: "Dirección de correo",
-    find_server: "Buscar mi servidor",
-    find_hint: "Postino busca el servidor de tu dirección; puedes cambiar lo que encuentre.",
-    whole_address: "Escribe tu dirección de correo completa, como alice@example.org.",
-    looking_for: "Buscando el servidor de {domain}…",
-    lookup_failed: "El relay no ha podido consultar {domain} ({e}). Escribe el servidor abajo.",
-    found_server: "Encontrado {server} ({security}): {source}. Cámbialo abajo si no es correcto.",
-    none_found: "Postino no ha encontrado ningún servidor para {domain}: escríbelo abajo (las páginas de ayuda de tu proveedor lo indican).",
-    usual_name_untested: "{domain} no publica ningún servidor POP3; {host} es un nombre habitual. Escribe tu contraseña y pulsa Buscar otra vez para probarlo, o cámbialo abajo.",
-    trying: "Probando {server}…",
-    usual_name_answers: "{server} ({security}) responde: es un nombre habitual para el servidor de {domain}, no publicado por {domain}. Cámbialo abajo si no es correcto.",
-    source_provider: "Postino conoce el proveedor de correo de {domain}",
-    source_srv: "{domain} publica su servidor POP3 en el DNS (registros SRV)",
-    source_mx: "el correo de {domain} va a un proveedor que Postino conoce (registros MX)",
-    source_guess: "un nombre habitual para el servidor de {domain}",
-    no_encryption: "sin cifrado",
-
-    provider_notes: &[
-        ("gmail", "Activa primero POP en los ajustes de Gmail (Reenvío y correo POP/IMAP). Después inicia sesión con Google, o crea una contraseña de aplicación en tu cuenta de Google (la verificación en dos pasos debe estar activada) y úsala aquí."),
-        ("outlook", "Microsoft no acepta contraseñas para POP: inicia sesión con Microsoft. Antes hay que activar POP (Outlook.com: Configuración, Correo, Reenvío e IMAP, «Permitir que los dispositivos y las aplicaciones usen POP»; Microsoft 365: tu administrador)."),
-        ("yahoo", "Crea una contraseña de aplicación en los ajustes de seguridad de tu cuenta de Yahoo y úsala aquí."),
-        ("gmx", "Activa primero el acceso POP3 en los ajustes de GMX (E-Mail, acceso POP3/IMAP)."),
-        ("webde", "Activa primero el acceso POP3 en los ajustes de WEB.DE (E-Mail, acceso POP3/IMAP)."),
-        ("fastmail", "Crea una contraseña de aplicación (Ajustes, Privacidad y seguridad) y úsala aquí."),
-        ("tonline", "Define una contraseña de correo (no la de inicio de sesión) en los ajustes de correo de T-Online."),
-        ("posteo", "Usa tu dirección de Posteo como nombre de usuario y la contraseña de tu cuenta."),
-        ("mailboxorg", "Usa tu dirección completa como nombre de usuario."),
-        ("ionos", "Usa tu dirección completa como nombre de usuario."),
-        ("orange", "Usa tu dirección completa de Orange como nombre de usuario."),
-        ("free", "Activa primero el acceso externo en los ajustes de tu correo de Free."),
-        ("libero", "Usa tu dirección completa como nombre de usuario."),
-        ("aruba", "Usa tu dirección completa como nombre de usuario y la contraseña de tu buzón."),
-    ],
 };

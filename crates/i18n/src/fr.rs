@@ -1,6 +1,6 @@
 //! Français.
 
-use crate::{p, Strings};
+use crate::{p, EngineStrings, Strings};
 
 pub const FR: Strings = Strings {
     offline: "Hors ligne",
@@ -231,6 +231,54 @@ pub const FR: Strings = Strings {
     sign_in_timeout: "La connexion avec {label} ne s'est pas terminée en 10 minutes. Réessayez.",
     no_sign_in_code: "{label} n'a renvoyé aucun code de connexion. Réessayez.",
 
+
+    first_check_title: "Quelle quantité de courrier télécharger pour {name} ?",
+    first_check_waiting: p("{n} message attend sur le serveur.", "{n} messages attendent sur le serveur."),
+    first_check_everything: "Tout ({messages}, {size})",
+    first_check_recent: "Les {days} derniers jours ({messages}, {size})",
+    first_check_new: "À partir de maintenant (seulement le nouveau courrier)",
+    first_check_hint: "Ce que vous laissez de côté reste sur le serveur : « Sur le serveur… » dans les Paramètres le liste, et vous pourrez en télécharger n'importe quelle partie plus tard.",
+    count_messages: p("{n} message", "{n} messages"),
+
+    address: "Adresse e-mail",
+    find_server: "Trouver mon serveur",
+    find_hint: "Postino cherche le serveur de votre adresse ; vous pouvez modifier ce qu'il trouve.",
+    whole_address: "Saisissez votre adresse e-mail complète, par exemple alice@example.org.",
+    looking_for: "Recherche du serveur de {domain}…",
+    lookup_failed: "Le relais n'a pas pu interroger {domain} ({e}). Saisissez le serveur ci-dessous.",
+    found_server: "Trouvé {server} ({security}) : {source}. Modifiez-le ci-dessous s'il est faux.",
+    none_found: "Postino n'a trouvé aucun serveur pour {domain} : saisissez-le ci-dessous (les pages d'aide de votre fournisseur l'indiquent).",
+    usual_name_untested: "{domain} ne publie aucun serveur POP3 ; {host} est un nom habituel. Saisissez votre mot de passe et appuyez de nouveau sur Trouver pour le tester, ou modifiez-le ci-dessous.",
+    trying: "Essai de {server}…",
+    usual_name_answers: "{server} ({security}) répond : c'est un nom habituel pour le serveur de {domain}, non publié par {domain}. Modifiez-le ci-dessous s'il est faux.",
+    source_provider: "Postino connaît le fournisseur de messagerie de {domain}",
+    source_srv: "{domain} publie son serveur POP3 dans le DNS (enregistrements SRV)",
+    source_mx: "le courrier de {domain} va chez un fournisseur que Postino connaît (enregistrements MX)",
+    source_guess: "un nom habituel pour le serveur de {domain}",
+    no_encryption: "aucun chiffrement",
+
+    provider_notes: &[
+        ("gmail", "Activez d'abord le POP dans les paramètres de Gmail (Transfert et POP/IMAP). Connectez-vous ensuite avec Google, ou créez un mot de passe d'application dans votre compte Google (la validation en deux étapes doit être activée) et utilisez-le ici."),
+        ("outlook", "Microsoft n'accepte pas de mot de passe pour le POP : connectez-vous avec Microsoft. Le POP doit d'abord être activé (Outlook.com : Paramètres, Courrier, Transfert et IMAP, « Autoriser les appareils et les applications à utiliser POP » ; Microsoft 365 : votre administrateur)."),
+        ("yahoo", "Créez un mot de passe d'application dans les paramètres de sécurité de votre compte Yahoo et utilisez-le ici."),
+        ("gmx", "Activez d'abord l'accès POP3 dans les paramètres de GMX (E-Mail, accès POP3/IMAP)."),
+        ("webde", "Activez d'abord l'accès POP3 dans les paramètres de WEB.DE (E-Mail, accès POP3/IMAP)."),
+        ("fastmail", "Créez un mot de passe d'application (Paramètres, Confidentialité et sécurité) et utilisez-le ici."),
+        ("tonline", "Définissez un mot de passe de messagerie (pas votre mot de passe de connexion) dans les paramètres de messagerie de T-Online."),
+        ("posteo", "Utilisez votre adresse Posteo comme nom d'utilisateur et le mot de passe de votre compte."),
+        ("mailboxorg", "Utilisez votre adresse complète comme nom d'utilisateur."),
+        ("ionos", "Utilisez votre adresse complète comme nom d'utilisateur."),
+        ("orange", "Utilisez votre adresse Orange complète comme nom d'utilisateur."),
+        ("free", "Activez d'abord l'accès externe dans les paramètres de votre messagerie Free."),
+        ("libero", "Utilisez votre adresse complète comme nom d'utilisateur."),
+        ("aruba", "Utilisez votre adresse complète comme nom d'utilisateur et le mot de passe de votre boîte."),
+    ],
+};
+
+/// What the engine worker says.
+pub const FR_ENGINE: EngineStrings = EngineStrings {
+    storage_open_failed: "Postino ne peut pas ouvrir son stockage dans ce navigateur ({e}). Les fenêtres privées et certains réglages de confidentialité le bloquent ; ouvrez Postino dans une fenêtre normale.",
+    not_logged_in_because: "Postino ne s'est pas connecté à {host} car {problem}.",
     server_said: "Le serveur a répondu : {text}",
     relay_close_code: "code de fermeture du relais {code}",
     relay_unreachable: "Postino n'a pas pu joindre le relais {relay}. Vérifiez l'adresse du relais dans les paramètres du compte et que le relais fonctionne. Un relais joint sous un autre nom que sa propre adresse ne répond que s'il a été lancé avec --origin pour cette page.",
@@ -274,48 +322,7 @@ pub const FR: Strings = Strings {
     close_connect_timeout: "Le délai de connexion du relais à {dest} a expiré. Vérifiez le nom du serveur et le port, ou réessayez plus tard.",
     close_other: "Le relais a fermé la connexion : {reason} (code {code}).",
     no_reason: "aucune raison donnée",
-
-    first_check_title: "Quelle quantité de courrier télécharger pour {name} ?",
-    first_check_waiting: p("{n} message attend sur le serveur.", "{n} messages attendent sur le serveur."),
-    first_check_everything: "Tout ({messages}, {size})",
-    first_check_recent: "Les {days} derniers jours ({messages}, {size})",
-    first_check_new: "À partir de maintenant (seulement le nouveau courrier)",
-    first_check_hint: "Ce que vous laissez de côté reste sur le serveur : « Sur le serveur… » dans les Paramètres le liste, et vous pourrez en télécharger n'importe quelle partie plus tard.",
     count_messages: p("{n} message", "{n} messages"),
     tested: "Connecté à {host} en tant que {user} : {mail} sur le serveur ({size}). Rien n'a été téléchargé.",
     check_settings: "Vérifiez les paramètres du compte : {e}.",
-
-    address: "Adresse e-mail",
-    find_server: "Trouver mon serveur",
-    find_hint: "Postino cherche le serveur de votre adresse ; vous pouvez modifier ce qu'il trouve.",
-    whole_address: "Saisissez votre adresse e-mail complète, par exemple alice@example.org.",
-    looking_for: "Recherche du serveur de {domain}…",
-    lookup_failed: "Le relais n'a pas pu interroger {domain} ({e}). Saisissez le serveur ci-dessous.",
-    found_server: "Trouvé {server} ({security}) : {source}. Modifiez-le ci-dessous s'il est faux.",
-    none_found: "Postino n'a trouvé aucun serveur pour {domain} : saisissez-le ci-dessous (les pages d'aide de votre fournisseur l'indiquent).",
-    usual_name_untested: "{domain} ne publie aucun serveur POP3 ; {host} est un nom habituel. Saisissez votre mot de passe et appuyez de nouveau sur Trouver pour le tester, ou modifiez-le ci-dessous.",
-    trying: "Essai de {server}…",
-    usual_name_answers: "{server} ({security}) répond : c'est un nom habituel pour le serveur de {domain}, non publié par {domain}. Modifiez-le ci-dessous s'il est faux.",
-    source_provider: "Postino connaît le fournisseur de messagerie de {domain}",
-    source_srv: "{domain} publie son serveur POP3 dans le DNS (enregistrements SRV)",
-    source_mx: "le courrier de {domain} va chez un fournisseur que Postino connaît (enregistrements MX)",
-    source_guess: "un nom habituel pour le serveur de {domain}",
-    no_encryption: "aucun chiffrement",
-
-    provider_notes: &[
-        ("gmail", "Activez d'abord le POP dans les paramètres de Gmail (Transfert et POP/IMAP). Connectez-vous ensuite avec Google, ou créez un mot de passe d'application dans votre compte Google (la validation en deux étapes doit être activée) et utilisez-le ici."),
-        ("outlook", "Microsoft n'accepte pas de mot de passe pour le POP : connectez-vous avec Microsoft. Le POP doit d'abord être activé (Outlook.com : Paramètres, Courrier, Transfert et IMAP, « Autoriser les appareils et les applications à utiliser POP » ; Microsoft 365 : votre administrateur)."),
-        ("yahoo", "Créez un mot de passe d'application dans les paramètres de sécurité de votre compte Yahoo et utilisez-le ici."),
-        ("gmx", "Activez d'abord l'accès POP3 dans les paramètres de GMX (E-Mail, accès POP3/IMAP)."),
-        ("webde", "Activez d'abord l'accès POP3 dans les paramètres de WEB.DE (E-Mail, accès POP3/IMAP)."),
-        ("fastmail", "Créez un mot de passe d'application (Paramètres, Confidentialité et sécurité) et utilisez-le ici."),
-        ("tonline", "Définissez un mot de passe de messagerie (pas votre mot de passe de connexion) dans les paramètres de messagerie de T-Online."),
-        ("posteo", "Utilisez votre adresse Posteo comme nom d'utilisateur et le mot de passe de votre compte."),
-        ("mailboxorg", "Utilisez votre adresse complète comme nom d'utilisateur."),
-        ("ionos", "Utilisez votre adresse complète comme nom d'utilisateur."),
-        ("orange", "Utilisez votre adresse Orange complète comme nom d'utilisateur."),
-        ("free", "Activez d'abord l'accès externe dans les paramètres de votre messagerie Free."),
-        ("libero", "Utilisez votre adresse complète comme nom d'utilisateur."),
-        ("aruba", "Utilisez votre adresse complète comme nom d'utilisateur et le mot de passe de votre boîte."),
-    ],
 };

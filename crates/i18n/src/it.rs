@@ -1,6 +1,6 @@
 //! Italiano.
 
-use crate::{p, Strings};
+use crate::{p, EngineStrings, Strings};
 
 pub const IT: Strings = Strings {
     offline: "Offline",
@@ -231,6 +231,54 @@ pub const IT: Strings = Strings {
     sign_in_timeout: "L'accesso con {label} non si è concluso entro 10 minuti. Riprova.",
     no_sign_in_code: "{label} non ha restituito alcun codice di accesso. Riprova.",
 
+
+    first_check_title: "Quanta posta scaricare per {name}?",
+    first_check_waiting: p("{n} messaggio attende sul server.", "{n} messaggi attendono sul server."),
+    first_check_everything: "Tutto ({messages}, {size})",
+    first_check_recent: "Gli ultimi {days} giorni ({messages}, {size})",
+    first_check_new: "Da ora in poi (solo posta nuova)",
+    first_check_hint: "Quello che escludi resta sul server: «Sul server…» nelle Impostazioni lo elenca, e puoi scaricarne qualsiasi parte più tardi.",
+    count_messages: p("{n} messaggio", "{n} messaggi"),
+
+    address: "Indirizzo e-mail",
+    find_server: "Trova il mio server",
+    find_hint: "Postino cerca il server del tuo indirizzo; puoi cambiare quello che trova.",
+    whole_address: "Scrivi l'indirizzo e-mail completo, per esempio alice@example.org.",
+    looking_for: "Cerco il server di {domain}…",
+    lookup_failed: "Il relay non è riuscito a cercare {domain} ({e}). Scrivi il server qui sotto.",
+    found_server: "Trovato {server} ({security}): {source}. Cambialo qui sotto se è sbagliato.",
+    none_found: "Postino non ha trovato un server per {domain}: scrivilo qui sotto (le pagine di aiuto del tuo provider lo indicano).",
+    usual_name_untested: "{domain} non pubblica un server POP3; {host} è un nome usuale. Scrivi la password e premi di nuovo Trova per provarlo, oppure cambialo qui sotto.",
+    trying: "Provo {server}…",
+    usual_name_answers: "{server} ({security}) risponde: è un nome usuale per il server di {domain}, non pubblicato da {domain}. Cambialo qui sotto se è sbagliato.",
+    source_provider: "Postino conosce il provider di posta di {domain}",
+    source_srv: "{domain} pubblica il suo server POP3 nel DNS (record SRV)",
+    source_mx: "la posta di {domain} va a un provider che Postino conosce (record MX)",
+    source_guess: "un nome usuale per il server di {domain}",
+    no_encryption: "nessuna cifratura",
+
+    provider_notes: &[
+        ("gmail", "Prima attiva il POP nelle impostazioni di Gmail (Inoltro e POP/IMAP). Poi accedi con Google, oppure crea una password per le app nel tuo account Google (serve la verifica in due passaggi) e usala qui."),
+        ("outlook", "Microsoft non accetta password per il POP: accedi con Microsoft. Prima va attivato il POP (Outlook.com: Impostazioni, Posta, Inoltro e IMAP, «Consenti a dispositivi e app di usare POP»; Microsoft 365: il tuo amministratore)."),
+        ("yahoo", "Crea una password per le app nelle impostazioni di sicurezza del tuo account Yahoo e usala qui."),
+        ("gmx", "Prima attiva l'accesso POP3 nelle impostazioni di GMX (E-Mail, accesso POP3/IMAP)."),
+        ("webde", "Prima attiva l'accesso POP3 nelle impostazioni di WEB.DE (E-Mail, accesso POP3/IMAP)."),
+        ("fastmail", "Crea una password per le app (Impostazioni, Privacy e sicurezza) e usala qui."),
+        ("tonline", "Imposta una password e-mail (non quella con cui accedi) nelle impostazioni e-mail di T-Online."),
+        ("posteo", "Usa il tuo indirizzo Posteo come nome utente e la password del tuo account."),
+        ("mailboxorg", "Usa l'indirizzo completo come nome utente."),
+        ("ionos", "Usa l'indirizzo completo come nome utente."),
+        ("orange", "Usa l'indirizzo Orange completo come nome utente."),
+        ("free", "Prima attiva l'accesso esterno nelle impostazioni della posta Free."),
+        ("libero", "Usa l'indirizzo completo come nome utente."),
+        ("aruba", "Usa l'indirizzo completo come nome utente e la password della casella."),
+    ],
+};
+
+/// What the engine worker says.
+pub const IT_ENGINE: EngineStrings = EngineStrings {
+    storage_open_failed: "Postino non riesce ad aprire il suo archivio in questo browser ({e}). Le finestre private e alcune impostazioni della privacy lo bloccano; apri Postino in una finestra normale.",
+    not_logged_in_because: "Postino non ha effettuato l'accesso a {host} perché {problem}.",
     server_said: "Il server ha detto: {text}",
     relay_close_code: "codice di chiusura del relay {code}",
     relay_unreachable: "Postino non è riuscito a raggiungere il relay {relay}. Controlla l'indirizzo del relay nelle impostazioni dell'account e che il relay sia in funzione. Un relay raggiunto con un nome diverso dal suo indirizzo risponde solo se è stato avviato con --origin per questa pagina.",
@@ -274,48 +322,7 @@ pub const IT: Strings = Strings {
     close_connect_timeout: "Il relay non è riuscito a connettersi a {dest} in tempo. Controlla nome del server e porta, o riprova più tardi.",
     close_other: "Il relay ha chiuso la connessione: {reason} (codice {code}).",
     no_reason: "nessun motivo indicato",
-
-    first_check_title: "Quanta posta scaricare per {name}?",
-    first_check_waiting: p("{n} messaggio attende sul server.", "{n} messaggi attendono sul server."),
-    first_check_everything: "Tutto ({messages}, {size})",
-    first_check_recent: "Gli ultimi {days} giorni ({messages}, {size})",
-    first_check_new: "Da ora in poi (solo posta nuova)",
-    first_check_hint: "Quello che escludi resta sul server: «Sul server…» nelle Impostazioni lo elenca, e puoi scaricarne qualsiasi parte più tardi.",
     count_messages: p("{n} messaggio", "{n} messaggi"),
     tested: "Connesso a {host} con accesso come {user}: {mail} sul server ({size}). Non è stato scaricato nulla.",
     check_settings: "Controlla le impostazioni dell'account: {e}.",
-
-    address: "Indirizzo e-mail",
-    find_server: "Trova il mio server",
-    find_hint: "Postino cerca il server del tuo indirizzo; puoi cambiare quello che trova.",
-    whole_address: "Scrivi l'indirizzo e-mail completo, per esempio alice@example.org.",
-    looking_for: "Cerco il server di {domain}…",
-    lookup_failed: "Il relay non è riuscito a cercare {domain} ({e}). Scrivi il server qui sotto.",
-    found_server: "Trovato {server} ({security}): {source}. Cambialo qui sotto se è sbagliato.",
-    none_found: "Postino non ha trovato un server per {domain}: scrivilo qui sotto (le pagine di aiuto del tuo provider lo indicano).",
-    usual_name_untested: "{domain} non pubblica un server POP3; {host} è un nome usuale. Scrivi la password e premi di nuovo Trova per provarlo, oppure cambialo qui sotto.",
-    trying: "Provo {server}…",
-    usual_name_answers: "{server} ({security}) risponde: è un nome usuale per il server di {domain}, non pubblicato da {domain}. Cambialo qui sotto se è sbagliato.",
-    source_provider: "Postino conosce il provider di posta di {domain}",
-    source_srv: "{domain} pubblica il suo server POP3 nel DNS (record SRV)",
-    source_mx: "la posta di {domain} va a un provider che Postino conosce (record MX)",
-    source_guess: "un nome usuale per il server di {domain}",
-    no_encryption: "nessuna cifratura",
-
-    provider_notes: &[
-        ("gmail", "Prima attiva il POP nelle impostazioni di Gmail (Inoltro e POP/IMAP). Poi accedi con Google, oppure crea una password per le app nel tuo account Google (serve la verifica in due passaggi) e usala qui."),
-        ("outlook", "Microsoft non accetta password per il POP: accedi con Microsoft. Prima va attivato il POP (Outlook.com: Impostazioni, Posta, Inoltro e IMAP, «Consenti a dispositivi e app di usare POP»; Microsoft 365: il tuo amministratore)."),
-        ("yahoo", "Crea una password per le app nelle impostazioni di sicurezza del tuo account Yahoo e usala qui."),
-        ("gmx", "Prima attiva l'accesso POP3 nelle impostazioni di GMX (E-Mail, accesso POP3/IMAP)."),
-        ("webde", "Prima attiva l'accesso POP3 nelle impostazioni di WEB.DE (E-Mail, accesso POP3/IMAP)."),
-        ("fastmail", "Crea una password per le app (Impostazioni, Privacy e sicurezza) e usala qui."),
-        ("tonline", "Imposta una password e-mail (non quella con cui accedi) nelle impostazioni e-mail di T-Online."),
-        ("posteo", "Usa il tuo indirizzo Posteo come nome utente e la password del tuo account."),
-        ("mailboxorg", "Usa l'indirizzo completo come nome utente."),
-        ("ionos", "Usa l'indirizzo completo come nome utente."),
-        ("orange", "Usa l'indirizzo Orange completo come nome utente."),
-        ("free", "Prima attiva l'accesso esterno nelle impostazioni della posta Free."),
-        ("libero", "Usa l'indirizzo completo come nome utente."),
-        ("aruba", "Usa l'indirizzo completo come nome utente e la password della casella."),
-    ],
 };

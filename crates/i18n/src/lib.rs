@@ -1,7 +1,8 @@
 //! Every sentence Postino shows, in English, Italian, German, French and Spanish.
 //!
-//! The catalog is Rust: [`Strings`] has one field per sentence, and each language is one
-//! `const` value of it ([`en::EN`], [`it::IT`], [`de::DE`], [`fr::FR`], [`es::ES`]). A sentence
+//! The catalog is Rust: [`Strings`] (the page's) and [`EngineStrings`] (the engine worker's,
+//! apart so that each bundle links only its own) have one field per sentence, and each language
+//! is one `const` value of each (`en::EN`, `it::IT`, ..., `it::IT_ENGINE`, ...). A sentence
 //! missing in a language is a missing field, so the build fails; an empty one, or one whose
 //! placeholders differ from the English, fails `cargo test -p postino-i18n`. Nothing is parsed
 //! or loaded at run time: the page and the engine worker each link only the text they use.
@@ -9,11 +10,12 @@
 //! - Placeholders are names in braces (`{name}`, `{host}`), put in with [`fill`].
 //! - A sentence that depends on a number is a [`Plural`]: `one` and `other`, chosen by the
 //!   language's rule ([`Lang::is_one`]), with the number as `{n}`.
-//! - The language in use is one per thread (the page, the worker): [`set`] and [`t`].
+//! - The language in use is one per thread (the page, the worker): [`set`], [`t`] and [`te`].
 //!
 //! To add a sentence: a field in `en.rs` with its English text, then the same field in every
 //! other language's file (the compiler lists the ones missing). To add a language: a variant of
-//! [`Lang`] with its code and name, and a file like `it.rs` with a full [`Strings`] value.
+//! [`Lang`] with its code and name, and a file like `it.rs` with a full [`Strings`] and
+//! [`EngineStrings`] value, named in [`Lang::strings`] and [`Lang::engine_strings`].
 #![forbid(unsafe_code)]
 
 use std::cell::Cell;
@@ -25,7 +27,7 @@ mod es;
 mod fr;
 mod it;
 
-pub use en::Strings;
+pub use en::{EngineStrings, Strings};
 
 /// A sentence that depends on a number `{n}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +93,7 @@ impl Lang {
             .unwrap_or_default()
     }
 
+    /// The page's sentences.
     pub fn strings(self) -> &'static Strings {
         match self {
             Lang::En => &en::EN,
@@ -98,6 +101,17 @@ impl Lang {
             Lang::De => &de::DE,
             Lang::Fr => &fr::FR,
             Lang::Es => &es::ES,
+        }
+    }
+
+    /// The engine worker's sentences.
+    pub fn engine_strings(self) -> &'static EngineStrings {
+        match self {
+            Lang::En => &en::EN_ENGINE,
+            Lang::It => &it::IT_ENGINE,
+            Lang::De => &de::DE_ENGINE,
+            Lang::Fr => &fr::FR_ENGINE,
+            Lang::Es => &es::ES_ENGINE,
         }
     }
 
@@ -152,9 +166,14 @@ pub fn lang() -> Lang {
     LANG.with(Cell::get)
 }
 
-/// The sentences of the language in use.
+/// The page's sentences in the language in use.
 pub fn t() -> &'static Strings {
     lang().strings()
+}
+
+/// The engine worker's sentences in the language in use.
+pub fn te() -> &'static EngineStrings {
+    lang().engine_strings()
 }
 
 /// `template` with each `{name}` replaced by the value of `name` in `args`; a name not in
@@ -213,7 +232,7 @@ pub fn provider_note(key: &str) -> Option<&'static str> {
 /// The sentence for a relay close `code` (`postino_contract::CLOSE_CODES`), with `{reason}`,
 /// `{dest}` and `{code}` to fill; `None` for a code that is not a refusal the user sees.
 pub fn close_sentence(code: u16) -> Option<&'static str> {
-    let t = t();
+    let t = te();
     Some(match code {
         4401 => t.close_token,
         4403 => t.close_forbidden,

@@ -16,16 +16,19 @@ fn placeholders(text: &str) -> BTreeSet<&str> {
     names
 }
 
+/// Every text of `lang`, the page's and the engine's.
+fn entries(lang: Lang) -> Vec<(String, &'static str)> {
+    let mut all = lang.strings().entries();
+    let engine = lang.engine_strings().entries();
+    all.extend(engine.into_iter().map(|(k, v)| (format!("engine.{k}"), v)));
+    all
+}
+
 #[test]
 fn no_text_is_missing_or_empty_in_any_language() {
-    let english: Vec<String> = Lang::En
-        .strings()
-        .entries()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let english: Vec<String> = entries(Lang::En).into_iter().map(|(k, _)| k).collect();
     for lang in Lang::ALL {
-        let entries = lang.strings().entries();
+        let entries = entries(lang);
         let keys: Vec<&String> = entries.iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
@@ -40,9 +43,9 @@ fn no_text_is_missing_or_empty_in_any_language() {
 
 #[test]
 fn placeholders_are_the_same_in_every_language() {
-    let english = Lang::En.strings().entries();
+    let english = entries(Lang::En);
     for lang in Lang::ALL {
-        for ((key, en), (_, text)) in english.iter().zip(lang.strings().entries()) {
+        for ((key, en), (_, text)) in english.iter().zip(entries(lang)) {
             let (mut want, mut got) = (placeholders(en), placeholders(text));
             // A singular may say "one" in words ("un messaggio") instead of `{n}`.
             if key.ends_with(".one") {
@@ -169,6 +172,22 @@ fn every_relay_refusal_has_its_sentence_with_the_contracts_placeholders() {
             c.code
         );
     }
-    assert_eq!(t().close_other, postino_contract::OTHER_RELAY_SENTENCE);
-    assert_eq!(t().no_reason, postino_contract::NO_REASON);
+    assert_eq!(te().close_other, postino_contract::OTHER_RELAY_SENTENCE);
+    assert_eq!(te().no_reason, postino_contract::NO_REASON);
+}
+
+#[test]
+fn sentences_in_both_catalogs_are_the_same() {
+    for lang in Lang::ALL {
+        let (page, engine) = (lang.strings(), lang.engine_strings());
+        assert_eq!(page.count_messages, engine.count_messages, "{lang:?}");
+        assert_eq!(
+            page.storage_open_failed, engine.storage_open_failed,
+            "{lang:?}"
+        );
+        assert_eq!(
+            page.not_logged_in_because, engine.not_logged_in_because,
+            "{lang:?}"
+        );
+    }
 }
