@@ -375,7 +375,7 @@ pub fn app() -> Html {
                         ],
                     )));
                 }
-                let secret = tokens.to_secret();
+                let secret = tokens.tokens.clone();
                 if let Err(e) = vault::remember(&store, &account, &secret).await {
                     d.dispatch(Action::Failed(fill(t().keep_sign_in_failed, &[("e", &e)])));
                 }

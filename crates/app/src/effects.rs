@@ -107,28 +107,22 @@ pub async fn fresh_secret(
         detail: None,
         refresh: false,
     };
-    let Some(tokens) = postino_engine::oauth::Tokens::from_secret(&secret) else {
-        return Err(sign_in_again(fill(
-            t().no_sign_in_held,
-            &[("name", &account.name)],
-        )));
-    };
-    let now = postino_engine::check::now_unix();
-    if !force && tokens.fresh(now) {
-        return Ok(secret);
-    }
-    match postino_engine::oauth::refresh(account, &tokens, now).await {
-        Ok(renewed) => {
-            let secret = renewed.to_secret();
-            if let Err(e) = vault::remember(store, account, &secret).await {
+    match engine::fresh(account, &secret, force).await {
+        Ok(None) => Ok(secret),
+        Ok(Some(renewed)) => {
+            if let Err(e) = vault::remember(store, account, &renewed).await {
                 d.dispatch(Action::Failed(fill(t().keep_renewed_failed, &[("e", &e)])));
             }
             d.dispatch(Action::Password {
                 account_id: account.id.clone(),
-                password: secret.clone(),
+                password: renewed.clone(),
             });
-            Ok(secret)
+            Ok(renewed)
         }
+        Err(postino_engine::oauth::OAuthError::NoTokens) => Err(sign_in_again(fill(
+            t().no_sign_in_held,
+            &[("name", &account.name)],
+        ))),
         Err(postino_engine::oauth::OAuthError::SignInAgain(why)) => Err(sign_in_again(why)),
         Err(postino_engine::oauth::OAuthError::Failed(why)) => Err(Failure::Message {
             text: fill(t().nothing_downloaded_retry, &[("why", &why)]),

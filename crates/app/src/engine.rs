@@ -14,9 +14,10 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect};
 use postino_engine::explain::Failure;
+use postino_engine::oauth::OAuthError;
 use postino_engine::locks;
 use postino_engine::protocol::{
-    from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Login, Reply, Request,
+    from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Login, OAuthCall, Reply, Request,
 };
 use postino_pop3::Secret;
 use postino_sync::triage::{Choice, ServerMessage, TriageReport};
@@ -373,18 +374,78 @@ fn failure_of(reply: Option<Reply>) -> Failure {
     }
 }
 
+/// The account and its secret: a password, or the tokens of a sign-in with a provider (the
+/// engine logs in with the access token alone).
 fn login(account: &Account, password: &Secret<String>) -> Login {
-    // An account that signs in with a provider holds its tokens here: the engine gets the
-    // access token alone.
-    let password = match &account.oauth {
-        Some(_) => postino_engine::oauth::Tokens::from_secret(password)
-            .map(|t| t.access)
-            .unwrap_or_else(|| password.clone()),
-        None => password.clone(),
-    };
     Login {
         account: account.clone(),
-        password,
+        password: password.clone(),
+    }
+}
+
+const NO_ANSWER: &str = "Postino's mail engine did not answer. Reload the page.";
+
+/// Sign-in with a provider: the engine redeems the code the provider sent back.
+pub async fn redeem(
+    client: &postino_sync::OAuthClient,
+    relay: &str,
+    code: Secret<String>,
+    verifier: Secret<String>,
+    redirect_uri: String,
+) -> Result<postino_engine::protocol::SignedIn, OAuthError> {
+    let call = OAuthCall::Redeem {
+        client: client.clone(),
+        relay: relay.to_string(),
+        code,
+        verifier,
+        redirect_uri,
+    };
+    match ask(Request::OAuth(call), None, None, None).await {
+        Some(Reply::SignedIn(r)) => r,
+        _ => Err(OAuthError::Failed(NO_ANSWER.into())),
+    }
+}
+
+/// The tokens to log in to `account` with: `None` while `tokens` are good, else renewed ones.
+pub async fn fresh(
+    account: &Account,
+    tokens: &Secret<String>,
+    force: bool,
+) -> Result<Option<Secret<String>>, OAuthError> {
+    let call = OAuthCall::Fresh {
+        account: account.clone(),
+        tokens: tokens.clone(),
+        force,
+    };
+    match ask(Request::OAuth(call), None, None, None).await {
+        Some(Reply::Fresh(r)) => r.map(|renewed| renewed.map(|r| r.0)),
+        _ => Err(OAuthError::Failed(NO_ANSWER.into())),
+    }
+}
+
+/// The sign-ins the relay at `relay` offers.
+pub async fn relay_clients(relay: &str) -> Result<Vec<postino_sync::OAuthClient>, String> {
+    let call = OAuthCall::RelayClients {
+        relay: relay.to_string(),
+    };
+    match ask(Request::OAuth(call), None, None, None).await {
+        Some(Reply::Clients(r)) => r,
+        _ => Err(NO_ANSWER.into()),
+    }
+}
+
+/// Where the relay finds the POP3 server of an address at `domain`.
+pub async fn autoconfig(
+    relay: &str,
+    domain: &str,
+) -> Result<Vec<postino_engine::autoconfig::Candidate>, String> {
+    let call = OAuthCall::Autoconfig {
+        relay: relay.to_string(),
+        domain: domain.to_string(),
+    };
+    match ask(Request::OAuth(call), None, None, None).await {
+        Some(Reply::Candidates(r)) => r,
+        _ => Err(NO_ANSWER.into()),
     }
 }
 

@@ -3,7 +3,8 @@
 //! verifier this page kept ([`postino_engine::oauth`]).
 
 use futures_channel::oneshot;
-use postino_engine::oauth::{self, Tokens, CHANNEL, RETURN_PAGE};
+use postino_engine::oauth::{self, CHANNEL, RETURN_PAGE};
+use postino_engine::protocol::SignedIn;
 use postino_i18n::{fill, t};
 use postino_sync::OAuthClient;
 use std::cell::RefCell;
@@ -40,7 +41,7 @@ pub async fn sign_in(
     client: &OAuthClient,
     relay: &str,
     login_hint: Option<&str>,
-) -> Result<Tokens, String> {
+) -> Result<SignedIn, String> {
     let label = client.label.as_str();
     let Some(window) = window else {
         return Err(fill(t().popup_blocked, &[("label", &label)]));
@@ -67,15 +68,10 @@ pub async fn sign_in(
     let Some(code) = answer.code else {
         return Err(fill(t().no_sign_in_code, &[("label", &label)]));
     };
-    oauth::redeem(
-        client,
-        relay,
-        &started,
-        code.expose(),
-        postino_engine::check::now_unix(),
-    )
-    .await
-    .map_err(|e| format!("{e}."))
+    // Redeemed by the engine: the token endpoint's answer is parsed there, not in the page.
+    crate::engine::redeem(client, relay, code, started.verifier, started.redirect_uri)
+        .await
+        .map_err(|e| format!("{e}."))
 }
 
 /// The answer for `state` from `oauth-return.html`, or `None` at the deadline. Answers for

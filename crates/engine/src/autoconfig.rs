@@ -3,10 +3,10 @@
 //! point at a known provider, else guesses the app tries with Test connection).
 
 use postino_sync::Security;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One place the server may be, in the order to try them.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
     pub host: String,
     pub port: u16,

@@ -4,6 +4,11 @@
 //! or by the relay's own client (`/v1/oauth/exchange`: Google wants a secret even with PKCE),
 //! and the refresh of the access token ahead of its expiry.
 //!
+//! The page does only what needs its window: [`begin`] (PKCE, `state`, the URL) and
+//! [`read_return`]; the engine worker does the rest ([`crate::protocol::OAuthCall`]): redeeming,
+//! refreshing, the relay's lists, and parsing what token endpoints and the relay answer, so
+//! that none of it is in the page's bundle.
+//!
 //! The tokens are kept like a remembered password: [`Tokens::to_secret`] is what the page hands
 //! to [`crate::vault::remember`] (encrypted under the non-extractable key, bound to the account
 //! and its client), and what it holds for the session. A check is given the access token alone.
@@ -112,19 +117,22 @@ impl Tokens {
 }
 
 /// Why a sign-in or a refresh failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OAuthError {
     /// The provider ended the sign-in (refresh token expired or revoked, consent withdrawn):
     /// only signing in again helps. The text says why, in the provider's words where it gave any.
     SignInAgain(String),
     /// Anything else (the network, the relay, a malformed answer): trying again may help.
     Failed(String),
+    /// The tokens given are not tokens Postino kept (none held for the account).
+    NoTokens,
 }
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OAuthError::SignInAgain(s) | OAuthError::Failed(s) => f.write_str(s),
+            OAuthError::NoTokens => f.write_str("no sign-in is held"),
         }
     }
 }
@@ -539,6 +547,35 @@ pub async fn refresh(account: &Account, tokens: &Tokens, now: i64) -> Result<Tok
         )),
         other => other,
     })
+}
+
+/// The tokens to log in to `account` with: `tokens` as they are while the access token has
+/// [`REFRESH_AHEAD`] seconds left and not `force`d (`None`), else renewed.
+pub async fn fresh(
+    account: &Account,
+    tokens: &Secret<String>,
+    force: bool,
+) -> Result<Option<Secret<String>>, OAuthError> {
+    let tokens = Tokens::from_secret(tokens).ok_or(OAuthError::NoTokens)?;
+    let now = crate::check::now_unix();
+    if !force && tokens.fresh(now) {
+        return Ok(None);
+    }
+    refresh(account, &tokens, now)
+        .await
+        .map(|renewed| Some(renewed.to_secret()))
+}
+
+/// What a login of `account` sends as the secret: the access token of its tokens for an
+/// account that signs in with a provider, else the password as it is.
+pub fn login_secret(account: &Account, secret: &Secret<String>) -> Secret<String> {
+    match &account.oauth {
+        Some(_) => Tokens::from_secret(secret)
+            .map(|t| t.access)
+            // Not tokens: nothing that could be a token is sent; the server refuses the login.
+            .unwrap_or_else(|| Secret::new(String::new())),
+        None => secret.clone(),
+    }
 }
 
 /// The sign-in clients the account's relay offers (`GET /v1/oauth/providers`): relay-held

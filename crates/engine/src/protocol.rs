@@ -29,13 +29,55 @@ mod secret_text {
     }
 }
 
-/// An account to act on, with the password to log in with.
+/// An account to act on, with the password to log in with: for an account that signs in with
+/// a provider, its tokens as [`crate::oauth::Tokens::to_secret`] keeps them (the engine logs in
+/// with the access token alone).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Login {
     pub account: Account,
     #[serde(with = "secret_text")]
     pub password: Secret<String>,
 }
+
+/// Sign-in with a provider, done by the engine: the calls to token endpoints, the relay's lists,
+/// and the parsing of what they answer stay out of the page (and its bundle).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum OAuthCall {
+    /// Redeem the code the provider sent back, with the verifier the page kept.
+    Redeem {
+        client: postino_sync::OAuthClient,
+        relay: String,
+        #[serde(with = "secret_text")]
+        code: Secret<String>,
+        #[serde(with = "secret_text")]
+        verifier: Secret<String>,
+        redirect_uri: String,
+    },
+    /// The tokens to log in with: refreshed when the access token is about to expire, or
+    /// whatever its expiry with `force` (the server refused it).
+    Fresh {
+        account: Account,
+        #[serde(with = "secret_text")]
+        tokens: Secret<String>,
+        force: bool,
+    },
+    /// The sign-ins the relay offers (`GET /v1/oauth/providers`).
+    RelayClients { relay: String },
+    /// Where the POP3 server of an address at `domain` is (`GET /v1/autoconfig/{domain}`).
+    Autoconfig { relay: String, domain: String },
+}
+
+/// A sign-in redeemed: the tokens to keep, and the address the provider says signed in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignedIn {
+    #[serde(with = "secret_text")]
+    pub tokens: Secret<String>,
+    pub account: Option<String>,
+}
+
+/// Renewed tokens, if the old ones were about to expire.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Renewed(#[serde(with = "secret_text")] pub Secret<String>);
 
 /// What the page asks of the engine.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,6 +105,8 @@ pub enum Request {
         survey: FirstCheck,
         scope: Scope,
     },
+    /// Sign-in with a provider, and the relay's lists.
+    OAuth(OAuthCall),
     /// Import the `File`s sent beside this request (`.eml` or mbox).
     Import,
     /// Put whatever stored mail the search index lacks into it.
@@ -80,6 +124,11 @@ pub enum Reply {
     Surveyed(Result<FirstCheck, Failure>),
     /// How many messages were recorded as skipped.
     LeftOut(Result<usize, String>),
+    SignedIn(Result<SignedIn, crate::oauth::OAuthError>),
+    /// `None`: the tokens given are still good.
+    Fresh(Result<Option<Renewed>, crate::oauth::OAuthError>),
+    Clients(Result<Vec<postino_sync::OAuthClient>, String>),
+    Candidates(Result<Vec<crate::autoconfig::Candidate>, String>),
     Imported(Result<Imported, String>),
     Indexed,
 }

@@ -21,7 +21,8 @@ use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::locks::{self, LockGuard};
 use crate::protocol::{
-    account_lock, from_js, life_lock, to_js, Envelope, Event, Hello, Login, Reply, Request,
+    account_lock, from_js, life_lock, to_js, Envelope, Event, Hello, Login, OAuthCall, Renewed,
+    Reply, Request, SignedIn,
 };
 use crate::{check, import, indexer};
 
@@ -129,7 +130,24 @@ async fn greet(hello: Hello) {
 }
 
 async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore>) -> Reply {
+    // An account that signs in with a provider logs in with its access token alone.
+    let with_access = |login: Login| Login {
+        password: crate::oauth::login_secret(&login.account, &login.password),
+        account: login.account,
+    };
+    let request = match request {
+        Request::Check(login) => Request::Check(with_access(login)),
+        Request::TestConnection(login) => Request::TestConnection(with_access(login)),
+        Request::ListServer(login) => Request::ListServer(with_access(login)),
+        Request::Survey(login) => Request::Survey(with_access(login)),
+        Request::ApplyTriage { login, choices } => Request::ApplyTriage {
+            login: with_access(login),
+            choices,
+        },
+        other => other,
+    };
     match request {
+        Request::OAuth(call) => oauth_call(call).await,
         Request::Check(login) => Reply::Checked(run_check(id, &store, login).await),
         Request::Cancel => {
             // A check waiting for another tab stops waiting now, not when that tab is done.
@@ -206,6 +224,46 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
         Request::Index => {
             indexer::request(store, notify());
             Reply::Indexed
+        }
+    }
+}
+
+/// Sign-in with a provider and the relay's lists: network calls and parsing done here.
+async fn oauth_call(call: OAuthCall) -> Reply {
+    use crate::oauth;
+    match call {
+        OAuthCall::Redeem {
+            client,
+            relay,
+            code,
+            verifier,
+            redirect_uri,
+        } => {
+            let sign_in = oauth::SignIn {
+                url: String::new(),
+                state: String::new(),
+                verifier,
+                redirect_uri,
+            };
+            let redeemed =
+                oauth::redeem(&client, &relay, &sign_in, code.expose(), check::now_unix()).await;
+            Reply::SignedIn(redeemed.map(|tokens| SignedIn {
+                account: tokens.account.clone(),
+                tokens: tokens.to_secret(),
+            }))
+        }
+        OAuthCall::Fresh {
+            account,
+            tokens,
+            force,
+        } => Reply::Fresh(
+            oauth::fresh(&account, &tokens, force)
+                .await
+                .map(|renewed| renewed.map(Renewed)),
+        ),
+        OAuthCall::RelayClients { relay } => Reply::Clients(oauth::relay_clients(&relay).await),
+        OAuthCall::Autoconfig { relay, domain } => {
+            Reply::Candidates(crate::autoconfig::find(&relay, &domain).await)
         }
     }
 }

@@ -69,7 +69,7 @@ pub fn account_form(props: &Props) -> Html {
             .unwrap_or_else(|| props.default_relay.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(list) = postino_engine::oauth::relay_clients(&relay_address).await {
+                if let Ok(list) = crate::engine::relay_clients(&relay_address).await {
                     clients.set(list);
                 }
             });
@@ -369,7 +369,7 @@ pub fn account_form(props: &Props) -> Html {
                     user: address,
                     ..account
                 };
-                on_save.emit((account, Some(tokens.to_secret())));
+                on_save.emit((account, Some(tokens.tokens)));
             });
         })
     };
@@ -464,7 +464,7 @@ pub fn account_form(props: &Props) -> Html {
                     }
                 }
                 let candidates =
-                    match postino_engine::autoconfig::find(&relay_address, &domain).await {
+                    match crate::engine::autoconfig(&relay_address, &domain).await {
                         Ok(c) => c,
                         Err(e) => {
                             return found.set(Some(postino_i18n::fill(
