@@ -63,11 +63,9 @@ pub fn relay_is_loopback(relay: &str) -> bool {
 fn plaintext_refusal(account: &Account) -> Option<Failure> {
     (account.security == postino_sync::Security::None && !relay_is_loopback(&account.relay)).then(
         || Failure::Message {
-            text: format!(
-                "\"No encryption\" is allowed only when the relay runs on this computer too \
-                 ({} does not): otherwise your password would cross the network readable. Choose \
-                 TLS or STARTTLS for {}.",
-                account.relay, account.host
+            text: postino_i18n::fill(
+                postino_i18n::te().plaintext_refused,
+                &[("relay", &account.relay), ("host", &account.host)],
             ),
             detail: None,
         },

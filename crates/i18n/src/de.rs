@@ -324,5 +324,6 @@ pub const DE_ENGINE: EngineStrings = EngineStrings {
     no_reason: "kein Grund angegeben",
     count_messages: p("{n} Nachricht", "{n} Nachrichten"),
     tested: "Mit {host} verbunden und als {user} angemeldet: {mail} auf dem Server ({size}). Es wurde nichts heruntergeladen.",
+    plaintext_refused: "„Keine Verschlüsselung“ ist nur erlaubt, wenn auch das Relay auf diesem Computer läuft ({relay} tut das nicht): sonst ginge dein Passwort lesbar über das Netz. Wähle TLS oder STARTTLS für {host}.",
     check_settings: "Prüfe die Kontoeinstellungen: {e}.",
 };

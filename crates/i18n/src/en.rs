@@ -399,5 +399,6 @@ catalog! {
     no_reason: Text = "no reason given",
     count_messages: Plural = p("{n} message", "{n} messages"),
     tested: Text = "Connected to {host} and logged in as {user}: {mail} on the server ({size}). Nothing was downloaded.",
+    plaintext_refused: Text = "\"No encryption\" is allowed only when the relay runs on this computer too ({relay} does not): otherwise your password would cross the network readable. Choose TLS or STARTTLS for {host}.",
     check_settings: Text = "Check the account settings: {e}.",
 }

@@ -324,5 +324,6 @@ pub const ES_ENGINE: EngineStrings = EngineStrings {
     no_reason: "sin motivo indicado",
     count_messages: p("{n} mensaje", "{n} mensajes"),
     tested: "Conectado a {host} con sesión iniciada como {user}: {mail} en el servidor ({size}). No se ha descargado nada.",
+    plaintext_refused: "«Sin cifrado» solo se permite si el relay también se ejecuta en este ordenador ({relay} no lo hace): si no, tu contraseña cruzaría la red legible. Elige TLS o STARTTLS para {host}.",
     check_settings: "Revisa los ajustes de la cuenta: {e}.",
 };

@@ -324,5 +324,6 @@ pub const FR_ENGINE: EngineStrings = EngineStrings {
     no_reason: "aucune raison donnée",
     count_messages: p("{n} message", "{n} messages"),
     tested: "Connecté à {host} en tant que {user} : {mail} sur le serveur ({size}). Rien n'a été téléchargé.",
+    plaintext_refused: "« Aucun chiffrement » n'est permis que si le relais tourne aussi sur cet ordinateur (ce n'est pas le cas de {relay}) : sinon votre mot de passe traverserait le réseau en clair. Choisissez TLS ou STARTTLS pour {host}.",
     check_settings: "Vérifiez les paramètres du compte : {e}.",
 };

@@ -324,5 +324,6 @@ pub const IT_ENGINE: EngineStrings = EngineStrings {
     no_reason: "nessun motivo indicato",
     count_messages: p("{n} messaggio", "{n} messaggi"),
     tested: "Connesso a {host} con accesso come {user}: {mail} sul server ({size}). Non è stato scaricato nulla.",
+    plaintext_refused: "«Nessuna cifratura» è consentita solo se anche il relay gira su questo computer ({relay} non lo fa): altrimenti la password attraverserebbe la rete in chiaro. Scegli TLS o STARTTLS per {host}.",
     check_settings: "Controlla le impostazioni dell'account: {e}.",
 };
