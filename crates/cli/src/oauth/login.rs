@@ -11,13 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use postino_oauth_client::escape;
 use postino_pop3::Secret;
 use postino_sync::untrusted::display_text;
 use ring::rand::SecureRandom as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::token_endpoint::{self, escape, TokenError};
+use super::token_endpoint::{self, TokenError};
 use super::{client_form, store};
 use crate::config::{AccountConfig, OAuthSettings, TokenSource};
 use crate::exit::Exit;

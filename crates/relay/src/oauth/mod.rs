@@ -10,12 +10,11 @@
 //! allowed origin (by default the relay's own) are served, and only those get CORS headers.
 //! Logs name the provider and the outcome, never a code, a token or an account.
 //!
-//! - [`providers`]: the settings file; [`sealed`]: the sealing key; [`token_endpoint`]: the
-//!   HTTP call.
+//! - [`providers`]: the settings file; [`sealed`]: the sealing key; the HTTP call is
+//!   `postino_oauth_client`'s (the `postino` command's too).
 
 pub mod providers;
 pub mod sealed;
-pub mod token_endpoint;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +33,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use postino_contract::{OAUTH_EXCHANGE, OAUTH_PROVIDERS, OAUTH_REFRESH, OAUTH_SIGN_IN_AGAIN};
+use postino_oauth_client::CallError;
 use postino_pop3::secret::Secret;
 use serde::Deserialize;
 
@@ -41,7 +41,6 @@ use crate::limits::{ConnectionLimits, LimitHit};
 use crate::RelayState;
 use providers::{OAuthSettings, Provider};
 use sealed::SealingKey;
-use token_endpoint::CallError;
 
 /// The largest request body of an exchange or a refresh.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -74,7 +73,7 @@ impl OAuthService {
                 MAX_IN_PROGRESS_PER_IP,
                 settings.requests_per_minute,
             )),
-            tls: token_endpoint::tls_config(),
+            tls: postino_oauth_client::tls_config(),
             providers: settings.providers,
         })
     }
@@ -474,31 +473,38 @@ async fn call_token_endpoint(
     let mut form: Vec<(&str, &Secret<String>)> = grant.to_vec();
     form.push(("client_id", &client_id));
     form.push(("client_secret", client_secret));
-    let (status, body) = token_endpoint::post_form(
+    let (status, body) = postino_oauth_client::post_form(
         &provider.token_url,
         &form,
         &oauth.tls,
         oauth.timeout,
+        concat!("postino-relay/", env!("CARGO_PKG_VERSION")),
     )
     .await
-    .map_err(|e| match e {
-        CallError::Timeout => Failure::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "provider_timeout",
-            format!(
-                "{} did not answer within {} s; try again later",
-                provider.label,
-                oauth.timeout.as_secs()
-            ),
-        ),
-        CallError::Failed(why) => {
-            tracing::warn!(provider = %provider.name, error = %why, "token endpoint unreachable");
-            Failure::new(
-                StatusCode::BAD_GATEWAY,
-                "provider_unreachable",
-                format!("the relay could not reach {}: {why}", provider.label),
-            )
-        }
+    .map_err(|e| {
+        let why = match e {
+            CallError::Timeout => {
+                return Failure::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "provider_timeout",
+                    format!(
+                        "{} did not answer within {} s; try again later",
+                        provider.label,
+                        oauth.timeout.as_secs()
+                    ),
+                )
+            }
+            // The settings file's check (`providers::endpoint`) keeps these two out.
+            CallError::NoHost => "no host".to_owned(),
+            CallError::NotHttps => "its token URL is not https://".to_owned(),
+            CallError::Failed(why) => why,
+        };
+        tracing::warn!(provider = %provider.name, error = %why, "token endpoint unreachable");
+        Failure::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_unreachable",
+            format!("the relay could not reach {}: {why}", provider.label),
+        )
     })?;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if !status.is_success() {
