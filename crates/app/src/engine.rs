@@ -14,8 +14,8 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect};
 use postino_engine::explain::Failure;
-use postino_engine::oauth::OAuthError;
 use postino_engine::locks;
+use postino_engine::oauth::OAuthError;
 use postino_engine::protocol::{
     from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Login, OAuthCall, Reply, Request,
 };

@@ -117,7 +117,9 @@ pub enum Request {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reply {
     Checked(Result<SyncReport, Failure>),
-    Cancelled { was_running: bool },
+    Cancelled {
+        was_running: bool,
+    },
     Tested(Result<String, Failure>),
     Listed(Result<Vec<ServerMessage>, Failure>),
     Triaged(Result<TriageReport, Failure>),

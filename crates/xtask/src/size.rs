@@ -13,10 +13,13 @@ const UI_GOAL: u64 = 200 * 1024;
 const ALL_GOAL: u64 = 450 * 1024;
 
 /// What CI holds the build to: the sizes reached, with a little room, so that nothing grows
-/// unnoticed. They are over the goals above (README, "Size"): the UI bundle is Yew, the views
-/// and mail-parser; the engine is rustls, ring, webpki's roots and the sync engine at speed.
-const UI_LIMIT: u64 = 350 * 1024;
-const ALL_LIMIT: u64 = 890 * 1024;
+/// unnoticed. They are over the goals above (README, "Size"): the UI bundle is Yew, the views,
+/// mail-parser and the UI's sentences in five languages (about 28 KB gzipped); the engine is
+/// rustls, ring, webpki's roots and the sync engine at speed. Raised on 2026-11-28 from 350 and
+/// 890 KB for sign-in with a provider, the first check's question, address-first setup and
+/// the five languages (README, "Size", has the figures).
+const UI_LIMIT: u64 = 412 * 1024;
+const ALL_LIMIT: u64 = 990 * 1024;
 
 struct File {
     name: String,

@@ -463,16 +463,15 @@ pub fn account_form(props: &Props) -> Html {
                         i.set_value(&typed);
                     }
                 }
-                let candidates =
-                    match crate::engine::autoconfig(&relay_address, &domain).await {
-                        Ok(c) => c,
-                        Err(e) => {
-                            return found.set(Some(postino_i18n::fill(
-                                t().lookup_failed,
-                                &[("domain", &domain), ("e", &e)],
-                            )))
-                        }
-                    };
+                let candidates = match crate::engine::autoconfig(&relay_address, &domain).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return found.set(Some(postino_i18n::fill(
+                            t().lookup_failed,
+                            &[("domain", &domain), ("e", &e)],
+                        )))
+                    }
+                };
                 // A known or published server: used as found.
                 if let Some(c) = candidates.iter().find(|c| !c.is_guess()) {
                     fill(c);
