@@ -114,10 +114,18 @@ async function dovecotRelayAndApp(use, usePage, { fixtures: dir, tokens = [] } =
   return { password, dovecot, relay, page };
 }
 
-/** Adds alice's pop3s account on that Dovecot and trusts its certificate. */
-async function addAccount(page, dovecot, password) {
+/**
+ * Adds alice's pop3s account on that Dovecot and trusts its certificate. A mailbox of more
+ * than 25 messages (`firstCheck`) makes the first check ask how much: everything.
+ */
+async function addAccount(page, dovecot, password, { firstCheck = false } = {}) {
   await fillAccountForm(page, { host: '127.0.0.1', port: dovecot.pop3s_port, security: 'tls', user: 'alice', password });
   await trustCertificate(page, dovecot.fingerprint);
+  if (firstCheck) {
+    await page.locator('#first-check-go').waitFor({ timeout: SYNC_MS });
+    await page.check('#first-check-everything');
+    await page.click('#first-check-go');
+  }
 }
 
 // Polls until the error line passes `check`: an earlier error (say, the certificate one before
@@ -496,7 +504,7 @@ test('Stop during a check keeps what arrived; the next check brings only the res
       );
     }
     const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage, { fixtures: dir });
-    await addAccount(page, dovecot, password);
+    await addAccount(page, dovecot, password, { firstCheck: true });
 
     // Some megabytes in, press Stop.
     await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 5_000_000, null, {
@@ -642,7 +650,7 @@ test('two tabs, one account: one downloads while the other waits, and nothing is
     const second = usePage(await page.context().newPage());
     await page.locator('#remember').waitFor({ timeout: APP_START_MS });
     await page.locator('#remember').check();
-    await addAccount(page, dovecot, password);
+    await addAccount(page, dovecot, password, { firstCheck: true });
     await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 1_000_000, null, {
       timeout: SYNC_MS,
       polling: 20,
@@ -684,7 +692,7 @@ test('an engine that dies in the middle of a check loses nothing committed; the 
     const COUNT = 600;
     const dir = bulkFixtures(use, 'crash', COUNT, 100);
     const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage, { fixtures: dir });
-    await addAccount(page, dovecot, password);
+    await addAccount(page, dovecot, password, { firstCheck: true });
     await page.waitForFunction(() => Number(document.querySelector('#status progress')?.value) > 5_000_000, null, {
       timeout: SYNC_MS,
       polling: 20,
