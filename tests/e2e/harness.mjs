@@ -507,3 +507,43 @@ export async function waitForSubjects(page, subjects, timeout) {
       );
     });
 }
+
+/**
+ * Runs `body(use)` where `use(resource, stop)` registers a cleanup; cleanups run in reverse
+ * order whatever happens, and a failing test leaves target/e2e/NAME.png of every open page.
+ */
+export async function withResources(t, body) {
+  const cleanups = [];
+  const pages = [];
+  const logs = [];
+  const use = (resource, stop) => {
+    cleanups.push(() => stop(resource));
+    if (typeof resource.log === 'function') logs.push(resource.log);
+    return resource;
+  };
+  const usePage = (page) => {
+    pages.push(page);
+    return page;
+  };
+  try {
+    await body(use, usePage);
+  } catch (error) {
+    for (const [index, page] of pages.entries()) {
+      const file = await screenshot(page, `${t.name}${pages.length > 1 ? `-${index}` : ''}`);
+      if (file) t.diagnostic(`screenshot: ${file}`);
+    }
+    for (const log of logs) {
+      const text = log();
+      if (text) t.diagnostic(text);
+    }
+    throw error;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (e) {
+        t.diagnostic(`cleanup failed: ${e.message}`);
+      }
+    }
+  }
+}

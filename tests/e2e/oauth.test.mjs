@@ -16,12 +16,12 @@ import {
   freePort,
   launchBrowser,
   randomPassword,
-  screenshot,
   startDovecot,
   startOAuthMock,
   startRecordingProxy,
   startRelay,
   waitForSubjects,
+  withResources,
   writeOAuthFile,
 } from './harness.mjs';
 
@@ -30,34 +30,6 @@ const SYNC_MS = 90_000;
 const USER = 'alice@example.org';
 /** Access tokens live this long; the app refreshes those with under 300 s left. */
 const ACCESS_TTL = 310;
-
-async function withResources(t, body) {
-  const cleanups = [];
-  const pages = [];
-  const logs = [];
-  const use = (resource, stop) => {
-    cleanups.push(() => stop(resource));
-    if (typeof resource.log === 'function') logs.push(resource.log);
-    return resource;
-  };
-  const usePage = (page) => {
-    pages.push(page);
-    return page;
-  };
-  try {
-    await body(use, usePage);
-  } catch (e) {
-    for (const [i, page] of pages.entries()) {
-      await screenshot(page, `${t.name}-${i}`).catch(() => {});
-    }
-    for (const log of logs) t.diagnostic(log());
-    throw e;
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch(() => {});
-    }
-  }
-}
 
 /** Clicks `button` and follows the sign-in window it opens until that window closes itself. */
 async function signInThrough(page, button) {

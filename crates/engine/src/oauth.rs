@@ -297,16 +297,31 @@ async fn post(
     content_type: &str,
     body: &str,
 ) -> Result<(u16, serde_json::Value), String> {
+    fetch_json(url, Some((content_type, body))).await
+}
+
+/// A GET (`body` `None`) or a POST of `body` (its content type and text), answered within
+/// [`DEADLINE_MS`] (the answer's body included): the status and the answer as JSON (`Null` if
+/// it is not JSON, or larger than any answer of a token endpoint or the relay should be).
+async fn fetch_json(
+    url: &str,
+    body: Option<(&str, &str)>,
+) -> Result<(u16, serde_json::Value), String> {
     let controller = web_sys::AbortController::new().map_err(js)?;
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
     init.set_signal(Some(&controller.signal()));
     init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_cache(web_sys::RequestCache::NoStore);
     let headers = web_sys::Headers::new().map_err(js)?;
-    headers.set("Content-Type", content_type).map_err(js)?;
     headers.set("Accept", "application/json").map_err(js)?;
+    match body {
+        Some((content_type, body)) => {
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(body));
+            init.set_cache(web_sys::RequestCache::NoStore);
+            headers.set("Content-Type", content_type).map_err(js)?;
+        }
+        None => init.set_method("GET"),
+    }
     init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js)?;
     let global = js_sys::global();
@@ -330,21 +345,22 @@ async fn post(
         .map_err(js)?
         .dyn_into()
         .map_err(|_| "fetch gave no promise".to_string())?;
+    let late = |e: JsValue| {
+        if controller.signal().aborted() {
+            format!("no answer within {} seconds", DEADLINE_MS / 1000)
+        } else {
+            js(e)
+        }
+    };
     let result = async {
         let response: web_sys::Response = JsFuture::from(promise)
             .await
-            .map_err(|e| {
-                if controller.signal().aborted() {
-                    format!("no answer within {} seconds", DEADLINE_MS / 1000)
-                } else {
-                    js(e)
-                }
-            })?
+            .map_err(late)?
             .unchecked_into();
         let status = response.status();
         let text = JsFuture::from(response.text().map_err(js)?)
             .await
-            .map_err(js)?
+            .map_err(late)?
             .as_string()
             .unwrap_or_default();
         // Bounded: an answer is a few kilobytes; a huge one is not read into JSON.
@@ -588,54 +604,13 @@ pub async fn relay_clients(relay: &str) -> Result<Vec<OAuthClient>, String> {
 /// A GET of JSON from the relay within [`DEADLINE_MS`]: the answer of a 2xx, else the
 /// relay's `message` (or the status).
 pub(crate) async fn get_json(url: &str) -> Result<serde_json::Value, String> {
-    let controller = web_sys::AbortController::new().map_err(js)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    init.set_signal(Some(&controller.signal()));
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js)?;
-    let global = js_sys::global();
-    let fetch: js_sys::Function = Reflect::get(&global, &"fetch".into())
-        .map_err(js)?
-        .dyn_into()
-        .map_err(|_| "this browser cannot fetch".to_string())?;
-    let set_timeout: js_sys::Function = Reflect::get(&global, &"setTimeout".into())
-        .map_err(js)?
-        .dyn_into()
-        .map_err(|_| "no timers".to_string())?;
-    let abort = wasm_bindgen::closure::Closure::once_into_js({
-        let controller = controller.clone();
-        move || controller.abort()
-    });
-    set_timeout
-        .call2(&global, &abort, &JsValue::from(DEADLINE_MS))
-        .map_err(js)?;
-    let promise: js_sys::Promise = fetch
-        .call1(&global, &request)
-        .map_err(js)?
-        .dyn_into()
-        .map_err(|_| "fetch gave no promise".to_string())?;
-    let response: web_sys::Response = JsFuture::from(promise)
-        .await
-        .map_err(|e| {
-            if controller.signal().aborted() {
-                format!("no answer within {} seconds", DEADLINE_MS / 1000)
-            } else {
-                js(e)
-            }
-        })?
-        .unchecked_into();
-    let json = JsFuture::from(response.json().map_err(js)?)
-        .await
-        .ok()
-        .and_then(|v| serde_wasm_bindgen::from_value::<serde_json::Value>(v).ok())
-        .unwrap_or(serde_json::Value::Null);
-    if response.ok() {
+    let (status, json) = fetch_json(url, None).await?;
+    if (200..300).contains(&status) {
         Ok(json)
     } else {
         Err(text_field(&json, "message")
             .map(|m| shown(&m))
-            .unwrap_or_else(|| format!("the relay answered HTTP {}", response.status())))
+            .unwrap_or_else(|| format!("the relay answered HTTP {status}")))
     }
 }
 

@@ -46,6 +46,7 @@ use hickory_resolver::TokioResolver;
 use serde::Serialize;
 
 use crate::bridge::{NAME_NOT_PUBLIC, NAME_UNRESOLVED};
+use crate::failure::Failure;
 use crate::limits::{ConnectionLimits, LimitHit};
 use crate::policy::RelayPolicy;
 use crate::RelayState;
@@ -149,24 +150,6 @@ pub struct Answer {
     pub refused: Vec<Refused>,
 }
 
-/// A refusal: HTTP status, a stable code, a sentence for the user.
-#[derive(Debug)]
-struct Failure {
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-}
-
-impl Failure {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Failure {
-        Failure {
-            status,
-            error,
-            message: message.into(),
-        }
-    }
-}
-
 /// The route's handler.
 pub async fn autoconfig(
     State(state): State<Arc<RelayState>>,
@@ -215,11 +198,7 @@ pub async fn autoconfig(
     }
     let mut response = match result {
         Ok(answer) => Json(answer).into_response(),
-        Err(f) => (
-            f.status,
-            Json(serde_json::json!({ "error": f.error, "message": f.message })),
-        )
-            .into_response(),
+        Err(f) => f.into_response(),
     };
     let h = response.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

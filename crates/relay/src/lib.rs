@@ -12,6 +12,7 @@
 //!   provider table and DNS (SRV, MX), for address-first setup.
 //! - [`oauth`]: the relay-held OAuth client (opt-in): code exchange and refresh with the
 //!   operator's client secret, refresh tokens sealed under the relay's key.
+//! - [`failure`]: the `{"error", "message"}` refusal of those JSON routes.
 //! - [`metrics`], [`limits`], [`config`].
 //!
 //! Run it in-process with [`start`]; the binary is a thin wrapper.
@@ -21,6 +22,7 @@ pub mod autoconfig;
 pub mod bridge;
 pub mod config;
 pub mod demo;
+pub mod failure;
 pub mod forwarded;
 pub mod limits;
 pub mod listener;

@@ -37,6 +37,7 @@ use postino_oauth_client::CallError;
 use postino_pop3::secret::Secret;
 use serde::Deserialize;
 
+use crate::failure::Failure;
 use crate::limits::{ConnectionLimits, LimitHit};
 use crate::RelayState;
 use providers::{OAuthSettings, Provider};
@@ -130,36 +131,13 @@ pub fn routes() -> Router<Arc<RelayState>> {
         .route(OAUTH_REFRESH, post(refresh).options(preflight))
 }
 
-/// A failure: HTTP status, a stable code for the app, a sentence for the user.
-#[derive(Debug)]
-pub struct Failure {
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-}
-
 impl Failure {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Failure {
-        Failure {
-            status,
-            error,
-            message: message.into(),
-        }
-    }
-
     fn sign_in_again(why: &str) -> Failure {
         Failure::new(
             StatusCode::UNAUTHORIZED,
             OAUTH_SIGN_IN_AGAIN,
             format!("{why}: sign in again"),
         )
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.error, "message": self.message });
-        (self.status, Json(body)).into_response()
     }
 }
 
