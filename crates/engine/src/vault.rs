@@ -35,7 +35,7 @@ fn crypto() -> Result<web_sys::Crypto, String> {
         .ok_or_else(|| "this browser has no WebCrypto".to_string())
 }
 
-fn subtle() -> Result<SubtleCrypto, String> {
+pub(crate) fn subtle() -> Result<SubtleCrypto, String> {
     Ok(crypto()?.subtle())
 }
 

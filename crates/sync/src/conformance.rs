@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::digest::sha256_hex;
 use crate::ledger::message_id;
 use crate::store::{Incoming, Store};
 use crate::{Account, EntryState, LedgerEntry, Security, Summary};
@@ -17,6 +18,31 @@ pub async fn check_store<S: Store>(store: &S) {
     check_ledger_and_delete(store).await;
     check_batch(store).await;
     check_skip(store).await;
+    check_digests(store).await;
+}
+
+/// What the session gives a store: a message whose digest is left to a store that fills it
+/// ([`Store::FILLS_DIGEST`]) is in the ledger with the SHA-256 of its bytes, beside one that
+/// came with its digest; and a store that does not fill it gets digests made already.
+async fn check_digests<S: Store>(store: &S) {
+    let raws = [
+        b"Subject: one\r\n\r\nfirst\r\n".to_vec(),
+        vec![0xFF; 70_000],
+    ];
+    let batch = [
+        Incoming::for_store("acct-dig", "d1", false, raws[0].clone(), 1, S::FILLS_DIGEST),
+        Incoming::new("acct-dig", "d2", true, raws[1].clone(), 1),
+    ];
+    assert_eq!(batch[0].entry.digest.is_empty(), S::FILLS_DIGEST);
+    store.commit_messages(&batch).await.unwrap();
+    let mut ledger = store.ledger("acct-dig").await.unwrap();
+    ledger.sort_by(|a, b| a.uidl.cmp(&b.uidl));
+    let digests: Vec<&str> = ledger.iter().map(|e| e.digest.as_str()).collect();
+    assert_eq!(
+        digests,
+        [sha256_hex(&raws[0]), sha256_hex(&raws[1])],
+        "the ledger holds the SHA-256 of each message's bytes"
+    );
 }
 
 /// The suite for a store of mail files (the CLI's Maildir and mbox), which must be empty: its

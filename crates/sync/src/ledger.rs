@@ -92,10 +92,25 @@ impl LedgerEntry {
     /// The entry of a message stored now (`now`, Unix seconds): whole, or its headers only.
     pub fn stored(account: &str, uidl: &str, raw: &[u8], headers_only: bool, now: i64) -> Self {
         LedgerEntry {
+            digest: crate::digest::sha256_hex(raw),
+            ..LedgerEntry::stored_without_digest(account, uidl, raw.len() as u64, headers_only, now)
+        }
+    }
+
+    /// [`LedgerEntry::stored`] with an empty digest, for a store that fills it
+    /// ([`crate::Store::FILLS_DIGEST`]); `size` is the length of the bytes.
+    pub fn stored_without_digest(
+        account: &str,
+        uidl: &str,
+        size: u64,
+        headers_only: bool,
+        now: i64,
+    ) -> Self {
+        LedgerEntry {
             account: account.to_owned(),
             uidl: uidl.to_owned(),
-            size: raw.len() as u64,
-            digest: crate::digest::sha256_hex(raw),
+            size,
+            digest: String::new(),
             downloaded_at: now,
             message_id: message_id(account, uidl),
             state: if headers_only {

@@ -45,6 +45,9 @@ pub struct SessionConfig {
     /// After this many DELEs, stop starting new work: the caller QUITs (applying them) and
     /// connects again (like fetchmail's `expunge N`).
     pub expunge_every: usize,
+    /// The store computes the ledger's digests itself ([`crate::Store::FILLS_DIGEST`]); set by
+    /// [`run`] from its store's type.
+    pub store_fills_digest: bool,
 }
 
 impl SessionConfig {
@@ -61,6 +64,7 @@ impl SessionConfig {
             now: options.now,
             window: window.min(options.max_in_flight.unwrap_or(usize::MAX)),
             expunge_every,
+            store_fills_digest: false,
         }
     }
 }
@@ -297,12 +301,13 @@ impl Session {
                 let fetch = &self.plan.fetch[index];
                 self.filling_bytes += body.len();
                 self.filling_numbers.push(number);
-                self.filling.push(Incoming::new(
+                self.filling.push(Incoming::for_store(
                     &self.config.account,
                     &fetch.uidl,
                     fetch.headers_only,
                     body,
                     self.config.now,
+                    self.config.store_fills_digest,
                 ));
             }
             Command::Dele(_) if ok => self.outcome.deleted += 1,
@@ -355,6 +360,7 @@ where
     St: Store,
 {
     let mut committing: Option<Commit<'_>> = None;
+    session.config.store_fills_digest = St::FILLS_DIGEST;
     loop {
         if cancel.is_cancelled() && !session.outcome.cancelled {
             session.cancel();
@@ -413,6 +419,7 @@ mod tests {
             now: 0,
             window,
             expunge_every,
+            store_fills_digest: false,
         }
     }
 
