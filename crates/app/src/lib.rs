@@ -7,7 +7,8 @@
 //! - [`effects`]: start-up, checks, saves and deletes; failures turned into actions.
 //! - [`engine`]: the page's side of the engine worker.
 //! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).
-//! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe.
+//! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe;
+//!   [`html_text`]: its text when it has only HTML.
 //! - [`sign_in`]: "Sign in with Microsoft / Google" in the provider's own window.
 //! - [`transfer`] and [`download`]: mbox export saved as a file.
 //! - [`language`]: the UI's language (postino-i18n), from the browser or Settings.
@@ -22,7 +23,9 @@ pub mod demo;
 pub mod download;
 pub mod effects;
 pub mod engine;
+mod entities;
 pub mod html_mail;
+pub mod html_text;
 pub mod language;
 pub mod message_view;
 pub mod persistence;

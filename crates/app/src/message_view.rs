@@ -43,7 +43,9 @@ pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
                 to: addresses(m.to()),
                 subject: m.subject().unwrap_or_default().to_string(),
                 date: m.date().map(|d| d.to_timestamp()),
-                body: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                body: crate::html_text::body_text(&m, 0)
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
                 // mail-parser makes HTML out of a text body when there is no HTML one: only a real
                 // text/html part counts.
                 html: m
