@@ -28,6 +28,7 @@ pub mod presets;
 pub mod protocol;
 pub mod transport;
 pub mod vault;
+mod webcrypto;
 pub mod worker;
 
 // The unit tests run in headless Chromium, like the engine, not in Node.

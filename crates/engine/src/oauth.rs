@@ -162,10 +162,7 @@ fn js(e: JsValue) -> String {
 }
 
 fn random_b64(bytes: usize) -> Result<String, String> {
-    let crypto: web_sys::Crypto = Reflect::get(&js_sys::global(), &"crypto".into())
-        .ok()
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("this browser has no WebCrypto")?;
+    let crypto = crate::webcrypto::crypto()?;
     let mut buf = vec![0u8; bytes];
     crypto
         .get_random_values_with_u8_array(&mut buf)
@@ -175,13 +172,8 @@ fn random_b64(bytes: usize) -> Result<String, String> {
 
 /// `BASE64URL(SHA-256(verifier))` (RFC 7636, S256), by WebCrypto.
 pub async fn challenge(verifier: &str) -> Result<String, String> {
-    let crypto: web_sys::Crypto = Reflect::get(&js_sys::global(), &"crypto".into())
-        .ok()
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("this browser has no WebCrypto")?;
     let digest = JsFuture::from(
-        crypto
-            .subtle()
+        crate::webcrypto::subtle()?
             .digest_with_str_and_u8_array("SHA-256", verifier.as_bytes())
             .map_err(js)?,
     )

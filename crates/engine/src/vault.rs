@@ -15,29 +15,13 @@ use postino_pop3::Secret;
 use postino_sync::Account;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
+use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey};
 
-use crate::idb::IdbStore;
+use crate::idb::{password_id as record_id, IdbStore};
+use crate::webcrypto::{crypto, subtle};
 
 const KEY_ID: &str = "key";
 const IV_BYTES: usize = 12;
-
-/// The `secrets` record of account `account_id`'s password.
-pub fn record_id(account_id: &str) -> String {
-    format!("password/{account_id}")
-}
-
-/// `crypto` of the page or of the worker.
-fn crypto() -> Result<web_sys::Crypto, String> {
-    js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
-        .ok()
-        .and_then(|c| c.dyn_into::<web_sys::Crypto>().ok())
-        .ok_or_else(|| "this browser has no WebCrypto".to_string())
-}
-
-pub(crate) fn subtle() -> Result<SubtleCrypto, String> {
-    Ok(crypto()?.subtle())
-}
 
 fn js(e: JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
