@@ -33,6 +33,7 @@ pub mod remote_senders;
 pub mod service_worker;
 pub mod shortcuts;
 pub mod sign_in;
+pub mod sort;
 pub mod state;
 pub mod transfer;
 

@@ -19,7 +19,7 @@ pub fn load() -> HashSet<String> {
 
 pub fn save(senders: &HashSet<String>) {
     let mut list: Vec<&String> = senders.iter().collect();
-    list.sort();
+    crate::sort::by(&mut list, |a, b| a.cmp(b));
     if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&list)) {
         let _ = storage.set_item(KEY, &json);
     }

@@ -337,8 +337,12 @@ impl State {
         let m = &self.messages;
         match self.sort {
             SortKey::Date => {}
-            SortKey::Sender => view.sort_by_cached_key(|&i| m[i as usize].from.to_lowercase()),
-            SortKey::Size => view.sort_by_key(|&i| std::cmp::Reverse(m[i as usize].size)),
+            SortKey::Sender => {
+                crate::sort::by_cached_key(&mut view, |&i| m[i as usize].from.to_lowercase())
+            }
+            SortKey::Size => crate::sort::indices(&mut view, &|a, b| {
+                m[b as usize].size.cmp(&m[a as usize].size)
+            }),
         }
         self.view = Rc::new(view);
     }
@@ -401,7 +405,7 @@ impl State {
 
 /// Newest first; messages without a date last, then by id for a stable order.
 pub fn sort_messages(messages: &mut [Summary]) {
-    messages.sort_by(|a, b| {
+    crate::sort::by(messages, |a, b| {
         b.date
             .unwrap_or(i64::MIN)
             .cmp(&a.date.unwrap_or(i64::MIN))

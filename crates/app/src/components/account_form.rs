@@ -539,7 +539,8 @@ pub fn account_form(props: &Props) -> Html {
     // The relay's clients, the preset's first; its note when the relay lacks the preset's.
     let wanted = preset_note.and_then(|p| p.oauth);
     let mut offered: Vec<OAuthClient> = (*clients).clone();
-    offered.sort_by_key(|c| Some(c.provider.as_str()) != wanted);
+    let not_wanted = |c: &OAuthClient| Some(c.provider.as_str()) != wanted;
+    crate::sort::by(&mut offered, |a, b| not_wanted(a).cmp(&not_wanted(b)));
     let missing = wanted.filter(|w| !offered.iter().any(|c| c.provider == *w));
 
     let editing = props.account.is_some();

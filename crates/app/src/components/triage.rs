@@ -55,7 +55,7 @@ pub fn triage(props: &Props) -> Html {
         );
         Callback::from(move |_: MouseEvent| {
             let mut uidls: Vec<String> = picked.iter().cloned().collect();
-            uidls.sort();
+            crate::sort::by(&mut uidls, |a, b| a.cmp(b));
             confirm_delete.set(false);
             picked.set(HashSet::new());
             on_apply.emit(uidls.into_iter().map(|u| (u, choice)).collect());
