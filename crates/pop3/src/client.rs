@@ -387,6 +387,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.in_flight.len()
     }
 
+    /// The command whose response [`Client::next_response`] reads next.
+    pub fn next_in_flight(&self) -> Option<&Command> {
+        self.in_flight.front()
+    }
+
     /// Ask CAPA again. A server without CAPA (RFC 1939 only) gets the USER/UIDL/TOP defaults.
     pub async fn refresh_capabilities(&mut self) -> Result<&Capabilities, Error> {
         let mut caps = Capabilities::default();

@@ -316,6 +316,14 @@ impl Session {
         }
     }
 
+    /// The size LIST gave for message `number` if this session fetches it, else 0.
+    pub fn listed_size(&self, number: u32) -> usize {
+        self.fetching
+            .get(&number)
+            .and_then(|&index| self.plan.fetch.get(index))
+            .map_or(0, |fetch| usize::try_from(fetch.size).unwrap_or(usize::MAX))
+    }
+
     /// The store confirmed the commit of the last [`Action::Commit`]: its messages count as
     /// downloaded, and with deletion after download their DELEs may go now.
     pub fn handle_committed(&mut self, bytes: u64) {
@@ -340,6 +348,9 @@ fn fetch_command(fetch: &Fetch) -> Command {
         Command::Retr(fetch.number)
     }
 }
+
+/// What [`run`] reserves for a message at most before its bytes arrive.
+const RESERVE_AT_MOST: usize = 8 << 20;
 
 /// A commit running while the driver reads on. Store futures are not `Send` (IndexedDB).
 type Commit<'s> = Pin<Box<dyn Future<Output = Result<u64, StoreError>> + 's>>;
@@ -380,7 +391,13 @@ where
                 }
             }
             Action::Read => {
-                let mut body = Vec::new();
+                // Room for the whole message at once (the size LIST gave, within reason: a
+                // server's claim is not trusted with memory), not a copy at each doubling.
+                let expected = match client.next_in_flight() {
+                    Some(&Command::Retr(number)) => session.listed_size(number),
+                    _ => 0,
+                };
+                let mut body = Vec::with_capacity(expected.min(RESERVE_AT_MOST));
                 let mut sink = |chunk: &[u8]| {
                     body.extend_from_slice(chunk);
                     Ok(())
@@ -401,6 +418,10 @@ where
                         }
                     }
                 };
+                if body.capacity() > 2 * body.len() {
+                    // LIST said more than came: held until its batch commits, so not kept.
+                    body.shrink_to_fit();
+                }
                 session.handle_response(&response.command, response.status.ok, body);
             }
             Action::Done(outcome) => return Ok(outcome),
