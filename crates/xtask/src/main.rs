@@ -431,8 +431,18 @@ fn test() -> Result {
         let t = Instant::now();
         println!("\nxtask: ==== build for the end-to-end test ====");
         let r = build_app().and_then(|()| {
+            // The bench is built too (not run): a change of the shared crates that breaks it
+            // fails here, not at the next `cargo xtask bench`.
             let mut c = cmd("cargo");
-            c.args(["build", "-p", "postino-relay", "-p", "postino-testkit"]);
+            c.args([
+                "build",
+                "-p",
+                "postino-relay",
+                "-p",
+                "postino-testkit",
+                "-p",
+                "postino-bench",
+            ]);
             status(&mut c)
         });
         let ok = r.is_ok();

@@ -150,6 +150,7 @@ async fn runner(
         remember_password: false,
         auth: Default::default(),
         auth_learned: None,
+        oauth: None,
     };
     let store = MemoryStore::default();
     let mut options = SyncOptions::new(1_750_000_000);
