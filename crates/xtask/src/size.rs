@@ -17,9 +17,11 @@ const ALL_GOAL: u64 = 450 * 1024;
 /// mail-parser and the UI's sentences in five languages (about 28 KB gzipped); the engine is
 /// rustls, ring, webpki's roots and the sync engine at speed. Raised on 2026-11-28 from 350 and
 /// 890 KB for sign-in with a provider, the first check's question, address-first setup and
-/// the five languages (README, "Size", has the figures).
-const UI_LIMIT: u64 = 412 * 1024;
-const ALL_LIMIT: u64 = 990 * 1024;
+/// the five languages (README, "Size", has the figures); lowered the same evening to 397 and
+/// 985 KB (the page's reader with a compact table of HTML's character references and one sort
+/// routine: UI 404.4 -> 389.6 KB).
+const UI_LIMIT: u64 = 397 * 1024;
+const ALL_LIMIT: u64 = 985 * 1024;
 
 struct File {
     name: String,
