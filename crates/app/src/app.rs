@@ -18,7 +18,7 @@ use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
 use crate::engine;
 use crate::message_view::reader_view;
-use crate::state::{Action, CertPrompt, SortKey, State};
+use crate::state::{Action, CertPrompt, ListAction, ReadAction, SortKey, State};
 use crate::{connectivity, language, service_worker, transfer};
 use postino_engine::vault;
 use postino_i18n::{fill, t, Lang};
@@ -64,12 +64,14 @@ pub fn app() -> Html {
                 }
                 watch_d.dispatch(Action::Connectivity { online })
             });
-            d.dispatch(Action::RemoteSenders(remote_senders::load()));
+            d.dispatch(Action::Read(ReadAction::RemoteSenders(
+                remote_senders::load(),
+            )));
             let engine_d = d.clone();
             engine::listen(move |news| match news {
                 engine::News::IndexPending(n) => {
                     mark_index_pending(&n.to_string());
-                    engine_d.dispatch(Action::IndexPending(n));
+                    engine_d.dispatch(Action::List(ListAction::IndexPending(n)));
                 }
                 engine::News::Failed(text) => engine_d.dispatch(Action::Failed(text)),
                 engine::News::Status(status) => {
@@ -178,9 +180,9 @@ pub fn app() -> Html {
         let (cell, d) = (cell.clone(), state.dispatcher());
         use_effect_with(
             (
-                state.search.clone(),
-                state.index_pending == 0,
-                state.messages.len(),
+                state.list.search.clone(),
+                state.list.index_pending == 0,
+                state.list.messages.len(),
             ),
             move |(text, _, _)| {
                 let query = Query::parse(text);
@@ -188,7 +190,10 @@ pub fn app() -> Html {
                     let text = text.clone();
                     spawn_local(async move {
                         match store.search(&query).await {
-                            Ok(ids) => d.dispatch(Action::SearchResults { query: text, ids }),
+                            Ok(ids) => d.dispatch(Action::List(ListAction::SearchResults {
+                                query: text,
+                                ids,
+                            })),
                             Err(e) => {
                                 d.dispatch(Action::Failed(fill(t().search_failed, &[("e", &e)])))
                             }
@@ -304,7 +309,7 @@ pub fn app() -> Html {
         let d = d.clone();
         Callback::from(move |e: InputEvent| {
             if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
-                d.dispatch(Action::Search(input.value()));
+                d.dispatch(Action::List(ListAction::Search(input.value())));
             }
         })
     };
@@ -418,6 +423,7 @@ pub fn app() -> Html {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
             let unread = state
+                .list
                 .messages
                 .iter()
                 .find(|m| m.id == id && !m.read)
@@ -425,7 +431,7 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match store.raw_message(&id).await {
                     Ok(Some(raw)) => {
-                        d.dispatch(Action::Open(reader_view(&id, &raw)));
+                        d.dispatch(Action::Read(ReadAction::Open(reader_view(&id, &raw))));
                         if let Some(summary) = unread {
                             let summary = Summary {
                                 read: true,
@@ -433,7 +439,7 @@ pub fn app() -> Html {
                             };
                             // Not worth a message if it fails: the mark is a convenience.
                             if store.put_summary(&summary).await.is_ok() {
-                                d.dispatch(Action::MarkedRead(id));
+                                d.dispatch(Action::List(ListAction::MarkedRead(id)));
                             }
                         }
                     }
@@ -451,7 +457,7 @@ pub fn app() -> Html {
         Callback::from(move |id: String| {
             let (Some(store), Some(summary)) = (
                 store.clone(),
-                state.messages.iter().find(|m| m.id == id).cloned(),
+                state.list.messages.iter().find(|m| m.id == id).cloned(),
             ) else {
                 return;
             };
@@ -478,7 +484,7 @@ pub fn app() -> Html {
                 mark_index_pending("?");
                 let outcome = engine::import(files).await;
                 if let Ok(messages) = store.summaries().await {
-                    d.dispatch(Action::MessagesLoaded(messages));
+                    d.dispatch(Action::List(ListAction::Messages(messages)));
                 }
                 d.dispatch(match outcome {
                     Ok(done) => Action::Info(import_sentence(&done)),
@@ -492,9 +498,12 @@ pub fn app() -> Html {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |_: MouseEvent| {
             let Some(store) = store.clone() else { return };
-            let messages: Vec<(String, Option<i64>)> =
-                state.visible().map(|m| (m.id.clone(), m.date)).collect();
-            let name = match &state.mailbox {
+            let messages: Vec<(String, Option<i64>)> = state
+                .list
+                .visible()
+                .map(|m| (m.id.clone(), m.date))
+                .collect();
+            let name = match &state.list.mailbox {
                 Some(id) => format!("postino-{}.mbox", state.mailbox_name(id)),
                 None => "postino.mbox".to_string(),
             };
@@ -571,7 +580,7 @@ pub fn app() -> Html {
                 )
                 .await;
                 if let Ok(messages) = store.summaries().await {
-                    d.dispatch(Action::MessagesLoaded(messages));
+                    d.dispatch(Action::List(ListAction::Messages(messages)));
                 }
                 match done {
                     Ok(report) => {
@@ -600,8 +609,8 @@ pub fn app() -> Html {
     };
 
     let busy = state.syncing.is_some();
-    let query = state.shown_search().map(|h| h.query.clone());
-    let selected = state.reader.as_ref().map(|r| r.id.clone());
+    let query = state.list.shown_search().map(|h| h.query.clone());
+    let selected = state.reading.open.as_ref().map(|r| r.id.clone());
     let s = t();
     let offline_reason = s.offline_reason;
     let on_language = {
@@ -624,29 +633,29 @@ pub fn app() -> Html {
                     <span id="offline-indicator" class="offline-badge" title={offline_reason}>{s.offline}</span>
                 }
                 <input id="search" type="search" placeholder={s.search_placeholder} aria-label={s.search_label}
-                    value={state.search.clone()} oninput={on_search}
-                    aria-describedby={(state.index_pending > 0).then_some("search-note")} />
-                if state.index_pending > 0 {
+                    value={state.list.search.clone()} oninput={on_search}
+                    aria-describedby={(state.list.index_pending > 0).then_some("search-note")} />
+                if state.list.index_pending > 0 {
                     <span id="search-note" class="search-note" role="status">
-                        { s.indexing.fill(state.index_pending as u64, &[]) }
+                        { s.indexing.fill(state.list.index_pending as u64, &[]) }
                     </span>
                 }
-                if state.accounts.len() > 1 || state.mailbox.is_some() || state.has_imported() {
+                if state.accounts.len() > 1 || state.list.mailbox.is_some() || state.list.has_imported() {
                     <select id="mailbox" aria-label={s.mailbox} onchange={{
                         let d = d.clone();
                         Callback::from(move |e: Event| {
                             if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
                                 let v = s.value();
-                                d.dispatch(Action::Mailbox((!v.is_empty()).then_some(v)));
+                                d.dispatch(Action::List(ListAction::Mailbox((!v.is_empty()).then_some(v))));
                             }
                         })
                     }}>
-                        <option value="" selected={state.mailbox.is_none()}>{s.all_accounts}</option>
+                        <option value="" selected={state.list.mailbox.is_none()}>{s.all_accounts}</option>
                         { for state.accounts.iter().map(|a| html! {
-                            <option value={a.id.clone()} selected={state.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
+                            <option value={a.id.clone()} selected={state.list.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
                         }) }
-                        if state.has_imported() {
-                            <option value={IMPORTED_ACCOUNT} selected={state.mailbox.as_deref() == Some(IMPORTED_ACCOUNT)}>{s.imported_mailbox}</option>
+                        if state.list.has_imported() {
+                            <option value={IMPORTED_ACCOUNT} selected={state.list.mailbox.as_deref() == Some(IMPORTED_ACCOUNT)}>{s.imported_mailbox}</option>
                         }
                     </select>
                 }
@@ -654,13 +663,13 @@ pub fn app() -> Html {
                     let d = d.clone();
                     Callback::from(move |e: Event| {
                         if let Some(s) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
-                            d.dispatch(Action::Sort(SortKey::parse(&s.value())));
+                            d.dispatch(Action::List(ListAction::Sort(SortKey::parse(&s.value()))));
                         }
                     })
                 }}>
-                    <option value="date" selected={state.sort == SortKey::Date}>{s.sort_newest}</option>
-                    <option value="sender" selected={state.sort == SortKey::Sender}>{s.sort_sender}</option>
-                    <option value="size" selected={state.sort == SortKey::Size}>{s.sort_largest}</option>
+                    <option value="date" selected={state.list.sort == SortKey::Date}>{s.sort_newest}</option>
+                    <option value="sender" selected={state.list.sort == SortKey::Sender}>{s.sort_sender}</option>
+                    <option value="size" selected={state.list.sort == SortKey::Size}>{s.sort_largest}</option>
                 </select>
                 if !state.accounts.is_empty() {
                     <button id="check-mail" class="primary" onclick={on_check_all}
@@ -674,7 +683,7 @@ pub fn app() -> Html {
                     }
                     <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{s.add_account}</button>
                 }
-                if !state.view.is_empty() {
+                if !state.list.view.is_empty() {
                     <button id="export" onclick={on_export}
                         title={s.export_title}>{s.export}</button>
                 }
@@ -724,19 +733,19 @@ pub fn app() -> Html {
                     account={state.editing.as_deref().and_then(|id| state.account(id)).cloned()}
                     on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
             }
-            <main class={classes!("mail", state.reader.is_some().then_some("reading"))}>
-                <MessageList messages={state.messages.clone()} view={state.view.clone()} {query}
+            <main class={classes!("mail", state.reading.open.is_some().then_some("reading"))}>
+                <MessageList messages={state.list.messages.clone()} view={state.list.view.clone()} {query}
                     {selected} {on_open} on_delete={on_delete.clone()} />
-                if let Some(view) = &state.reader {
-                    <Reader key={view.id.clone()} view={view.clone()} on_close={on(&d, || Action::CloseReader)}
-                        on_allow_remote={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::AllowRemote(id))) }}
+                if let Some(view) = &state.reading.open {
+                    <Reader key={view.id.clone()} view={view.clone()} on_close={on(&d, || Action::Read(ReadAction::Close))}
+                        on_allow_remote={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::Read(ReadAction::AllowRemote(id)))) }}
                         on_allow_sender={{
-                            let (d, senders) = (d.clone(), state.remote_senders.clone());
+                            let (d, senders) = (d.clone(), state.reading.remote_senders.clone());
                             Callback::from(move |sender: String| {
                                 let mut all = (*senders).clone();
                                 all.insert(sender);
                                 remote_senders::save(&all);
-                                d.dispatch(Action::RemoteSenders(all));
+                                d.dispatch(Action::Read(ReadAction::RemoteSenders(all)));
                             })
                         }}
                         {on_delete} />

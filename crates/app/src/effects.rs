@@ -15,7 +15,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::engine;
-use crate::state::{Action, CertPrompt, State};
+use crate::state::{Action, CertPrompt, ListAction, State};
 use crate::{connectivity, persistence};
 
 pub use postino_engine::worker::DATABASE;
@@ -51,7 +51,7 @@ pub fn ask_persistence(d: Dispatcher, force: bool) {
 /// Check every account, one after the other; ask for a missing password first.
 /// With one account's mailbox shown, only that account is checked.
 pub fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
-    let shown = |a: &&Account| state.mailbox.as_ref().is_none_or(|m| *m == a.id);
+    let shown = |a: &&Account| state.list.mailbox.as_ref().is_none_or(|m| *m == a.id);
     let accounts: Vec<&Account> = match state.accounts.iter().filter(shown).count() {
         0 => state.accounts.iter().collect(),
         _ => state.accounts.iter().filter(shown).collect(),
@@ -273,7 +273,7 @@ pub async fn run_check(
         }),
         Err(failure) => {
             if let Some(messages) = messages {
-                d.dispatch(Action::MessagesLoaded(messages));
+                d.dispatch(Action::List(ListAction::Messages(messages)));
             }
             // A remembered password or sign-in the server refuses is no use: ask next time.
             let refused = matches!(
@@ -417,7 +417,7 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
             }
             if partial {
                 match store.summaries().await {
-                    Ok(all) => d.dispatch(Action::MessagesLoaded(all)),
+                    Ok(all) => d.dispatch(Action::List(ListAction::Messages(all))),
                     Err(e) => {
                         d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])))
                     }

@@ -1,12 +1,20 @@
-//! The app's state in one place: data, the `Action`s that change it, and a pure reducer
-//! (Yew's todomvc pattern). No browser calls here.
+//! The app's state: data, the `Action`s that change it, and pure reducers (Yew's todomvc
+//! pattern). No browser calls here. Two concerns have a slice of their own, with their own
+//! actions and reducer, that [`State`]'s reducer routes to: the list ([`list::MailList`]:
+//! summaries, mailbox, search, order) and the reader ([`reading::Reading`]). The rest (accounts,
+//! checks and their questions, notices, the page's surroundings) is reduced here.
+
+mod list;
+mod reading;
+
+pub use list::{sort_messages, ListAction, MailList};
+pub use reading::{ReadAction, Reading};
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use postino_i18n::{fill, t};
 use postino_pop3::Secret;
-use postino_sync::search::Query;
 use postino_sync::triage::ServerMessage;
 use postino_sync::{Account, Progress, Summary, SyncReport};
 use yew::Reducible;
@@ -146,16 +154,10 @@ pub struct State {
     pub accounts: Vec<Account>,
     /// Passwords for this browser session only, by account id.
     pub passwords: HashMap<String, Secret<String>>,
-    /// Newest first. Shared: an action that does not change the messages does not copy them.
-    pub messages: Rc<Vec<Summary>>,
-    /// What the list shows, in order: positions in `messages`. Recomputed when the messages,
-    /// the mailbox, the search results or the order change.
-    pub view: Rc<Vec<u32>>,
-    /// The account whose mailbox is shown; `None` is the unified inbox.
-    pub mailbox: Option<String>,
-    /// Some of `messages` were imported (kept with `messages`, not scanned at each render).
-    imported: bool,
-    pub reader: Option<ReaderView>,
+    /// The stored messages and what the list shows of them.
+    pub list: MailList,
+    /// The open message.
+    pub reading: Reading,
     pub notice: Notice,
     pub progress: Option<Progress>,
     /// The account being checked.
@@ -174,20 +176,10 @@ pub struct State {
     pub update_ready: bool,
     pub storage: StorageStatus,
     pub show_settings: bool,
-    /// The search as typed.
-    pub search: String,
-    /// What the search index found for `search` (or for an earlier text, until the answer for
-    /// the current one arrives).
-    pub hits: Option<SearchHits>,
-    /// Stored messages the search index does not hold yet.
-    pub index_pending: usize,
     /// Whether the mail engine (the worker that checks mail) has loaded.
     pub engine: crate::engine::Status,
-    pub sort: SortKey,
     /// The server view of one account, when open.
     pub triage: Option<TriageView>,
-    /// Senders whose remote images and styles load without asking (lowercase addresses).
-    pub remote_senders: Rc<HashSet<String>>,
     /// When each account's last check began this session (Unix seconds).
     pub last_check: HashMap<String, i64>,
     /// The LOGIN-DELAY each server announced at its last check (seconds).
@@ -216,8 +208,10 @@ pub enum Action {
         accounts: Vec<Account>,
         messages: Vec<Summary>,
     },
-    /// The stored messages, read again.
-    MessagesLoaded(Vec<Summary>),
+    /// What the list shows (its slice, [`list::MailList`]).
+    List(ListAction),
+    /// The reader (its slice, [`reading::Reading`]).
+    Read(ReadAction),
     /// An account was added or changed; `password` is kept for this session.
     AccountSaved {
         account: Account,
@@ -260,12 +254,6 @@ pub enum Action {
     FirstCheckAsk(FirstCheckPrompt),
     /// The question was answered.
     FirstCheckAnswered,
-    Open(ReaderView),
-    CloseReader,
-    /// Load remote images and styles in the open message `id`.
-    AllowRemote(String),
-    /// Always load remote content from these senders (the saved list, or one more).
-    RemoteSenders(HashSet<String>),
     /// The user deleted message `id` in Postino.
     Deleted(String),
     Failed(String),
@@ -282,20 +270,8 @@ pub enum Action {
     Worker(WorkerNews),
     Storage(StorageStatus),
     ShowSettings(bool),
-    Search(String),
-    /// The index answered the search `query`.
-    SearchResults {
-        query: String,
-        ids: HashSet<String>,
-    },
-    IndexPending(usize),
     /// The mail engine loaded, is loading, or did not load.
     Engine(crate::engine::Status),
-    /// Show the mailbox of one account, or of all (`None`).
-    Mailbox(Option<String>),
-    /// Message `id` was opened: it is read now.
-    MarkedRead(String),
-    Sort(SortKey),
     /// Open "On the server" for account `id` (its listing follows).
     TriageOpen(String),
     TriageListed(Vec<ServerMessage>),
@@ -304,54 +280,6 @@ pub enum Action {
 }
 
 impl State {
-    /// The search whose results the list shows: `None` shows every message.
-    pub fn shown_search(&self) -> Option<&SearchHits> {
-        if Query::parse(&self.search).is_empty() {
-            None
-        } else {
-            self.hits.as_ref()
-        }
-    }
-
-    /// The messages the list shows, in order.
-    pub fn visible(&self) -> impl Iterator<Item = &Summary> + '_ {
-        self.view.iter().map(|&i| &self.messages[i as usize])
-    }
-
-    fn refresh_view(&mut self) {
-        self.imported = self
-            .messages
-            .iter()
-            .any(|m| m.account == postino_sync::import::IMPORTED_ACCOUNT);
-        let hits = self.shown_search().map(|h| h.ids.clone());
-        let mailbox = self.mailbox.as_deref();
-        let mut view: Vec<u32> = self
-            .messages
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| mailbox.is_none_or(|a| m.account == a))
-            .filter(|(_, m)| hits.as_ref().is_none_or(|h| h.contains(&m.id)))
-            .map(|(i, _)| i as u32)
-            .collect();
-        // `messages` is kept newest first; a stable sort keeps that order among equals.
-        let m = &self.messages;
-        match self.sort {
-            SortKey::Date => {}
-            SortKey::Sender => {
-                crate::sort::by_cached_key(&mut view, |&i| m[i as usize].from.to_lowercase())
-            }
-            SortKey::Size => crate::sort::indices(&mut view, &|a, b| {
-                m[b as usize].size.cmp(&m[a as usize].size)
-            }),
-        }
-        self.view = Rc::new(view);
-    }
-
-    fn set_messages(&mut self, mut messages: Vec<Summary>) {
-        sort_messages(&mut messages);
-        self.messages = Rc::new(messages);
-    }
-
     /// The account whose automatic check is due at `now` (Unix seconds), if any: it has an
     /// interval, a password in this session, and its last check began at least that long ago,
     /// or not at all this session. Nothing is due while a check runs, offline, or while the user
@@ -379,11 +307,6 @@ impl State {
         })
     }
 
-    /// Some stored mail was imported (it has no account).
-    pub fn has_imported(&self) -> bool {
-        self.imported
-    }
-
     /// What the user calls mailbox `id`.
     pub fn mailbox_name(&self, id: &str) -> String {
         if id == postino_sync::import::IMPORTED_ACCOUNT {
@@ -403,16 +326,6 @@ impl State {
     }
 }
 
-/// Newest first; messages without a date last, then by id for a stable order.
-pub fn sort_messages(messages: &mut [Summary]) {
-    crate::sort::by(messages, |a, b| {
-        b.date
-            .unwrap_or(i64::MIN)
-            .cmp(&a.date.unwrap_or(i64::MIN))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-}
-
 impl Reducible for State {
     type Action = Action;
 
@@ -423,9 +336,14 @@ impl Reducible for State {
                 s.loaded = true;
                 s.show_form = accounts.is_empty();
                 s.accounts = accounts;
-                s.set_messages(messages);
+                s.list.reduce(ListAction::Messages(messages));
             }
-            Action::MessagesLoaded(messages) => s.set_messages(messages),
+            Action::List(action) => {
+                if !s.list.reduce(action) {
+                    return self;
+                }
+            }
+            Action::Read(action) => s.reading.reduce(action),
             Action::AccountSaved { account, password } => {
                 let rebound = s.accounts.iter().any(|a| {
                     a.id == account.id
@@ -457,17 +375,14 @@ impl Reducible for State {
             Action::AccountRemoved { id, with_mail } => {
                 s.accounts.retain(|a| a.id != id);
                 s.passwords.remove(&id);
-                if s.mailbox.as_deref() == Some(id.as_str()) {
-                    s.mailbox = None;
+                if s.list.mailbox.as_deref() == Some(id.as_str()) {
+                    s.list.reduce(ListAction::Mailbox(None));
                 }
                 if with_mail {
-                    Rc::make_mut(&mut s.messages).retain(|m| m.account != id);
-                    if s.reader
-                        .as_ref()
-                        .is_some_and(|v| v.id.starts_with(&format!("{id}/")))
-                    {
-                        s.reader = None;
-                    }
+                    let prefix = format!("{id}/");
+                    s.reading
+                        .reduce(ReadAction::Gone(Box::new(move |m| m.starts_with(&prefix))));
+                    s.list.reduce(ListAction::AccountRemoved(id.clone()));
                 }
                 if s.editing.as_deref() == Some(id.as_str()) {
                     s.editing = None;
@@ -514,7 +429,7 @@ impl Reducible for State {
                 report,
                 messages,
             } => {
-                s.set_messages(messages);
+                s.list.reduce(ListAction::Messages(messages));
                 if let Some(a) = s.accounts.iter_mut().find(|a| a.id == account_id) {
                     if report.auth_used.is_some() {
                         a.auth_learned = report.auth_used;
@@ -591,28 +506,11 @@ impl Reducible for State {
                 s.first_check = Some(prompt);
             }
             Action::FirstCheckAnswered => s.first_check = None,
-            Action::Open(mut view) => {
-                view.remote_allowed |=
-                    view.sender_verified && s.remote_senders.contains(&view.sender);
-                s.reader = Some(view);
-            }
-            Action::RemoteSenders(senders) => {
-                if let Some(view) = s.reader.as_mut() {
-                    view.remote_allowed |= view.sender_verified && senders.contains(&view.sender);
-                }
-                s.remote_senders = Rc::new(senders);
-            }
-            Action::CloseReader => s.reader = None,
-            Action::AllowRemote(id) => {
-                if let Some(view) = s.reader.as_mut().filter(|v| v.id == id) {
-                    view.remote_allowed = true;
-                }
-            }
             Action::Deleted(id) => {
-                Rc::make_mut(&mut s.messages).retain(|m| m.id != id);
-                if s.reader.as_ref().is_some_and(|v| v.id == id) {
-                    s.reader = None;
-                }
+                let gone = id.clone();
+                s.reading
+                    .reduce(ReadAction::Gone(Box::new(move |m| m == gone)));
+                s.list.reduce(ListAction::Deleted(id));
             }
             Action::Failed(text) => s.notice = Notice::Error { text, detail: None },
             Action::Busy(text) => s.notice = Notice::Busy(text),
@@ -631,30 +529,7 @@ impl Reducible for State {
             Action::Worker(WorkerNews::UpdateReady) => s.update_ready = true,
             Action::Storage(status) => s.storage = status,
             Action::ShowSettings(show) => s.show_settings = show,
-            Action::Search(text) => s.search = text,
-            Action::SearchResults { query, ids } => {
-                // An answer to an earlier text is stale: a newer one is on its way.
-                if query != s.search {
-                    return self;
-                }
-                s.hits = Some(SearchHits {
-                    query,
-                    ids: Rc::new(ids),
-                });
-            }
             Action::Engine(status) => s.engine = status,
-            Action::IndexPending(n) => {
-                s.index_pending = n;
-                return Rc::new(s);
-            }
-            Action::Mailbox(account) => s.mailbox = account,
-            Action::MarkedRead(id) => {
-                let messages = Rc::make_mut(&mut s.messages);
-                if let Some(m) = messages.iter_mut().find(|m| m.id == id) {
-                    m.read = true;
-                }
-            }
-            Action::Sort(key) => s.sort = key,
             Action::TriageOpen(account_id) => {
                 s.triage = Some(TriageView {
                     account_id,
@@ -676,13 +551,6 @@ impl Reducible for State {
                 }
             }
             Action::TriageClose => s.triage = None,
-        }
-        if !Rc::ptr_eq(&s.messages, &self.messages)
-            || s.shown_search() != self.shown_search()
-            || s.mailbox != self.mailbox
-            || s.sort != self.sort
-        {
-            s.refresh_view();
         }
         Rc::new(s)
     }
@@ -782,40 +650,43 @@ mod tests {
     }
 
     fn ids(s: &State) -> Vec<String> {
-        s.visible().map(|m| m.id.clone()).collect()
+        s.list.visible().map(|m| m.id.clone()).collect()
     }
 
     #[test]
     fn the_list_shows_the_index_answer_for_the_current_text_only() {
         let s = Rc::new(State::default())
-            .reduce(Action::MessagesLoaded(vec![
+            .reduce(Action::List(ListAction::Messages(vec![
                 summary("a", Some(1)),
                 summary("b", Some(2)),
-            ]))
-            .reduce(Action::Search("rep".into()));
+            ])))
+            .reduce(Action::List(ListAction::Search("rep".into())));
         assert_eq!(ids(&s), ["b", "a"], "no answer yet: everything");
-        let s = s.reduce(Action::Search("report".into()));
-        let stale = s.clone().reduce(Action::SearchResults {
+        let s = s.reduce(Action::List(ListAction::Search("report".into())));
+        let stale = s.clone().reduce(Action::List(ListAction::SearchResults {
             query: "rep".into(),
             ids: HashSet::from(["b".to_string()]),
-        });
+        }));
         assert!(
-            stale.hits.is_none(),
+            stale.list.hits.is_none(),
             "an answer to an older text is dropped"
         );
-        let s = s.reduce(Action::SearchResults {
+        let s = s.reduce(Action::List(ListAction::SearchResults {
             query: "report".into(),
             ids: HashSet::from(["a".to_string()]),
-        });
+        }));
         assert_eq!(ids(&s), ["a"]);
-        assert_eq!(s.shown_search().map(|h| h.query.as_str()), Some("report"));
-        let s = s.reduce(Action::Search(String::new()));
+        assert_eq!(
+            s.list.shown_search().map(|h| h.query.as_str()),
+            Some("report")
+        );
+        let s = s.reduce(Action::List(ListAction::Search(String::new())));
         assert_eq!(
             ids(&s),
             ["b", "a"],
             "an empty search shows everything again"
         );
-        assert!(s.shown_search().is_none());
+        assert!(s.list.shown_search().is_none());
     }
 
     #[test]
@@ -825,12 +696,12 @@ mod tests {
         let mut b = summary("b/1", Some(2));
         b.account = "b".into();
         let s = Rc::new(State::default())
-            .reduce(Action::MessagesLoaded(vec![a, b]))
-            .reduce(Action::Mailbox(Some("a".into())));
+            .reduce(Action::List(ListAction::Messages(vec![a, b])))
+            .reduce(Action::List(ListAction::Mailbox(Some("a".into()))));
         assert_eq!(ids(&s), ["a/1"]);
-        let s = s.reduce(Action::MarkedRead("a/1".into()));
-        assert!(s.visible().next().unwrap().read);
-        let s = s.reduce(Action::Mailbox(None));
+        let s = s.reduce(Action::List(ListAction::MarkedRead("a/1".into())));
+        assert!(s.list.visible().next().unwrap().read);
+        let s = s.reduce(Action::List(ListAction::Mailbox(None)));
         assert_eq!(ids(&s), ["b/1", "a/1"]);
     }
 
@@ -841,66 +712,68 @@ mod tests {
         let mut b = summary("b/1", Some(2));
         b.account = "b".into();
         let s = Rc::new(State::default())
-            .reduce(Action::MessagesLoaded(vec![a, b]))
-            .reduce(Action::Open(ReaderView {
+            .reduce(Action::List(ListAction::Messages(vec![a, b])))
+            .reduce(Action::Read(ReadAction::Open(ReaderView {
                 id: "a/1".into(),
                 ..Default::default()
-            }))
+            })))
             .reduce(Action::AccountRemoved {
                 id: "a".into(),
                 with_mail: true,
             });
-        assert!(s.reader.is_none());
-        assert_eq!(s.messages.len(), 1);
+        assert!(s.reading.open.is_none());
+        assert_eq!(s.list.messages.len(), 1);
         assert!(s.show_form, "no account left: the form opens");
     }
 
     #[test]
     fn deleting_the_open_message_closes_it_and_remote_content_is_per_message() {
         let s = Rc::new(State::default())
-            .reduce(Action::MessagesLoaded(vec![summary("x", None)]))
-            .reduce(Action::Open(ReaderView {
+            .reduce(Action::List(ListAction::Messages(vec![summary("x", None)])))
+            .reduce(Action::Read(ReadAction::Open(ReaderView {
                 id: "x".into(),
                 ..Default::default()
-            }))
-            .reduce(Action::AllowRemote("other".into()));
-        assert!(!s.reader.as_ref().unwrap().remote_allowed);
-        let s = s.reduce(Action::AllowRemote("x".into()));
-        assert!(s.reader.as_ref().unwrap().remote_allowed);
+            })))
+            .reduce(Action::Read(ReadAction::AllowRemote("other".into())));
+        assert!(!s.reading.open.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::Read(ReadAction::AllowRemote("x".into())));
+        assert!(s.reading.open.as_ref().unwrap().remote_allowed);
         let s = s.reduce(Action::Deleted("x".into()));
-        assert!(s.reader.is_none() && s.messages.is_empty());
+        assert!(s.reading.open.is_none() && s.list.messages.is_empty());
     }
 
     #[test]
     fn remote_content_from_a_trusted_sender_loads_without_asking() {
         let open = |sender: &str| {
-            Action::Open(ReaderView {
+            Action::Read(ReadAction::Open(ReaderView {
                 id: sender.into(),
                 sender: sender.into(),
                 sender_verified: true,
                 ..Default::default()
-            })
+            }))
         };
         let s = Rc::new(State::default()).reduce(open("news@shop.example"));
-        assert!(!s.reader.as_ref().unwrap().remote_allowed);
-        let s = s.reduce(Action::RemoteSenders(HashSet::from([
-            "news@shop.example".into()
-        ])));
+        assert!(!s.reading.open.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::Read(ReadAction::RemoteSenders(HashSet::from([
+            "news@shop.example".into(),
+        ]))));
         assert!(
-            s.reader.as_ref().unwrap().remote_allowed,
+            s.reading.open.as_ref().unwrap().remote_allowed,
             "the open message too"
         );
         assert!(
             s.clone()
                 .reduce(open("news@shop.example"))
-                .reader
+                .reading
+                .open
                 .as_ref()
                 .unwrap()
                 .remote_allowed
         );
         assert!(
             !s.reduce(open("other@shop.example"))
-                .reader
+                .reading
+                .open
                 .as_ref()
                 .unwrap()
                 .remote_allowed
@@ -909,22 +782,22 @@ mod tests {
 
     #[test]
     fn an_unauthenticated_from_does_not_load_a_trusted_senders_remote_content() {
-        let forged = Action::Open(ReaderView {
+        let forged = Action::Read(ReadAction::Open(ReaderView {
             id: "f".into(),
             sender: "news@shop.example".into(),
             sender_verified: false,
             ..Default::default()
-        });
+        }));
         let s = Rc::new(State::default())
-            .reduce(Action::RemoteSenders(HashSet::from([
-                "news@shop.example".into()
-            ])))
+            .reduce(Action::Read(ReadAction::RemoteSenders(HashSet::from([
+                "news@shop.example".into(),
+            ]))))
             .reduce(forged);
-        assert!(!s.reader.as_ref().unwrap().remote_allowed);
-        let s = s.reduce(Action::RemoteSenders(HashSet::from([
-            "news@shop.example".into()
-        ])));
-        assert!(!s.reader.as_ref().unwrap().remote_allowed);
+        assert!(!s.reading.open.as_ref().unwrap().remote_allowed);
+        let s = s.reduce(Action::Read(ReadAction::RemoteSenders(HashSet::from([
+            "news@shop.example".into(),
+        ]))));
+        assert!(!s.reading.open.as_ref().unwrap().remote_allowed);
     }
 
     #[test]
@@ -1022,11 +895,11 @@ mod tests {
         (a.from, a.size) = ("zoe@x".into(), 10);
         let mut b = summary("b", Some(2));
         (b.from, b.size) = ("Ada@x".into(), 5);
-        let s = Rc::new(State::default()).reduce(Action::MessagesLoaded(vec![a, b]));
+        let s = Rc::new(State::default()).reduce(Action::List(ListAction::Messages(vec![a, b])));
         assert_eq!(ids(&s), ["b", "a"]);
-        let s = s.reduce(Action::Sort(SortKey::Sender));
+        let s = s.reduce(Action::List(ListAction::Sort(SortKey::Sender)));
         assert_eq!(ids(&s), ["b", "a"]);
-        let s = s.reduce(Action::Sort(SortKey::Size));
+        let s = s.reduce(Action::List(ListAction::Sort(SortKey::Size)));
         assert_eq!(ids(&s), ["a", "b"]);
     }
 
