@@ -3,7 +3,8 @@
 //! downloads) runs in a Web Worker, reached through `engine`.
 //!
 //! - [`app`]: the root component: wires the user's actions to the effects, lays out the page.
-//! - [`state`]: the state, its `Action`s and the pure reducer (tested natively).
+//! - [`state`]: the state, its `Action`s and the pure reducers (tested natively): the list's and
+//!   the reader's slices in `state::list` and `state::reading`, the rest in `state`.
 //! - [`effects`]: start-up, checks, saves and deletes; failures turned into actions.
 //! - [`engine`]: the page's side of the engine worker.
 //! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).
