@@ -523,6 +523,7 @@ export async function withResources(t, body) {
   };
   const usePage = (page) => {
     pages.push(page);
+    page.on('console', (m) => m.type() === 'error' && t.diagnostic(`console: ${m.text()}`));
     return page;
   };
   try {

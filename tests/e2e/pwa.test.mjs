@@ -15,11 +15,11 @@ import {
   launchPersistentBrowser,
   randomPassword,
   REPO_ROOT,
-  screenshot,
   setting,
   startDovecot,
   startRelay,
   waitForSubjects,
+  withResources,
 } from './harness.mjs';
 
 /** The wasm app may take seconds to load and start, more on a busy 2-core machine. */
@@ -30,44 +30,6 @@ const SYNC_MS = 90_000;
 const UI_MS = 30_000;
 /** Messages stored for the start-up figure. */
 const MANY = 10_000;
-
-/** Runs `body(use, usePage)`; cleanups run in reverse order, a failure leaves screenshots. */
-async function withResources(t, body) {
-  const cleanups = [];
-  const pages = [];
-  const logs = [];
-  const use = (resource, stop) => {
-    cleanups.push(() => stop(resource));
-    if (typeof resource.log === 'function') logs.push(resource.log);
-    return resource;
-  };
-  const usePage = (page) => {
-    pages.push(page);
-    page.on('console', (m) => m.type() === 'error' && t.diagnostic(`console: ${m.text()}`));
-    return page;
-  };
-  try {
-    await body(use, usePage);
-  } catch (error) {
-    for (const [index, page] of pages.entries()) {
-      const file = await screenshot(page, `${t.name}-${index}`);
-      if (file) t.diagnostic(`screenshot: ${file}`);
-    }
-    for (const log of logs) {
-      const text = log();
-      if (text) t.diagnostic(text);
-    }
-    throw error;
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (e) {
-        t.diagnostic(`cleanup failed: ${e.message}`);
-      }
-    }
-  }
-}
 
 async function openApp(use, usePage, url) {
   const context = use(await launchPersistentBrowser(), (c) => c.close());

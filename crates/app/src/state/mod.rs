@@ -379,9 +379,7 @@ impl Reducible for State {
                     s.list.reduce(ListAction::Mailbox(None));
                 }
                 if with_mail {
-                    let prefix = format!("{id}/");
-                    s.reading
-                        .reduce(ReadAction::Gone(Box::new(move |m| m.starts_with(&prefix))));
+                    s.reading.reduce(ReadAction::AccountRemoved(id.clone()));
                     s.list.reduce(ListAction::AccountRemoved(id.clone()));
                 }
                 if s.editing.as_deref() == Some(id.as_str()) {
@@ -507,9 +505,7 @@ impl Reducible for State {
             }
             Action::FirstCheckAnswered => s.first_check = None,
             Action::Deleted(id) => {
-                let gone = id.clone();
-                s.reading
-                    .reduce(ReadAction::Gone(Box::new(move |m| m == gone)));
+                s.reading.reduce(ReadAction::Deleted(id.clone()));
                 s.list.reduce(ListAction::Deleted(id));
             }
             Action::Failed(text) => s.notice = Notice::Error { text, detail: None },

@@ -21,9 +21,10 @@ pub enum ReadAction {
     AllowRemote(String),
     /// Always load remote content from these senders (the saved list, or one more).
     RemoteSenders(HashSet<String>),
-    /// Messages are gone from the store (deleted, or their account removed with its mail):
-    /// the reader closes if it shows one of them.
-    Gone(Box<dyn Fn(&str) -> bool>),
+    /// The user deleted message `id`: the reader closes if it shows it.
+    Deleted(String),
+    /// Account `id` was removed with its mail: the reader closes if it shows one of its messages.
+    AccountRemoved(String),
 }
 
 impl Reading {
@@ -48,8 +49,19 @@ impl Reading {
                 }
                 self.remote_senders = Rc::new(senders);
             }
-            ReadAction::Gone(gone) => {
-                if self.open.as_ref().is_some_and(|v| gone(&v.id)) {
+            ReadAction::Deleted(id) => {
+                if self.open.as_ref().is_some_and(|v| v.id == id) {
+                    self.open = None;
+                }
+            }
+            ReadAction::AccountRemoved(account) => {
+                // Message ids are `account/uidl`.
+                let prefix = format!("{account}/");
+                if self
+                    .open
+                    .as_ref()
+                    .is_some_and(|v| v.id.starts_with(&prefix))
+                {
                     self.open = None;
                 }
             }
