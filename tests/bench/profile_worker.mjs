@@ -22,7 +22,9 @@
 // target/profile-worker), NAME (file prefix, default "run"), INTERVAL_US (sampling, default 200),
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),
 // DURABILITY (strict | relaxed: overrides what the app asks, an experiment), RELAY_BIN and
-// TESTKIT_BIN (default target/debug/...), CHROMIUM.
+// TESTKIT_BIN (default target/debug/...), CHROMIUM, TRACE (Chromium trace categories, e.g.
+// "toplevel,ipc,mojom": a trace of every process during the download, OUT/NAME.trace.json, and
+// a table of the longest-running task sources per thread).
 // Writes OUT/NAME.worker.cpuprofile, OUT/NAME.page.cpuprofile and OUT/NAME.json; prints a summary.
 
 import { spawn } from 'node:child_process';
@@ -30,6 +32,7 @@ import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
+import { launch } from './cdp.mjs';
 import { CHROMIUM } from './common.mjs';
 
 const MAIL = process.env.MAIL;
@@ -42,6 +45,7 @@ const CPU = process.env.CPU !== '0';
 // INSTRUMENT=full also wraps every put and the WebSocket handler (costs the worker ~5%: use it for
 // the IndexedDB figures, not for the profile); light wraps transactions and postMessage only.
 const FULL = process.env.INSTRUMENT === 'full';
+const TRACE = process.env.TRACE || '';
 const MESSAGES = readdirSync(MAIL).filter((f) => f.endsWith('.eml')).length;
 mkdirSync(OUT, { recursive: true });
 
@@ -185,34 +189,76 @@ function instrument(full, durability) {
   return true;
 }
 
-const browser = await chromium.launch(CHROMIUM);
-const result = { messages: MESSAGES, interval_us: INTERVAL_US, cpu: CPU, dist: DIST, durability_override: process.env.DURABILITY || null };
+// The same small API (cdp.mjs) over Playwright.
+async function playwrightBrowser() {
+  const browser = await chromium.launch(CHROMIUM);
+  return {
+    async newPage() {
+      const page = await browser.newPage();
+      const cdp = await page.context().newCDPSession(page);
+      return {
+        send: (m, p) => cdp.send(m, p),
+        goto: (url) => page.goto(url),
+        waitFor: (s, ms = 60_000) => page.locator(s).waitFor({ timeout: ms }),
+        fill: (s, v) => page.fill(s, v),
+        select: (s, v) => page.selectOption(s, v),
+        click: (s) => page.click(s),
+        check: (s) => page.check(s),
+        textContent: (s) => page.locator(s).textContent(),
+        evaluate: (f, ...a) => page.evaluate(f, ...a),
+        worker: (pattern) => {
+          const w = page.workers().find((w) => pattern.test(w.url()));
+          return w && { evaluate: (e) => w.evaluate(e), send: () => { throw new Error('not with PLAYWRIGHT=1'); } };
+        },
+      };
+    },
+    startTracing: (categories) => browser.startTracing(undefined, { categories }),
+    stopTracing: async () => { const t = JSON.parse((await browser.stopTracing()).toString()); return t.traceEvents ?? t; },
+    close: () => browser.close(),
+  };
+}
+
+// Per thread, the task sources that ran longest: top-level tasks (complete events of the
+// "toplevel" category) by where they were posted from.
+function traceTasks(events) {
+  const names = new Map();
+  for (const e of events) {
+    if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}/${e.tid}`, e.args.name);
+    if (e.ph === 'M' && e.name === 'process_name') names.set(`${e.pid}`, e.args.name);
+  }
+  const by = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !String(e.cat).includes('toplevel') || !e.dur) continue;
+    const thread = `${names.get(`${e.pid}`) ?? e.pid}/${names.get(`${e.pid}/${e.tid}`) ?? e.tid}`;
+    const from = e.args?.src_file ? `${e.args.src_file}:${e.args.src_func ?? ''}`
+      : e.args?.task?.posted_from?.file_name ?? e.name;
+    const t = by.get(thread) ?? new Map();
+    by.set(thread, t);
+    t.set(from, (t.get(from) ?? 0) + (e.tdur ?? e.dur) / 1e6);
+  }
+  return [...by].map(([thread, t]) => ({
+    thread, seconds: +[...t.values()].reduce((a, b) => a + b, 0).toFixed(2),
+    top: [...t].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${v.toFixed(2)} ${k}`),
+  })).sort((a, b) => b.seconds - a.seconds).slice(0, 12);
+}
+
+// PLAYWRIGHT=1 drives the page with Playwright instead (as this script did before): to measure
+// what its Network instrumentation of the worker costs a download.
+const browser = process.env.PLAYWRIGHT === '1' ? await playwrightBrowser() : await launch(CHROMIUM);
+const result = { messages: MESSAGES, interval_us: INTERVAL_US, cpu: CPU, dist: DIST, durability_override: process.env.DURABILITY || null, driver: process.env.PLAYWRIGHT === '1' ? 'playwright' : 'cdp' };
 try {
   const page = await browser.newPage();
-  const cdp = await page.context().newCDPSession(page);
-  // The worker through the page's session (not flattened): Playwright's own sessions cannot
-  // reach a worker's Profiler. Same approach as tests/bench/browser.mjs.
-  let workerSession = null;
-  const replies = new Map();
-  let nextId = 1;
-  cdp.on('Target.attachedToTarget', ({ sessionId, targetInfo }) => {
-    if (targetInfo.type === 'worker' && targetInfo.url.includes('engine')) workerSession = sessionId;
-  });
-  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
-    const m = JSON.parse(message);
-    replies.get(m.id)?.(m);
-    replies.delete(m.id);
-  });
-  const inWorker = (method, params = {}, ms = 120_000) => new Promise((resolve, reject) => {
-    const id = nextId++;
-    const timer = setTimeout(() => { replies.delete(id); reject(new Error(`${method}: no answer`)); }, ms);
-    replies.set(id, (m) => { clearTimeout(timer); m.error ? reject(new Error(m.error.message)) : resolve(m.result); });
-    cdp.send('Target.sendMessageToTarget', { sessionId: workerSession, message: JSON.stringify({ id, method, params }) })
-      .catch(reject);
-  });
-  const workerEval = async (expression) =>
-    (await inWorker('Runtime.evaluate', { expression, returnByValue: true })).result.value;
-  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  const cdp = page;
+  const worker = async () => {
+    for (let i = 0; i < 100; i++) {
+      const w = page.worker(/engine/);
+      if (w) return w;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('no engine worker attached');
+  };
+  const inWorker = async (method, params = {}, ms = 120_000) => (await worker()).send(method, params, ms);
+  const workerEval = async (expression) => (await worker()).evaluate(expression);
 
   const storedCount = () => page.evaluate(() => new Promise((resolve) => {
     const open = indexedDB.open('postino');
@@ -223,18 +269,15 @@ try {
     };
   }));
   await page.goto(url);
-  await page.locator('#account-form').waitFor({ timeout: 60_000 });
+  await page.waitFor('#account-form');
   await page.fill('#host', '127.0.0.1');
   await page.fill('#port', String(pop.pop3s_port));
-  await page.selectOption('#security', 'tls');
+  await page.select('#security', 'tls');
   await page.fill('#user', 'alice');
   await page.fill('#password', password);
   await page.click('#add-account');
-  const fingerprint = page.locator('#cert-prompt .fingerprint');
-  await fingerprint.waitFor({ timeout: 60_000 });
-  if ((await fingerprint.textContent()).trim() !== pop.fingerprint) throw new Error('another fingerprint');
-  for (let i = 0; !workerSession && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
-  if (!workerSession) throw new Error('no engine worker attached');
+  await page.waitFor('#cert-prompt .fingerprint');
+  if ((await page.textContent('#cert-prompt .fingerprint')).trim() !== pop.fingerprint) throw new Error('another fingerprint');
   await workerEval(`(${instrument})(${FULL}, ${JSON.stringify(process.env.DURABILITY || '')})`);
 
   if (CPU) {
@@ -244,12 +287,13 @@ try {
     }
     await Promise.all([cdp.send('Profiler.start'), inWorker('Profiler.start')]);
   }
+  if (TRACE) await browser.startTracing(TRACE.split(','));
   const roots = [process.pid]; // this driver, Chromium, the relay, Dovecot: all its descendants
   const [proc0, machine0] = [procSnapshot(roots), machine()];
   const clickAt = await page.evaluate(() => performance.timeOrigin + performance.now());
   await page.click('#trust-cert');
   // A first check of more than 25 messages asks how much: everything.
-  await page.locator('#first-check-go').waitFor({ timeout: 300_000 });
+  await page.waitFor('#first-check-go', 300_000);
   await page.check('#first-check-everything');
   await page.click('#first-check-go');
   // Done when the worker saw `complete` of transactions holding every summary (no IndexedDB
@@ -274,6 +318,11 @@ try {
   let profiles = [];
   if (CPU) {
     profiles = await Promise.all([inWorker('Profiler.stop'), cdp.send('Profiler.stop')]);
+  }
+  if (TRACE) {
+    const events = await browser.stopTracing();
+    writeFileSync(`${OUT}/${NAME}.trace.json`, JSON.stringify(events));
+    result.trace_tasks = traceTasks(events);
   }
   const prof = await workerEval('self.__prof');
   result.seconds = (prof.lastCommit - clickAt) / 1000;
