@@ -23,11 +23,13 @@
 // 1 ms of either thread each time; each open is one real click, one message read from
 // IndexedDB and rendered, and one close, OPEN_TRIES times, one second apart.
 //
+// Chromium is driven through the DevTools protocol alone (cdp.mjs), not Playwright, whose
+// Network domain in the worker would copy every WebSocket frame to this process.
+//
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
 // MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7).
 
-import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
-
+import { launch } from './cdp.mjs';
 import { CHROMIUM, env, startRelay } from './common.mjs';
 const messages = Number(env('MESSAGES'));
 const port = env('POP_PORT');
@@ -41,7 +43,7 @@ const { url, stop: stopRelay } = await startRelay([
   '--allow', `127.0.0.1:${port}`, '--allow', `localhost:${port}`,
 ]);
 
-const browser = await chromium.launch(CHROMIUM);
+const browser = await launch(CHROMIUM);
 try {
   const page = await browser.newPage();
   // Before any script of the app: long tasks from the start (buffered), and the page's wasm
@@ -62,44 +64,10 @@ try {
     // a click waiting behind a busy main thread counts.
     addEventListener('click', (e) => { window.__bench.clickAt = e.timeStamp; }, true);
   });
-
-  // The engine worker's JS heap: a CDP session of the page auto-attached (not flattened) to
-  // its workers; Playwright's own sessions cannot reach a worker's Runtime domain.
-  const cdp = await page.context().newCDPSession(page);
-  let workerSession = null;
+  // The engine's worker (the page's session auto-attaches to its workers): started from
+  // web/engine-loader.js (Trunk's postino-engine_loader.js in older builds).
+  const engine = () => page.worker(/engine-loader|postino-engine/);
   let workerSeen = false;
-  const replies = new Map();
-  let nextId = 1;
-  cdp.on('Target.attachedToTarget', ({ sessionId, targetInfo }) => {
-    if (targetInfo.type === 'worker') {
-      workerSeen = true;
-      workerSession = sessionId;
-    }
-  });
-  cdp.on('Target.detachedFromTarget', ({ sessionId }) => {
-    if (sessionId === workerSession) workerSession = null;
-  });
-  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
-    const m = JSON.parse(message);
-    replies.get(m.id)?.(m);
-    replies.delete(m.id);
-  });
-  const inWorker = (method) =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      const timer = setTimeout(() => { replies.delete(id); reject(new Error(`${method}: no answer`)); }, 5_000);
-      replies.set(id, (m) => {
-        clearTimeout(timer);
-        m.error ? reject(new Error(m.error.message)) : resolve(m.result);
-      });
-      cdp.send('Target.sendMessageToTarget', { sessionId: workerSession, message: JSON.stringify({ id, method }) })
-        .catch(reject);
-    });
-  try {
-    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
-  } catch (e) {
-    errors.push(`no CDP session on the worker: ${short(e)}`);
-  }
 
   const count = () =>
     page.evaluate(
@@ -138,10 +106,10 @@ try {
 
   // Fills the account form and asks for the server's certificate; returns once it is shown.
   const addAccount = async (host, maxPerSession) => {
-    await page.locator('#account-form').waitFor({ timeout: 60_000 });
+    await page.waitFor('#account-form');
     await page.fill('#host', host);
     await page.fill('#port', port);
-    await page.selectOption('#security', 'tls');
+    await page.select('#security', 'tls');
     await page.fill('#user', env('POP_USER'));
     await page.fill('#password', env('POP_PASSWORD'));
     // In a folded part of the form: set as the form reads it (the value on submit).
@@ -150,9 +118,8 @@ try {
       if (input) input.value = n;
     }, maxPerSession);
     await page.click('#add-account');
-    const fingerprint = page.locator('#cert-prompt .fingerprint');
-    await fingerprint.waitFor({ timeout: 60_000 });
-    if ((await fingerprint.textContent()).trim() !== env('FINGERPRINT')) {
+    await page.waitFor('#cert-prompt .fingerprint');
+    if ((await page.textContent('#cert-prompt .fingerprint')).trim() !== env('FINGERPRINT')) {
       throw new Error('the certificate prompt shows another fingerprint');
     }
   };
@@ -160,7 +127,7 @@ try {
   // The first check of a mailbox of more than 25 messages asks how much: everything (the
   // question and the listing it needs are timed with the download).
   const everything = async () => {
-    await page.locator('#first-check-go').waitFor({ timeout: 300_000 });
+    await page.waitFor('#first-check-go', 300_000);
     await page.check('#first-check-everything');
     await page.click('#first-check-go');
   };
@@ -174,7 +141,7 @@ try {
     if (messages > 25) await everything();
     seed = await waitStored(SEED, 'the seed account', 300_000);
     console.error(`browser.mjs: ${seed} messages stored by the seed account`);
-    await page.locator('#messages .message-row').first().waitFor({ timeout: 60_000 });
+    await page.waitFor('#messages .message-row');
     await page.click('#new-account');
   }
   await addAccount('127.0.0.1', '');
@@ -204,16 +171,15 @@ try {
           return 0;
         }
       };
-      // The engine's worker: started from web/engine-loader.js (Trunk's postino-engine_loader.js
-      // in older builds).
-      const engine = page.workers().find((w) => /engine-loader|postino-engine/.test(w.url()));
+      const worker = engine();
+      workerSeen ||= !!worker;
       const parts = await Promise.all([
-        part('page_js_heap', async () => (await cdp.send('Runtime.getHeapUsage')).usedSize),
+        part('page_js_heap', async () => (await page.send('Runtime.getHeapUsage')).usedSize),
         part('page_wasm', () => page.evaluate(() => window.__bench.wasm?.memory?.buffer.byteLength ?? 0)),
-        part('worker_js_heap', async () => (workerSession ? (await inWorker('Runtime.getHeapUsage')).usedSize : 0)),
+        part('worker_js_heap', async () => (worker ? (await worker.send('Runtime.getHeapUsage')).usedSize : 0)),
         // The no-modules bindings hand back the instance's exports once loaded.
         part('worker_wasm', async () =>
-          engine ? engine.evaluate(async () => (await wasm_bindgen()).memory.buffer.byteLength) : 0),
+          worker ? worker.evaluate(async () => (await wasm_bindgen()).memory.buffer.byteLength) : 0),
       ]);
       samples++;
       peak.total = Math.max(peak.total, parts.reduce((a, b) => a + b, 0) / MB);
@@ -225,15 +191,15 @@ try {
   const opens = [];
   const opener = (async () => {
     try {
-      const rows = page.locator('#messages .message-row');
+      const rows = '#messages .message-row';
       for (let i = 0; i < OPEN_TRIES && downloading; i++) {
         await new Promise((r) => setTimeout(r, 1_000));
         if (!downloading) break;
-        const n = await rows.count();
+        const n = await page.count(rows);
         if (n === 0) throw new Error('no .message-row in #messages during the download');
-        const row = rows.nth(i % n);
         // Armed before the click: notes when #reader shows this row's subject, then a frame.
-        await row.evaluate((el) => {
+        await page.evaluate((s, nth) => {
+          const el = document.querySelectorAll(s)[nth];
           const want = el.querySelector('.subject')?.textContent;
           window.__bench.opened = null;
           window.__bench.clickAt = null;
@@ -244,18 +210,15 @@ try {
           };
           const observer = new MutationObserver(() => shown() && done());
           observer.observe(document.body, { childList: true, subtree: true, characterData: true });
-        });
-        await row.click({ timeout: 30_000 });
-        const ms = await page.waitForFunction(
+        }, rows, i % n);
+        await page.click(rows, 30_000, i % n);
+        const value = await page.waitForFunction(30_000,
           () => window.__bench.opened != null && window.__bench.clickAt != null
-            && window.__bench.opened - window.__bench.clickAt,
-          null, { timeout: 30_000, polling: 50 },
-        );
-        const value = await ms.jsonValue();
+            && window.__bench.opened - window.__bench.clickAt);
         if (!downloading) break; // the download ended meanwhile: not "during"
         opens.push(value);
-        await page.click('#reader button.close', { timeout: 30_000 });
-        await page.locator('#reader').waitFor({ state: 'detached', timeout: 30_000 });
+        await page.click('#reader button.close', 30_000);
+        await page.waitFor('#reader', 30_000, true);
       }
     } catch (e) {
       if (downloading) errors.push(`open a message: ${short(e)}`);

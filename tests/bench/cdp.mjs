@@ -134,18 +134,37 @@ class Page extends Session {
     await loaded;
   }
 
-  /** Waits until `selector` matches an element (visible: with a box), or throws after `ms`. */
-  async waitFor(selector, ms = 60_000) {
+  /**
+   * Waits until `selector` matches an element (visible: with a box), or with `gone` until none
+   * does; throws after `ms`.
+   */
+  async waitFor(selector, ms = 60_000, gone = false) {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = await this.evaluate((s) => {
         const el = document.querySelector(s);
         return !!el && el.getClientRects().length > 0;
       }, selector);
-      if (found) return;
-      if (Date.now() > deadline) throw new Error(`${selector}: not shown in ${ms} ms`);
+      if (found !== gone) return;
+      if (Date.now() > deadline) throw new Error(`${selector}: not ${gone ? 'gone' : 'shown'} in ${ms} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Waits until `f(...args)` in the page is truthy (polled every 50 ms); its value. */
+  async waitForFunction(ms, f, ...args) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = await this.evaluate(f, ...args);
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`no answer in ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** How many elements match `selector`. */
+  count(selector) {
+    return this.evaluate((s) => document.querySelectorAll(s).length, selector);
   }
 
   /** Sets an input's value as typing would end: `input` then `change` events. */
@@ -164,15 +183,18 @@ class Page extends Session {
     return this.fill(selector, value);
   }
 
-  /** A real click (mouse events through the input pipeline) at the middle of the element. */
-  async click(selector, ms) {
+  /**
+   * A real click (mouse events through the input pipeline) at the middle of the element, the
+   * `nth` that `selector` matches.
+   */
+  async click(selector, ms, nth = 0) {
     await this.waitFor(selector, ms);
-    const box = await this.evaluate((s) => {
-      const el = document.querySelector(s);
-      el.scrollIntoView({ block: 'center' });
+    const box = await this.evaluate((s, n) => {
+      const el = document.querySelectorAll(s)[n];
+      el.scrollIntoView({ block: 'nearest' });
       const r = el.getBoundingClientRect();
       return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
-    }, selector);
+    }, selector, nth);
     for (const type of ['mouseMoved', 'mousePressed', 'mouseReleased']) {
       await this.send('Input.dispatchMouseEvent', {
         type, x: box.x, y: box.y, button: 'left', clickCount: type === 'mouseMoved' ? 0 : 1,
