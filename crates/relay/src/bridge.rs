@@ -39,6 +39,18 @@ use crate::RelayState;
 /// 448 MB download counted 38,000 frames of at most 64 KiB.
 pub const READ_BUFFER: usize = 256 * 1024;
 
+/// A read at least this large means a bulk transfer (a message being downloaded), not an
+/// answer to one command: the relay waits up to [`COALESCE_WAIT`] for more before it sends the
+/// frame, so that a download reaches the browser in frames of about 100 KiB rather than one
+/// per TLS record the server wrote (16 KiB). Measured on a 144 MB download: 8,600 frames, each
+/// an IPC message through Chromium's network service and an event and a copy in the engine's
+/// worker. Smaller reads (a command's answer) are sent at once.
+const COALESCE_FROM: usize = 8 * 1024;
+
+/// How long a bulk read waits for more bytes to go in the same frame: about a millisecond
+/// (the timer's resolution), a small share of any network round trip.
+const COALESCE_WAIT: Duration = Duration::from_millis(1);
+
 /// A WebSocket close reason is at most 123 bytes (RFC 6455 section 5.5: 125 minus the code).
 const MAX_CLOSE_REASON: usize = 123;
 
@@ -275,12 +287,30 @@ where
                 return End::ServerError(e);
             }
             let mut buf = Vec::with_capacity(READ_BUFFER);
-            let n = match tcp_rx.try_read_buf(&mut buf) {
+            match tcp_rx.try_read_buf(&mut buf) {
                 Ok(0) => return End::ServerClosed,
-                Ok(n) => n,
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Err(e) => return End::ServerError(e),
             };
+            if buf.len() >= COALESCE_FROM {
+                // More of the same transfer, until the buffer is full or the wait is over. An
+                // end of stream or an error met here is met again by the next read, after this
+                // frame went out.
+                let until = tokio::time::Instant::now() + COALESCE_WAIT;
+                while buf.len() < READ_BUFFER {
+                    match tokio::time::timeout_at(until, tcp_rx.readable()).await {
+                        Ok(Ok(())) => match tcp_rx.try_read_buf(&mut buf) {
+                            Ok(0) => break,
+                            Ok(_) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                            Err(_) => break,
+                        },
+                        Ok(Err(_)) | Err(_) => break,
+                    }
+                }
+            }
+            let n = buf.len();
             // A short read does not keep a whole read buffer alive while its frame waits.
             if n < READ_BUFFER / 4 {
                 buf.shrink_to_fit();
