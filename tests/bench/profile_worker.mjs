@@ -22,7 +22,7 @@
 // target/profile-worker), NAME (file prefix, default "run"), INTERVAL_US (sampling, default 200),
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),
 // DURABILITY (strict | relaxed: overrides what the app asks, an experiment), RELAY_BIN and
-// TESTKIT_BIN (default target/debug/...), CHROMIUM, TRACE (Chromium trace categories, e.g.
+// TESTKIT_BIN (default target/debug/...), CHROMIUM, DELAY_MS (see below), TRACE (Chromium trace categories, e.g.
 // "toplevel,ipc,mojom": a trace of every process during the download, OUT/NAME.trace.json, and
 // a table of the longest-running task sources per thread).
 // Writes OUT/NAME.worker.cpuprofile, OUT/NAME.page.cpuprofile and OUT/NAME.json; prints a summary.
@@ -122,8 +122,33 @@ const password = randomBytes(9).toString('base64url');
 const dovecot = await start(process.env.TESTKIT_BIN || 'target/debug/postino-testkit',
   ['dovecot', '--fixtures', MAIL, '--user', 'alice', '--password', password], /^(\{.*\})$/, true);
 const pop = JSON.parse(dovecot.m[1]);
+// DELAY_MS: a proxy between the relay and Dovecot that delays every chunk by this much each way
+// (the bench's 50 ms round trip is DELAY_MS=25), for a timeline of round trips.
+const DELAY_MS = Number(process.env.DELAY_MS || 0);
+let popPort = pop.pop3s_port;
+if (DELAY_MS > 0) {
+  const { createServer, connect } = await import('node:net');
+  // Bytes and the end of each direction are delayed alike, so nothing sent before an end is lost.
+  const delayed = (from, to) => {
+    from.on('data', (chunk) => setTimeout(() => to.write(chunk), DELAY_MS));
+    from.on('end', () => setTimeout(() => to.end(), DELAY_MS));
+  };
+  const proxy = createServer((client) => {
+    const server = connect(pop.pop3s_port, '127.0.0.1');
+    client.setNoDelay(true);
+    server.setNoDelay(true);
+    delayed(client, server);
+    delayed(server, client);
+    const broken = () => { client.destroy(); server.destroy(); };
+    client.on('error', broken);
+    server.on('error', broken);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  popPort = proxy.address().port;
+  proxy.unref();
+}
 const relay = await start(process.env.RELAY_BIN || 'target/debug/postino-relay',
-  ['--listen', '127.0.0.1:0', '--dist', DIST, '--allow', `127.0.0.1:${pop.pop3s_port}`],
+  ['--listen', '127.0.0.1:0', '--dist', DIST, '--allow', `127.0.0.1:${popPort}`],
   /listening on (http:\/\/\S+)/);
 const url = relay.m[1].replace(/\/$/, '');
 
@@ -132,6 +157,9 @@ function instrument(full, durability) {
   const p = (self.__prof = {
     tx: [], puts: {}, ws: { messages: 0, bytes: 0, handlerMs: 0, maxMessage: 0, sent: 0 },
     posts: 0, summariesCommitted: 0, messageCommits: 0, lastCommit: 0,
+    // INSTRUMENT=full: [time, 'send' | 'recv' | 'tx', bytes or stores] of every WebSocket
+    // frame and readwrite transaction, in NAME.json (a timeline of round trips and commits).
+    timeline: [],
   });
   const now = () => performance.timeOrigin + performance.now();
   const transaction = IDBDatabase.prototype.transaction;
@@ -144,6 +172,7 @@ function instrument(full, durability) {
         start: now(), puts: 0, summaries: 0, firstPutAt: 0, lastPutAt: 0, ms: -1 };
       tx.__rec = rec;
       p.tx.push(rec);
+      p.timeline.push([rec.start, 'tx', rec.stores]);
       tx.addEventListener('complete', () => {
         rec.end = now();
         rec.ms = rec.end - rec.start;
@@ -176,13 +205,18 @@ function instrument(full, durability) {
       d.set.call(this, h && function (ev) {
         const n = ev.data?.byteLength ?? 0;
         p.ws.messages++; p.ws.bytes += n; p.ws.maxMessage = Math.max(p.ws.maxMessage, n);
+        p.timeline.push([now(), 'recv', n]);
         const t0 = performance.now();
         try { return h.call(this, ev); } finally { p.ws.handlerMs += performance.now() - t0; }
       });
     },
   });
   const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function () { p.ws.sent++; return send.apply(this, arguments); };
+  WebSocket.prototype.send = function (data) {
+    p.ws.sent++;
+    p.timeline.push([now(), 'send', data?.byteLength ?? 0]);
+    return send.apply(this, arguments);
+  };
   // A [Global] interface's operations live on the global object itself, not its prototype.
   const post = self.postMessage;
   self.postMessage = function () { p.posts++; return post.apply(this, arguments); };
@@ -246,8 +280,9 @@ function traceTasks(events) {
 // what its Network instrumentation of the worker costs a download.
 const browser = process.env.PLAYWRIGHT === '1' ? await playwrightBrowser() : await launch(CHROMIUM);
 const result = { messages: MESSAGES, interval_us: INTERVAL_US, cpu: CPU, dist: DIST, durability_override: process.env.DURABILITY || null, driver: process.env.PLAYWRIGHT === '1' ? 'playwright' : 'cdp' };
+let page;
 try {
-  const page = await browser.newPage();
+  page = await browser.newPage();
   const cdp = page;
   const worker = async () => {
     for (let i = 0; i < 100; i++) {
@@ -271,7 +306,7 @@ try {
   await page.goto(url);
   await page.waitFor('#account-form');
   await page.fill('#host', '127.0.0.1');
-  await page.fill('#port', String(pop.pop3s_port));
+  await page.fill('#port', String(popPort));
   await page.select('#security', 'tls');
   await page.fill('#user', 'alice');
   await page.fill('#password', password);
@@ -293,7 +328,7 @@ try {
   const clickAt = await page.evaluate(() => performance.timeOrigin + performance.now());
   await page.click('#trust-cert');
   // A first check of more than 25 messages asks how much: everything.
-  await page.waitFor('#first-check-go', 300_000);
+  await page.waitFor("#first-check-go", Number(process.env.ASK_MS || 300_000));
   await page.check('#first-check-everything');
   await page.click('#first-check-go');
   // Done when the worker saw `complete` of transactions holding every summary (no IndexedDB
@@ -364,8 +399,14 @@ try {
     result.profile_seconds = { worker: (profiles[0].profile.endTime - profiles[0].profile.startTime) / 1e6,
       page: (profiles[1].profile.endTime - profiles[1].profile.startTime) / 1e6 };
   }
-  writeFileSync(`${OUT}/${NAME}.json`, JSON.stringify({ ...result, tx: rw }, null, 1));
+  writeFileSync(`${OUT}/${NAME}.json`, JSON.stringify({ ...result, tx: rw,
+    timeline: prof.timeline.map(([t, what, n]) => [+((t - clickAt) / 1000).toFixed(4), what, n]) }, null, 1));
   console.log(JSON.stringify(result, null, 1));
+} catch (e) {
+  // What the page said, to tell a broken run from a slow one.
+  const said = await page?.evaluate(() => document.body.innerText.slice(0, 600)).catch(() => '');
+  console.error(`profile_worker.mjs: ${e.message}\nthe page said: ${said}`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
   relay.child.kill('SIGTERM');

@@ -172,6 +172,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// 100; 64 short commands stay far below any TCP window, so writing never waits on reading.
 pub const PIPELINE_WINDOW: usize = 64;
 
+/// UIDL's answer beside LIST's ([`Client::list_and_uidl_all`]): the ids, or why there are none.
+pub type UidlListing = Result<Vec<(u32, String)>, Error>;
+
 /// The answer to one command sent with [`Client::send_pipelined`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelinedResponse {
@@ -698,20 +701,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 Ok(())
             })
             .await?;
-        if !status.ok {
-            // Only a server that does not announce UIDL, refusing it for good, lacks it. A
-            // temporary refusal, or one from a server that lists UIDL in CAPA, is an error to
-            // retry: naming messages another way would download the whole mailbox again.
-            let temporary = status.code.as_ref().is_some_and(|c| c.is_temporary());
-            if temporary || self.capabilities.uidl {
-                return Err(Error::Server {
-                    code: status.code,
-                    text: status.text,
-                });
-            }
-            return Err(Error::Unsupported(NO_UIDL));
-        }
+        self.uidl_refusal(status)?;
         Ok(out)
+    }
+
+    /// Why a `-ERR` to UIDL is an error, or that the server has no UIDL ([`NO_UIDL`]).
+    fn uidl_refusal(&self, status: StatusLine) -> Result<(), Error> {
+        if status.ok {
+            return Ok(());
+        }
+        // Only a server that does not announce UIDL, refusing it for good, lacks it. A
+        // temporary refusal, or one from a server that lists UIDL in CAPA, is an error to
+        // retry: naming messages another way would download the whole mailbox again.
+        let temporary = status.code.as_ref().is_some_and(|c| c.is_temporary());
+        if temporary || self.capabilities.uidl {
+            return Err(Error::Server {
+                code: status.code,
+                text: status.text,
+            });
+        }
+        Err(Error::Unsupported(NO_UIDL))
     }
 
     /// LIST of every message: (message number, size in octets).
@@ -723,13 +732,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 Ok(())
             })
             .await?;
-        if !status.ok {
-            return Err(Error::Server {
-                code: status.code,
-                text: status.text,
-            });
-        }
+        list_refusal(status)?;
         Ok(out)
+    }
+
+    /// LIST and UIDL of every message, as [`Client::list_all`] and [`Client::uidl_all`] give
+    /// them, sent together where the server pipelines (RFC 2449 PIPELINING): one round trip
+    /// instead of two before a download can start, on every check. A refused LIST is the
+    /// error; UIDL's own result (a refusal included) is the second item.
+    pub async fn list_and_uidl_all(&mut self) -> Result<(Vec<(u32, u64)>, UidlListing), Error> {
+        if self.window() < 2 {
+            let sizes = self.list_all().await?;
+            return Ok((sizes, self.uidl_all().await));
+        }
+        self.ensure_idle()?;
+        self.queue(Command::List(None))?;
+        self.queue(Command::Uidl(None))?;
+        self.flush().await?;
+        let mut sizes = Vec::new();
+        let list = self
+            .read_listing(ListingKind::List, &mut |line| {
+                sizes.push(parse_list_line(&line)?);
+                Ok(())
+            })
+            .await?;
+        let mut uidls = Vec::new();
+        let uidl = self
+            .read_listing(ListingKind::Uidl, &mut |line| {
+                uidls.push(parse_uidl_line(&line)?);
+                Ok(())
+            })
+            .await?;
+        // Both responses were read: the session stays usable whichever was refused.
+        list_refusal(list)?;
+        let uidls = self.uidl_refusal(uidl).map(|()| uidls);
+        Ok((sizes, uidls))
     }
 
     /// `UIDL n`: the unique id of one message.
@@ -887,6 +924,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.ensure_idle()?;
         self.queue(command)?;
         self.flush().await?;
+        self.read_listing(kind, each).await
+    }
+
+    /// Reads the response to the oldest command in flight, a listing of `kind`: its status,
+    /// and with `+OK` each line into `each`.
+    async fn read_listing(
+        &mut self,
+        kind: ListingKind,
+        each: &mut dyn FnMut(String) -> Result<(), Error>,
+    ) -> Result<StatusLine, Error> {
         self.broken = true;
         let status = self.status().await?;
         self.in_flight.pop_front();
@@ -1011,6 +1058,17 @@ pub fn parse_uidl_line(line: &str) -> Result<(u32, String), Error> {
         (Some(n), Some(u)) => Ok((n, u.to_string())),
         _ => Err(Error::Protocol(format!("bad UIDL line {line:?}"))),
     }
+}
+
+/// A `-ERR` to LIST as an error.
+fn list_refusal(status: StatusLine) -> Result<(), Error> {
+    if status.ok {
+        return Ok(());
+    }
+    Err(Error::Server {
+        code: status.code,
+        text: status.text,
+    })
 }
 
 /// A line of `LIST` or the answer to `LIST n`: `n size`.

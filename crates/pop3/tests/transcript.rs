@@ -633,6 +633,67 @@ async fn scram_with_a_bad_server_is_cancelled() {
     server.await.unwrap();
 }
 
+/// Before a download, LIST and UIDL go out in one write where the server pipelines: the
+/// script answers neither until it has both, so a client that waited for LIST's answer before
+/// sending UIDL would stall here.
+#[tokio::test]
+async fn list_and_uidl_go_together_to_a_server_that_pipelines() {
+    let (stream, server) = scripted(vec![
+        S("+OK\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUIDL\r\nPIPELINING\r\n.\r\n"),
+        C("LIST\r\nUIDL\r\n"),
+        S("+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n"),
+        // A refused LIST: UIDL's answer is read too, and the session goes on.
+        C("LIST\r\nUIDL\r\n"),
+        S("-ERR [SYS/TEMP] busy\r\n+OK\r\n1 a\r\n.\r\n"),
+        // A refused UIDL from a server that lists it: an error to retry, beside the sizes.
+        C("LIST\r\nUIDL\r\n"),
+        S("+OK\r\n1 120\r\n.\r\n-ERR [SYS/TEMP] index busy\r\n"),
+        C("NOOP\r\n"),
+        S("+OK\r\n"),
+    ]);
+    let mut client = start(stream).await;
+    let (sizes, uidls) = client.list_and_uidl_all().await.unwrap();
+    assert_eq!(sizes, [(1, 120), (2, 200)]);
+    assert_eq!(uidls.unwrap(), [(1, "a".to_string()), (2, "b".to_string())]);
+    let err = client.list_and_uidl_all().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Server { code: Some(ResponseCode::SysTemp), text } if text == "busy"),
+        "{err:?}"
+    );
+    let (sizes, uidls) = client.list_and_uidl_all().await.unwrap();
+    assert_eq!(sizes, [(1, 120)]);
+    assert!(
+        matches!(uidls, Err(Error::Server { code: Some(ResponseCode::SysTemp), .. })),
+        "{uidls:?}"
+    );
+    client.noop().await.unwrap();
+    drop(client);
+    server.await.unwrap();
+}
+
+/// A server without PIPELINING gets them one at a time, and one without UIDL is said to lack
+/// it (the caller names messages by their headers).
+#[tokio::test]
+async fn list_and_uidl_go_one_at_a_time_without_pipelining() {
+    let (stream, server) = scripted(vec![
+        S("+OK\r\n"),
+        C("CAPA\r\n"),
+        S("+OK\r\nUSER\r\nTOP\r\n.\r\n"),
+        C("LIST\r\n"),
+        S("+OK\r\n1 120\r\n.\r\n"),
+        C("UIDL\r\n"),
+        S("-ERR unknown command\r\n"),
+    ]);
+    let mut client = start(stream).await;
+    let (sizes, uidls) = client.list_and_uidl_all().await.unwrap();
+    assert_eq!(sizes, [(1, 120)]);
+    assert!(matches!(uidls, Err(Error::Unsupported(_))), "{uidls:?}");
+    drop(client);
+    server.await.unwrap();
+}
+
 #[tokio::test]
 async fn pipelined_commands_are_written_together_and_answered_in_order() {
     let (stream, server) = scripted(vec![

@@ -242,8 +242,7 @@ where
         };
 
         progress(Progress::Listing);
-        let sizes = client.list_all().await?;
-        let (uidls, from_headers) = message_ids(&mut client, &sizes).await?;
+        let (sizes, uidls, from_headers) = listing(&mut client).await?;
         report.ids_from_headers |= from_headers;
         let ledger = store.ledger(&account.id).await?;
         // A server that gave UIDLs before and none now would have every stored message named
@@ -352,21 +351,37 @@ const VOLATILE_HEADERS: [&str; 6] = [
     "content-length:",
 ];
 
-/// Each listed message's unique id: its UIDL; or, when the server has no UIDL (RFC 1939 makes
-/// it optional; `-ERR` to UIDL), a SHA-256 of its header (`TOP n 0`, pipelined) without the
-/// lines mbox servers rewrite, prefixed with [`HEADER_ID_PREFIX`]. Identical headers get `#2`,
-/// `#3`... in listing order. Returns the ids and whether they came from headers.
+/// What a session works from: every message's number and size (LIST) and its unique id
+/// ([`message_ids`]), and whether the ids came from headers. LIST and UIDL go out together
+/// where the server pipelines.
+pub async fn listing<S>(
+    client: &mut Client<S>,
+) -> Result<(Vec<(u32, u64)>, Vec<(u32, String)>, bool), SyncError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (sizes, uidls) = client.list_and_uidl_all().await?;
+    let (ids, from_headers) = message_ids(client, &sizes, uidls).await?;
+    Ok((sizes, ids, from_headers))
+}
+
+/// Each listed message's unique id: its UIDL (`uidls`, the server's answer to UIDL); or, when
+/// the server has no UIDL (RFC 1939 makes it optional; `-ERR` to UIDL), a SHA-256 of its header
+/// (`TOP n 0`, pipelined) without the lines mbox servers rewrite, prefixed with
+/// [`HEADER_ID_PREFIX`]. Identical headers get `#2`, `#3`... in listing order. Returns the ids
+/// and whether they came from headers.
 ///
 /// A server with neither UIDL nor TOP cannot be told apart from one session to the next:
 /// [`postino_pop3::Error::Unsupported`] saying so.
 pub async fn message_ids<S>(
     client: &mut Client<S>,
     sizes: &[(u32, u64)],
+    uidls: postino_pop3::client::UidlListing,
 ) -> Result<(Vec<(u32, String)>, bool), SyncError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match client.uidl_all().await {
+    match uidls {
         Ok(uidls) => return Ok((uidls, false)),
         Err(postino_pop3::Error::Unsupported(_)) => {}
         Err(e) => return Err(e.into()),

@@ -143,8 +143,7 @@ pub(crate) async fn listed_session<C: Connector>(
     let stream = connector.connect().await?;
     let mut client = open_session(stream, account, password).await?;
     progress(Progress::Listing);
-    let listed = client.list_all().await?;
-    let (uidls, _) = crate::runner::message_ids(&mut client, &listed).await?;
+    let (listed, uidls, _) = crate::runner::listing(&mut client).await?;
     Ok((client, uidls, listed.into_iter().collect()))
 }
 
