@@ -18,7 +18,10 @@ use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
 use crate::engine;
 use crate::message_view::reader_view;
-use crate::state::{Action, CertPrompt, ListAction, ReadAction, SortKey, State};
+use crate::state::{
+    AccountAction, Action, CertPrompt, CheckAction, ListAction, PageAction, ReadAction, SortKey,
+    State,
+};
 use crate::{connectivity, language, service_worker, transfer};
 use postino_engine::vault;
 use postino_i18n::{fill, t, Lang};
@@ -54,15 +57,15 @@ pub fn app() -> Html {
     {
         let (cell, d) = (cell.clone(), state.dispatcher());
         use_effect_with((), move |_| {
-            d.dispatch(Action::Connectivity {
+            d.dispatch(Action::Check(CheckAction::Connectivity {
                 online: connectivity::is_online(),
-            });
+            }));
             let watch_d = d.clone();
             connectivity::watch(move |online| {
                 if online {
                     service_worker::check_for_update();
                 }
-                watch_d.dispatch(Action::Connectivity { online })
+                watch_d.dispatch(Action::Check(CheckAction::Connectivity { online }))
             });
             d.dispatch(Action::Read(ReadAction::RemoteSenders(
                 remote_senders::load(),
@@ -73,17 +76,19 @@ pub fn app() -> Html {
                     mark_index_pending(&n.to_string());
                     engine_d.dispatch(Action::List(ListAction::IndexPending(n)));
                 }
-                engine::News::Failed(text) => engine_d.dispatch(Action::Failed(text)),
+                engine::News::Failed(text) => {
+                    engine_d.dispatch(Action::Check(CheckAction::Error(text)))
+                }
                 engine::News::Status(status) => {
                     // The service worker's install downloads every file of the app again: it
                     // waits until the engine has its own, not to share the link with them.
                     if status != engine::Status::Loading {
                         let worker_d = engine_d.clone();
                         service_worker::register(move |news| {
-                            worker_d.dispatch(Action::Worker(news))
+                            worker_d.dispatch(Action::Page(PageAction::Worker(news)))
                         });
                     }
-                    engine_d.dispatch(Action::Engine(status));
+                    engine_d.dispatch(Action::Page(PageAction::Engine(status)));
                 }
             });
             if launch_action().as_deref() == Some("search") {
@@ -119,14 +124,14 @@ pub fn app() -> Html {
         let (cell, d, state) = (cell.clone(), state.dispatcher(), state.clone());
         use_effect_with(
             (
-                state.offline,
-                state.resume_when_online,
-                state.syncing.is_some(),
+                state.checking.offline,
+                state.checking.resume_when_online,
+                state.checking.syncing.is_some(),
             ),
             move |&(offline, resume, syncing)| {
                 let store = cell.borrow().clone();
                 if let (false, true, false, Some(store)) = (offline, resume, syncing, store) {
-                    d.dispatch(Action::Resumed);
+                    d.dispatch(Action::Check(CheckAction::Resumed));
                     check_all(store, &state, d);
                 }
             },
@@ -150,7 +155,7 @@ pub fn app() -> Html {
                 ) else {
                     return;
                 };
-                let Some(password) = state.passwords.get(&account.id).cloned() else {
+                let Some(password) = state.accounts.passwords.get(&account.id).cloned() else {
                     return;
                 };
                 let d = state.dispatcher();
@@ -194,9 +199,10 @@ pub fn app() -> Html {
                                 query: text,
                                 ids,
                             })),
-                            Err(e) => {
-                                d.dispatch(Action::Failed(fill(t().search_failed, &[("e", &e)])))
-                            }
+                            Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
+                                t().search_failed,
+                                &[("e", &e)],
+                            )))),
                         }
                     });
                 }
@@ -212,13 +218,13 @@ pub fn app() -> Html {
         Callback::from(
             move |(account, password): (Account, Option<Secret<String>>)| {
                 let Some(store) = store.clone() else { return };
-                let previous = state.account(&account.id).cloned();
+                let previous = state.accounts.get(&account.id).cloned();
                 // The session's password goes only where it went before.
                 let password = password.or_else(|| {
                     previous
                         .as_ref()
                         .filter(|p| vault::binding(p) == vault::binding(&account))
-                        .and_then(|_| state.passwords.get(&account.id).cloned())
+                        .and_then(|_| state.accounts.passwords.get(&account.id).cloned())
                 });
                 spawn_local(save_and_check(
                     store,
@@ -235,19 +241,22 @@ pub fn app() -> Html {
         let (d, state) = (d.clone(), state.clone());
         Callback::from(
             move |(account, password): (Account, Option<Secret<String>>)| {
-                let Some(password) = password.or_else(|| state.passwords.get(&account.id).cloned())
+                let Some(password) =
+                    password.or_else(|| state.accounts.passwords.get(&account.id).cloned())
                 else {
-                    d.dispatch(Action::Failed(t().password_to_test.into()));
+                    d.dispatch(Action::Check(CheckAction::Error(
+                        t().password_to_test.into(),
+                    )));
                     return;
                 };
                 let d = d.clone();
                 spawn_local(async move {
-                    d.dispatch(Action::Busy(fill(
+                    d.dispatch(Action::Check(CheckAction::Busy(fill(
                         t().connecting_to,
                         &[("host", &account.host)],
-                    )));
+                    ))));
                     d.dispatch(match engine::test_connection(&account, &password).await {
-                        Ok(sentence) => Action::Info(sentence),
+                        Ok(sentence) => Action::Check(CheckAction::Info(sentence)),
                         Err(failure) => failure_action(&account, failure, During::Test),
                     });
                 });
@@ -263,7 +272,10 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match store.delete_account(&id, with_mail).await {
                     Ok(()) => d.dispatch(Action::AccountRemoved { id, with_mail }),
-                    Err(e) => d.dispatch(Action::Failed(fill(t().remove_failed, &[("e", &e)]))),
+                    Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
+                        t().remove_failed,
+                        &[("e", &e)],
+                    )))),
                 }
             });
         })
@@ -272,7 +284,8 @@ pub fn app() -> Html {
     let on_trust = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |prompt: CertPrompt| {
-            let (Some(store), Some(account)) = (store.clone(), state.account(&prompt.account_id))
+            let (Some(store), Some(account)) =
+                (store.clone(), state.accounts.get(&prompt.account_id))
             else {
                 return;
             };
@@ -284,8 +297,8 @@ pub fn app() -> Html {
                 pinned_cert: Some(prompt.fingerprint.clone()),
                 ..account.clone()
             };
-            let password = state.passwords.get(&account.id).cloned();
-            let previous = state.account(&account.id).cloned();
+            let password = state.accounts.passwords.get(&account.id).cloned();
+            let previous = state.accounts.get(&account.id).cloned();
             spawn_local(save_and_check(
                 store,
                 account,
@@ -317,16 +330,17 @@ pub fn app() -> Html {
     let on_password = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |password: Secret<String>| {
-            let (Some(store), Some(id)) = (store.clone(), state.password_prompt.clone()) else {
+            let (Some(store), Some(id)) = (store.clone(), state.accounts.password_prompt.clone())
+            else {
                 return;
             };
-            let Some(account) = state.account(&id).cloned() else {
+            let Some(account) = state.accounts.get(&id).cloned() else {
                 return;
             };
-            d.dispatch(Action::Password {
+            d.dispatch(Action::Account(AccountAction::Password {
                 account_id: id,
                 password: password.clone(),
-            });
+            }));
             let d = d.clone();
             spawn_local(async move {
                 // Asked again (forgotten after a refusal or an edit): remembered again if wanted;
@@ -343,10 +357,11 @@ pub fn app() -> Html {
     let on_sign_in_again = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |()| {
-            let (Some(store), Some(id)) = (store.clone(), state.password_prompt.clone()) else {
+            let (Some(store), Some(id)) = (store.clone(), state.accounts.password_prompt.clone())
+            else {
                 return;
             };
-            let Some(account) = state.account(&id).cloned() else {
+            let Some(account) = state.accounts.get(&id).cloned() else {
                 return;
             };
             let Some(client) = account.oauth.clone() else {
@@ -355,39 +370,42 @@ pub fn app() -> Html {
             let window = crate::sign_in::open_window();
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy(fill(
+                d.dispatch(Action::Check(CheckAction::Busy(fill(
                     t().signing_in_with,
                     &[("label", &client.label)],
-                )));
+                ))));
                 let signed =
                     crate::sign_in::sign_in(window, &client, &account.relay, Some(&account.user))
                         .await;
                 let tokens = match signed {
                     Ok(tokens) => tokens,
-                    Err(text) => return d.dispatch(Action::Failed(text)),
+                    Err(text) => return d.dispatch(Action::Check(CheckAction::Error(text))),
                 };
                 if tokens
                     .account
                     .as_deref()
                     .is_some_and(|a| !a.eq_ignore_ascii_case(&account.user))
                 {
-                    return d.dispatch(Action::Failed(fill(
+                    return d.dispatch(Action::Check(CheckAction::Error(fill(
                         t().signed_in_other,
                         &[
                             ("label", &client.label),
                             ("got", &tokens.account.as_deref().unwrap_or_default()),
                             ("want", &account.user),
                         ],
-                    )));
+                    ))));
                 }
                 let secret = tokens.tokens.clone();
                 if let Err(e) = vault::remember(&store, &account, &secret).await {
-                    d.dispatch(Action::Failed(fill(t().keep_sign_in_failed, &[("e", &e)])));
+                    d.dispatch(Action::Check(CheckAction::Error(fill(
+                        t().keep_sign_in_failed,
+                        &[("e", &e)],
+                    ))));
                 }
-                d.dispatch(Action::Password {
+                d.dispatch(Action::Account(AccountAction::Password {
                     account_id: account.id.clone(),
                     password: secret.clone(),
-                });
+                }));
                 run_check(store, account, secret, d).await;
             });
         })
@@ -396,13 +414,13 @@ pub fn app() -> Html {
     let on_first_check = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |scope: postino_sync::first_check::Scope| {
-            let Some(prompt) = state.first_check.clone() else {
+            let Some(prompt) = state.checking.first_check.clone() else {
                 return;
             };
             let (Some(store), Some(account), Some(password)) = (
                 store.clone(),
-                state.account(&prompt.account_id).cloned(),
-                state.passwords.get(&prompt.account_id).cloned(),
+                state.accounts.get(&prompt.account_id).cloned(),
+                state.accounts.passwords.get(&prompt.account_id).cloned(),
             ) else {
                 return;
             };
@@ -443,10 +461,13 @@ pub fn app() -> Html {
                             }
                         }
                     }
-                    Ok(None) => d.dispatch(Action::Failed(t().message_gone.into())),
-                    Err(e) => {
-                        d.dispatch(Action::Failed(fill(t().read_message_failed, &[("e", &e)])))
+                    Ok(None) => {
+                        d.dispatch(Action::Check(CheckAction::Error(t().message_gone.into())))
                     }
+                    Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
+                        t().read_message_failed,
+                        &[("e", &e)],
+                    )))),
                 }
             });
         })
@@ -465,10 +486,10 @@ pub fn app() -> Html {
             spawn_local(async move {
                 match delete_stored(&store, &summary).await {
                     Ok(()) => d.dispatch(Action::Deleted(summary.id)),
-                    Err(e) => d.dispatch(Action::Failed(fill(
+                    Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
                         t().delete_message_failed,
                         &[("e", &e)],
-                    ))),
+                    )))),
                 }
             });
         })
@@ -480,15 +501,17 @@ pub fn app() -> Html {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy(t().importing.into()));
+                d.dispatch(Action::Check(CheckAction::Busy(t().importing.into())));
                 mark_index_pending("?");
                 let outcome = engine::import(files).await;
                 if let Ok(messages) = store.summaries().await {
                     d.dispatch(Action::List(ListAction::Messages(messages)));
                 }
                 d.dispatch(match outcome {
-                    Ok(done) => Action::Info(import_sentence(&done)),
-                    Err(e) => Action::Failed(fill(t().import_failed, &[("e", &e)])),
+                    Ok(done) => Action::Check(CheckAction::Info(import_sentence(&done))),
+                    Err(e) => {
+                        Action::Check(CheckAction::Error(fill(t().import_failed, &[("e", &e)])))
+                    }
                 });
             });
         })
@@ -504,16 +527,22 @@ pub fn app() -> Html {
                 .map(|m| (m.id.clone(), m.date))
                 .collect();
             let name = match &state.list.mailbox {
-                Some(id) => format!("postino-{}.mbox", state.mailbox_name(id)),
+                Some(id) => format!("postino-{}.mbox", state.accounts.mailbox_name(id)),
                 None => "postino.mbox".to_string(),
             };
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::Busy(t().exporting.fill(messages.len() as u64, &[])));
+                d.dispatch(Action::Check(CheckAction::Busy(
+                    t().exporting.fill(messages.len() as u64, &[]),
+                )));
                 d.dispatch(
                     match transfer::export_mbox(&store, &messages, &name).await {
-                        Ok(n) => Action::Info(t().exported.fill(n as u64, &[("name", &name)])),
-                        Err(e) => Action::Failed(fill(t().export_failed, &[("e", &e)])),
+                        Ok(n) => Action::Check(CheckAction::Info(
+                            t().exported.fill(n as u64, &[("name", &name)]),
+                        )),
+                        Err(e) => {
+                            Action::Check(CheckAction::Error(fill(t().export_failed, &[("e", &e)])))
+                        }
                     },
                 );
             });
@@ -524,11 +553,11 @@ pub fn app() -> Html {
     let on_triage_open = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |id: String| {
-            let Some(account) = state.account(&id).cloned() else {
+            let Some(account) = state.accounts.get(&id).cloned() else {
                 return;
             };
-            let Some(password) = state.passwords.get(&id).cloned() else {
-                d.dispatch(Action::AskPassword(id));
+            let Some(password) = state.accounts.passwords.get(&id).cloned() else {
+                d.dispatch(Action::Account(AccountAction::AskPassword(id)));
                 return;
             };
             d.dispatch(Action::TriageOpen(id));
@@ -543,9 +572,9 @@ pub fn app() -> Html {
                     Err(failure) => Err(failure),
                 };
                 match listed {
-                    Ok(listing) => d.dispatch(Action::TriageListed(listing)),
+                    Ok(listing) => d.dispatch(Action::Check(CheckAction::TriageListed(listing))),
                     Err(failure) => {
-                        d.dispatch(Action::TriageClose);
+                        d.dispatch(Action::Check(CheckAction::TriageClose));
                         d.dispatch(failure_action(&account, failure, During::Other));
                     }
                 }
@@ -556,21 +585,22 @@ pub fn app() -> Html {
     let on_triage_apply = {
         let (store, d, state) = (store.clone(), d.clone(), state.clone());
         Callback::from(move |choices: Vec<(String, Choice)>| {
-            let Some(triage) = state.triage.clone() else {
+            let Some(triage) = state.checking.triage.clone() else {
                 return;
             };
             let (Some(store), Some(account), Some(password)) = (
                 store.clone(),
-                state.account(&triage.account_id).cloned(),
-                state.passwords.get(&triage.account_id).cloned(),
+                state.accounts.get(&triage.account_id).cloned(),
+                state.accounts.passwords.get(&triage.account_id).cloned(),
             ) else {
                 return;
             };
             let d = d.clone();
             spawn_local(async move {
-                d.dispatch(Action::TriageBusy(true));
+                d.dispatch(Action::Check(CheckAction::TriageBusy(true)));
                 let progress_d = d.clone();
-                let progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
+                let progress =
+                    move |p: Progress| progress_d.dispatch(Action::Check(CheckAction::Progress(p)));
                 let done = engine::apply_choices(
                     &account,
                     &password,
@@ -584,23 +614,25 @@ pub fn app() -> Html {
                 }
                 match done {
                     Ok(report) => {
-                        d.dispatch(Action::Info(fill(
+                        d.dispatch(Action::Check(CheckAction::Info(fill(
                             t().triage_done,
                             &[
                                 ("downloaded", &report.downloaded),
                                 ("skipped", &report.skipped),
                                 ("deleted", &report.deleted),
                             ],
-                        )));
+                        ))));
                         match engine::list_server(&account, &password).await {
-                            Ok(listing) => d.dispatch(Action::TriageListed(listing)),
+                            Ok(listing) => {
+                                d.dispatch(Action::Check(CheckAction::TriageListed(listing)))
+                            }
                             Err(failure) => {
                                 d.dispatch(failure_action(&account, failure, During::Other))
                             }
                         }
                     }
                     Err(failure) => {
-                        d.dispatch(Action::TriageBusy(false));
+                        d.dispatch(Action::Check(CheckAction::TriageBusy(false)));
                         d.dispatch(failure_action(&account, failure, During::Other));
                     }
                 }
@@ -608,7 +640,7 @@ pub fn app() -> Html {
         })
     };
 
-    let busy = state.syncing.is_some();
+    let busy = state.checking.syncing.is_some();
     let query = state.list.shown_search().map(|h| h.query.clone());
     let selected = state.reading.open.as_ref().map(|r| r.id.clone());
     let s = t();
@@ -624,12 +656,12 @@ pub fn app() -> Html {
     html! {
         // Keyed by the language: a change renders every part again in the new one.
         <div class="app" key={lang.code()}>
-            if state.update_ready {
+            if state.page.update_ready {
                 <UpdateBanner on_reload={Callback::from(|_| service_worker::accept_update())} />
             }
             <header class="toolbar">
                 <h1>{"Postino"}</h1>
-                if state.offline {
+                if state.checking.offline {
                     <span id="offline-indicator" class="offline-badge" title={offline_reason}>{s.offline}</span>
                 }
                 <input id="search" type="search" placeholder={s.search_placeholder} aria-label={s.search_label}
@@ -640,7 +672,7 @@ pub fn app() -> Html {
                         { s.indexing.fill(state.list.index_pending as u64, &[]) }
                     </span>
                 }
-                if state.accounts.len() > 1 || state.list.mailbox.is_some() || state.list.has_imported() {
+                if state.accounts.all.len() > 1 || state.list.mailbox.is_some() || state.list.has_imported() {
                     <select id="mailbox" aria-label={s.mailbox} onchange={{
                         let d = d.clone();
                         Callback::from(move |e: Event| {
@@ -651,7 +683,7 @@ pub fn app() -> Html {
                         })
                     }}>
                         <option value="" selected={state.list.mailbox.is_none()}>{s.all_accounts}</option>
-                        { for state.accounts.iter().map(|a| html! {
+                        { for state.accounts.all.iter().map(|a| html! {
                             <option value={a.id.clone()} selected={state.list.mailbox.as_deref() == Some(a.id.as_str())}>{ &a.name }</option>
                         }) }
                         if state.list.has_imported() {
@@ -671,56 +703,56 @@ pub fn app() -> Html {
                     <option value="sender" selected={state.list.sort == SortKey::Sender}>{s.sort_sender}</option>
                     <option value="size" selected={state.list.sort == SortKey::Size}>{s.sort_largest}</option>
                 </select>
-                if !state.accounts.is_empty() {
+                if !state.accounts.all.is_empty() {
                     <button id="check-mail" class="primary" onclick={on_check_all}
-                        disabled={busy || state.offline}
-                        title={state.offline.then_some(offline_reason)}
-                        data-engine={state.engine.name()}
-                        aria-describedby={state.offline.then_some("offline-note")}>{s.check_mail}</button>
-                    if state.engine == engine::Status::Loading && busy {
+                        disabled={busy || state.checking.offline}
+                        title={state.checking.offline.then_some(offline_reason)}
+                        data-engine={state.page.engine.name()}
+                        aria-describedby={state.checking.offline.then_some("offline-note")}>{s.check_mail}</button>
+                    if state.page.engine == engine::Status::Loading && busy {
                         <span id="engine-status" class="engine-status" role="status">
                             {s.loading_engine}</span>
                     }
-                    <button id="new-account" onclick={on(&d, || Action::ShowForm(true))}>{s.add_account}</button>
+                    <button id="new-account" onclick={on(&d, || Action::Account(AccountAction::ShowForm(true)))}>{s.add_account}</button>
                 }
                 if !state.list.view.is_empty() {
                     <button id="export" onclick={on_export}
                         title={s.export_title}>{s.export}</button>
                 }
-                <button id="settings-toggle" aria-expanded={state.show_settings.to_string()}
-                    onclick={on(&d, { let show = !state.show_settings; move || Action::ShowSettings(show) })}>{s.settings}</button>
+                <button id="settings-toggle" aria-expanded={state.page.show_settings.to_string()}
+                    onclick={on(&d, { let show = !state.page.show_settings; move || Action::Page(PageAction::ShowSettings(show)) })}>{s.settings}</button>
             </header>
-            if state.offline {
+            if state.checking.offline {
                 <p id="offline-note" class="offline-note" role="status">{offline_reason}</p>
             }
-            <StatusLine notice={state.notice.clone()} progress={state.progress.clone()}
+            <StatusLine notice={state.checking.notice.clone()} progress={state.checking.progress.clone()}
                 on_cancel={busy.then(|| Callback::from(|_| spawn_local(async { engine::cancel().await; })))} />
-            if let Some(warning) = state.storage.low_space_warning() {
+            if let Some(warning) = state.page.storage.low_space_warning() {
                 <p id="storage-warning" class="error" role="alert">{warning}</p>
             }
-            if state.show_settings {
-                <Settings storage={state.storage.clone()} offline_ready={state.offline_ready}
-                    accounts={state.accounts.clone()} {on_remove}
-                    on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::EditAccount(id))) }}
+            if state.page.show_settings {
+                <Settings storage={state.page.storage.clone()} offline_ready={state.page.offline_ready}
+                    accounts={state.accounts.all.clone()} {on_remove}
+                    on_edit={{ let d = d.clone(); Callback::from(move |id| d.dispatch(Action::Account(AccountAction::Edit(id)))) }}
                     build={service_worker::build_id()}
                     on_persist={{ let d = d.clone(); Callback::from(move |_| ask_persistence(d.clone(), true)) }}
                     {on_import} on_triage={on_triage_open} lang={*lang} {on_language}
-                    on_close={on(&d, || Action::ShowSettings(false))} />
+                    on_close={on(&d, || Action::Page(PageAction::ShowSettings(false)))} />
             }
-            if let Some(triage) = &state.triage {
-                <Triage account_name={state.account_name(&triage.account_id)}
+            if let Some(triage) = &state.checking.triage {
+                <Triage account_name={state.accounts.name(&triage.account_id)}
                     listing={triage.listing.clone()} busy={triage.busy}
-                    on_apply={on_triage_apply} on_close={on(&d, || Action::TriageClose)} />
+                    on_apply={on_triage_apply} on_close={on(&d, || Action::Check(CheckAction::TriageClose))} />
             }
-            if let Some(prompt) = &state.first_check {
-                <FirstCheckQuestion account_name={state.account_name(&prompt.account_id)}
+            if let Some(prompt) = &state.checking.first_check {
+                <FirstCheckQuestion account_name={state.accounts.name(&prompt.account_id)}
                     survey={prompt.survey.clone()} on_choose={on_first_check} />
             }
-            if let Some(prompt) = &state.cert_prompt {
+            if let Some(prompt) = &state.checking.cert_prompt {
                 <CertQuestion prompt={prompt.clone()} on_trust={on_trust}
-                    on_dismiss={on(&d, || Action::CertDismissed)} />
+                    on_dismiss={on(&d, || Action::Check(CheckAction::CertDismissed))} />
             }
-            if let Some(account) = state.password_prompt.as_ref().and_then(|id| state.account(id)) {
+            if let Some(account) = state.accounts.password_prompt.as_ref().and_then(|id| state.accounts.get(id)) {
                 if let Some(client) = &account.oauth {
                     <SignInQuestion account_name={account.name.clone()} label={client.label.clone()}
                         on_sign_in={on_sign_in_again} />
@@ -728,10 +760,10 @@ pub fn app() -> Html {
                     <PasswordQuestion account_name={account.name.clone()} on_password={on_password} />
                 }
             }
-            if state.loaded && state.show_form {
-                <AccountForm key={state.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save} {on_test}
-                    account={state.editing.as_deref().and_then(|id| state.account(id)).cloned()}
-                    on_cancel={(!state.accounts.is_empty()).then(|| on(&d, || Action::ShowForm(false)))} />
+            if state.accounts.loaded && state.accounts.show_form {
+                <AccountForm key={state.accounts.editing.clone().unwrap_or_default()} default_relay={page_origin()} {on_save} {on_test}
+                    account={state.accounts.editing.as_deref().and_then(|id| state.accounts.get(id)).cloned()}
+                    on_cancel={(!state.accounts.all.is_empty()).then(|| on(&d, || Action::Account(AccountAction::ShowForm(false))))} />
             }
             <main class={classes!("mail", state.reading.open.is_some().then_some("reading"))}>
                 <MessageList messages={state.list.messages.clone()} view={state.list.view.clone()} {query}

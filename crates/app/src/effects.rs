@@ -15,7 +15,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::engine;
-use crate::state::{Action, CertPrompt, ListAction, State};
+use crate::state::{AccountAction, Action, CertPrompt, CheckAction, ListAction, PageAction, State};
 use crate::{connectivity, persistence};
 
 pub use postino_engine::worker::DATABASE;
@@ -43,7 +43,7 @@ pub fn launch_action() -> Option<String> {
 pub fn ask_persistence(d: Dispatcher, force: bool) {
     spawn_local(async move {
         if let Some(status) = persistence::ask(force).await {
-            d.dispatch(Action::Storage(status));
+            d.dispatch(Action::Page(PageAction::Storage(status)));
         }
     });
 }
@@ -52,21 +52,24 @@ pub fn ask_persistence(d: Dispatcher, force: bool) {
 /// With one account's mailbox shown, only that account is checked.
 pub fn check_all(store: Rc<IdbStore>, state: &State, d: Dispatcher) {
     let shown = |a: &&Account| state.list.mailbox.as_ref().is_none_or(|m| *m == a.id);
-    let accounts: Vec<&Account> = match state.accounts.iter().filter(shown).count() {
-        0 => state.accounts.iter().collect(),
-        _ => state.accounts.iter().filter(shown).collect(),
+    let accounts: Vec<&Account> = match state.accounts.all.iter().filter(shown).count() {
+        0 => state.accounts.all.iter().collect(),
+        _ => state.accounts.all.iter().filter(shown).collect(),
     };
     if let Some(missing) = accounts
         .iter()
-        .find(|a| !state.passwords.contains_key(&a.id))
+        .find(|a| !state.accounts.passwords.contains_key(&a.id))
     {
-        d.dispatch(Action::AskPassword(missing.id.clone()));
+        d.dispatch(Action::Account(AccountAction::AskPassword(
+            missing.id.clone(),
+        )));
         return;
     }
     let jobs: Vec<(Account, Secret<String>)> = accounts
         .iter()
         .filter_map(|a| {
             state
+                .accounts
                 .passwords
                 .get(&a.id)
                 .map(|p| ((*a).clone(), p.clone()))
@@ -111,12 +114,15 @@ pub async fn fresh_secret(
         Ok(None) => Ok(secret),
         Ok(Some(renewed)) => {
             if let Err(e) = vault::remember(store, account, &renewed).await {
-                d.dispatch(Action::Failed(fill(t().keep_renewed_failed, &[("e", &e)])));
+                d.dispatch(Action::Check(CheckAction::Error(fill(
+                    t().keep_renewed_failed,
+                    &[("e", &e)],
+                ))));
             }
-            d.dispatch(Action::Password {
+            d.dispatch(Action::Account(AccountAction::Password {
                 account_id: account.id.clone(),
                 password: renewed.clone(),
-            });
+            }));
             Ok(renewed)
         }
         Err(postino_engine::oauth::OAuthError::NoTokens) => Err(sign_in_again(fill(
@@ -161,16 +167,18 @@ async fn ask_first(
         return Ok(false);
     }
     let progress_d = d.clone();
-    let progress = move |p: Progress| progress_d.dispatch(Action::SyncProgress(p));
+    let progress = move |p: Progress| progress_d.dispatch(Action::Check(CheckAction::Progress(p)));
     let survey = engine::survey(account, secret, progress).await?;
     SURVEYED.with(|s| s.borrow_mut().insert(account.id.clone()));
     if survey.messages.len() <= FIRST_CHECK_ASK_ABOVE {
         return Ok(false);
     }
-    d.dispatch(Action::FirstCheckAsk(crate::state::FirstCheckPrompt {
-        account_id: account.id.clone(),
-        survey,
-    }));
+    d.dispatch(Action::Check(CheckAction::FirstCheckAsk(
+        crate::state::FirstCheckPrompt {
+            account_id: account.id.clone(),
+            survey,
+        },
+    )));
     Ok(true)
 }
 
@@ -184,9 +192,11 @@ pub async fn answer_first(
     scope: postino_sync::first_check::Scope,
     d: Dispatcher,
 ) {
-    d.dispatch(Action::FirstCheckAnswered);
+    d.dispatch(Action::Check(CheckAction::FirstCheckAnswered));
     if let Err(e) = engine::leave_out(&account.id, survey, scope).await {
-        d.dispatch(Action::Failed(format!("{e}; nothing was downloaded.")));
+        d.dispatch(Action::Check(CheckAction::Error(format!(
+            "{e}; nothing was downloaded."
+        ))));
         return;
     }
     run_check(store, account, password, d).await;
@@ -201,16 +211,16 @@ pub async fn run_check(
     password: Secret<String>,
     d: Dispatcher,
 ) -> bool {
-    d.dispatch(Action::SyncStarted {
+    d.dispatch(Action::Check(CheckAction::Started {
         account_id: account.id.clone(),
         at: postino_engine::check::now_unix(),
-    });
+    }));
     let progress_d = d.clone();
     let progress = move |p: Progress| {
         if matches!(p, Progress::Downloading { .. }) {
             ask_persistence(progress_d.clone(), false);
         }
-        progress_d.dispatch(Action::SyncProgress(p))
+        progress_d.dispatch(Action::Check(CheckAction::Progress(p)))
     };
     let progress = Rc::new(RefCell::new(progress));
     let check = |secret: Secret<String>| {
@@ -258,12 +268,17 @@ pub async fn run_check(
     let messages = match store.summaries().await {
         Ok(m) => Some(m),
         Err(e) => {
-            d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])));
+            d.dispatch(Action::Check(CheckAction::Error(fill(
+                t().storage_read_failed,
+                &[("e", &e)],
+            ))));
             None
         }
     };
     // The stored mail grew: the settings show the new usage.
-    d.dispatch(Action::Storage(persistence::status().await));
+    d.dispatch(Action::Page(PageAction::Storage(
+        persistence::status().await,
+    )));
     let ok = outcome.is_ok();
     match outcome {
         Ok(report) => d.dispatch(Action::SyncFinished {
@@ -294,11 +309,11 @@ pub fn waiting(d: &Dispatcher, account: &Account) -> impl FnMut(bool) + 'static 
     let d = d.clone();
     let name = account.name.clone();
     move |waiting: bool| {
-        d.dispatch(Action::Busy(if waiting {
+        d.dispatch(Action::Check(CheckAction::Busy(if waiting {
             fill(t().other_tab_checking, &[("name", &name)])
         } else {
             fill(t().checking_mail_for, &[("name", &name)])
-        }))
+        })))
     }
 }
 
@@ -337,7 +352,10 @@ pub async fn save_and_check(
         .as_ref()
         .is_some_and(|p| vault::binding(p) != vault::binding(&account));
     if let Err(e) = store.put_account(&account).await {
-        d.dispatch(Action::Failed(fill(t().account_save_failed, &[("e", &e)])));
+        d.dispatch(Action::Check(CheckAction::Error(fill(
+            t().account_save_failed,
+            &[("e", &e)],
+        ))));
         return;
     }
     let vaulted = match (&password, account.remember_password) {
@@ -347,7 +365,10 @@ pub async fn save_and_check(
         (_, false) => vault::forget(&store, &account.id).await,
     };
     if let Err(e) = vaulted {
-        d.dispatch(Action::Failed(fill(t().password_keep_failed, &[("e", &e)])));
+        d.dispatch(Action::Check(CheckAction::Error(fill(
+            t().password_keep_failed,
+            &[("e", &e)],
+        ))));
     }
     d.dispatch(Action::AccountSaved {
         account: account.clone(),
@@ -357,7 +378,9 @@ pub async fn save_and_check(
         Some(p) => {
             run_check(store, account, p, d).await;
         }
-        None => d.dispatch(Action::AskPassword(account.id.clone())),
+        None => d.dispatch(Action::Account(AccountAction::AskPassword(
+            account.id.clone(),
+        ))),
     }
 }
 
@@ -369,7 +392,10 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
     let store = match IdbStore::open(DATABASE).await {
         Ok(s) => Rc::new(s),
         Err(e) => {
-            d.dispatch(Action::Failed(fill(t().storage_open_failed, &[("e", &e)])));
+            d.dispatch(Action::Check(CheckAction::Error(fill(
+                t().storage_open_failed,
+                &[("e", &e)],
+            ))));
             return;
         }
     };
@@ -400,40 +426,50 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
             after_render(engine::load);
             for account in remembered {
                 match vault::recall(&store, &account).await {
-                    Ok(Some(password)) => d.dispatch(Action::Password {
+                    Ok(Some(password)) => d.dispatch(Action::Account(AccountAction::Password {
                         account_id: account.id,
                         password,
-                    }),
+                    })),
                     Ok(None) => {}
-                    Err(e) => {
-                        d.dispatch(Action::Failed(fill(t().password_read_failed, &[("e", &e)])))
-                    }
+                    Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
+                        t().password_read_failed,
+                        &[("e", &e)],
+                    )))),
                 }
             }
             if let (Some(id), Some("check")) = (first, launch_action().as_deref()) {
                 if connectivity::is_online() {
-                    d.dispatch(Action::AskPassword(id));
+                    d.dispatch(Action::Account(AccountAction::AskPassword(id)));
                 }
             }
             if partial {
                 match store.summaries().await {
                     Ok(all) => d.dispatch(Action::List(ListAction::Messages(all))),
-                    Err(e) => {
-                        d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])))
-                    }
+                    Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
+                        t().storage_read_failed,
+                        &[("e", &e)],
+                    )))),
                 }
             }
-            d.dispatch(Action::Storage(persistence::status().await));
+            d.dispatch(Action::Page(PageAction::Storage(
+                persistence::status().await,
+            )));
             request_indexing();
         }
         (Err(e), _) | (_, Err(e)) => {
-            d.dispatch(Action::Failed(fill(t().storage_read_failed, &[("e", &e)])));
+            d.dispatch(Action::Check(CheckAction::Error(fill(
+                t().storage_read_failed,
+                &[("e", &e)],
+            ))));
             return;
         }
     }
     if let Some((account, password)) = crate::demo::fetch(&page_origin()).await {
         if let Err(e) = store.put_account(&account).await {
-            d.dispatch(Action::Failed(fill(t().demo_save_failed, &[("e", &e)])));
+            d.dispatch(Action::Check(CheckAction::Error(fill(
+                t().demo_save_failed,
+                &[("e", &e)],
+            ))));
             return;
         }
         d.dispatch(Action::AccountSaved {
@@ -502,30 +538,32 @@ pub fn failure_action(account: &Account, failure: Failure, during: During) -> Ac
                 problem,
             },
             During::Check,
-        ) => Action::CertUntrusted(CertPrompt {
+        ) => Action::Check(CheckAction::CertUntrusted(CertPrompt {
             account_id: account.id.clone(),
             host: account.host.clone(),
             fingerprint,
             problem,
-        }),
+        })),
         (
             Failure::Untrusted {
                 fingerprint,
                 problem,
             },
             During::Test,
-        ) => Action::Failed(fill(
+        ) => Action::Check(CheckAction::Error(fill(
             t().test_untrusted,
             &[
                 ("host", &account.host),
                 ("problem", &problem),
                 ("fingerprint", &fingerprint),
             ],
-        )),
-        (Failure::Untrusted { problem, .. }, During::Other) => Action::Failed(fill(
-            t().review_certificate,
-            &[("host", &account.host), ("problem", &problem)],
-        )),
+        ))),
+        (Failure::Untrusted { problem, .. }, During::Other) => {
+            Action::Check(CheckAction::Error(fill(
+                t().review_certificate,
+                &[("host", &account.host), ("problem", &problem)],
+            )))
+        }
         (Failure::Message { text, detail }, _) => failed(text, detail, false),
         (Failure::BadPassword { text, detail }, During::Test) => failed(text, detail, false),
         (Failure::BadPassword { text, detail }, _) => failed(text, detail, true),
@@ -565,15 +603,15 @@ mod tests {
         };
         assert!(matches!(
             failure_action(&account, untrusted(), During::Check),
-            Action::CertUntrusted(p) if p.fingerprint == "AB:CD"
+            Action::Check(CheckAction::CertUntrusted(p)) if p.fingerprint == "AB:CD"
         ));
         assert!(matches!(
             failure_action(&account, untrusted(), During::Test),
-            Action::Failed(text) if text.contains("AB:CD") && text.contains("self-signed")
+            Action::Check(CheckAction::Error(text)) if text.contains("AB:CD") && text.contains("self-signed")
         ));
         assert!(matches!(
             failure_action(&account, untrusted(), During::Other),
-            Action::Failed(text) if text.contains("Check mail once")
+            Action::Check(CheckAction::Error(text)) if text.contains("Check mail once")
         ));
         let refused = || Failure::BadPassword {
             text: "The server refused the password.".into(),

@@ -3,8 +3,9 @@
 //! downloads) runs in a Web Worker, reached through `engine`.
 //!
 //! - [`app`]: the root component: wires the user's actions to the effects, lays out the page.
-//! - [`state`]: the state, its `Action`s and the pure reducers (tested natively): the list's and
-//!   the reader's slices in `state::list` and `state::reading`, the rest in `state`.
+//! - [`state`]: the state, its `Action`s and the pure reducers (tested natively), one slice per
+//!   concern (`state::accounts`, `list`, `reading`, `check`, `page`); `State`'s reducer routes
+//!   to them and handles the actions that cross slices.
 //! - [`effects`]: start-up, checks, saves and deletes; failures turned into actions.
 //! - [`engine`]: the page's side of the engine worker.
 //! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).

@@ -8,7 +8,42 @@ use std::rc::Rc;
 use postino_sync::search::Query;
 use postino_sync::Summary;
 
-use super::{SearchHits, SortKey};
+/// The order of the message list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// Newest first.
+    #[default]
+    Date,
+    /// By sender, A to Z, then newest first.
+    Sender,
+    /// Largest first.
+    Size,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Date => "date",
+            SortKey::Sender => "sender",
+            SortKey::Size => "size",
+        }
+    }
+
+    pub fn parse(s: &str) -> SortKey {
+        match s {
+            "sender" => SortKey::Sender,
+            "size" => SortKey::Size,
+            _ => SortKey::Date,
+        }
+    }
+}
+
+/// The messages the search index found for `query`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchHits {
+    pub query: String,
+    pub ids: Rc<HashSet<String>>,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailList {
@@ -201,6 +236,86 @@ mod tests {
         assert_eq!(shown(&list), ["a/3", "a/1"]);
         list.reduce(ListAction::Deleted("a/3".into()));
         assert_eq!(shown(&list), ["a/1"]);
+    }
+
+    #[test]
+    fn messages_sort_newest_first_undated_last() {
+        let undated = |id: &str| Summary {
+            id: id.into(),
+            ..Default::default()
+        };
+        let mut m = vec![undated("x"), summary("old", "a", 1), summary("new", "a", 9)];
+        sort_messages(&mut m);
+        let ids: Vec<_> = m.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["new", "old", "x"]);
+    }
+
+    #[test]
+    fn the_list_shows_the_index_answer_for_the_current_text_only() {
+        let mut list = MailList::default();
+        list.reduce(ListAction::Messages(vec![
+            summary("a", "a", 1),
+            summary("b", "a", 2),
+        ]));
+        list.reduce(ListAction::Search("rep".into()));
+        assert_eq!(shown(&list), ["b", "a"], "no answer yet: everything");
+        list.reduce(ListAction::Search("report".into()));
+        let mut stale = list.clone();
+        stale.reduce(ListAction::SearchResults {
+            query: "rep".into(),
+            ids: HashSet::from(["b".to_string()]),
+        });
+        assert!(
+            stale.hits.is_none(),
+            "an answer to an older text is dropped"
+        );
+        list.reduce(ListAction::SearchResults {
+            query: "report".into(),
+            ids: HashSet::from(["a".to_string()]),
+        });
+        assert_eq!(shown(&list), ["a"]);
+        assert_eq!(
+            list.shown_search().map(|h| h.query.as_str()),
+            Some("report")
+        );
+        list.reduce(ListAction::Search(String::new()));
+        assert_eq!(
+            shown(&list),
+            ["b", "a"],
+            "an empty search shows everything again"
+        );
+        assert!(list.shown_search().is_none());
+    }
+
+    #[test]
+    fn a_mailbox_shows_one_account_and_read_marks_stick() {
+        let mut list = MailList::default();
+        list.reduce(ListAction::Messages(vec![
+            summary("a/1", "a", 1),
+            summary("b/1", "b", 2),
+        ]));
+        list.reduce(ListAction::Mailbox(Some("a".into())));
+        assert_eq!(shown(&list), ["a/1"]);
+        list.reduce(ListAction::MarkedRead("a/1".into()));
+        assert!(list.visible().next().unwrap().read);
+        list.reduce(ListAction::Mailbox(None));
+        assert_eq!(shown(&list), ["b/1", "a/1"]);
+    }
+
+    #[test]
+    fn sort_by_sender_and_size() {
+        let mut a = summary("a", "a", 1);
+        (a.from, a.size) = ("zoe@x".into(), 10);
+        let mut b = summary("b", "a", 2);
+        (b.from, b.size) = ("Ada@x".into(), 5);
+        let mut list = MailList::default();
+        list.reduce(ListAction::Messages(vec![a, b]));
+        assert_eq!(shown(&list), ["b", "a"]);
+        list.reduce(ListAction::Sort(SortKey::Sender));
+        assert_eq!(shown(&list), ["b", "a"]);
+        list.reduce(ListAction::Sort(SortKey::Size));
+        assert_eq!(shown(&list), ["a", "b"]);
+        assert_eq!(SortKey::parse(SortKey::Size.as_str()), SortKey::Size);
     }
 
     #[test]
