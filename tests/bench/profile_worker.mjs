@@ -22,7 +22,8 @@
 // target/profile-worker), NAME (file prefix, default "run"), INTERVAL_US (sampling, default 200),
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),
 // DURABILITY (strict | relaxed: overrides what the app asks, an experiment), RELAY_BIN and
-// TESTKIT_BIN (default target/debug/...), CHROMIUM, DELAY_MS (see below), TRACE (Chromium trace categories, e.g.
+// TESTKIT_BIN (default target/debug/...), CHROMIUM, CHROMIUM_ARGS (more flags, an experiment),
+// DELAY_MS (see below), TRACE (Chromium trace categories, e.g.
 // "toplevel,ipc,mojom": a trace of every process during the download, OUT/NAME.trace.json, and
 // a table of the longest-running task sources per thread).
 // Writes OUT/NAME.worker.cpuprofile, OUT/NAME.page.cpuprofile and OUT/NAME.json; prints a summary.
@@ -225,7 +226,7 @@ function instrument(full, durability) {
 
 // The same small API (cdp.mjs) over Playwright.
 async function playwrightBrowser() {
-  const browser = await chromium.launch(CHROMIUM);
+  const browser = await chromium.launch(launchOptions);
   return {
     async newPage() {
       const page = await browser.newPage();
@@ -278,7 +279,9 @@ function traceTasks(events) {
 
 // PLAYWRIGHT=1 drives the page with Playwright instead (as this script did before): to measure
 // what its Network instrumentation of the worker costs a download.
-const browser = process.env.PLAYWRIGHT === '1' ? await playwrightBrowser() : await launch(CHROMIUM);
+// CHROMIUM_ARGS: more command-line flags for Chromium, an experiment (e.g. a feature off).
+const launchOptions = { ...CHROMIUM, args: [...CHROMIUM.args, ...(process.env.CHROMIUM_ARGS || '').split(' ').filter(Boolean)] };
+const browser = process.env.PLAYWRIGHT === '1' ? await playwrightBrowser() : await launch(launchOptions);
 const result = { messages: MESSAGES, interval_us: INTERVAL_US, cpu: CPU, dist: DIST, durability_override: process.env.DURABILITY || null, driver: process.env.PLAYWRIGHT === '1' ? 'playwright' : 'cdp' };
 let page;
 try {
