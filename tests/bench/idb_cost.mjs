@@ -1,0 +1,72 @@
+// What IndexedDB costs per record and per byte in this Chromium: a worker puts N records of SIZE
+// bytes (text), PER to a strict readwrite transaction (57: the app's batch), each whole
+// (`{id, raw}`) or, with CHUNK, split into CHUNK-byte parts in a second store; prints the wall
+// time, the time spent in put() calls, and the CPU seconds of every Chromium process.
+//
+// Usage: node tests/bench/idb_cost.mjs '[[SIZE, CHUNK, N, PER], ...]'
+//   e.g. '[[40000,0,1500,57],[70000,0,860,57],[300,0,9000,57]]'
+// Environment: CHROMIUM.
+//
+// Measured on the 2-core machine, 2026-11-28 (Chromium 156), 60 MB each: records of 20-60 KB
+// took 1.0-1.9 s and 1.5-3.6 CPU-s; records over 64 KiB (66 KB, 70 KB, 100 KB, 200 KB, 2 MB)
+// 0.32-0.48 s and 0.5-0.8 CPU-s: Chromium stores a value over 64 KiB apart from its database
+// (wrapped), and that path is about three times cheaper per byte. Splitting 200 KB records into
+// 60 KB parts made them three times dearer. 9,000 records of 300 bytes took 1.4-1.9 s and
+// 2.2-3.5 CPU-s whether 57, 171 or 1,000 went to a transaction: a cost per record of about
+// 0.2 ms of wall time, which a download pays three times per message (ledger entry, summary,
+// message).
+import { createServer } from 'node:http';
+import { launch } from './cdp.mjs';
+import { CHROMIUM } from './common.mjs';
+import { readFileSync, readdirSync } from 'node:fs';
+const page = `<!doctype html><script>
+const w = new Worker('/w.js'); w.onmessage = (e) => { window.__done = e.data; };
+window.go = (cfg) => { window.__done = null; w.postMessage(cfg); };
+</script>`;
+const worker = `
+onmessage = async (e) => {
+  const { n, size, chunk, name, per = 57 } = e.data;
+  const db = await new Promise((res, rej) => { const o = indexedDB.open(name, 1);
+    o.onupgradeneeded = () => { o.result.createObjectStore('m', { keyPath: 'id' }); o.result.createObjectStore('p'); };
+    o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });
+  const text = new TextEncoder().encode('Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. '.repeat(Math.ceil(size / 100) + 1));
+  const t0 = performance.now(); let putMs = 0;
+  for (let i = 0; i < n; i += per) {
+    const tx = db.transaction(['m', 'p'], 'readwrite', { durability: 'strict' });
+    const m = tx.objectStore('m'), p = tx.objectStore('p');
+    for (let j = i; j < Math.min(n, i + per); j++) {
+      const raw = text.slice(j % 97, j % 97 + size);
+      const a = performance.now();
+      if (chunk && size > chunk) {
+        m.put({ id: 'm' + j, parts: Math.ceil(size / chunk) });
+        for (let k = 0; k * chunk < size; k++) p.put(raw.subarray(k * chunk, (k + 1) * chunk).slice(), ['m' + j, k]);
+      } else m.put({ id: 'm' + j, raw });
+      putMs += performance.now() - a;
+    }
+    await new Promise((r) => { tx.oncomplete = r; });
+  }
+  postMessage({ ms: performance.now() - t0, putMs });
+};`;
+const server = createServer((req, res) => {
+  res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
+  res.end(req.url === '/w.js' ? worker : page);
+}).listen(0, '127.0.0.1');
+await new Promise((r) => server.once('listening', r));
+const url = `http://127.0.0.1:${server.address().port}/`;
+const browser = await launch(CHROMIUM);
+const p = await browser.newPage();
+await p.goto(url);
+// CPU seconds of every Chromium process (utime + stime; ticks of 1/100 s).
+const cpu = () => {
+  let t = 0; for (const d of readdirSync('/proc')) { if (!/^\d+$/.test(d)) continue;
+    try { const st = readFileSync(`/proc/${d}/stat`, 'utf8'); if (!st.includes('(chromium)')) continue;
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' '); t += +f[11] + +f[12]; } catch {} }
+  return t / 100; };
+let k = 0;
+for (const [size, chunk, n, per] of JSON.parse(process.argv[2])) {
+  const c0 = cpu();
+  await p.evaluate((cfg) => window.go(cfg), { n, size, chunk, per, name: "db" + k++ });
+  const r = await p.waitForFunction(600000, () => window.__done);
+  console.log(JSON.stringify({ size, chunk, n, per, MB: +(n * size / 1e6).toFixed(1), ms: Math.round(r.ms), putMs: Math.round(r.putMs), chromiumCpuS: +(cpu() - c0).toFixed(2) }));
+}
+await browser.close(); server.close();
