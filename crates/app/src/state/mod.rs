@@ -80,6 +80,7 @@ pub enum Action {
         report: SyncReport,
         messages: Vec<Summary>,
     },
+    /// A check failed: what happened, and the server's or relay's own words if any.
     SyncFailed {
         account_id: String,
         text: String,
