@@ -293,10 +293,11 @@ where
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Err(e) => return End::ServerError(e),
             };
+            // An error met while gathering ends the session once what came before it is sent.
+            let mut failed = None;
             if buf.len() >= COALESCE_FROM {
-                // More of the same transfer, until the buffer is full or the wait is over. An
-                // end of stream or an error met here is met again by the next read, after this
-                // frame went out.
+                // More of the same transfer, until the buffer is full or the wait is over. The
+                // end of the stream is met again by the next read, after this frame went out.
                 let until = tokio::time::Instant::now() + COALESCE_WAIT;
                 while buf.len() < READ_BUFFER {
                     match tokio::time::timeout_at(until, tcp_rx.readable()).await {
@@ -304,9 +305,16 @@ where
                             Ok(0) => break,
                             Ok(_) => {}
                             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                            Err(_) => break,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
                         },
-                        Ok(Err(_)) | Err(_) => break,
+                        Ok(Err(e)) => {
+                            failed = Some(e);
+                            break;
+                        }
+                        Err(_) => break,
                     }
                 }
             }
@@ -321,6 +329,9 @@ where
             state.metrics.to_client(n);
             if let Err(e) = ws_tx.send(Message::Binary(buf.into())).await {
                 return End::ClientError(e.to_string());
+            }
+            if let Some(e) = failed {
+                return End::ServerError(e);
             }
         }
     };
