@@ -124,15 +124,55 @@ pub fn format_size(bytes: u64) -> String {
     postino_i18n::lang().format_size(bytes)
 }
 
-/// `date` as `Intl.DateTimeFormat` writes it in the UI's language with `options`.
-fn intl_date(date: &js_sys::Date, options: &[(&str, &str)]) -> String {
-    let object = js_sys::Object::new();
-    for (k, v) in options {
-        let _ = js_sys::Reflect::set(&object, &(*k).into(), &(*v).into());
+/// How a date is written: each style is one set of `Intl.DateTimeFormat` options.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DateStyle {
+    /// The reader's, and a list row's title: the full date and the time.
+    Full,
+    /// A list row of today's mail: the time.
+    Time,
+    /// A list row of this year's mail: day and month.
+    DayMonth,
+    /// A list row of older mail: day, month and year.
+    Date,
+}
+
+impl DateStyle {
+    fn options(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            DateStyle::Full => &[("dateStyle", "full"), ("timeStyle", "short")],
+            DateStyle::Time => &[("hour", "numeric"), ("minute", "2-digit")],
+            DateStyle::DayMonth => &[("month", "short"), ("day", "numeric")],
+            DateStyle::Date => &[("year", "numeric"), ("month", "short"), ("day", "numeric")],
+        }
     }
-    let locales = js_sys::Array::of1(&postino_i18n::lang().code().into());
-    js_sys::Intl::DateTimeFormat::new(&locales, &object)
-        .format()
+}
+
+/// `date` as `Intl.DateTimeFormat` writes it in the UI's language in `style`. The formatters
+/// are made once per language and style: making one costs far more than formatting with it, and
+/// a list render formats two dates a row (a profile of the page at a check's end, when the list
+/// is read again and rendered: `new Intl.DateTimeFormat` was 28% of the page's time).
+fn intl_date(date: &js_sys::Date, style: DateStyle) -> String {
+    thread_local! {
+        static FORMATS: std::cell::RefCell<Vec<(&'static str, DateStyle, js_sys::Function)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let lang = postino_i18n::lang().code();
+    let format = FORMATS.with(|formats| {
+        let mut formats = formats.borrow_mut();
+        if let Some((_, _, f)) = formats.iter().find(|(l, s, _)| *l == lang && *s == style) {
+            return f.clone();
+        }
+        let object = js_sys::Object::new();
+        for (k, v) in style.options() {
+            let _ = js_sys::Reflect::set(&object, &(*k).into(), &(*v).into());
+        }
+        let locales = js_sys::Array::of1(&lang.into());
+        let f = js_sys::Intl::DateTimeFormat::new(&locales, &object).format();
+        formats.push((lang, style, f.clone()));
+        f
+    });
+    format
         .call1(&wasm_bindgen::JsValue::UNDEFINED, date)
         .ok()
         .and_then(|s| s.as_string())
@@ -144,7 +184,7 @@ pub fn format_date(unix: Option<i64>) -> String {
     match unix {
         Some(t) => {
             let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t as f64 * 1000.0));
-            intl_date(&d, &[("dateStyle", "full"), ("timeStyle", "short")])
+            intl_date(&d, DateStyle::Full)
         }
         None => String::new(),
     }
@@ -159,19 +199,17 @@ pub fn format_list_date(unix: Option<i64>) -> String {
     };
     let d = js_sys::Date::new(&JsValue::from_f64(t as f64 * 1000.0));
     let now = js_sys::Date::new_0();
-    if d.get_full_year() == now.get_full_year()
+    let style = if d.get_full_year() == now.get_full_year()
         && d.get_month() == now.get_month()
         && d.get_date() == now.get_date()
     {
-        intl_date(&d, &[("hour", "numeric"), ("minute", "2-digit")])
+        DateStyle::Time
     } else if d.get_full_year() == now.get_full_year() {
-        intl_date(&d, &[("month", "short"), ("day", "numeric")])
+        DateStyle::DayMonth
     } else {
-        intl_date(
-            &d,
-            &[("year", "numeric"), ("month", "short"), ("day", "numeric")],
-        )
-    }
+        DateStyle::Date
+    };
+    intl_date(&d, style)
 }
 
 /// The sender's name for the list, or the address when there is no name (`Name <addr>`).
@@ -241,6 +279,27 @@ mod tests {
             "long ago: the year"
         );
         assert_eq!(format_list_date(None), "");
+    }
+
+    // The formatters are kept per language: a change of language writes dates in the new one.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn dates_follow_a_change_of_language() {
+        let before = postino_i18n::lang();
+        // Thursday 1 January 1970, noon UTC: the same weekday in every time zone.
+        let noon = Some(12 * 3600);
+        postino_i18n::set(postino_i18n::Lang::En);
+        let english = format_date(noon);
+        assert!(english.contains("Thursday"), "{english}");
+        assert_eq!(
+            format_date(noon),
+            english,
+            "the kept formatter writes the same"
+        );
+        postino_i18n::set(postino_i18n::Lang::De);
+        let german = format_date(noon);
+        assert!(german.contains("Donnerstag"), "{german}");
+        assert!(format_list_date(Some(40_000_000)).contains("1971"));
+        postino_i18n::set(before);
     }
 
     #[test]
