@@ -665,7 +665,13 @@ async fn list_and_uidl_go_together_to_a_server_that_pipelines() {
     let (sizes, uidls) = client.list_and_uidl_all().await.unwrap();
     assert_eq!(sizes, [(1, 120)]);
     assert!(
-        matches!(uidls, Err(Error::Server { code: Some(ResponseCode::SysTemp), .. })),
+        matches!(
+            uidls,
+            Err(Error::Server {
+                code: Some(ResponseCode::SysTemp),
+                ..
+            })
+        ),
         "{uidls:?}"
     );
     client.noop().await.unwrap();
