@@ -238,7 +238,10 @@ async fn a_bulk_transfer_goes_in_frames_larger_than_the_servers_writes() {
     }
     assert!(got == payload, "the bytes arrive unchanged and in order");
     // Measured: 6 frames; 61 when each read went out as it came.
-    assert!(frames <= 32, "{frames} frames for 64 writes: reads were not gathered");
+    assert!(
+        frames <= 32,
+        "{frames} frames for 64 writes: reads were not gathered"
+    );
 }
 
 #[tokio::test]
