@@ -23,7 +23,7 @@
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),
 // DURABILITY (strict | relaxed: overrides what the app asks, an experiment), RELAY_BIN and
 // TESTKIT_BIN (default target/debug/...), CHROMIUM, CHROMIUM_ARGS (more flags, an experiment),
-// DELAY_MS (see below), TRACE (Chromium trace categories, e.g.
+// DELAY_MS (see below), TAIL_MS (see below), TRACE (Chromium trace categories, e.g.
 // "toplevel,ipc,mojom": a trace of every process during the download, OUT/NAME.trace.json, and
 // a table of the longest-running task sources per thread).
 // Writes OUT/NAME.worker.cpuprofile, OUT/NAME.page.cpuprofile and OUT/NAME.json; prints a summary.
@@ -234,6 +234,7 @@ async function playwrightBrowser() {
       return {
         send: (m, p) => cdp.send(m, p),
         goto: (url) => page.goto(url),
+        addInitScript: (f) => page.addInitScript(f),
         waitFor: (s, ms = 60_000) => page.locator(s).waitFor({ timeout: ms }),
         fill: (s, v) => page.fill(s, v),
         select: (s, v) => page.selectOption(s, v),
@@ -306,6 +307,14 @@ try {
       r.onsuccess = () => { db.close(); resolve(r.result); };
     };
   }));
+  // The page's long tasks (over 50 ms), from the start: [start, duration] in ms since the
+  // click, in NAME.json.
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push([performance.timeOrigin + e.startTime, e.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+  });
   await page.goto(url);
   await page.waitFor('#account-form');
   await page.fill('#host', '127.0.0.1');
@@ -352,6 +361,9 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stoppedAt = Date.now();
+  // TAIL_MS: go on (profiling) this long after the last commit, to see the check's end in the
+  // page (the list read again and rendered).
+  await new Promise((r) => setTimeout(r, Number(process.env.TAIL_MS || 0)));
   const [proc1, machine1] = [procSnapshot(roots), machine()];
   let profiles = [];
   if (CPU) {
@@ -392,6 +404,9 @@ try {
   result.websocket = { ...prof.ws, handlerMs: Math.round(prof.ws.handlerMs), mean_message: Math.round(prof.ws.bytes / prof.ws.messages) };
   result.posts_to_page = prof.posts;
   result.stored = await storedCount();
+  result.page_long_tasks = (await page.evaluate(() => window.__longTasks))
+    .filter(([start]) => start >= clickAt)
+    .map(([start, ms]) => [+((start - clickAt) / 1000).toFixed(3), Math.round(ms)]);
   result.cpu_seconds = cpuDelta(proc0, proc1, result.seconds);
   // /proc/stat: user nice system idle iowait irq softirq steal, in USER_HZ (100/s).
   const d = machine1.map((v, i) => (v - machine0[i]) / 100);
