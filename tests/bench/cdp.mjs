@@ -49,7 +49,8 @@ class Connection {
       else reply.resolve(message.result);
       return;
     }
-    for (const listener of this.listeners.get(message.method) ?? []) {
+    // A copy: a `once` listener removes itself while this runs.
+    for (const listener of [...(this.listeners.get(message.method) ?? [])]) {
       listener(message.params, message.sessionId);
     }
   }
@@ -75,6 +76,19 @@ class Connection {
     const list = this.listeners.get(method) ?? [];
     list.push(listener);
     this.listeners.set(method, list);
+  }
+
+  /** The next `method` event for which `accept(params, sessionId)` holds: its params. */
+  once(method, accept = () => true) {
+    return new Promise((resolve) => {
+      const listener = (params, sessionId) => {
+        if (!accept(params, sessionId)) return;
+        const list = this.listeners.get(method);
+        list.splice(list.indexOf(listener), 1);
+        resolve(params);
+      };
+      this.on(method, listener);
+    });
   }
 }
 
@@ -127,9 +141,7 @@ class Page extends Session {
   }
 
   async goto(url) {
-    const loaded = new Promise((resolve) => {
-      this.connection.on('Page.loadEventFired', (_, id) => id === this.sessionId && resolve());
-    });
+    const loaded = this.connection.once('Page.loadEventFired', (_, id) => id === this.sessionId);
     await this.send('Page.navigate', { url });
     await loaded;
   }
@@ -268,7 +280,7 @@ export async function launch(options) {
     },
     /** Ends the trace; its events. */
     async stopTracing() {
-      const complete = new Promise((resolve) => connection.on('Tracing.tracingComplete', resolve));
+      const complete = connection.once('Tracing.tracingComplete');
       await connection.send('Tracing.end');
       const { stream } = await complete;
       let text = '';

@@ -287,7 +287,6 @@ const result = { messages: MESSAGES, interval_us: INTERVAL_US, cpu: CPU, dist: D
 let page;
 try {
   page = await browser.newPage();
-  const cdp = page;
   const worker = async () => {
     for (let i = 0; i < 100; i++) {
       const w = page.worker(/engine/);
@@ -328,11 +327,11 @@ try {
   await workerEval(`(${instrument})(${FULL}, ${JSON.stringify(process.env.DURABILITY || '')})`);
 
   if (CPU) {
-    for (const send of [(m, p) => cdp.send(m, p), (m, p) => inWorker(m, p)]) {
+    for (const send of [(m, p) => page.send(m, p), (m, p) => inWorker(m, p)]) {
       await send('Profiler.enable');
       await send('Profiler.setSamplingInterval', { interval: INTERVAL_US });
     }
-    await Promise.all([cdp.send('Profiler.start'), inWorker('Profiler.start')]);
+    await Promise.all([page.send('Profiler.start'), inWorker('Profiler.start')]);
   }
   if (TRACE) await browser.startTracing(TRACE.split(','));
   const roots = [process.pid]; // this driver, Chromium, the relay, Dovecot: all its descendants
@@ -367,7 +366,7 @@ try {
   const [proc1, machine1] = [procSnapshot(roots), machine()];
   let profiles = [];
   if (CPU) {
-    profiles = await Promise.all([inWorker('Profiler.stop'), cdp.send('Profiler.stop')]);
+    profiles = await Promise.all([inWorker('Profiler.stop'), page.send('Profiler.stop')]);
   }
   if (TRACE) {
     const events = await browser.stopTracing();
