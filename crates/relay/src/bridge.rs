@@ -57,9 +57,9 @@ const MAX_CLOSE_REASON: usize = 123;
 /// How long to wait for the browser's answer to our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// How long a refused socket may take to accept its close frame (a few bytes) before it is
-/// dropped. Its answer is not awaited.
-const REFUSAL_SEND_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a refused socket may take to accept its close frame (a few bytes) and answer it
+/// before it is dropped.
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(2);
 
 /// The close reason when a name leads to an address that is not public.
 pub const NAME_NOT_PUBLIC: &str =
@@ -440,9 +440,8 @@ async fn connect(
     }
 }
 
-/// Count, log (with the detail), send the close frame, and drop the socket without waiting
-/// for the client's answer: a refused client holds nothing for longer than it takes to accept
-/// a few bytes.
+/// Count, log (with the detail), send the close frame, and drop the socket once the client
+/// has answered it: a refused client holds nothing for longer than `REFUSAL_DEADLINE`.
 async fn refuse(
     socket: WebSocket,
     state: &RelayState,
@@ -463,8 +462,22 @@ async fn refuse(
         "refused"
     );
     let mut socket = socket;
-    let close = socket.send(close_message(why.close_code(), &reason));
-    let _ = tokio::time::timeout(REFUSAL_SEND_DEADLINE, close).await;
+    // Send the close frame, then read (and drop) what the browser sent until its answer. A
+    // socket closed with bytes unread (the TLS ClientHello the browser wrote on open) answers
+    // the browser's next write with a reset, and Chromium, when the write of its close answer
+    // fails, reports 1006 instead of our code and reason. The deadline bounds both steps.
+    let _ = tokio::time::timeout(REFUSAL_DEADLINE, async {
+        socket
+            .send(close_message(why.close_code(), &reason))
+            .await?;
+        while let Some(msg) = socket.recv().await {
+            if matches!(msg?, Message::Close(_)) {
+                break;
+            }
+        }
+        Ok::<(), axum::Error>(())
+    })
+    .await;
 }
 
 fn close_message(code: u16, reason: &str) -> Message {

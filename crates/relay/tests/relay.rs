@@ -4,6 +4,7 @@
 mod common;
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use postino_relay::RelayHandle;
@@ -54,6 +55,67 @@ async fn loopback_destination_is_refused_with_4403() {
     );
     let metrics = relay.metrics().render();
     assert!(metrics.contains("postino_relay_refused_total{reason=\"address\"} 3"));
+}
+
+/// A refused browser has usually sent its TLS ClientHello already, and answers the close
+/// frame with its own. The relay must read both before it lets go: a socket closed with bytes
+/// unread answers what comes next with a TCP reset, and Chromium, when the write of its close
+/// answer fails on that reset, reports 1006 without the relay's code and reason (seen in CI).
+#[tokio::test]
+async fn a_refused_client_may_answer_the_close_frame() {
+    let relay = relay(config()).await;
+    let addr = relay.local_addr();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let upgrade = format!(
+        "GET /v1/tcp/127.0.0.2/995 HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: postino.v1\r\n\r\n"
+    );
+    tcp.write_all(upgrade.as_bytes()).await.unwrap();
+    // Read the 101 and the close frame (2 bytes of header, 2 of code, the reason).
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let close = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf))
+            .await
+            .expect("the refusal within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before the close frame: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+        let Some(head) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let frame = &got[head + 4..];
+        if frame.len() >= 2 && frame.len() >= 2 + usize::from(frame[1]) {
+            break frame.to_vec();
+        }
+    };
+    assert!(
+        got.starts_with(b"HTTP/1.1 101"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert_eq!(close[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 4403);
+    // As the browser: the ClientHello the engine wrote on open, then, a little later, the
+    // answer to the close frame (masked frames; a zero mask key leaves the payload as is).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut hello = vec![0x82, 0x80 | 100, 0, 0, 0, 0];
+    hello.extend_from_slice(&[0x16; 100]);
+    tcp.write_all(&hello).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tcp.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+        .await
+        .expect("the relay still reads when the close answer is written");
+    // Then the relay closes the connection cleanly: an end of stream, no reset.
+    let end = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .expect("the relay lets go once answered");
+    assert!(matches!(end, Ok(0)), "{end:?}");
 }
 
 #[tokio::test]
@@ -217,7 +279,7 @@ async fn a_bulk_transfer_goes_in_frames_larger_than_the_servers_writes() {
             tcp.set_nodelay(true).unwrap();
             for record in to_write.chunks(16 * 1024) {
                 tcp.write_all(record).unwrap();
-                std::thread::sleep(std::time::Duration::from_micros(100));
+                std::thread::sleep(Duration::from_micros(100));
             }
         });
     });
@@ -353,7 +415,7 @@ async fn idle_connection_is_closed() {
     let (echo, _) = echo_server().await;
     let mut config = config();
     config.allow = vec![allow(echo)];
-    config.limits.idle_timeout = std::time::Duration::from_millis(300);
+    config.limits.idle_timeout = Duration::from_millis(300);
     let relay = relay(config).await;
     let mut ws = open(&relay, &format!("/v1/tcp/127.0.0.1/{}", echo.port())).await;
     ws.send(Message::binary(b"NOOP\r\n".to_vec()))
