@@ -5,6 +5,8 @@
 use postino_engine::idb::{delete_database, IdbStore};
 use postino_sync::conformance::{check_store, sample_account, sample_message};
 use postino_sync::store::Store;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -259,6 +261,193 @@ async fn a_remembered_password_opens_only_for_the_server_it_was_remembered_for()
         // Forgotten, not only refused: the original account no longer finds it either.
         assert!(vault::recall(&store, &account).await.unwrap().is_none());
     }
+    drop(store);
+    delete_database(name).await.unwrap();
+}
+
+/// Reads the database as it is on disk, around the `IdbStore`: what a later version (or a
+/// reader in another tab) finds.
+#[wasm_bindgen(inline_js = r#"
+function open(name) {
+    return new Promise((ok, fail) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => ok(request.result);
+        request.onerror = () => fail(request.error);
+    });
+}
+function done(request) {
+    return new Promise((ok, fail) => {
+        request.onsuccess = () => ok(request.result);
+        request.onerror = () => fail(request.error);
+    });
+}
+export async function record_keys(name, store) {
+    const db = await open(name);
+    try {
+        return await done(db.transaction(store).objectStore(store).getAllKeys());
+    } finally {
+        db.close();
+    }
+}
+export async function record(name, store, key) {
+    const db = await open(name);
+    try {
+        return await done(db.transaction(store).objectStore(store).get(key));
+    } finally {
+        db.close();
+    }
+}
+export async function put_record(name, store, value) {
+    const db = await open(name);
+    try {
+        const tx = db.transaction(store, 'readwrite');
+        tx.objectStore(store).put(value);
+        await new Promise((ok, fail) => { tx.oncomplete = ok; tx.onabort = () => fail(tx.error); });
+    } finally {
+        db.close();
+    }
+}
+"#)]
+extern "C" {
+    async fn record_keys(name: &str, store: &str) -> JsValue;
+    async fn record(name: &str, store: &str, key: &str) -> JsValue;
+    async fn put_record(name: &str, store: &str, value: JsValue);
+}
+
+fn keys(value: JsValue) -> Vec<String> {
+    js_sys::Array::from(&value)
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect()
+}
+
+/// A message of `size` bytes whose body tells where each byte came from.
+fn sized_message(uidl: &str, size: usize) -> postino_sync::Incoming {
+    let mut raw = format!("Subject: {uidl}\r\n\r\n").into_bytes();
+    let fill = format!("{uidl} ");
+    while raw.len() < size {
+        raw.extend_from_slice(fill.as_bytes());
+    }
+    raw.truncate(size);
+    sample_message("acct", uidl, raw)
+}
+
+#[wasm_bindgen_test]
+async fn small_messages_go_in_packs_large_ones_alone_and_all_read_back() {
+    let name = "postino-test-packs";
+    let store = fresh(name).await;
+    // Ten of 40 KB (seven fill a pack of 256 KiB, three start the next) and one of 100 KB.
+    let mut batch: Vec<_> = (0..10)
+        .map(|i| sized_message(&format!("s{i}"), 40_000))
+        .collect();
+    batch.insert(4, sized_message("large", 100_000));
+    store.commit_messages(&batch).await.unwrap();
+
+    assert_eq!(keys(record_keys(name, "messages").await), ["acct/large"]);
+    assert_eq!(
+        keys(record_keys(name, "packs").await),
+        ["acct/s0", "acct/s7"]
+    );
+    let ids: Vec<String> = batch.iter().map(|m| m.entry.message_id.clone()).collect();
+    for message in &batch {
+        let id = &message.entry.message_id;
+        assert_eq!(
+            store.raw_message(id).await.unwrap().as_ref(),
+            Some(&message.raw),
+            "{id}"
+        );
+    }
+    let all = store.raw_messages(&ids).await.unwrap();
+    assert_eq!(all.len(), batch.len());
+    for ((id, raw), message) in all.iter().zip(&batch) {
+        assert_eq!((id, raw), (&message.entry.message_id, &message.raw));
+    }
+    let mut waiting = store.unindexed().await.unwrap();
+    waiting.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(
+        waiting, expected,
+        "packed messages are found for the indexer"
+    );
+
+    // The read mark keeps the place in the pack.
+    let mut summary = store
+        .summaries()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == "acct/s8")
+        .unwrap();
+    summary.read = true;
+    store.put_summary(&summary).await.unwrap();
+    assert_eq!(
+        store.raw_message("acct/s8").await.unwrap(),
+        Some(batch[9].raw.clone())
+    );
+
+    // Deleting a packed message zeroes its bytes in the pack; the others still read.
+    store.delete_message(&batch[1].entry).await.unwrap();
+    assert_eq!(store.raw_message("acct/s1").await.unwrap(), None);
+    let pack = record(name, "packs", "acct/s0").await;
+    let bytes = js_sys::Uint8Array::new(&js_sys::Reflect::get(&pack, &"raw".into()).unwrap());
+    let kept = bytes.to_vec();
+    assert!(
+        kept[40_000..80_000].iter().all(|&b| b == 0),
+        "the deleted bytes are gone"
+    );
+    assert_eq!(&kept[..40_000], &batch[0].raw[..]);
+    assert_eq!(
+        js_sys::Reflect::get(&pack, &"live".into())
+            .unwrap()
+            .as_f64(),
+        Some(6.0)
+    );
+    for message in batch.iter().filter(|m| m.entry.message_id != "acct/s1") {
+        let id = &message.entry.message_id;
+        assert_eq!(
+            store.raw_message(id).await.unwrap().as_ref(),
+            Some(&message.raw),
+            "{id}"
+        );
+    }
+    // The pack goes with its last message.
+    for message in &batch[8..] {
+        store.delete_message(&message.entry).await.unwrap();
+    }
+    assert_eq!(keys(record_keys(name, "packs").await), ["acct/s0"]);
+    store.delete_account("acct", true).await.unwrap();
+    assert!(keys(record_keys(name, "packs").await).is_empty());
+    assert!(keys(record_keys(name, "messages").await).is_empty());
+    drop(store);
+    delete_database(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn mail_stored_before_packs_still_reads() {
+    let name = "postino-test-unpacked";
+    let store = fresh(name).await;
+    // As version 3 stored a small message: its bytes in `messages`, no place in its summary.
+    let old = sample_message(
+        "acct",
+        "old",
+        b"Subject: old\r\n\r\nfrom before packs\r\n".to_vec(),
+    );
+    let record = js_sys::Object::new();
+    js_sys::Reflect::set(&record, &"id".into(), &"acct/old".into()).unwrap();
+    let bytes = js_sys::Uint8Array::from(old.raw.as_slice());
+    js_sys::Reflect::set(&record, &"raw".into(), &bytes).unwrap();
+    put_record(name, "messages", record.into()).await;
+    let summary = serde_wasm_bindgen::to_value(&old.summary).unwrap();
+    put_record(name, "summaries", summary).await;
+
+    assert_eq!(
+        store.raw_message("acct/old").await.unwrap(),
+        Some(old.raw.clone())
+    );
+    store.delete_message(&old.entry).await.unwrap();
+    assert_eq!(store.raw_message("acct/old").await.unwrap(), None);
+    assert!(keys(record_keys(name, "messages").await).is_empty());
     drop(store);
     delete_database(name).await.unwrap();
 }

@@ -5,15 +5,15 @@ use std::collections::HashSet;
 use std::future::Future;
 
 use futures_channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint32Array, Uint8Array};
+use js_sys::{Array, Object, Reflect, Uint32Array};
 use postino_sync::search::{self, Query};
 use postino_sync::store::StoreError;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbTransactionMode};
 
 use super::{
-    finished, js_error, object_store, pending, Completion, IdbStore, Ordinals, MESSAGES,
-    NEXT_ORDINAL, POSTINGS, SEARCH_IDS,
+    finished, js_error, object_store, pending, Completion, IdbStore, Ordinals, NEXT_ORDINAL,
+    POSTINGS, SEARCH_IDS, SUMMARIES,
 };
 
 impl IdbStore {
@@ -136,9 +136,10 @@ impl IdbStore {
     /// Ids of stored messages the search index does not hold yet: new mail, and mail stored
     /// before the index existed.
     pub async fn unindexed(&self) -> Result<Vec<String>, StoreError> {
-        let tx = self.transaction(&[MESSAGES, SEARCH_IDS], IdbTransactionMode::Readonly)?;
+        // Every stored message has a summary; packed ones have no `messages` record.
+        let tx = self.transaction(&[SUMMARIES, SEARCH_IDS], IdbTransactionMode::Readonly)?;
         let stored = pending(
-            object_store(&tx, MESSAGES)?
+            object_store(&tx, SUMMARIES)?
                 .get_all_keys()
                 .map_err(js_error)?,
         );
@@ -162,30 +163,7 @@ impl IdbStore {
     /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
     /// left out.
     pub async fn raw_messages(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readonly)?;
-        let messages = object_store(&tx, MESSAGES)?;
-        let requests = ids
-            .iter()
-            .map(|id| {
-                messages
-                    .get(&JsValue::from_str(id))
-                    .map(pending)
-                    .map_err(js_error)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, request) in ids.iter().zip(requests) {
-            let record = finished(request).await?;
-            if record.is_undefined() {
-                continue;
-            }
-            let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
-            let raw = raw
-                .dyn_into::<Uint8Array>()
-                .map_err(|_| StoreError::Corrupt(format!("message {id} has no bytes")))?;
-            out.push((id.clone(), raw.to_vec()));
-        }
-        Ok(out)
+        self.read_raws(ids).await
     }
 
     /// The terms of messages `ids` (read in one transaction), for [`IdbStore::put_index`]; ids

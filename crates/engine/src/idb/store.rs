@@ -1,7 +1,7 @@
 //! The [`Store`] over IndexedDB: a download's batches (messages, summaries and ledger entries in
 //! one strict transaction), reads, deletes and accounts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use postino_sync::store::{Store, StoreError};
@@ -10,35 +10,45 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbKeyRange, IdbTransactionMode};
 
 use super::{
-    commit, finished, from_js, js_error, object_store, password_id, pending, to_js,
+    commit, finished, from_js, js_error, object_store, password_id, pending, to_js, Completion,
     DatabaseWithOptions, IdbStore, IndexBatch, ACCOUNTS, INDEX_MESSAGES, INDEX_TERMS, LEDGER,
-    LEDGER_BY_ACCOUNT, MESSAGES, SEARCH_IDS, SECRETS, SUMMARIES, SUMMARIES_BY_DATE,
+    LEDGER_BY_ACCOUNT, MESSAGES, PACKS, PACK_BYTES, PACK_FROM, SEARCH_IDS, SECRETS, SUMMARIES,
+    SUMMARIES_BY_DATE,
 };
 
 impl IdbStore {
     /// Messages with their summaries and ledger entries, in one readwrite transaction over the
-    /// three stores: all or none.
+    /// four stores: all or none. Messages under [`PACK_FROM`] bytes go in packs.
     async fn commit_records(
         &self,
         records: &[(&LedgerEntry, &Summary, &[u8])],
     ) -> Result<(), StoreError> {
         // Everything that can fail before the transaction is prepared before it.
-        let values = records
-            .iter()
-            .map(|(entry, summary, raw)| {
-                Ok((
-                    to_js(*entry)?,
-                    to_js(*summary)?,
-                    message_record(&entry.message_id, raw)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut packs = Packing::default();
+        let mut values = Vec::with_capacity(records.len());
+        for (entry, summary, raw) in records {
+            let summary_value = to_js(*summary)?;
+            let message = if raw.len() < PACK_FROM {
+                let (pack, offset) = packs.add(&entry.message_id, raw.len());
+                set_place(&summary_value, pack, offset, raw.len())?;
+                None
+            } else {
+                Some(message_record(&entry.message_id, raw)?)
+            };
+            values.push((to_js(*entry)?, summary_value, message));
+        }
+        let packs = packs.records(
+            records
+                .iter()
+                .map(|(_, _, raw)| *raw)
+                .filter(|raw| raw.len() < PACK_FROM),
+        )?;
 
         // Strict durability: the commit is on disk when `complete` fires, and only then may the
         // messages be deleted on the server (invariant 1). Chromium defaults to relaxed.
         let options = Object::new();
         Reflect::set(&options, &"durability".into(), &"strict".into()).map_err(js_error)?;
-        let names: Array = [LEDGER, SUMMARIES, MESSAGES]
+        let names: Array = [LEDGER, SUMMARIES, MESSAGES, PACKS]
             .iter()
             .map(|s| JsValue::from_str(s))
             .collect();
@@ -48,19 +58,202 @@ impl IdbStore {
             .transaction_with_options(&names, "readwrite", &options)
             .map_err(js_error)?;
         commit(tx, |tx| {
-            let (ledger, summaries, messages) = (
+            let (ledger, summaries, messages, pack_store) = (
                 object_store(tx, LEDGER)?,
                 object_store(tx, SUMMARIES)?,
                 object_store(tx, MESSAGES)?,
+                object_store(tx, PACKS)?,
             );
             for (entry, summary, message) in &values {
                 ledger.put(entry).map_err(js_error)?;
                 summaries.put(summary).map_err(js_error)?;
-                messages.put(message).map_err(js_error)?;
+                if let Some(message) = message {
+                    messages.put(message).map_err(js_error)?;
+                }
+            }
+            for pack in &packs {
+                pack_store.put(pack).map_err(js_error)?;
             }
             Ok(())
         })
         .await
+    }
+
+    /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
+    /// left out. A message is in `messages` (large, or stored before packs) or in a pack its
+    /// summary names; each pack is read once.
+    pub(super) async fn read_raws(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self.transaction(&[MESSAGES, SUMMARIES, PACKS], IdbTransactionMode::Readonly)?;
+        let (messages, summaries, pack_store) = (
+            object_store(&tx, MESSAGES)?,
+            object_store(&tx, SUMMARIES)?,
+            object_store(&tx, PACKS)?,
+        );
+        let requests = ids
+            .iter()
+            .map(|id| {
+                let key = JsValue::from_str(id);
+                Ok((
+                    pending(messages.get(&key).map_err(js_error)?),
+                    pending(summaries.get(&key).map_err(js_error)?),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        enum Found {
+            Whole(Vec<u8>),
+            Packed(String, u32, u32),
+        }
+        let mut found = Vec::with_capacity(ids.len());
+        for (id, (message, summary)) in ids.iter().zip(requests) {
+            let (message, summary) = (finished(message).await?, finished(summary).await?);
+            if !message.is_undefined() {
+                found.push((id, Found::Whole(bytes_of(&message, id)?)));
+            } else if let Some((pack, offset, length)) = place(&summary) {
+                found.push((id, Found::Packed(pack, offset, length)));
+            }
+        }
+        // The packs, each asked for once, all before the first is awaited.
+        let mut packs: HashMap<String, Option<Uint8Array>> = HashMap::new();
+        let mut asked = Vec::new();
+        for (_, place) in &found {
+            if let Found::Packed(pack, ..) = place {
+                if !packs.contains_key(pack) {
+                    packs.insert(pack.clone(), None);
+                    let request = pack_store.get(&JsValue::from_str(pack)).map_err(js_error)?;
+                    asked.push((pack.clone(), pending(request)));
+                }
+            }
+        }
+        for (pack, request) in asked {
+            let record = finished(request).await?;
+            if !record.is_undefined() {
+                let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
+                let raw = raw
+                    .dyn_into::<Uint8Array>()
+                    .map_err(|_| StoreError::Corrupt(format!("pack {pack} has no bytes")))?;
+                packs.insert(pack, Some(raw));
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for (id, place) in found {
+            let raw = match place {
+                Found::Whole(raw) => raw,
+                Found::Packed(pack, offset, length) => {
+                    let Some(Some(bytes)) = packs.get(&pack) else {
+                        return Err(StoreError::Corrupt(format!(
+                            "message {id}: pack {pack} is missing"
+                        )));
+                    };
+                    let end = offset
+                        .checked_add(length)
+                        .filter(|&end| end <= bytes.length());
+                    let Some(end) = end else {
+                        return Err(StoreError::Corrupt(format!(
+                            "message {id} lies outside pack {pack}"
+                        )));
+                    };
+                    bytes.subarray(offset, end).to_vec()
+                }
+            };
+            out.push((id.clone(), raw));
+        }
+        Ok(out)
+    }
+}
+
+/// The packs of one commit: which message goes where, then the records.
+#[derive(Default)]
+struct Packing {
+    /// Each pack's id (its first message's) and the lengths of its messages, in order.
+    packs: Vec<(String, Vec<usize>)>,
+}
+
+impl Packing {
+    /// Places a message of `length` bytes: the pack's id and the offset in it.
+    fn add(&mut self, id: &str, length: usize) -> (&str, usize) {
+        let full = self
+            .packs
+            .last()
+            .is_none_or(|(_, lengths)| lengths.iter().sum::<usize>() >= PACK_BYTES);
+        if full {
+            self.packs.push((id.to_string(), Vec::new()));
+        }
+        let (pack, lengths) = self.packs.last_mut().expect("a pack was just opened");
+        let offset = lengths.iter().sum();
+        lengths.push(length);
+        (pack, offset)
+    }
+
+    /// `{ id, raw, live }` for each pack, its bytes copied once into one `Uint8Array`, from
+    /// `raws`: the packed messages' bytes in the order they were added.
+    fn records<'a>(
+        self,
+        mut raws: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<Vec<JsValue>, StoreError> {
+        self.packs
+            .into_iter()
+            .map(|(id, lengths)| {
+                let bytes = Uint8Array::new_with_length(lengths.iter().sum::<usize>() as u32);
+                let mut offset = 0u32;
+                for &length in &lengths {
+                    let raw = raws
+                        .next()
+                        .filter(|raw| raw.len() == length)
+                        .ok_or_else(|| {
+                            StoreError::Failed(format!("pack {id}: its messages changed"))
+                        })?;
+                    bytes
+                        .subarray(offset, offset + length as u32)
+                        .copy_from(raw);
+                    offset += length as u32;
+                }
+                let record = Object::new();
+                Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
+                Reflect::set(&record, &"raw".into(), &bytes).map_err(js_error)?;
+                Reflect::set(&record, &"live".into(), &(lengths.len() as u32).into())
+                    .map_err(js_error)?;
+                Ok(record.into())
+            })
+            .collect()
+    }
+}
+
+/// Writes a packed message's place into its summary's record.
+fn set_place(
+    summary: &JsValue,
+    pack: &str,
+    offset: usize,
+    length: usize,
+) -> Result<(), StoreError> {
+    let at: Array = [offset as u32, length as u32]
+        .iter()
+        .map(|&n| JsValue::from(n))
+        .collect();
+    Reflect::set(summary, &"pack".into(), &pack.into()).map_err(js_error)?;
+    Reflect::set(summary, &"at".into(), &at).map_err(js_error)?;
+    Ok(())
+}
+
+/// A summary record's place in a pack, if its message is packed.
+fn place(summary: &JsValue) -> Option<(String, u32, u32)> {
+    if !summary.is_object() {
+        return None;
+    }
+    let pack = Reflect::get(summary, &"pack".into()).ok()?.as_string()?;
+    let at = Reflect::get(summary, &"at".into()).ok()?;
+    let number = |i| Reflect::get_u32(&at, i).ok()?.as_f64().map(|n| n as u32);
+    Some((pack, number(0)?, number(1)?))
+}
+
+/// The bytes of a `{ id, raw }` record.
+fn bytes_of(record: &JsValue, id: &str) -> Result<Vec<u8>, StoreError> {
+    let raw = Reflect::get(record, &"raw".into()).map_err(js_error)?;
+    match raw.dyn_into::<Uint8Array>() {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(_) => Err(StoreError::Corrupt(format!("message {id} has no bytes"))),
     }
 }
 
@@ -160,33 +353,57 @@ impl Store for IdbStore {
     }
 
     async fn raw_message(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let record = self
-            .read(MESSAGES, |s| s.get(&JsValue::from_str(id)))
-            .await?;
-        if record.is_undefined() {
-            return Ok(None);
-        }
-        let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
-        match raw.dyn_into::<Uint8Array>() {
-            Ok(bytes) => Ok(Some(bytes.to_vec())),
-            Err(_) => Err(StoreError::Corrupt(format!("message {id} has no bytes"))),
-        }
+        let found = self.read_raws(&[id.to_string()]).await?;
+        Ok(found.into_iter().next().map(|(_, raw)| raw))
     }
 
     async fn delete_message(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
         let entry_value = to_js(entry)?;
         let id = JsValue::from_str(&entry.message_id);
-        // The ledger entry stays (marked) so the message is never downloaded again.
-        self.write(&[LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS], |tx| {
-            object_store(tx, LEDGER)?
+        // The ledger entry stays (marked) so the message is never downloaded again. A packed
+        // message's bytes are zeroed in its pack, in the same transaction: deleted mail does
+        // not stay readable on the disk until its pack's last message goes.
+        let stores = [LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS, PACKS];
+        let tx = self.transaction(&stores, IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let requests = async {
+            let summary = object_store(&tx, SUMMARIES)?.get(&id).map_err(js_error)?;
+            if let Some((pack, offset, length)) = place(&finished(pending(summary)).await?) {
+                let packs = object_store(&tx, PACKS)?;
+                let key = JsValue::from_str(&pack);
+                let record = finished(pending(packs.get(&key).map_err(js_error)?)).await?;
+                if !record.is_undefined() {
+                    let live = Reflect::get(&record, &"live".into())
+                        .ok()
+                        .and_then(|n| n.as_f64())
+                        .unwrap_or(0.0);
+                    if live <= 1.0 {
+                        packs.delete(&key).map_err(js_error)?;
+                    } else {
+                        let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
+                        if let Some(raw) = raw.dyn_ref::<Uint8Array>() {
+                            let end = offset.saturating_add(length).min(raw.length());
+                            raw.fill(0, offset.min(end), end);
+                        }
+                        Reflect::set(&record, &"live".into(), &(live - 1.0).into())
+                            .map_err(js_error)?;
+                        packs.put(&record).map_err(js_error)?;
+                    }
+                }
+            }
+            object_store(&tx, LEDGER)?
                 .put(&entry_value)
                 .map_err(js_error)?;
             for store in [SUMMARIES, MESSAGES, SEARCH_IDS] {
-                object_store(tx, store)?.delete(&id).map_err(js_error)?;
+                object_store(&tx, store)?.delete(&id).map_err(js_error)?;
             }
-            Ok(())
-        })
-        .await?;
+            Ok::<(), StoreError>(())
+        };
+        if let Err(error) = requests.await {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await?;
         self.forget_ordinals(|m| m == entry.message_id);
         Ok(())
     }
@@ -197,7 +414,9 @@ impl IdbStore {
     /// transaction. Without, its stored mail stays readable.
     pub async fn delete_account(&self, id: &str, with_mail: bool) -> Result<(), StoreError> {
         let stores: &[&str] = if with_mail {
-            &[ACCOUNTS, SECRETS, LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS]
+            &[
+                ACCOUNTS, SECRETS, LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS, PACKS,
+            ]
         } else {
             &[ACCOUNTS, SECRETS]
         };
@@ -219,8 +438,8 @@ impl IdbStore {
                 object_store(tx, LEDGER)?
                     .delete(&ledger)
                     .map_err(js_error)?;
-                // Message ids are `account/uidl`: from `account/` up to, not including,
-                // `account0` ('0' follows '/').
+                // Message ids (and pack ids, their first message's) are `account/uidl`: from
+                // `account/` up to, not including, `account0` ('0' follows '/').
                 let ids = IdbKeyRange::bound_with_lower_open_and_upper_open(
                     &JsValue::from_str(&format!("{id}/")),
                     &JsValue::from_str(&format!("{id}0")),
@@ -228,7 +447,7 @@ impl IdbStore {
                     true,
                 )
                 .map_err(js_error)?;
-                for store in [SUMMARIES, MESSAGES, SEARCH_IDS] {
+                for store in [SUMMARIES, MESSAGES, SEARCH_IDS, PACKS] {
                     object_store(tx, store)?.delete(&ids).map_err(js_error)?;
                 }
             }
@@ -269,14 +488,26 @@ impl IdbStore {
         Ok(out)
     }
 
-    /// Replaces a stored summary (the read mark).
+    /// Replaces a stored summary (the read mark), keeping the place of its message in a pack.
     pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
         let value = to_js(summary)?;
-        self.write(&[SUMMARIES], |tx| {
-            object_store(tx, SUMMARIES)?.put(&value).map_err(js_error)?;
-            Ok(())
-        })
-        .await
+        let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let requests = async {
+            let store = object_store(&tx, SUMMARIES)?;
+            let key = JsValue::from_str(&summary.id);
+            let stored = finished(pending(store.get(&key).map_err(js_error)?)).await?;
+            if let Some((pack, offset, length)) = place(&stored) {
+                set_place(&value, &pack, offset as usize, length as usize)?;
+            }
+            store.put(&value).map_err(js_error)?;
+            Ok::<(), StoreError>(())
+        };
+        if let Err(error) = requests.await {
+            let _ = tx.abort();
+            return Err(error);
+        }
+        completion.await
     }
 }
 
