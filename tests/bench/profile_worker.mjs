@@ -178,7 +178,7 @@ function instrument(full, durability) {
         rec.end = now();
         rec.ms = rec.end - rec.start;
         p.summariesCommitted += rec.summaries;
-        if (rec.stores === 'ledger,summaries,messages') { p.messageCommits++; p.lastCommit = rec.end; }
+        if (rec.stores.startsWith('ledger,summaries,messages')) { p.messageCommits++; p.lastCommit = rec.end; }
       });
     }
     return tx;
@@ -377,7 +377,7 @@ try {
   result.seconds = (prof.lastCommit - clickAt) / 1000;
   result.poll_lag_ms = Math.round(stoppedAt - prof.lastCommit);
   const rw = prof.tx.filter((t) => t.start >= clickAt);
-  const commits = rw.filter((t) => t.stores === 'ledger,summaries,messages');
+  const commits = rw.filter((t) => t.stores.startsWith('ledger,summaries,messages'));
   const ms = commits.map((t) => t.ms).sort((a, b) => a - b);
   const sum = (a) => a.reduce((x, y) => x + y, 0);
   // Time with at least one message commit in flight (union of their intervals).
@@ -394,7 +394,7 @@ try {
     puts_issue_ms_total: Math.round(sum(commits.map((t) => t.lastPutAt - t.firstPutAt))),
     seconds_with_a_commit_in_flight: +(covered / 1000).toFixed(2),
   };
-  const others = rw.filter((t) => t.stores !== 'ledger,summaries,messages');
+  const others = rw.filter((t) => !t.stores.startsWith('ledger,summaries,messages'));
   result.other_readwrite = {
     transactions: others.length, stores: [...new Set(others.map((t) => t.stores))],
     ms_total: Math.round(sum(others.map((t) => Math.max(t.ms, 0)))),
