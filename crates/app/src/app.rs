@@ -72,6 +72,9 @@ pub fn app() -> Html {
             )));
             let engine_d = d.clone();
             engine::listen(move |news| match news {
+                engine::News::Stored(summaries) => {
+                    engine_d.dispatch(Action::List(ListAction::Stored(summaries)))
+                }
                 engine::News::IndexPending(n) => {
                     mark_index_pending(&n.to_string());
                     engine_d.dispatch(Action::List(ListAction::IndexPending(n)));

@@ -1,7 +1,7 @@
 //! The page's effects, apart from the view: start-up, checks through the engine, saving
 //! accounts, deleting stored mail; and the one place that turns a failure into an action.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use postino_engine::explain::Failure;
@@ -223,14 +223,21 @@ pub async fn run_check(
         progress_d.dispatch(Action::Check(CheckAction::Progress(p)))
     };
     let progress = Rc::new(RefCell::new(progress));
+    // Whether another tab checked this account while this check waited for it.
+    let waited = Rc::new(Cell::new(false));
     let check = |secret: Secret<String>| {
         let (account, d, progress) = (account.clone(), d.clone(), progress.clone());
+        let waited = waited.clone();
         async move {
+            let mut tell = waiting(&d, &account);
             engine::check(
                 &account,
                 &secret,
                 move |p| (progress.borrow_mut())(p),
-                waiting(&d, &account),
+                move |w| {
+                    waited.set(waited.get() || w);
+                    tell(w)
+                },
             )
             .await
         }
@@ -264,16 +271,23 @@ pub async fn run_check(
     if !matches!(&outcome, Ok(report) if report.downloaded == 0) {
         mark_index_pending("?");
     }
-    // What was committed before a failure is kept, so the list is reloaded either way.
-    let messages = match store.summaries().await {
-        Ok(m) => Some(m),
-        Err(e) => {
-            d.dispatch(Action::Check(CheckAction::Error(fill(
-                t().storage_read_failed,
-                &[("e", &e)],
-            ))));
-            None
-        }
+    // The list got each message as the engine stored it (`ListAction::Stored`). It is read
+    // again only where that may not be all: after a failure (the engine may have stopped
+    // between a commit and its news), or when another tab checked this account meanwhile.
+    // Reading 10,000 summaries again was the page's longest task at a download's end.
+    let reload = outcome.is_err() || waited.get();
+    let messages = match reload {
+        false => None,
+        true => match store.summaries().await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                d.dispatch(Action::Check(CheckAction::Error(fill(
+                    t().storage_read_failed,
+                    &[("e", &e)],
+                ))));
+                None
+            }
+        },
     };
     // The stored mail grew: the settings show the new usage.
     d.dispatch(Action::Page(PageAction::Storage(
@@ -284,7 +298,7 @@ pub async fn run_check(
         Ok(report) => d.dispatch(Action::SyncFinished {
             account_id: account.id.clone(),
             report,
-            messages: messages.unwrap_or_default(),
+            messages,
         }),
         Err(failure) => {
             if let Some(messages) = messages {

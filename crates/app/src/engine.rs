@@ -21,7 +21,7 @@ use postino_engine::protocol::{
 };
 use postino_pop3::Secret;
 use postino_sync::triage::{Choice, ServerMessage, TriageReport};
-use postino_sync::{Account, Progress, SyncReport};
+use postino_sync::{Account, Progress, Summary, SyncReport};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, Worker};
@@ -37,6 +37,8 @@ const LOAD_DEADLINE_MS: i32 = 120_000;
 /// What the page hears that is not the reply to a request.
 #[derive(Clone, Debug)]
 pub enum News {
+    /// Messages the engine just stored.
+    Stored(Vec<Summary>),
     /// Stored messages the search index still lacks.
     IndexPending(usize),
     /// Something failed outside any request.
@@ -283,6 +285,7 @@ fn receive(engine: &Rc<Engine>, event: Event) {
         Event::Progress { id, progress } => call_back(engine, id, |p| &mut p.progress, progress),
         Event::Waiting { id } => call_back(engine, id, |p| &mut p.waiting, true),
         Event::Started { id } => call_back(engine, id, |p| &mut p.waiting, false),
+        Event::Stored(summaries) => tell(engine, News::Stored(summaries)),
         Event::IndexPending(n) => tell(engine, News::IndexPending(n)),
         Event::Failed(text) => tell(engine, News::Failed(text)),
     }

@@ -9,7 +9,7 @@ use postino_pop3::Secret;
 use postino_sync::first_check::{FirstCheck, Scope};
 use postino_sync::import::ImportReport;
 use postino_sync::triage::{Choice, ServerMessage, TriageReport};
-use postino_sync::{Account, Progress, SyncReport};
+use postino_sync::{Account, Progress, Summary, SyncReport};
 use serde::{Deserialize, Serialize};
 
 use crate::explain::Failure;
@@ -159,6 +159,9 @@ pub enum Event {
     Waiting { id: u32 },
     /// Request `id` got the account's lock and starts (after [`Event::Waiting`]).
     Started { id: u32 },
+    /// Messages just stored (by a check, a triage or an import): the list shows them as they
+    /// arrive, not only when the request ends. Posted before the request's reply.
+    Stored(Vec<Summary>),
     /// Stored messages the search index still lacks.
     IndexPending(usize),
     /// Something failed outside any request (the search index could not be written).

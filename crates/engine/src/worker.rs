@@ -32,6 +32,9 @@ pub const DATABASE: &str = "postino";
 /// Progress is posted at most this often (plus the first and the last): the page re-renders on
 /// each, and a download of small messages makes thousands.
 const PROGRESS_EVERY_MS: f64 = 100.0;
+/// New mail is shown in the list at most this often while it downloads: each time, the page
+/// sorts and renders its list again.
+const STORED_EVERY_MS: f64 = 500.0;
 
 thread_local! {
     static STORE: RefCell<Option<Rc<IdbStore>>> = const { RefCell::new(None) };
@@ -95,7 +98,9 @@ async fn receive(data: JsValue) {
     let files = Reflect::get(&data, &"files".into())
         .ok()
         .and_then(|f| f.dyn_into::<Array>().ok());
-    let reply = run(envelope.id, envelope.request, files, store).await;
+    let reply = run(envelope.id, envelope.request, files, store.clone()).await;
+    // What the request stored and the page was not told yet, before its reply.
+    post_stored(&store);
     post(&Event::Reply {
         id: envelope.id,
         reply,
@@ -168,7 +173,7 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
             let outcome = async {
                 let Running(cancel) = &Running::start();
                 let _lock = account_locked(id, &login.account, cancel).await?;
-                let mut progress = progress_poster(id);
+                let mut progress = progress_poster(id, &store);
                 check::apply_choices(
                     &store,
                     &login.account,
@@ -186,7 +191,7 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
             Reply::Triaged(outcome)
         }
         Request::Survey(login) => {
-            let mut progress = progress_poster(id);
+            let mut progress = progress_poster(id, &store);
             Reply::Surveyed(
                 check::survey(
                     &store,
@@ -314,11 +319,26 @@ async fn account_locked(id: u32, account: &Account, cancel: &Cancel) -> Result<L
     Ok(guard)
 }
 
-/// Posts progress of request `id`, at most every [`PROGRESS_EVERY_MS`].
-fn progress_poster(id: u32) -> impl FnMut(Progress) {
+/// Tells the page what was stored since it was last told, if anything.
+fn post_stored(store: &IdbStore) {
+    let stored = store.take_stored();
+    if !stored.is_empty() {
+        post(&Event::Stored(stored));
+    }
+}
+
+/// Posts progress of request `id`, at most every [`PROGRESS_EVERY_MS`], and the messages
+/// stored meanwhile at most every [`STORED_EVERY_MS`].
+fn progress_poster(id: u32, store: &Rc<IdbStore>) -> impl FnMut(Progress) {
     let mut last = 0.0;
+    let mut last_stored = js_sys::Date::now();
+    let store = store.clone();
     move |progress: Progress| {
         let now = js_sys::Date::now();
+        if now - last_stored >= STORED_EVERY_MS {
+            last_stored = now;
+            post_stored(&store);
+        }
         let last_one =
             matches!(progress, Progress::Downloading { done, total, .. } if done == total);
         if !matches!(progress, Progress::Downloading { .. })
@@ -341,7 +361,7 @@ async fn run_check(
     let outcome = async {
         let Running(cancel) = &Running::start();
         let _lock = account_locked(id, &account, cancel).await?;
-        let mut progress = progress_poster(id);
+        let mut progress = progress_poster(id, store);
         check::check_account(store, &account, &password, cancel, &mut progress).await
     }
     .await;

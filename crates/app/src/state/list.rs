@@ -69,6 +69,9 @@ pub struct MailList {
 pub enum ListAction {
     /// The stored messages, read again (at start, after a check, after an import).
     Messages(Vec<Summary>),
+    /// Messages the engine just stored: added to the list (those it shows already, from a
+    /// reading of the store that crossed the news, are left as they are).
+    Stored(Vec<Summary>),
     /// The user deleted message `id` in Postino.
     Deleted(String),
     /// An account was removed with its stored mail.
@@ -101,6 +104,20 @@ impl MailList {
             ListAction::Messages(mut messages) => {
                 sort_messages(&mut messages);
                 self.messages = Rc::new(messages);
+            }
+            ListAction::Stored(stored) => {
+                let known: HashSet<&str> = self.messages.iter().map(|m| m.id.as_str()).collect();
+                let new: Vec<Summary> = stored
+                    .into_iter()
+                    .filter(|m| !known.contains(m.id.as_str()))
+                    .collect();
+                if !new.is_empty() {
+                    let mut messages = Vec::with_capacity(self.messages.len() + new.len());
+                    messages.extend(self.messages.iter().cloned());
+                    messages.extend(new);
+                    sort_messages(&mut messages);
+                    self.messages = Rc::new(messages);
+                }
             }
             ListAction::Deleted(id) => Rc::make_mut(&mut self.messages).retain(|m| m.id != id),
             ListAction::AccountRemoved(id) => {
@@ -236,6 +253,39 @@ mod tests {
         assert_eq!(shown(&list), ["a/3", "a/1"]);
         list.reduce(ListAction::Deleted("a/3".into()));
         assert_eq!(shown(&list), ["a/1"]);
+    }
+
+    #[test]
+    fn mail_stored_during_a_check_joins_the_list_in_order_once() {
+        let mut list = MailList::default();
+        list.reduce(ListAction::Messages(vec![
+            summary("a/1", "a", 10),
+            summary("a/2", "a", 30),
+        ]));
+        list.reduce(ListAction::Mailbox(Some("a".into())));
+        // A batch as the engine tells it: one newer, one older, one of another account, and one
+        // the list already has (read from the store after it was stored).
+        let mut known = summary("a/2", "a", 30);
+        known.read = true;
+        list.reduce(ListAction::Messages(vec![summary("a/1", "a", 10), known]));
+        assert!(list.reduce(ListAction::Stored(vec![
+            summary("a/4", "a", 40),
+            summary("a/2", "a", 30),
+            summary("a/0", "a", 5),
+            summary("b/9", "b", 20),
+        ])));
+        assert_eq!(
+            shown(&list),
+            ["a/4", "a/2", "a/1", "a/0"],
+            "newest first, in its mailbox"
+        );
+        assert!(
+            list.visible().any(|m| m.id == "a/2" && m.read),
+            "kept as the list had it"
+        );
+        list.reduce(ListAction::Mailbox(None));
+        assert_eq!(shown(&list), ["a/4", "a/2", "b/9", "a/1", "a/0"]);
+        assert_eq!(list.messages.len(), 5, "nothing twice");
     }
 
     #[test]

@@ -78,7 +78,8 @@ pub enum Action {
     SyncFinished {
         account_id: String,
         report: SyncReport,
-        messages: Vec<Summary>,
+        /// The stored messages read again, when the list may lack some of what was stored.
+        messages: Option<Vec<Summary>>,
     },
     /// A check failed: what happened, and the server's or relay's own words if any.
     SyncFailed {
@@ -165,7 +166,9 @@ impl Reducible for State {
                 report,
                 messages,
             } => {
-                s.list.reduce(ListAction::Messages(messages));
+                if let Some(messages) = messages {
+                    s.list.reduce(ListAction::Messages(messages));
+                }
                 s.accounts.reduce(AccountAction::Checked {
                     account_id: account_id.clone(),
                     auth_used: report.auth_used,
@@ -311,7 +314,7 @@ mod tests {
                     auth_used: Some(plain),
                     ..Default::default()
                 },
-                messages: vec![summary("a/1", "a")],
+                messages: Some(vec![summary("a/1", "a")]),
             });
         assert_eq!(s.list.visible().count(), 1);
         assert_eq!(s.accounts.get("a").unwrap().auth_learned, Some(plain));
@@ -451,7 +454,7 @@ mod tests {
                 login_delay: Some(900),
                 ..Default::default()
             },
-            messages: vec![],
+            messages: None,
         });
         assert!(
             s.due_for_check(1000 + 600).is_none(),

@@ -46,6 +46,7 @@ use std::task::{Context, Poll};
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect};
 use postino_sync::store::StoreError;
+use postino_sync::Summary;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::closure::Closure;
@@ -116,6 +117,9 @@ pub struct IdbStore {
     /// per commit batch to be a sixth of the engine's time; a term common to many batches is
     /// now one put per flush. What a stopped engine leaves here the indexer reads back later.
     index_buffer: RefCell<Vec<(String, Vec<String>)>>,
+    /// Summaries of the messages committed since [`IdbStore::take_stored`] last took them: the
+    /// engine tells the page, whose list shows new mail as it arrives.
+    stored: RefCell<Vec<Summary>>,
 }
 
 /// Messages whose terms are written to the search index at once.
@@ -171,6 +175,7 @@ impl IdbStore {
             _on_versionchange: on_versionchange,
             ordinals: Rc::default(),
             index_buffer: RefCell::default(),
+            stored: RefCell::default(),
         })
     }
 

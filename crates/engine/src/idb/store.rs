@@ -319,6 +319,9 @@ impl Store for IdbStore {
             .map(|(m, entry)| (entry, &m.summary, m.raw.as_slice()))
             .collect();
         self.commit_records(&records).await?;
+        self.stored
+            .borrow_mut()
+            .extend(batch.iter().map(|m| m.summary.clone()));
         let full = {
             let mut buffer = self.index_buffer.borrow_mut();
             // Without terms (the caller did not parse it), the indexer reads it later.
@@ -486,6 +489,11 @@ impl IdbStore {
             cursor.continue_().map_err(js_error)?;
         }
         Ok(out)
+    }
+
+    /// The summaries of the messages committed since the last call.
+    pub fn take_stored(&self) -> Vec<Summary> {
+        std::mem::take(&mut *self.stored.borrow_mut())
     }
 
     /// Replaces a stored summary (the read mark), keeping the place of its message in a pack.
