@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -98,6 +99,113 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     assert.equal(await page.locator('#messages .message-row').count(), 11);
   } catch (e) {
     if (page) await screenshot(page, 'first-check').catch(() => {});
+    for (const p of [dovecot, relay]) if (p) t.diagnostic(p.log());
+    throw e;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  }
+});
+
+/**
+ * A TCP proxy to Dovecot that hands the server's bytes on at `bytesPerSecond`: a slow link,
+ * through which a download lasts long enough to be watched.
+ */
+function slowLink(targetPort, bytesPerSecond) {
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      upstream.pause();
+      client.write(chunk);
+      setTimeout(() => upstream.resume(), (1000 * chunk.length) / bytesPerSecond);
+    });
+    client.on('end', () => upstream.end());
+    upstream.on('end', () => client.end());
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
+    );
+  });
+}
+
+test('a first download shows its mail in the list as it arrives, not only at its end', async (t) => {
+  const cleanups = [];
+  let page;
+  let dovecot;
+  let relay;
+  try {
+    // 200 messages of about 16 KB (3.2 MB) at 400 KB/s: about 8 s, in batches of 64.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'postino-live-list-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const line = 'The quick brown fox jumps over the lazy dog, again and again.\r\n';
+    for (let i = 0; i < 200; i++) {
+      writeFileSync(
+        path.join(dir, `${String(i).padStart(3, '0')}.eml`),
+        `From: Sender <sender@example.org>\r\nTo: alice@example.org\r\nSubject: Live ${i}\r\n` +
+          `Message-ID: <live-${i}@example.org>\r\n\r\n${line.repeat(250)}`,
+      );
+    }
+    const password = randomPassword();
+    dovecot = await startDovecot({ user: 'alice', password, fixtures: dir });
+    cleanups.push(() => dovecot.stop());
+    const link = await slowLink(dovecot.pop3s_port, 400_000);
+    cleanups.push(() => link.close());
+    relay = await startRelay({ allow: [`127.0.0.1:${link.port}`] });
+    cleanups.push(() => relay.stop());
+    const browser = await launchBrowser();
+    cleanups.push(() => browser.close());
+    page = await (await browser.newContext()).newPage();
+    // From the start: how many rows the list had when it first had some while the check still
+    // ran (its cancel button shown).
+    await page.addInitScript(() => {
+      window.__live = { firstRows: 0 };
+      new MutationObserver(() => {
+        if (document.querySelector('#cancel-check')) {
+          // The list is virtualized: it says how many rows it has, not all are in the page.
+          const rows = Number(document.querySelector('#messages')?.dataset.total ?? 0);
+          if (!window.__live.firstRows) window.__live.firstRows = rows;
+        }
+      }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-total'] });
+    });
+    await page.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
+    await page.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
+    await page.fill('#host', '127.0.0.1');
+    await page.fill('#port', String(link.port));
+    await page.selectOption('#security', 'tls');
+    await page.fill('#user', 'alice');
+    await page.fill('#password', password);
+    await page.click('#add-account');
+    await page.locator('#trust-cert').click({ timeout: 30_000 });
+    await page.locator('#first-check').waitFor({ timeout: SYNC_MS });
+    await page.check('#first-check-everything');
+    await page.click('#first-check-go');
+    await page.locator('#cancel-check').waitFor({ timeout: SYNC_MS });
+    await page.locator('#cancel-check').waitFor({ state: 'detached', timeout: SYNC_MS });
+    const status = await page.locator('#status').textContent();
+    assert.match(status, /200/, status);
+    const first = await page.evaluate(() => window.__live.firstRows);
+    assert.ok(first > 0 && first < 200, `the list first showed ${first} rows while the check ran`);
+    // Every message once, though the list was not read again at the end.
+    assert.equal(await page.locator('#messages').getAttribute('data-total'), '200');
+  } catch (e) {
+    if (page) await screenshot(page, 'live-list').catch(() => {});
     for (const p of [dovecot, relay]) if (p) t.diagnostic(p.log());
     throw e;
   } finally {
