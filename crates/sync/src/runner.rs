@@ -106,6 +106,11 @@ pub struct SyncOptions {
     /// At most this many commands in flight, below what the server allows (1: one at a time,
     /// for a server whose PIPELINING is broken, and for measuring what pipelining brings).
     pub max_in_flight: Option<usize>,
+    /// Milliseconds from any fixed point: with a clock, a batch that has been filling for
+    /// [`crate::session::BATCH_AGE_MS`] commits though not full, so that on a slow link mail
+    /// is kept (and shown) within seconds of arriving. Without, batches commit only full or
+    /// when nothing more is on its way.
+    pub clock: Option<fn() -> f64>,
 }
 
 impl SyncOptions {
@@ -117,6 +122,7 @@ impl SyncOptions {
             want_full: HashSet::new(),
             cancel: Cancel::default(),
             max_in_flight: None,
+            clock: None,
         }
     }
 }
