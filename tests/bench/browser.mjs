@@ -10,11 +10,10 @@
 //    "peak_memory_mb":{"total","page_js_heap","page_wasm","worker_js_heap","worker_wasm"},
 //    "memory_samples":K, "seed":M, "errors":[..]}
 //
-// The app shows no row of a first download before that download ends (the list is read again
-// when the check finishes), so a reader could open nothing while it runs. So first an untimed
-// "seed" account (the same mailbox as `localhost`, at most SEED messages per check) stores a
-// few messages; the timed account (`127.0.0.1`) then downloads all N while the unified inbox
-// shows the seed's rows, which are what the reader opens. The timed download is the same as
+// The reader opens messages stored before the timed download: first an untimed "seed" account
+// (the same mailbox as `localhost`, at most SEED messages per check) stores a few; the timed
+// account (`127.0.0.1`) then downloads all N while the list shows the seed's mailbox, whose
+// rows are what the reader opens (the new mail shows in the unified inbox as it arrives). The timed download is the same as
 // without the seed: a new account, every message new to it.
 //
 // What the measurements cost the download: the longtask observer is free (the browser records
@@ -201,6 +200,19 @@ try {
   const opens = [];
   const opener = (async () => {
     try {
+      // The seed account's mailbox only. New mail now shows in the list while it downloads, so
+      // the first rows of the unified inbox are the newest of the timed download, 1-4 MB ones
+      // among them; opening those would time the reader on a large message, where the figure
+      // is about the page staying responsive (and compares with runs before that change).
+      if (SEED > 0) {
+        await page.evaluate(() => {
+          const select = document.querySelector('#mailbox');
+          const seed = [...(select?.options ?? [])].find((o) => /localhost/.test(o.textContent));
+          if (!seed) throw new Error('no mailbox of the seed account to choose');
+          select.value = seed.value;
+          select.dispatchEvent(new Event('change', { bubbles: true }));
+        });
+      }
       const rows = '#messages .message-row';
       for (let i = 0; i < OPEN_TRIES && downloading; i++) {
         await new Promise((r) => setTimeout(r, 1_000));
