@@ -8,7 +8,7 @@
 //! - `messages`: `{ id, raw: Uint8Array }`, key path `id`; kept apart from the summaries so that
 //!   the message list loads without the bytes. Messages of [`PACK_FROM`] bytes or more only.
 //! - `packs` (version 4): `{ id, raw: Uint8Array, live }`, key path `id` (the id of its first
-//!   message). The smaller messages of a committed batch, one after the other, in records of
+//!   message, `#` and a random number). The smaller messages of a committed batch, one after the other, in records of
 //!   about [`PACK_BYTES`]; a packed message's summary says where (`pack`, `at: [offset,
 //!   length]`). Chromium stores a value over 64 KiB apart from its LevelDB, and measured
 //!   (`tests/bench/idb_cost.mjs`) such values cost a third as much per byte, and each record

@@ -80,8 +80,8 @@ impl IdbStore {
     }
 
     /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
-    /// left out. A message is in `messages` (large, or stored before packs) or in a pack its
-    /// summary names; each pack is read once.
+    /// left out. A message is in the pack its summary names, else in `messages` (large, or
+    /// stored before packs); each pack is read once.
     pub(super) async fn read_raws(
         &self,
         ids: &[String],
@@ -109,10 +109,13 @@ impl IdbStore {
         let mut found = Vec::with_capacity(ids.len());
         for (id, (message, summary)) in ids.iter().zip(requests) {
             let (message, summary) = (finished(message).await?, finished(summary).await?);
-            if !message.is_undefined() {
-                found.push((id, Found::Whole(bytes_of(&message, id)?)));
-            } else if let Some((pack, offset, length)) = place(&summary) {
+            // The summary, written in the same transaction as the bytes, says where they are:
+            // a message stored again (its headers first, then whole) may have left an older
+            // copy in `messages`.
+            if let Some((pack, offset, length)) = place(&summary) {
                 found.push((id, Found::Packed(pack, offset, length)));
+            } else if !message.is_undefined() {
+                found.push((id, Found::Whole(bytes_of(&message, id)?)));
             }
         }
         // The packs, each asked for once, all before the first is awaited.
@@ -172,14 +175,17 @@ struct Packing {
 }
 
 impl Packing {
-    /// Places a message of `length` bytes: the pack's id and the offset in it.
+    /// Places a message of `length` bytes: the pack's id and the offset in it. A pack's id is
+    /// its first message's id and a random suffix: a message can be stored again (its headers
+    /// first, then whole), and a new pack must not replace the one that holds its neighbours.
     fn add(&mut self, id: &str, length: usize) -> (&str, usize) {
         let full = self
             .packs
             .last()
             .is_none_or(|(_, lengths)| lengths.iter().sum::<usize>() >= PACK_BYTES);
         if full {
-            self.packs.push((id.to_string(), Vec::new()));
+            let suffix = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+            self.packs.push((format!("{id}#{suffix:x}"), Vec::new()));
         }
         let (pack, lengths) = self.packs.last_mut().expect("a pack was just opened");
         let offset = lengths.iter().sum();
