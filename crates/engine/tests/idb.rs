@@ -465,14 +465,20 @@ async fn a_message_stored_again_replaces_its_copy_and_not_its_neighbours() {
         .unwrap();
     // ...then whole, small (a new pack), and then large (in `messages`).
     let whole = sized_message("x", 20_000);
-    store.commit_messages(std::slice::from_ref(&whole)).await.unwrap();
+    store
+        .commit_messages(std::slice::from_ref(&whole))
+        .await
+        .unwrap();
     assert_eq!(store.raw_message("acct/x").await.unwrap(), Some(whole.raw));
     assert_eq!(
         store.raw_message("acct/y").await.unwrap(),
         Some(neighbour.raw.clone())
     );
     let large = sized_message("x", 100_000);
-    store.commit_messages(std::slice::from_ref(&large)).await.unwrap();
+    store
+        .commit_messages(std::slice::from_ref(&large))
+        .await
+        .unwrap();
     assert_eq!(store.raw_message("acct/x").await.unwrap(), Some(large.raw));
     assert_eq!(
         store.raw_message("acct/y").await.unwrap(),
