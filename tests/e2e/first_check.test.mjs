@@ -5,12 +5,18 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { launchBrowser, randomPassword, screenshot, startDovecot, startRelay } from './harness.mjs';
+import {
+  launchBrowser,
+  randomPassword,
+  screenshot,
+  startDovecot,
+  startRecordingProxy,
+  startRelay,
+} from './harness.mjs';
 
 const APP_START_MS = 60_000;
 const SYNC_MS = 90_000;
@@ -106,45 +112,6 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
   }
 });
 
-/**
- * A TCP proxy to Dovecot that hands the server's bytes on at `bytesPerSecond`: a slow link,
- * through which a download lasts long enough to be watched.
- */
-function slowLink(targetPort, bytesPerSecond) {
-  const sockets = new Set();
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => {
-      upstream.pause();
-      client.write(chunk);
-      setTimeout(() => upstream.resume(), (1000 * chunk.length) / bytesPerSecond);
-    });
-    client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: server.address().port,
-        close: () =>
-          new Promise((done) => {
-            for (const socket of sockets) socket.destroy();
-            server.close(() => done());
-          }),
-      }),
-    );
-  });
-}
-
 test('on a slow link, mail shows in the list as it arrives, not only when the check ends', async (t) => {
   const cleanups = [];
   let page;
@@ -167,7 +134,8 @@ test('on a slow link, mail shows in the list as it arrives, not only when the ch
     const password = randomPassword();
     dovecot = await startDovecot({ user: 'alice', password, fixtures: dir });
     cleanups.push(() => dovecot.stop());
-    const link = await slowLink(dovecot.pop3s_port, 200_000);
+    // A slow link: Dovecot's bytes handed on at 200 KB/s.
+    const link = await startRecordingProxy(dovecot.pop3s_port, '127.0.0.1', { bytesPerSecond: 200_000 });
     cleanups.push(() => link.close());
     relay = await startRelay({ allow: [`127.0.0.1:${link.port}`] });
     cleanups.push(() => relay.stop());

@@ -349,7 +349,7 @@ scopes = ["openid", "email", "offline_access", "mail"]
  * Returns { port, connections, toServer(), toClient(), close() }; `toServer()` and `toClient()`
  * concatenate the bytes of all connections in that direction.
  */
-export function startRecordingProxy(targetPort, targetHost = '127.0.0.1') {
+export function startRecordingProxy(targetPort, targetHost = '127.0.0.1', { bytesPerSecond } = {}) {
   const clientToServer = [];
   const serverToClient = [];
   const sockets = new Set();
@@ -372,6 +372,11 @@ export function startRecordingProxy(targetPort, targetHost = '127.0.0.1') {
     upstream.on('data', (chunk) => {
       serverToClient.push(Buffer.from(chunk));
       client.write(chunk);
+      // A slow link: the server's bytes go on at `bytesPerSecond`.
+      if (bytesPerSecond) {
+        upstream.pause();
+        setTimeout(() => upstream.resume(), (1000 * chunk.length) / bytesPerSecond);
+      }
     });
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
