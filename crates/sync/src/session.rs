@@ -185,8 +185,8 @@ impl Session {
     }
 
     /// The time now, in milliseconds from any fixed point: a batch whose first message came
-    /// [`BATCH_AGE_MS`] ago commits though not full. Never called: batches commit only full or
-    /// when nothing more is on its way.
+    /// [`BATCH_AGE_MS`] ago commits though not full. A session never told the time commits
+    /// only full batches, or when nothing more is on its way.
     pub fn set_time(&mut self, now_ms: f64) {
         self.now_ms = Some(now_ms);
     }
@@ -367,6 +367,13 @@ impl Session {
     }
 }
 
+/// Tells `session` the time, where its config has a clock.
+fn tell_time(session: &mut Session) {
+    if let Some(clock) = session.config.clock {
+        session.set_time(clock());
+    }
+}
+
 fn fetch_command(fetch: &Fetch) -> Command {
     if fetch.headers_only {
         Command::Top(fetch.number, 0)
@@ -402,9 +409,7 @@ where
         if cancel.is_cancelled() && !session.outcome.cancelled {
             session.cancel();
         }
-        if let Some(clock) = session.config.clock {
-            session.set_time(clock());
-        }
+        tell_time(session);
         match session.next_action() {
             Action::Send(command) => client.send_pipelined(command)?,
             Action::Commit(batch) => {
@@ -447,6 +452,8 @@ where
                         }
                     }
                 };
+                // The time the message arrived, which a slow read may have made much later.
+                tell_time(session);
                 if body.capacity() > 2 * body.len() {
                     // LIST said more than came: held until its batch commits, so not kept.
                     body.shrink_to_fit();

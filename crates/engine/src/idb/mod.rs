@@ -8,13 +8,13 @@
 //! - `messages`: `{ id, raw: Uint8Array }`, key path `id`; kept apart from the summaries so that
 //!   the message list loads without the bytes. Messages of [`PACK_FROM`] bytes or more only.
 //! - `packs` (version 4): `{ id, raw: Uint8Array, live }`, key path `id` (the id of its first
-//!   message, `#` and a random number). The smaller messages of a committed batch, one after the other, in records of
-//!   about [`PACK_BYTES`]; a packed message's summary says where (`pack`, `at: [offset,
-//!   length]`). Chromium stores a value over 64 KiB apart from its LevelDB, and measured
+//!   message, `#` and a random number). The smaller messages of a committed batch, one after
+//!   the other, in records of about [`PACK_BYTES`]; a packed message's summary says where
+//!   (`pack`, `at: [offset, length]`). Chromium stores a value over 64 KiB apart from its LevelDB, and measured
 //!   (`tests/bench/idb_cost.mjs`) such values cost a third as much per byte, and each record
 //!   costs about 0.2 ms whatever its size. Deleting a packed message zeroes its bytes in the
-//!   pack and counts down `live`; the pack goes with its last message. Messages stored before
-//!   version 4 stay in `messages`, and reads look there first.
+//!   pack and counts down `live`; the pack goes with its last message. Reads follow the
+//!   summary's place, else `messages` (large messages, and those stored before version 4).
 //! - `search_ids` and `postings` (version 3): the offline search index (`postino_sync::search`).
 //!   Each indexed message gets a number, its ordinal (`search_ids`: `{ id, n }`; the record
 //!   `"\0next"` holds the next one). Each indexing batch writes, per term found in the batch, one
@@ -353,6 +353,20 @@ async fn commit(
 ) -> Result<(), StoreError> {
     let completion = Completion::new(&tx);
     if let Err(error) = requests(&tx) {
+        let _ = tx.abort();
+        return Err(error);
+    }
+    completion.await
+}
+
+/// Runs `requests` on `tx`, which may await the results of their own reads (nothing else:
+/// invariant 5), then waits for the commit. An error in `requests` aborts the transaction.
+async fn within(
+    tx: &IdbTransaction,
+    requests: impl Future<Output = Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    let completion = Completion::new(tx);
+    if let Err(error) = requests.await {
         let _ = tx.abort();
         return Err(error);
     }

@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbKeyRange, IdbTransactionMode};
 
 use super::{
-    commit, finished, from_js, js_error, object_store, password_id, pending, to_js, Completion,
+    commit, finished, from_js, js_error, object_store, password_id, pending, to_js, within,
     DatabaseWithOptions, IdbStore, IndexBatch, ACCOUNTS, INDEX_MESSAGES, INDEX_TERMS, LEDGER,
     LEDGER_BY_ACCOUNT, MESSAGES, PACKS, PACK_BYTES, PACK_FROM, SEARCH_IDS, SECRETS, SUMMARIES,
     SUMMARIES_BY_DATE,
@@ -29,7 +29,7 @@ impl IdbStore {
         for (entry, summary, raw) in records {
             let summary_value = to_js(*summary)?;
             let message = if raw.len() < PACK_FROM {
-                let (pack, offset) = packs.add(&entry.message_id, raw.len());
+                let (pack, offset) = packs.add(&entry.message_id, raw);
                 set_place(&summary_value, pack, offset, raw.len())?;
                 None
             } else {
@@ -37,12 +37,7 @@ impl IdbStore {
             };
             values.push((to_js(*entry)?, summary_value, message));
         }
-        let packs = packs.records(
-            records
-                .iter()
-                .map(|(_, _, raw)| *raw)
-                .filter(|raw| raw.len() < PACK_FROM),
-        )?;
+        let packs = packs.records()?;
 
         // Strict durability: the commit is on disk when `complete` fires, and only then may the
         // messages be deleted on the server (invariant 1). Chromium defaults to relaxed.
@@ -115,7 +110,9 @@ impl IdbStore {
             if let Some((pack, offset, length)) = place(&summary) {
                 found.push((id, Found::Packed(pack, offset, length)));
             } else if !message.is_undefined() {
-                found.push((id, Found::Whole(bytes_of(&message, id)?)));
+                let raw = raw_of(&message)
+                    .ok_or_else(|| StoreError::Corrupt(format!("message {id} has no bytes")))?;
+                found.push((id, Found::Whole(raw.to_vec())));
             }
         }
         // The packs, each asked for once, all before the first is awaited.
@@ -133,10 +130,8 @@ impl IdbStore {
         for (pack, request) in asked {
             let record = finished(request).await?;
             if !record.is_undefined() {
-                let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
-                let raw = raw
-                    .dyn_into::<Uint8Array>()
-                    .map_err(|_| StoreError::Corrupt(format!("pack {pack} has no bytes")))?;
+                let raw = raw_of(&record)
+                    .ok_or_else(|| StoreError::Corrupt(format!("pack {pack} has no bytes")))?;
                 packs.insert(pack, Some(raw));
             }
         }
@@ -169,57 +164,47 @@ impl IdbStore {
 
 /// The packs of one commit: which message goes where, then the records.
 #[derive(Default)]
-struct Packing {
-    /// Each pack's id (its first message's) and the lengths of its messages, in order.
-    packs: Vec<(String, Vec<usize>)>,
+struct Packing<'a> {
+    /// Each pack's id, its size so far and its messages' bytes, in order.
+    packs: Vec<(String, usize, Vec<&'a [u8]>)>,
 }
 
-impl Packing {
-    /// Places a message of `length` bytes: the pack's id and the offset in it. A pack's id is
-    /// its first message's id and a random suffix: a message can be stored again (its headers
+impl<'a> Packing<'a> {
+    /// Places message `id` (`raw`): the pack's id and the offset in it. A pack's id is its
+    /// first message's id and a random suffix: a message can be stored again (its headers
     /// first, then whole), and a new pack must not replace the one that holds its neighbours.
-    fn add(&mut self, id: &str, length: usize) -> (&str, usize) {
-        let full = self
+    fn add(&mut self, id: &str, raw: &'a [u8]) -> (&str, usize) {
+        if self
             .packs
             .last()
-            .is_none_or(|(_, lengths)| lengths.iter().sum::<usize>() >= PACK_BYTES);
-        if full {
+            .is_none_or(|(_, size, _)| *size >= PACK_BYTES)
+        {
             let suffix = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-            self.packs.push((format!("{id}#{suffix:x}"), Vec::new()));
+            self.packs.push((format!("{id}#{suffix:x}"), 0, Vec::new()));
         }
-        let (pack, lengths) = self.packs.last_mut().expect("a pack was just opened");
-        let offset = lengths.iter().sum();
-        lengths.push(length);
+        let (pack, size, raws) = self.packs.last_mut().expect("a pack was just opened");
+        let offset = *size;
+        *size += raw.len();
+        raws.push(raw);
         (pack, offset)
     }
 
-    /// `{ id, raw, live }` for each pack, its bytes copied once into one `Uint8Array`, from
-    /// `raws`: the packed messages' bytes in the order they were added.
-    fn records<'a>(
-        self,
-        mut raws: impl Iterator<Item = &'a [u8]>,
-    ) -> Result<Vec<JsValue>, StoreError> {
+    /// `{ id, raw, live }` for each pack, its bytes copied once into one `Uint8Array`.
+    fn records(self) -> Result<Vec<JsValue>, StoreError> {
         self.packs
             .into_iter()
-            .map(|(id, lengths)| {
-                let bytes = Uint8Array::new_with_length(lengths.iter().sum::<usize>() as u32);
+            .map(|(id, size, raws)| {
+                let bytes = Uint8Array::new_with_length(size as u32);
                 let mut offset = 0u32;
-                for &length in &lengths {
-                    let raw = raws
-                        .next()
-                        .filter(|raw| raw.len() == length)
-                        .ok_or_else(|| {
-                            StoreError::Failed(format!("pack {id}: its messages changed"))
-                        })?;
-                    bytes
-                        .subarray(offset, offset + length as u32)
-                        .copy_from(raw);
-                    offset += length as u32;
+                for raw in &raws {
+                    let end = offset + raw.len() as u32;
+                    bytes.subarray(offset, end).copy_from(raw);
+                    offset = end;
                 }
                 let record = Object::new();
                 Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
                 Reflect::set(&record, &"raw".into(), &bytes).map_err(js_error)?;
-                Reflect::set(&record, &"live".into(), &(lengths.len() as u32).into())
+                Reflect::set(&record, &"live".into(), &(raws.len() as u32).into())
                     .map_err(js_error)?;
                 Ok(record.into())
             })
@@ -254,13 +239,9 @@ fn place(summary: &JsValue) -> Option<(String, u32, u32)> {
     Some((pack, number(0)?, number(1)?))
 }
 
-/// The bytes of a `{ id, raw }` record.
-fn bytes_of(record: &JsValue, id: &str) -> Result<Vec<u8>, StoreError> {
-    let raw = Reflect::get(record, &"raw".into()).map_err(js_error)?;
-    match raw.dyn_into::<Uint8Array>() {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(_) => Err(StoreError::Corrupt(format!("message {id} has no bytes"))),
-    }
+/// The bytes of a `{ id, raw }` record (a message or a pack), if it has them.
+fn raw_of(record: &JsValue) -> Option<Uint8Array> {
+    Reflect::get(record, &"raw".into()).ok()?.dyn_into().ok()
 }
 
 impl Store for IdbStore {
@@ -374,8 +355,7 @@ impl Store for IdbStore {
         // not stay readable on the disk until its pack's last message goes.
         let stores = [LEDGER, SUMMARIES, MESSAGES, SEARCH_IDS, PACKS];
         let tx = self.transaction(&stores, IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let requests = async {
+        within(&tx, async {
             let summary = object_store(&tx, SUMMARIES)?.get(&id).map_err(js_error)?;
             if let Some((pack, offset, length)) = place(&finished(pending(summary)).await?) {
                 let packs = object_store(&tx, PACKS)?;
@@ -389,8 +369,7 @@ impl Store for IdbStore {
                     if live <= 1.0 {
                         packs.delete(&key).map_err(js_error)?;
                     } else {
-                        let raw = Reflect::get(&record, &"raw".into()).map_err(js_error)?;
-                        if let Some(raw) = raw.dyn_ref::<Uint8Array>() {
+                        if let Some(raw) = raw_of(&record) {
                             let end = offset.saturating_add(length).min(raw.length());
                             raw.fill(0, offset.min(end), end);
                         }
@@ -406,13 +385,9 @@ impl Store for IdbStore {
             for store in [SUMMARIES, MESSAGES, SEARCH_IDS] {
                 object_store(&tx, store)?.delete(&id).map_err(js_error)?;
             }
-            Ok::<(), StoreError>(())
-        };
-        if let Err(error) = requests.await {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await?;
+            Ok(())
+        })
+        .await?;
         self.forget_ordinals(|m| m == entry.message_id);
         Ok(())
     }
@@ -506,8 +481,7 @@ impl IdbStore {
     pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
         let value = to_js(summary)?;
         let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
-        let completion = Completion::new(&tx);
-        let requests = async {
+        within(&tx, async {
             let store = object_store(&tx, SUMMARIES)?;
             let key = JsValue::from_str(&summary.id);
             let stored = finished(pending(store.get(&key).map_err(js_error)?)).await?;
@@ -515,13 +489,9 @@ impl IdbStore {
                 set_place(&value, &pack, offset as usize, length as usize)?;
             }
             store.put(&value).map_err(js_error)?;
-            Ok::<(), StoreError>(())
-        };
-        if let Err(error) = requests.await {
-            let _ = tx.abort();
-            return Err(error);
-        }
-        completion.await
+            Ok(())
+        })
+        .await
     }
 }
 
