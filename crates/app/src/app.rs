@@ -17,12 +17,12 @@ use crate::components::settings::Settings;
 use crate::components::triage::Triage;
 use crate::components::update_banner::UpdateBanner;
 use crate::engine;
-use crate::message_view::reader_view;
+use crate::message_view::open_stored;
 use crate::state::{
     AccountAction, Action, CertPrompt, CheckAction, ListAction, PageAction, ReadAction, SortKey,
     State,
 };
-use crate::{connectivity, language, service_worker, transfer};
+use crate::{connectivity, download, language, service_worker};
 use postino_engine::vault;
 use postino_i18n::{fill, t, Lang};
 use postino_sync::import::IMPORTED_ACCOUNT;
@@ -450,9 +450,9 @@ pub fn app() -> Html {
                 .find(|m| m.id == id && !m.read)
                 .cloned();
             spawn_local(async move {
-                match store.raw_message(&id).await {
-                    Ok(Some(raw)) => {
-                        d.dispatch(Action::Read(ReadAction::Open(reader_view(&id, &raw))));
+                match open_stored(&store, &id).await {
+                    Ok(Some(view)) => {
+                        d.dispatch(Action::Read(ReadAction::Open(view)));
                         if let Some(summary) = unread {
                             let summary = Summary {
                                 read: true,
@@ -521,9 +521,8 @@ pub fn app() -> Html {
     };
 
     let on_export = {
-        let (store, d, state) = (store.clone(), d.clone(), state.clone());
+        let (d, state) = (d.clone(), state.clone());
         Callback::from(move |_: MouseEvent| {
-            let Some(store) = store.clone() else { return };
             let messages: Vec<(String, Option<i64>)> = state
                 .list
                 .visible()
@@ -538,16 +537,17 @@ pub fn app() -> Html {
                 d.dispatch(Action::Check(CheckAction::Busy(
                     t().exporting.fill(messages.len() as u64, &[]),
                 )));
-                d.dispatch(
-                    match transfer::export_mbox(&store, &messages, &name).await {
-                        Ok(n) => Action::Check(CheckAction::Info(
-                            t().exported.fill(n as u64, &[("name", &name)]),
-                        )),
-                        Err(e) => {
-                            Action::Check(CheckAction::Error(fill(t().export_failed, &[("e", &e)])))
-                        }
-                    },
-                );
+                let saved = engine::export(messages)
+                    .await
+                    .and_then(|(n, file)| download::save_blob(&name, &file).map(|()| n));
+                d.dispatch(match saved {
+                    Ok(n) => Action::Check(CheckAction::Info(
+                        t().exported.fill(n as u64, &[("name", &name)]),
+                    )),
+                    Err(e) => {
+                        Action::Check(CheckAction::Error(fill(t().export_failed, &[("e", &e)])))
+                    }
+                });
             });
         })
     };

@@ -13,14 +13,18 @@ pub fn save(name: &str, content_type: &str, bytes: &[u8]) -> Result<(), String> 
     save_parts(name, content_type, &Array::of1(&Uint8Array::from(bytes)))
 }
 
-/// Offers the concatenation of `parts` (`Uint8Array`s) as file `name`: a large export is
-/// built piece by piece, never as one Rust buffer.
+/// Offers the concatenation of `parts` (`Uint8Array`s) as file `name`.
 pub fn save_parts(name: &str, content_type: &str, parts: &Array) -> Result<(), String> {
     let options = BlobPropertyBag::new();
     options.set_type(content_type);
     let blob = Blob::new_with_u8_array_sequence_and_options(parts, &options)
         .map_err(|e| format!("{e:?}"))?;
-    let url = Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    save_blob(name, &blob)
+}
+
+/// Offers `blob` to the user as file `name`.
+pub fn save_blob(name: &str, blob: &Blob) -> Result<(), String> {
+    let url = Url::create_object_url_with_blob(blob).map_err(|e| format!("{e:?}"))?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;

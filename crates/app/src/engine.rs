@@ -583,13 +583,38 @@ pub async fn import(files: Vec<web_sys::File>) -> Result<Imported, String> {
     let array: Array = files.into_iter().collect();
     match ask(Request::Import, Some(array), None, None).await {
         Some(Reply::Imported(r)) => r,
-        Some(Reply::Checked(Err(f)) | Reply::Tested(Err(f))) => Err(match f {
-            Failure::Message { text, .. }
-            | Failure::BadPassword { text, .. }
-            | Failure::TokenRefused { text, .. } => text,
-            Failure::Untrusted { problem, .. } => problem,
-        }),
-        _ => Err("Postino's mail engine did not answer. Reload the page.".into()),
+        other => Err(failure_text(other)),
+    }
+}
+
+/// Stored `messages` (id, date) as an mbox file, made by the engine: how many it holds, and
+/// the file (a `Blob`).
+pub async fn export(
+    messages: Vec<(String, Option<i64>)>,
+) -> Result<(usize, web_sys::Blob), String> {
+    match ask(Request::Export(messages), None, None, None).await {
+        Some(Reply::Exported(r)) => r.map(|e| (e.count, e.file.unchecked_into())),
+        other => Err(failure_text(other)),
+    }
+}
+
+/// The layout of stored message `id`, which was stored without one: the engine parses it.
+/// `None`: it is no longer stored.
+pub async fn layout(id: &str) -> Result<Option<Box<postino_sync::layout::Layout>>, String> {
+    match ask(Request::Layout(id.to_string()), None, None, None).await {
+        Some(Reply::Layout(r)) => r,
+        other => Err(failure_text(other)),
+    }
+}
+
+/// What a reply that is not the one asked for says: the engine's failure (it did not load, or
+/// stopped), or that it did not answer.
+fn failure_text(reply: Option<Reply>) -> String {
+    match failure_of(reply) {
+        Failure::Message { text, .. }
+        | Failure::BadPassword { text, .. }
+        | Failure::TokenRefused { text, .. } => text,
+        Failure::Untrusted { problem, .. } => problem,
     }
 }
 

@@ -9,10 +9,11 @@
 //! - [`effects`]: start-up, checks, saves and deletes; failures turned into actions.
 //! - [`engine`]: the page's side of the engine worker.
 //! - [`components`]: one component per file (list, reader, forms, notices, triage, settings).
-//! - [`message_view`]: a stored message parsed for the reader; [`html_mail`]: its HTML, made safe;
-//!   [`html_text`]: its text when it has only HTML.
+//! - [`message_view`]: a stored message as the reader shows it, read through the layout the
+//!   engine kept when it stored it (no MIME parser in the page); [`html_mail`]: its HTML, made
+//!   safe by the browser's own parser and an allow-list.
 //! - [`sign_in`]: "Sign in with Microsoft / Google" in the provider's own window.
-//! - [`transfer`] and [`download`]: mbox export saved as a file.
+//! - [`download`]: attachments and mbox exports (made by the engine) saved as files.
 //! - [`language`]: the UI's language (postino-i18n), from the browser or Settings.
 //! - [`persistence`], [`connectivity`], [`service_worker`]: what the browser says about storage,
 //!   the network and updates; [`remote_senders`], [`shortcuts`], [`demo`]: small parts.
@@ -25,9 +26,7 @@ pub mod demo;
 pub mod download;
 pub mod effects;
 pub mod engine;
-mod entities;
 pub mod html_mail;
-pub mod html_text;
 pub mod language;
 pub mod message_view;
 pub mod persistence;
@@ -37,7 +36,6 @@ pub mod shortcuts;
 pub mod sign_in;
 pub mod sort;
 pub mod state;
-pub mod transfer;
 
 pub use app::App;
 

@@ -1,122 +1,122 @@
-//! A stored message parsed for the reader. Tolerant: a malformed message shows what parsed.
+//! A stored message as the reader shows it: its summary, and its parts read through the layout
+//! found when it was stored ([`postino_sync::layout`]). The page has no MIME parser: it slices
+//! each part out of the bytes, undoes its transfer encoding, and lets the browser decode its
+//! charset.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use base64::Engine;
-use mail_parser::{MessagePart, MimeHeaders};
+use postino_sync::layout::{Layout, Part};
+use postino_sync::Summary;
 
 use crate::state::{Attachment, ReaderView};
 
-fn addresses(addr: Option<&mail_parser::Address>) -> String {
-    let Some(addr) = addr else {
-        return String::new();
-    };
-    addr.iter()
-        .map(|a| match (a.name(), a.address()) {
-            (Some(n), Some(e)) => format!("{n} <{e}>"),
-            (Some(n), None) => n.to_string(),
-            (None, Some(e)) => e.to_string(),
-            (None, None) => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub fn reader_view(id: &str, raw: &[u8]) -> ReaderView {
-    let parsed = mail_parser::MessageParser::default().parse(raw);
+/// The reader's view of message `id`: its bytes `raw`, its `summary` (if it is still stored) and
+/// its `layout`.
+pub fn reader_view(
+    id: &str,
+    raw: Vec<u8>,
+    summary: Option<&Summary>,
+    layout: &Layout,
+) -> ReaderView {
     let shared: Rc<[u8]> = Rc::from(raw);
-    match parsed {
-        Some(m) => {
-            let sender = m
-                .from()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or_default();
-            ReaderView {
-                id: id.to_string(),
-                from: addresses(m.from()),
-                sender: sender.to_lowercase(),
-                sender_verified: postino_sync::auth_results::topmost(&m, raw).is_some_and(
-                    |results| postino_sync::auth_results::vouches_for(&results, sender),
-                ),
-                to: addresses(m.to()),
-                subject: m.subject().unwrap_or_default().to_string(),
-                date: m.date().map(|d| d.to_timestamp()),
-                body: crate::html_text::body_text(&m, 0)
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default(),
-                // mail-parser makes HTML out of a text body when there is no HTML one: only a real
-                // text/html part counts.
-                html: m
-                    .html_part(0)
-                    .filter(|p| p.is_text_html())
-                    .and_then(|p| p.text_contents())
-                    .map(Rc::from),
-                inline: Rc::new(
-                    m.parts
-                        .iter()
-                        .filter_map(|p| Some((p.content_id()?.to_string(), image_data_url(p)?)))
-                        .collect::<HashMap<_, _>>(),
-                ),
-                attachments: m
-                    .attachments()
-                    .enumerate()
-                    .map(|(index, p)| Attachment {
-                        index: index as u32,
-                        // Shown and saved as a name that reads as it is: `invoice\u{202E}fdp.exe`
-                        // would otherwise show as `invoiceexe.pdf`.
-                        name: p
-                            .attachment_name()
-                            .map(postino_sync::untrusted::file_name)
-                            .unwrap_or_else(|| format!("attachment-{}", index + 1)),
-                        content_type: content_type(p),
-                        size: p.contents().len(),
-                    })
-                    .collect(),
-                remote_allowed: false,
-                raw: shared,
-            }
+    let raw = &shared[..];
+    let text_of = |part: &Part| part.bytes(raw).map(|bytes| decode_text(&bytes, part));
+    let html = layout.html.as_ref().and_then(text_of).map(Rc::from);
+    let body = layout.text.as_ref().and_then(text_of).unwrap_or_default();
+    // A message that did not parse has no layout: its bytes are all there is to show.
+    let unparsed = layout == &Layout::default();
+    ReaderView {
+        id: id.to_string(),
+        from: match layout.from.is_empty() {
+            true => summary.map(|s| s.from.clone()).unwrap_or_default(),
+            false => layout.from.clone(),
+        },
+        sender: layout.sender.clone(),
+        sender_verified: layout.sender_verified,
+        to: layout.to.clone(),
+        subject: summary.map(|s| s.subject.clone()).unwrap_or_default(),
+        date: summary.and_then(|s| s.date),
+        body: match unparsed {
+            true => String::from_utf8_lossy(raw).into_owned(),
+            false => body,
+        },
+        html,
+        inline: Rc::new(
+            layout
+                .inline
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), image_data_url(raw, p)?)))
+                .collect::<HashMap<_, _>>(),
+        ),
+        attachments: layout
+            .attachments
+            .iter()
+            .map(|p| Attachment {
+                name: p.name.clone(),
+                content_type: p.content_type.clone(),
+                size: p.size as usize,
+                part: p.clone(),
+            })
+            .collect(),
+        remote_allowed: false,
+        raw: shared,
+    }
+}
+
+/// A text part's bytes as text: UTF-8 here, any other charset by the browser's `TextDecoder`
+/// (every charset of the Encoding Standard). A charset it does not know reads as UTF-8.
+fn decode_text(bytes: &[u8], part: &Part) -> String {
+    if !part.is_utf8() {
+        let label = part.charset.as_deref().unwrap_or_default().trim();
+        let decoded = web_sys::TextDecoder::new_with_label(label)
+            .and_then(|decoder| decoder.decode_with_u8_array(bytes));
+        if let Ok(text) = decoded {
+            return text;
         }
-        None => ReaderView {
-            id: id.to_string(),
-            body: String::from_utf8_lossy(raw).into_owned(),
-            raw: shared,
-            ..Default::default()
-        },
     }
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `type/subtype` of a part, `application/octet-stream` when it does not say.
-fn content_type(part: &MessagePart) -> String {
-    match part.content_type() {
-        Some(ct) => match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-            None => ct.ctype().to_ascii_lowercase(),
+/// Stored message `id` as the reader shows it; `None` if it is no longer stored. A message
+/// stored before layouts were kept gets its layout from the engine, once.
+pub async fn open_stored(
+    store: &postino_engine::idb::IdbStore,
+    id: &str,
+) -> Result<Option<ReaderView>, String> {
+    let Some(opened) = store.open_message(id).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let layout = match opened.layout {
+        Some(layout) => layout,
+        None => match crate::engine::layout(id).await? {
+            Some(layout) => *layout,
+            None => return Ok(None),
         },
-        None => "application/octet-stream".into(),
-    }
+    };
+    Ok(Some(reader_view(
+        id,
+        opened.raw,
+        opened.summary.as_ref(),
+        &layout,
+    )))
 }
 
-/// A `data:` URL of an image part, for `cid:` references. Other types are not shown inline.
-fn image_data_url(part: &MessagePart) -> Option<String> {
-    let ctype = content_type(part);
-    let allowed = ctype.starts_with("image/")
-        && ctype
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b));
-    allowed.then(|| {
-        format!(
-            "data:{ctype};base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(part.contents())
-        )
-    })
+/// A `data:` URL of an inline image part, for `cid:` references. The layout keeps only image
+/// types made of safe characters.
+fn image_data_url(raw: &[u8], part: &Part) -> Option<String> {
+    let bytes = part.bytes(raw)?;
+    Some(format!(
+        "data:{};base64,{}",
+        part.content_type,
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }
 
-/// The bytes of attachment `index` of a stored message.
-pub fn attachment_bytes(raw: &[u8], index: u32) -> Option<Vec<u8>> {
-    let parsed = mail_parser::MessageParser::default().parse(raw)?;
-    parsed.attachment(index).map(|p| p.contents().to_vec())
+/// The bytes of an attachment of a stored message.
+pub fn attachment_bytes(raw: &[u8], part: &Part) -> Option<Vec<u8>> {
+    part.bytes(raw)
 }
 
 /// A size for people, in the UI's language: `812 B`, `14 KB`, `3.2 MB` (`3,2 MB` in Italian).
@@ -224,6 +224,13 @@ pub fn sender_name(from: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// Message `raw` as the reader shows it after the engine stored it.
+    fn view(id: &str, raw: &[u8]) -> ReaderView {
+        let summary = Summary::from_raw("acct", id, raw);
+        let layout = Layout::parse(raw).unwrap_or_default();
+        reader_view(id, raw.to_vec(), Some(&summary), &layout)
+    }
+
     fn message(auth: &str, attachment_name: &str) -> Vec<u8> {
         format!(
             "Authentication-Results: mx.example.net; {auth}\r\n\
@@ -240,7 +247,7 @@ mod tests {
     #[test]
     fn attachment_names_lose_bidi_overrides_and_paths() {
         // invoice<U+202E>fdp.exe, percent-encoded as RFC 2231 allows.
-        let v = reader_view(
+        let v = view(
             "m",
             &message("dmarc=pass", "..%2F..%2Finvoice%E2%80%AEfdp.exe"),
         );
@@ -255,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_sender_is_verified_only_by_dmarc_or_aligned_dkim_at_the_receiving_server() {
-        let verified = |auth: &str| reader_view("m", &message(auth, "a.pdf")).sender_verified;
+        let verified = |auth: &str| view("m", &message(auth, "a.pdf")).sender_verified;
         assert!(verified("dmarc=pass header.from=shop.example"));
         assert!(verified("dkim=pass header.d=shop.example"));
         assert!(!verified("spf=pass smtp.mailfrom=shop.example"));
@@ -304,7 +311,7 @@ mod tests {
 
     #[test]
     fn plain_text_message() {
-        let v = reader_view(
+        let v = view(
             "a/1",
             b"From: A <a@x.org>\r\nTo: b@y.org, C <c@z.org>\r\nSubject: Hi\r\n\r\nBody text\r\n",
         );
@@ -316,6 +323,14 @@ mod tests {
     }
 
     #[test]
+    fn a_message_that_does_not_parse_shows_its_bytes() {
+        let raw = b"\xff\xfe not a message";
+        let v = reader_view("a/3", raw.to_vec(), None, &Layout::default());
+        assert_eq!(v.body, String::from_utf8_lossy(raw));
+        assert!(v.html.is_none() && v.attachments.is_empty());
+    }
+
+    #[test]
     fn html_inline_image_and_attachment() {
         let raw = b"From: a@x.org\r\nSubject: H\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\
@@ -324,7 +339,7 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>Hi <img src=\"cid:logo@x\"></p>
 Content-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0=\r\n--b2--\r\n\
 --b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n\
 Content-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b1--\r\n";
-        let v = reader_view("a/2", raw);
+        let v = view("a/2", raw);
         assert!(v.html.as_deref().unwrap_or_default().contains("cid:logo@x"));
         assert_eq!(
             v.inline.get("logo@x").map(String::as_str),
@@ -337,7 +352,7 @@ Content-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding
             .expect("listed");
         assert_eq!(pdf.content_type, "application/pdf");
         assert_eq!(
-            attachment_bytes(raw, pdf.index).as_deref(),
+            attachment_bytes(raw, &pdf.part).as_deref(),
             Some(&b"%PDF-"[..])
         );
     }

@@ -665,6 +665,7 @@ mod tests {
             entry,
             summary: Summary::default(),
             terms: Vec::new(),
+            layout: None,
             raw: raw.to_vec(),
         }
     }

@@ -19,6 +19,7 @@
 pub mod autoconfig;
 pub mod check;
 pub mod explain;
+pub mod export;
 pub mod idb;
 pub mod import;
 pub mod indexer;

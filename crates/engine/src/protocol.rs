@@ -111,6 +111,11 @@ pub enum Request {
     Import,
     /// Put whatever stored mail the search index lacks into it.
     Index,
+    /// Stored messages (id, date) as one mbox file.
+    Export(Vec<(String, Option<i64>)>),
+    /// The layout of a stored message that has none (stored before layouts were kept): what
+    /// the reader needs to show it without a MIME parser in the page.
+    Layout(String),
 }
 
 /// The answer to one [`Request`].
@@ -133,6 +138,18 @@ pub enum Reply {
     Candidates(Result<Vec<crate::autoconfig::Candidate>, String>),
     Imported(Result<Imported, String>),
     Indexed,
+    Exported(Result<Exported, String>),
+    /// `None`: the message is no longer stored.
+    Layout(Result<Option<Box<postino_sync::layout::Layout>>, String>),
+}
+
+/// An mbox export: how many messages it holds, and the file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Exported {
+    pub count: usize,
+    /// A `Blob`: it crosses to the page as itself, not copied into the message's serde form.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    pub file: wasm_bindgen::JsValue,
 }
 
 /// What an import did, for the sentence shown after it.

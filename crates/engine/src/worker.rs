@@ -232,7 +232,31 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
             indexer::request(store, notify());
             Reply::Indexed
         }
+        Request::Export(messages) => {
+            Reply::Exported(crate::export::export_mbox(&store, &messages).await.map(
+                |(count, file)| crate::protocol::Exported {
+                    count,
+                    file: file.into(),
+                },
+            ))
+        }
+        Request::Layout(id) => Reply::Layout(layout_of(&store, &id).await),
     }
+}
+
+/// The layout of stored message `id`, for one stored before layouts were kept: parsed here, off
+/// the page's thread, and kept for the next time. `None`: the message is no longer stored.
+async fn layout_of(
+    store: &IdbStore,
+    id: &str,
+) -> Result<Option<Box<postino_sync::layout::Layout>>, String> {
+    let Some(raw) = store.raw_message(id).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let layout = postino_sync::layout::Layout::parse(&raw).unwrap_or_default();
+    // Not kept: it is parsed again next time, which is slower but loses nothing.
+    let _ = store.set_layout(id, &layout).await;
+    Ok(Some(Box::new(layout)))
 }
 
 /// Sign-in with a provider and the relay's lists: network calls and parsing done here.

@@ -6,7 +6,7 @@ use postino_engine::idb::{delete_database, IdbStore};
 use postino_sync::conformance::{check_store, sample_account, sample_message};
 use postino_sync::store::Store;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -484,6 +484,140 @@ async fn a_message_stored_again_replaces_its_copy_and_not_its_neighbours() {
         store.raw_message("acct/y").await.unwrap(),
         Some(neighbour.raw)
     );
+    drop(store);
+    delete_database(name).await.unwrap();
+}
+
+/// A message with a text body and an attachment of `attachment` bytes, as a server sends it.
+fn message_with_attachment(uidl: &str, attachment: usize) -> postino_sync::Incoming {
+    use base64::Engine;
+    let data: Vec<u8> = (0..attachment).map(|i| (i % 251) as u8).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let raw = format!(
+        "From: Ada <ada@example.org>\r\nTo: b@example.org\r\nSubject: {uidl}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nbody of {uidl}\r\n--b\r\n\
+         Content-Type: application/octet-stream\r\n\
+         Content-Disposition: attachment; filename=\"{uidl}.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        lines.join("\r\n")
+    );
+    postino_sync::Incoming::new("acct", uidl, false, raw.into_bytes(), 1_700_000_000)
+}
+
+#[wasm_bindgen_test]
+async fn layouts_are_kept_beside_the_bytes_and_go_with_them() {
+    let name = "postino-test-layouts";
+    let store = fresh(name).await;
+    // Two packed, one alone in `messages`.
+    let batch = [
+        message_with_attachment("p1", 1_000),
+        message_with_attachment("p2", 2_000),
+        message_with_attachment("big", 80_000),
+    ];
+    store.commit_messages(&batch).await.unwrap();
+    assert_eq!(keys(record_keys(name, "messages").await), ["acct/big"]);
+    for message in &batch {
+        let id = &message.entry.message_id;
+        let opened = store.open_message(id).await.unwrap().unwrap();
+        assert_eq!(opened.raw, message.raw, "{id}");
+        assert_eq!(opened.summary.as_ref(), Some(&message.summary), "{id}");
+        let layout = opened.layout.expect("a layout");
+        assert_eq!(Some(&layout), message.layout.as_ref(), "{id}");
+        let attachment = &layout.attachments[0];
+        assert_eq!(
+            attachment.bytes(&opened.raw).unwrap().len() as u64,
+            attachment.size
+        );
+        assert!(attachment.size >= 1_000, "{id}: {attachment:?}");
+        // Not in the summary's record, which the list reads at start-up.
+        let summary = record(name, "summaries", id).await;
+        assert!(
+            js_sys::Reflect::get(&summary, &"layout".into())
+                .unwrap()
+                .is_undefined(),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        store.summaries().await.unwrap().len(),
+        3,
+        "the list reads the summaries as before"
+    );
+
+    // The read mark keeps the layout.
+    let summary = postino_sync::Summary {
+        read: true,
+        ..batch[1].summary.clone()
+    };
+    store.put_summary(&summary).await.unwrap();
+    let opened = store.open_message("acct/p2").await.unwrap().unwrap();
+    assert_eq!(opened.layout.as_ref(), batch[1].layout.as_ref());
+    assert!(opened.summary.unwrap().read);
+
+    // A deleted packed message's layout (its sender, its file names) goes with its bytes.
+    store.delete_message(&batch[0].entry).await.unwrap();
+    assert!(store.open_message("acct/p1").await.unwrap().is_none());
+    let pack = keys(record_keys(name, "packs").await).remove(0);
+    let layouts =
+        js_sys::Reflect::get(&record(name, "packs", &pack).await, &"layouts".into()).unwrap();
+    let offsets = js_sys::Object::keys(layouts.unchecked_ref::<js_sys::Object>());
+    assert_eq!(offsets.length(), 1, "only the neighbour's layout is left");
+    let opened = store.open_message("acct/p2").await.unwrap().unwrap();
+    assert_eq!(opened.layout.as_ref(), batch[1].layout.as_ref());
+    drop(store);
+    delete_database(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_message_stored_without_a_layout_gets_one_later() {
+    let name = "postino-test-no-layout";
+    let store = fresh(name).await;
+    // As the engine stored mail before it kept layouts: one packed, one alone.
+    let small = sample_message(
+        "acct",
+        "old",
+        b"From: a@example.org\r\nSubject: old\r\n\r\nbefore layouts\r\n".to_vec(),
+    );
+    let large = sized_message("older", 100_000);
+    store
+        .commit_messages(&[small.clone(), large.clone()])
+        .await
+        .unwrap();
+    for message in [&small, &large] {
+        let id = &message.entry.message_id;
+        let opened = store.open_message(id).await.unwrap().unwrap();
+        assert_eq!(opened.layout, None, "{id}");
+        let layout = postino_sync::layout::Layout::parse(&message.raw).unwrap();
+        store.set_layout(id, &layout).await.unwrap();
+        let opened = store.open_message(id).await.unwrap().unwrap();
+        assert_eq!(opened.layout, Some(layout), "{id}");
+        assert_eq!(opened.raw, message.raw, "{id}");
+    }
+    let text = store
+        .open_message("acct/old")
+        .await
+        .unwrap()
+        .unwrap()
+        .layout
+        .unwrap()
+        .text
+        .unwrap();
+    assert_eq!(
+        text.utf8_text(&small.raw).unwrap().trim_end(),
+        "before layouts"
+    );
+    // A message no longer stored gets none.
+    store
+        .set_layout("acct/gone", &Default::default())
+        .await
+        .unwrap();
+    assert!(store.open_message("acct/gone").await.unwrap().is_none());
     drop(store);
     delete_database(name).await.unwrap();
 }

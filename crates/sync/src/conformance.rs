@@ -176,6 +176,7 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> Incoming {
         entry,
         summary,
         terms: vec!["alice".to_owned(), "message".to_owned()],
+        layout: None,
         raw,
     }
 }

@@ -31,6 +31,7 @@ pub mod conformance;
 pub mod digest;
 pub mod first_check;
 pub mod import;
+pub mod layout;
 pub mod ledger;
 pub mod mailbox;
 pub mod memory;

@@ -157,7 +157,7 @@ pub fn message_terms(raw: &[u8]) -> Vec<String> {
 }
 
 /// The terms of `raw`, parsed as `parsed` (`None`: it did not parse); see
-/// [`crate::Summary::with_terms`], which parses once for both.
+/// [`crate::Summary::parsed`], which parses once for both.
 pub(crate) fn terms_of(parsed: Option<&Message<'_>>, raw: &[u8]) -> Vec<String> {
     // A profile of the app's download put this function at 14% of the engine's time, then again
     // at 14% (word splitting that decoded every byte as a char, and SipHash): one buffer for

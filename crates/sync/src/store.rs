@@ -2,17 +2,21 @@
 
 use std::collections::HashSet;
 
+use crate::layout::Layout;
 use crate::{Account, LedgerEntry, Summary};
 
-/// A message on its way into the store: its ledger entry, its summary and search terms (parsed
-/// once, [`Summary::with_terms`]) and its bytes. A store keeps what it needs of it: the app's
-/// IndexedDB store all four, the memory store and the CLI's disk store no terms.
+/// A message on its way into the store: its ledger entry, its summary, search terms and layout
+/// (parsed once, [`Summary::parsed`]) and its bytes. A store keeps what it needs of it: the app's
+/// IndexedDB store all five, the memory store and the CLI's disk store no terms and no layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Incoming {
     pub entry: LedgerEntry,
     pub summary: Summary,
     /// [`crate::search::message_terms`] of `raw`.
     pub terms: Vec<String>,
+    /// Where the reader finds the parts of `raw` ([`crate::layout`]); `None` when the caller did
+    /// not parse it.
+    pub layout: Option<Layout>,
     pub raw: Vec<u8>,
 }
 
@@ -39,11 +43,12 @@ impl Incoming {
         } else {
             LedgerEntry::stored(account, uidl, &raw, headers_only, now)
         };
-        let (summary, terms) = Summary::with_terms(account, uidl, &raw);
+        let (summary, terms, layout) = Summary::parsed(account, uidl, &raw);
         Incoming {
             entry,
             summary,
             terms,
+            layout: Some(layout),
             raw,
         }
     }

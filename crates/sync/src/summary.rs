@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth_results::AuthResults;
+use crate::layout::Layout;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -41,13 +42,17 @@ impl Summary {
         Summary::of(parsed.as_ref(), account, uidl, raw)
     }
 
-    /// The summary and the search terms ([`crate::search::message_terms`]) of a message, from
-    /// one parse: what a store keeps beside the bytes of a message it commits.
-    pub fn with_terms(account: &str, uidl: &str, raw: &[u8]) -> (Summary, Vec<String>) {
+    /// The summary, the search terms ([`crate::search::message_terms`]) and the layout of a
+    /// message, from one parse: what a store keeps beside the bytes of a message it commits.
+    pub fn parsed(account: &str, uidl: &str, raw: &[u8]) -> (Summary, Vec<String>, Layout) {
         let parsed = mail_parser::MessageParser::default().parse(raw);
         (
             Summary::of(parsed.as_ref(), account, uidl, raw),
             crate::search::terms_of(parsed.as_ref(), raw),
+            parsed
+                .as_ref()
+                .map(|m| Layout::of(m, raw))
+                .unwrap_or_default(),
         )
     }
 

@@ -93,7 +93,7 @@ pub fn reader(props: &Props) -> Html {
                 { for v.attachments.iter().map(|a| {
                     let (raw, a2, save_error) = (v.raw.clone(), a.clone(), save_error.clone());
                     let onclick = Callback::from(move |_: MouseEvent| {
-                        let saved = attachment_bytes(&raw, a2.index)
+                        let saved = attachment_bytes(&raw, &a2.part)
                             .ok_or_else(|| t().attachment_unreadable.to_string())
                             // Never the sender's type: the browser would act on it (open, sniff, run).
                             .and_then(|bytes| download::save(&a2.name, download::OPAQUE, &bytes));

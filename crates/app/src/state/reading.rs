@@ -31,13 +31,14 @@ pub struct ReaderView {
     pub raw: Rc<[u8]>,
 }
 
-/// An attachment of the open message: its position among mail-parser's attachments.
+/// An attachment of the open message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attachment {
-    pub index: u32,
     pub name: String,
     pub content_type: String,
     pub size: usize,
+    /// Where it is in the message's bytes.
+    pub part: postino_sync::layout::Part,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -64,6 +64,7 @@ mod store;
 
 pub use search_index::IndexBatch;
 pub use secrets::password_id;
+pub use store::Opened;
 
 const VERSION: u32 = 4;
 const ACCOUNTS: &str = "accounts";

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use postino_sync::layout::Layout;
 use postino_sync::store::{Store, StoreError};
 use postino_sync::{Account, Incoming, LedgerEntry, Summary};
 use wasm_bindgen::{JsCast, JsValue};
@@ -21,19 +22,20 @@ impl IdbStore {
     /// four stores: all or none. Messages under [`PACK_FROM`] bytes go in packs.
     async fn commit_records(
         &self,
-        records: &[(&LedgerEntry, &Summary, &[u8])],
+        records: &[(&LedgerEntry, &Summary, Option<&Layout>, &[u8])],
     ) -> Result<(), StoreError> {
         // Everything that can fail before the transaction is prepared before it.
         let mut packs = Packing::default();
         let mut values = Vec::with_capacity(records.len());
-        for (entry, summary, raw) in records {
+        for (entry, summary, layout, raw) in records {
             let summary_value = to_js(*summary)?;
+            let layout = layout.map(to_js).transpose()?;
             let message = if raw.len() < PACK_FROM {
-                let (pack, offset) = packs.add(&entry.message_id, raw);
+                let (pack, offset) = packs.add(&entry.message_id, raw, layout);
                 set_place(&summary_value, pack, offset, raw.len())?;
                 None
             } else {
-                Some(message_record(&entry.message_id, raw)?)
+                Some(message_record(&entry.message_id, raw, layout)?)
             };
             values.push((to_js(*entry)?, summary_value, message));
         }
@@ -75,12 +77,77 @@ impl IdbStore {
     }
 
     /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
-    /// left out. A message is in the pack its summary names, else in `messages` (large, or
-    /// stored before packs); each pack is read once.
+    /// left out.
     pub(super) async fn read_raws(
         &self,
         ids: &[String],
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let found = self.read_stored(ids).await?;
+        Ok(found.into_iter().map(|m| (m.id, m.raw)).collect())
+    }
+
+    /// A stored message as the reader shows it: its bytes, its summary and its layout (`None`
+    /// for a message stored before layouts were kept: [`IdbStore::set_layout`]).
+    pub async fn open_message(&self, id: &str) -> Result<Option<Opened>, StoreError> {
+        let found = self.read_stored(&[id.to_string()]).await?;
+        let Some(found) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let layout = match found.layout.is_object() {
+            true => Some(from_js(found.layout)?),
+            false => None,
+        };
+        let summary = match found.summary.is_object() {
+            true => Some(from_js(found.summary)?),
+            false => None,
+        };
+        Ok(Some(Opened {
+            raw: found.raw,
+            summary,
+            layout,
+        }))
+    }
+
+    /// Keeps `layout` beside message `id`'s bytes: for a message stored before layouts were.
+    pub async fn set_layout(&self, id: &str, layout: &Layout) -> Result<(), StoreError> {
+        let value = to_js(layout)?;
+        let key = JsValue::from_str(id);
+        let tx = self.transaction(&[SUMMARIES, MESSAGES, PACKS], IdbTransactionMode::Readwrite)?;
+        within(&tx, async {
+            let summary = object_store(&tx, SUMMARIES)?.get(&key).map_err(js_error)?;
+            let (store, key, offset) = match place(&finished(pending(summary)).await?) {
+                Some((pack, offset, _)) => (PACKS, JsValue::from_str(&pack), Some(offset)),
+                None => (MESSAGES, key, None),
+            };
+            let store = object_store(&tx, store)?;
+            let record = finished(pending(store.get(&key).map_err(js_error)?)).await?;
+            if !record.is_object() {
+                return Ok(());
+            }
+            match offset {
+                Some(offset) => {
+                    let layouts = Reflect::get(&record, &LAYOUTS.into()).map_err(js_error)?;
+                    let layouts = match layouts.is_object() {
+                        true => layouts,
+                        false => Object::new().into(),
+                    };
+                    Reflect::set_u32(&layouts, offset, &value).map_err(js_error)?;
+                    Reflect::set(&record, &LAYOUTS.into(), &layouts).map_err(js_error)?;
+                }
+                None => {
+                    Reflect::set(&record, &LAYOUT.into(), &value).map_err(js_error)?;
+                }
+            }
+            store.put(&record).map_err(js_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The stored bytes, summary record and layout of messages `ids`, read in one transaction;
+    /// ids no longer stored are left out. A message is in the pack its summary names, else in
+    /// `messages` (large, or stored before packs); each pack is read once.
+    async fn read_stored(&self, ids: &[String]) -> Result<Vec<Found>, StoreError> {
         let tx = self.transaction(&[MESSAGES, SUMMARIES, PACKS], IdbTransactionMode::Readonly)?;
         let (messages, summaries, pack_store) = (
             object_store(&tx, MESSAGES)?,
@@ -97,8 +164,8 @@ impl IdbStore {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        enum Found {
-            Whole(Vec<u8>),
+        enum Where {
+            Whole(Vec<u8>, JsValue),
             Packed(String, u32, u32),
         }
         let mut found = Vec::with_capacity(ids.len());
@@ -108,18 +175,19 @@ impl IdbStore {
             // a message stored again (its headers first, then whole) may have left an older
             // copy in `messages`.
             if let Some((pack, offset, length)) = place(&summary) {
-                found.push((id, Found::Packed(pack, offset, length)));
+                found.push((id, Where::Packed(pack, offset, length), summary));
             } else if !message.is_undefined() {
                 let raw = raw_of(&message)
                     .ok_or_else(|| StoreError::Corrupt(format!("message {id} has no bytes")))?;
-                found.push((id, Found::Whole(raw.to_vec())));
+                let layout = Reflect::get(&message, &LAYOUT.into()).unwrap_or_default();
+                found.push((id, Where::Whole(raw.to_vec(), layout), summary));
             }
         }
         // The packs, each asked for once, all before the first is awaited.
-        let mut packs: HashMap<String, Option<Uint8Array>> = HashMap::new();
+        let mut packs: HashMap<String, Option<(Uint8Array, JsValue)>> = HashMap::new();
         let mut asked = Vec::new();
-        for (_, place) in &found {
-            if let Found::Packed(pack, ..) = place {
+        for (_, place, _) in &found {
+            if let Where::Packed(pack, ..) = place {
                 if !packs.contains_key(pack) {
                     packs.insert(pack.clone(), None);
                     let request = pack_store.get(&JsValue::from_str(pack)).map_err(js_error)?;
@@ -132,15 +200,16 @@ impl IdbStore {
             if !record.is_undefined() {
                 let raw = raw_of(&record)
                     .ok_or_else(|| StoreError::Corrupt(format!("pack {pack} has no bytes")))?;
-                packs.insert(pack, Some(raw));
+                let layouts = Reflect::get(&record, &LAYOUTS.into()).unwrap_or_default();
+                packs.insert(pack, Some((raw, layouts)));
             }
         }
         let mut out = Vec::with_capacity(found.len());
-        for (id, place) in found {
-            let raw = match place {
-                Found::Whole(raw) => raw,
-                Found::Packed(pack, offset, length) => {
-                    let Some(Some(bytes)) = packs.get(&pack) else {
+        for (id, place, summary) in found {
+            let (raw, layout) = match place {
+                Where::Whole(raw, layout) => (raw, layout),
+                Where::Packed(pack, offset, length) => {
+                    let Some(Some((bytes, layouts))) = packs.get(&pack) else {
                         return Err(StoreError::Corrupt(format!(
                             "message {id}: pack {pack} is missing"
                         )));
@@ -153,39 +222,62 @@ impl IdbStore {
                             "message {id} lies outside pack {pack}"
                         )));
                     };
-                    bytes.subarray(offset, end).to_vec()
+                    let layout = match layouts.is_object() {
+                        true => Reflect::get_u32(layouts, offset).unwrap_or_default(),
+                        false => JsValue::UNDEFINED,
+                    };
+                    (bytes.subarray(offset, end).to_vec(), layout)
                 }
             };
-            out.push((id.clone(), raw));
+            out.push(Found {
+                id: id.clone(),
+                raw,
+                summary,
+                layout,
+            });
         }
         Ok(out)
     }
 }
 
+/// A stored message as [`IdbStore::read_stored`] finds it: records as they are read.
+struct Found {
+    id: String,
+    raw: Vec<u8>,
+    summary: JsValue,
+    layout: JsValue,
+}
+
 /// The packs of one commit: which message goes where, then the records.
 #[derive(Default)]
 struct Packing<'a> {
-    /// Each pack's id, its size so far and its messages' bytes, in order.
-    packs: Vec<(String, usize, Vec<&'a [u8]>)>,
+    /// Each pack's id, its size so far, its messages' bytes in order, and their layouts by
+    /// offset.
+    packs: Vec<(String, usize, Vec<&'a [u8]>, Object)>,
 }
 
 impl<'a> Packing<'a> {
     /// Places message `id` (`raw`): the pack's id and the offset in it. A pack's id is its
     /// first message's id and a random suffix: a message can be stored again (its headers
     /// first, then whole), and a new pack must not replace the one that holds its neighbours.
-    fn add(&mut self, id: &str, raw: &'a [u8]) -> (&str, usize) {
+    fn add(&mut self, id: &str, raw: &'a [u8], layout: Option<JsValue>) -> (&str, usize) {
         if self
             .packs
             .last()
-            .is_none_or(|(_, size, _)| *size >= PACK_BYTES)
+            .is_none_or(|(_, size, ..)| *size >= PACK_BYTES)
         {
             let suffix = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-            self.packs.push((format!("{id}#{suffix:x}"), 0, Vec::new()));
+            self.packs
+                .push((format!("{id}#{suffix:x}"), 0, Vec::new(), Object::new()));
         }
-        let (pack, size, raws) = self.packs.last_mut().expect("a pack was just opened");
+        let (pack, size, raws, layouts) = self.packs.last_mut().expect("a pack was just opened");
         let offset = *size;
         *size += raw.len();
         raws.push(raw);
+        if let Some(layout) = layout {
+            // Setting a property on a fresh plain object does not fail.
+            let _ = Reflect::set_u32(layouts, offset as u32, &layout);
+        }
         (pack, offset)
     }
 
@@ -193,7 +285,7 @@ impl<'a> Packing<'a> {
     fn records(self) -> Result<Vec<JsValue>, StoreError> {
         self.packs
             .into_iter()
-            .map(|(id, size, raws)| {
+            .map(|(id, size, raws, layouts)| {
                 let bytes = Uint8Array::new_with_length(size as u32);
                 let mut offset = 0u32;
                 for raw in &raws {
@@ -206,6 +298,7 @@ impl<'a> Packing<'a> {
                 Reflect::set(&record, &"raw".into(), &bytes).map_err(js_error)?;
                 Reflect::set(&record, &"live".into(), &(raws.len() as u32).into())
                     .map_err(js_error)?;
+                Reflect::set(&record, &LAYOUTS.into(), &layouts).map_err(js_error)?;
                 Ok(record.into())
             })
             .collect()
@@ -300,10 +393,10 @@ impl Store for IdbStore {
     /// the background indexer ([`IdbStore::unindexed`]).
     async fn commit_messages(&self, batch: &[Incoming]) -> Result<(), StoreError> {
         let entries = with_digests(batch).await?;
-        let records: Vec<(&LedgerEntry, &Summary, &[u8])> = batch
+        let records: Vec<(&LedgerEntry, &Summary, Option<&Layout>, &[u8])> = batch
             .iter()
             .zip(&entries)
-            .map(|(m, entry)| (entry, &m.summary, m.raw.as_slice()))
+            .map(|(m, entry)| (entry, &m.summary, m.layout.as_ref(), m.raw.as_slice()))
             .collect();
         self.commit_records(&records).await?;
         self.stored
@@ -372,6 +465,15 @@ impl Store for IdbStore {
                         if let Some(raw) = raw_of(&record) {
                             let end = offset.saturating_add(length).min(raw.length());
                             raw.fill(0, offset.min(end), end);
+                        }
+                        // Its layout names its sender and attachments: it goes too.
+                        if let Ok(layouts) = Reflect::get(&record, &LAYOUTS.into()) {
+                            if layouts.is_object() {
+                                let _ = Reflect::delete_property(
+                                    layouts.unchecked_ref::<Object>(),
+                                    &offset.into(),
+                                );
+                            }
                         }
                         Reflect::set(&record, &"live".into(), &(live - 1.0).into())
                             .map_err(js_error)?;
@@ -477,7 +579,8 @@ impl IdbStore {
         std::mem::take(&mut *self.stored.borrow_mut())
     }
 
-    /// Replaces a stored summary (the read mark), keeping the place of its message in a pack.
+    /// Replaces a stored summary (the read mark), keeping what its record holds beside the
+    /// summary: the place of its message in a pack.
     pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
         let value = to_js(summary)?;
         let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
@@ -485,15 +588,30 @@ impl IdbStore {
             let store = object_store(&tx, SUMMARIES)?;
             let key = JsValue::from_str(&summary.id);
             let stored = finished(pending(store.get(&key).map_err(js_error)?)).await?;
-            if let Some((pack, offset, length)) = place(&stored) {
-                set_place(&value, &pack, offset as usize, length as usize)?;
-            }
-            store.put(&value).map_err(js_error)?;
+            let record = match stored.dyn_into::<Object>() {
+                Ok(stored) => Object::assign(&stored, value.unchecked_ref()).into(),
+                Err(_) => value,
+            };
+            store.put(&record).map_err(js_error)?;
             Ok(())
         })
         .await
     }
 }
+
+/// A stored message as the reader opens it ([`IdbStore::open_message`]).
+pub struct Opened {
+    pub raw: Vec<u8>,
+    /// `None` if the summary is gone (the message was deleted while it was read).
+    pub summary: Option<Summary>,
+    pub layout: Option<Layout>,
+}
+
+/// The field of a `messages` record that holds its message's [`Layout`]; a pack's records hold
+/// theirs in a map from each message's offset in the pack. Beside the bytes, not in the summary:
+/// the list reads every summary at start-up, and needs no layout.
+const LAYOUT: &str = "layout";
+const LAYOUTS: &str = "layouts";
 
 /// The ledger entries of `batch`, each with its digest: the SHA-256 of the bytes, by the
 /// browser's WebCrypto where the session left it to the store ([`Store::FILLS_DIGEST`]). Native
@@ -528,9 +646,12 @@ async fn with_digests(batch: &[Incoming]) -> Result<Vec<LedgerEntry>, StoreError
 }
 
 /// `{ id, raw }`, the bytes as a `Uint8Array` (serde would make an array of numbers).
-fn message_record(id: &str, raw: &[u8]) -> Result<JsValue, StoreError> {
+fn message_record(id: &str, raw: &[u8], layout: Option<JsValue>) -> Result<JsValue, StoreError> {
     let record = Object::new();
     Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
     Reflect::set(&record, &"raw".into(), &Uint8Array::from(raw)).map_err(js_error)?;
+    if let Some(layout) = layout {
+        Reflect::set(&record, &LAYOUT.into(), &layout).map_err(js_error)?;
+    }
     Ok(record.into())
 }

@@ -1,23 +1,25 @@
-//! Stored messages saved as one mbox file (mboxrd), written a chunk at a time so that the
-//! mailbox is never in one Rust buffer. The format lives in `postino_sync::mbox`; importing
-//! runs in the engine worker (`postino_engine::import`).
+//! Stored messages as one mbox file (mboxrd), made here rather than in the page: writing the
+//! `From ` lines parses each message's headers (its envelope sender), and the page's bundle
+//! carries no mail parser (issue 13); a large export also keeps the page's thread free. The
+//! file is written a chunk at a time into a `Blob`, never one Rust buffer, and the Blob crosses
+//! to the page, which saves it. The format lives in `postino_sync::mbox`.
 
 use js_sys::{Array, Uint8Array};
-use postino_engine::check::now_unix;
-use postino_engine::idb::IdbStore;
 use postino_sync::mbox;
+use web_sys::{Blob, BlobPropertyBag};
 
-use crate::download;
+use crate::check::now_unix;
+use crate::idb::IdbStore;
 
 /// Messages read from IndexedDB per transaction while exporting.
 const EXPORT_CHUNK: usize = 256;
 
-/// Saves `messages` (id, date) as mbox file `name`. Returns how many were written.
+/// `messages` (id, date) as an mbox file; how many were written (a message deleted meanwhile
+/// is left out).
 pub async fn export_mbox(
     store: &IdbStore,
     messages: &[(String, Option<i64>)],
-    name: &str,
-) -> Result<usize, String> {
+) -> Result<(usize, Blob), String> {
     let now = now_unix();
     let parts = Array::new();
     let mut written = 0;
@@ -36,6 +38,9 @@ pub async fn export_mbox(
         written += raws.len();
         parts.push(&Uint8Array::from(&out[..]));
     }
-    download::save_parts(name, "application/mbox", &parts)?;
-    Ok(written)
+    let options = BlobPropertyBag::new();
+    options.set_type("application/mbox");
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((written, blob))
 }
