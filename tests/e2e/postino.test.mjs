@@ -678,6 +678,83 @@ test('an engine that dies in the middle of a check loses nothing committed; the 
   });
 });
 
+/** How many stored messages have a layout beside their bytes: [with, without]. */
+function layoutCounts(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open('postino');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const all = (name) =>
+      new Promise((resolve, reject) => {
+        const r = db.transaction(name).objectStore(name).getAll();
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+    const [summaries, messages, packs] = [await all('summaries'), await all('messages'), await all('packs')];
+    db.close();
+    let found = 0;
+    for (const s of summaries) {
+      const layout = s.pack
+        ? packs.find((p) => p.id === s.pack)?.layouts?.[s.at[0]]
+        : messages.find((m) => m.id === s.id)?.layout;
+      if (layout) found += 1;
+    }
+    return [found, summaries.length - found];
+  });
+}
+
+test('mail stored before layouts were kept opens through the engine, which keeps its layout', async (t) => {
+  await withResources(t, async (use, usePage) => {
+    const mail = fixtures();
+    const { password, dovecot, page } = await dovecotRelayAndApp(use, usePage);
+    await addAccount(page, dovecot, password);
+    await waitForSubjects(page, mail.map((m) => m.subject), SYNC_MS);
+    assert.deepEqual(await layoutCounts(page), [mail.length, 0], 'every message stored with its layout');
+
+    // As an older Postino stored them: bytes and summaries, no layouts.
+    await page.evaluate(async () => {
+      const db = await new Promise((resolve, reject) => {
+        const r = indexedDB.open('postino');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const tx = db.transaction(['messages', 'packs'], 'readwrite');
+      for (const name of ['messages', 'packs']) {
+        tx.objectStore(name).openCursor().onsuccess = (e) => {
+          const cursor = e.target.result;
+          if (!cursor) return;
+          const { layout, layouts, ...rest } = cursor.value;
+          cursor.update(rest);
+          cursor.continue();
+        };
+      }
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      db.close();
+    });
+    assert.deepEqual(await layoutCounts(page), [0, mail.length]);
+    await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
+    await waitForSubjects(page, mail.map((m) => m.subject), APP_START_MS);
+
+    // Each opens as before: the text, the HTML part, the attachment.
+    const text = mail[0];
+    await page.locator('#messages .message-row', { hasText: text.subject }).first().click();
+    await page.locator('#reader .body', { hasText: text.marker }).waitFor({ timeout: 30_000 });
+    const html = mail.find((m) => m.file === '04-alternative.eml');
+    await page.locator('#messages .message-row', { hasText: html.subject }).click();
+    await page.frameLocator('#reader iframe.html-body').locator('body', { hasText: html.marker }).waitFor({ timeout: 30_000 });
+    const withAttachment = mail.find((m) => m.file === '05-attachment.eml');
+    await page.locator('#messages .message-row', { hasText: withAttachment.subject }).click();
+    await page.locator('#reader .attachment', { hasText: 'report.bin' }).waitFor({ timeout: 30_000 });
+    // The engine kept the three layouts it made: the next open needs no engine.
+    assert.deepEqual(await layoutCounts(page), [3, mail.length - 3]);
+  });
+});
+
 test('an engine that does not load: stored mail lists and opens, Check mail says so, and works once it loads', async (t) => {
   await withResources(t, async (use, usePage) => {
     const mail = fixtures();
