@@ -14,14 +14,16 @@ const ALL_GOAL: u64 = 450 * 1024;
 
 /// What CI holds the build to: the sizes reached, with a little room, so that nothing grows
 /// unnoticed. They are over the goals above (README, "Size"): the UI bundle is Yew, the views,
-/// mail-parser and the UI's sentences in five languages (about 28 KB gzipped); the engine is
-/// rustls, ring, webpki's roots and the sync engine at speed. Raised on 2026-11-28 from 350 and
-/// 890 KB for sign-in with a provider, the first check's question, address-first setup and
-/// the five languages (README, "Size", has the figures); lowered the same evening to 397 and
-/// 985 KB (the page's reader with a compact table of HTML's character references and one sort
-/// routine: UI 404.4 -> 389.6 KB).
-const UI_LIMIT: u64 = 397 * 1024;
-const ALL_LIMIT: u64 = 985 * 1024;
+/// the HTML sanitiser's allow-lists and CSS tokenizer, and the UI's sentences in five languages
+/// (about 28 KB gzipped); the engine is rustls, ring, webpki's roots, mail-parser and the sync
+/// engine at speed. Raised on 2026-11-28 from 350 and 890 KB for sign-in with a provider, the
+/// first check's question, address-first setup and the five languages (README, "Size", has the
+/// figures); lowered the same evening to 397 and 985 KB (a compact table of HTML's character
+/// references and one sort routine: UI 404.4 -> 389.6 KB), and in session 9 to 350 and 947 KB
+/// (no MIME parser in the page: the reader reads stored mail through the layout the engine
+/// keeps, and the engine writes mbox exports: UI 395.0 -> 346.7 KB, both 976.9 -> 942.6 KB).
+const UI_LIMIT: u64 = 350 * 1024;
+const ALL_LIMIT: u64 = 947 * 1024;
 
 struct File {
     name: String,
