@@ -1,20 +1,29 @@
 // What IndexedDB costs per record and per byte in this Chromium: a worker puts N records of SIZE
-// bytes (text), PER to a strict readwrite transaction (57: the app's batch), each whole
-// (`{id, raw}`) or, with CHUNK, split into CHUNK-byte parts in a second store; prints the wall
-// time, the time spent in put() calls, and the CPU seconds of every Chromium process.
+// bytes (base64-like text from random bytes, as attachments are), PER to a strict readwrite
+// transaction (57: the app's batch), each whole (`{id, raw}`, raw a Uint8Array, or a Blob with
+// MODE "blob") or, with CHUNK, split into CHUNK-byte parts in a second store; prints the wall
+// time, the time spent in put() calls (a Blob's making included), the CPU seconds of every
+// Chromium process and the origin's storage use after it.
 //
-// Usage: node tests/bench/idb_cost.mjs '[[SIZE, CHUNK, N, PER], ...]'
-//   e.g. '[[40000,0,1500,57],[70000,0,860,57],[300,0,9000,57]]'
+// Usage: node tests/bench/idb_cost.mjs '[[SIZE, CHUNK, N, PER, MODE], ...]'
+//   e.g. '[[262144,0,200,57,"array"],[262144,0,200,57,"blob"],[300,0,9000,57]]'
 // Environment: CHROMIUM.
 //
-// Measured on the 2-core machine, 2026-11-28 (Chromium 156), 60 MB each: records of 20-60 KB
-// took 1.0-1.9 s and 1.5-3.6 CPU-s; records over 64 KiB (66 KB, 70 KB, 100 KB, 200 KB, 2 MB)
-// 0.32-0.48 s and 0.5-0.8 CPU-s: Chromium stores a value over 64 KiB apart from its database
-// (wrapped), and that path is about three times cheaper per byte. Splitting 200 KB records into
-// 60 KB parts made them three times dearer. 9,000 records of 300 bytes took 1.4-1.9 s and
-// 2.2-3.5 CPU-s whether 57, 171 or 1,000 went to a transaction: a cost per record of about
-// 0.2 ms of wall time, which a download pays three times per message (ledger entry, summary,
-// message).
+// Measured on the 2-core machine, 2026-11-28 (Chromium 156), 60 MB each, with lorem-ipsum text
+// then: records of 20-60 KB took 1.0-1.9 s and 1.5-3.6 CPU-s; records over 64 KiB (66 KB,
+// 70 KB, 100 KB, 200 KB, 2 MB) 0.32-0.48 s and 0.5-0.8 CPU-s: Chromium stores a value over
+// 64 KiB apart from its database (wrapped), and that path is about three times cheaper per
+// byte. Splitting 200 KB records into 60 KB parts made them three times dearer. 9,000 records
+// of 300 bytes took 1.4-1.9 s and 2.2-3.5 CPU-s whether 57, 171 or 1,000 went to a
+// transaction: a cost per record of about 0.2 ms of wall time, which a download pays three
+// times per message (ledger entry, summary, message).
+//
+// 2026-11-29, random base64, 200 records of 256 KiB (52 MB; the app's packs), three runs turn
+// about: a Uint8Array 837-1,102 ms (put() 445-682 ms, 1.16-2.4 CPU-s), a Blob 624-706 ms
+// (273-295 ms, 0.88-1.08 CPU-s); 60 records of 1 MB: 644-758 ms (374-436) against 523-540 ms
+// (202-220). Storage use grew by the same 52.5 MB either way. 1,000 records of 40 KB were the
+// other way round (array 716 ms, put() 210; Blob 1,421, 813): the app keeps Blobs for packs and
+// large messages only.
 import { createServer } from 'node:http';
 import { launch } from './cdp.mjs';
 import { CHROMIUM } from './common.mjs';
@@ -25,11 +34,11 @@ window.go = (cfg) => { window.__done = null; w.postMessage(cfg); };
 </script>`;
 const worker = `
 onmessage = async (e) => {
-  const { n, size, chunk, name, per = 57 } = e.data;
+  const { n, size, chunk, name, per = 57, mode = 'array' } = e.data;
   const db = await new Promise((res, rej) => { const o = indexedDB.open(name, 1);
     o.onupgradeneeded = () => { o.result.createObjectStore('m', { keyPath: 'id' }); o.result.createObjectStore('p'); };
     o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });
-  const text = new TextEncoder().encode('Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. '.repeat(Math.ceil(size / 100) + 1));
+  const text = (() => { const len = size + 200; const out = new Uint8Array(len); const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'; const r = new Uint8Array(65536); crypto.getRandomValues(r); for (let i = 0; i < len; i++) out[i] = (i % 78 === 77) ? 10 : abc.charCodeAt(r[i % 65536] & 63); return out; })();
   const t0 = performance.now(); let putMs = 0;
   for (let i = 0; i < n; i += per) {
     const tx = db.transaction(['m', 'p'], 'readwrite', { durability: 'strict' });
@@ -40,12 +49,13 @@ onmessage = async (e) => {
       if (chunk && size > chunk) {
         m.put({ id: 'm' + j, parts: Math.ceil(size / chunk) });
         for (let k = 0; k * chunk < size; k++) p.put(raw.subarray(k * chunk, (k + 1) * chunk).slice(), ['m' + j, k]);
-      } else m.put({ id: 'm' + j, raw });
+      } else if (mode === 'blob') m.put({ id: 'm' + j, raw: new Blob([raw]) }); else m.put({ id: 'm' + j, raw });
       putMs += performance.now() - a;
     }
     await new Promise((r) => { tx.oncomplete = r; });
   }
-  postMessage({ ms: performance.now() - t0, putMs });
+  const ms = performance.now() - t0; db.close(); await new Promise((r) => setTimeout(r, 2000)); const est = await navigator.storage.estimate();
+  postMessage({ ms, putMs, usage: est.usage });
 };`;
 const server = createServer((req, res) => {
   res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
@@ -63,10 +73,10 @@ const cpu = () => {
       const f = st.slice(st.lastIndexOf(')') + 2).split(' '); t += +f[11] + +f[12]; } catch {} }
   return t / 100; };
 let k = 0;
-for (const [size, chunk, n, per] of JSON.parse(process.argv[2])) {
+for (const [size, chunk, n, per, mode] of JSON.parse(process.argv[2])) {
   const c0 = cpu();
-  await p.evaluate((cfg) => window.go(cfg), { n, size, chunk, per, name: "db" + k++ });
-  const r = await p.waitForFunction(600000, () => window.__done);
-  console.log(JSON.stringify({ size, chunk, n, per, MB: +(n * size / 1e6).toFixed(1), ms: Math.round(r.ms), putMs: Math.round(r.putMs), chromiumCpuS: +(cpu() - c0).toFixed(2) }));
+  await p.evaluate((cfg) => window.go(cfg), { n, size, chunk, per, mode, name: "db" + k++ });
+  const r = await p.waitForFunction(120000, () => window.__done);
+  console.log(JSON.stringify({ mode, size, chunk, n, per, MB: +(n * size / 1e6).toFixed(1), ms: Math.round(r.ms), putMs: Math.round(r.putMs), chromiumCpuS: +(cpu() - c0).toFixed(2), usageMB: +(r.usage / 1e6).toFixed(1) }));
 }
 await browser.close(); server.close();
