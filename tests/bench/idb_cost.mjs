@@ -22,8 +22,12 @@
 // about: a Uint8Array 837-1,102 ms (put() 445-682 ms, 1.16-2.4 CPU-s), a Blob 624-706 ms
 // (273-295 ms, 0.88-1.08 CPU-s); 60 records of 1 MB: 644-758 ms (374-436) against 523-540 ms
 // (202-220). Storage use grew by the same 52.5 MB either way. 1,000 records of 40 KB were the
-// other way round (array 716 ms, put() 210; Blob 1,421, 813): the app keeps Blobs for packs and
-// large messages only.
+// other way round (array 716 ms, put() 210; Blob 1,421, 813). In the app, though, packs and
+// large messages as Blobs made a 3,000-message download slower (profile_worker.mjs, five runs
+// each, turn about: 9.15-10.21 s against 7.99-9.33 s; the browser process 3.8-4.4 CPU-s against
+// 2.9-3.6), although the engine's put() time fell from about 1.1 s to 0.1 s: the Blob's bytes
+// cross to the browser process apart from the transaction, at more cost in total than the
+// wrapping Chromium does itself, on a machine whose two cores are already full. Left as arrays.
 import { createServer } from 'node:http';
 import { launch } from './cdp.mjs';
 import { CHROMIUM } from './common.mjs';

@@ -8,7 +8,7 @@ use postino_sync::layout::Layout;
 use postino_sync::store::{Store, StoreError};
 use postino_sync::{Account, Incoming, LedgerEntry, Summary};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, IdbCursorDirection, IdbCursorWithValue, IdbKeyRange, IdbTransactionMode};
+use web_sys::{IdbCursorDirection, IdbCursorWithValue, IdbKeyRange, IdbTransactionMode};
 
 use super::{
     commit, finished, from_js, js_error, object_store, password_id, pending, to_js, within,
@@ -165,7 +165,7 @@ impl IdbStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         enum Where {
-            Whole(Bytes, JsValue),
+            Whole(Vec<u8>, JsValue),
             Packed(String, u32, u32),
         }
         let mut found = Vec::with_capacity(ids.len());
@@ -180,11 +180,11 @@ impl IdbStore {
                 let raw = raw_of(&message)
                     .ok_or_else(|| StoreError::Corrupt(format!("message {id} has no bytes")))?;
                 let layout = Reflect::get(&message, &LAYOUT.into()).unwrap_or_default();
-                found.push((id, Where::Whole(raw, layout), summary));
+                found.push((id, Where::Whole(raw.to_vec(), layout), summary));
             }
         }
         // The packs, each asked for once, all before the first is awaited.
-        let mut packs: HashMap<String, Option<(Bytes, JsValue)>> = HashMap::new();
+        let mut packs: HashMap<String, Option<(Uint8Array, JsValue)>> = HashMap::new();
         let mut asked = Vec::new();
         for (_, place, _) in &found {
             if let Where::Packed(pack, ..) = place {
@@ -204,19 +204,19 @@ impl IdbStore {
                 packs.insert(pack, Some((raw, layouts)));
             }
         }
-        // Every record is in hand: the bytes held in Blobs are read after the transaction, which
-        // must not wait for anything but its own requests (invariant 5).
         let mut out = Vec::with_capacity(found.len());
         for (id, place, summary) in found {
             let (raw, layout) = match place {
-                Where::Whole(raw, layout) => (raw.read(0, raw.len()).await?, layout),
+                Where::Whole(raw, layout) => (raw, layout),
                 Where::Packed(pack, offset, length) => {
                     let Some(Some((bytes, layouts))) = packs.get(&pack) else {
                         return Err(StoreError::Corrupt(format!(
                             "message {id}: pack {pack} is missing"
                         )));
                     };
-                    let end = offset.checked_add(length).filter(|&end| end <= bytes.len());
+                    let end = offset
+                        .checked_add(length)
+                        .filter(|&end| end <= bytes.length());
                     let Some(end) = end else {
                         return Err(StoreError::Corrupt(format!(
                             "message {id} lies outside pack {pack}"
@@ -226,7 +226,7 @@ impl IdbStore {
                         true => Reflect::get_u32(layouts, offset).unwrap_or_default(),
                         false => JsValue::UNDEFINED,
                     };
-                    (bytes.read(offset, end).await?, layout)
+                    (bytes.subarray(offset, end).to_vec(), layout)
                 }
             };
             out.push(Found {
@@ -281,13 +281,18 @@ impl<'a> Packing<'a> {
         (pack, offset)
     }
 
-    /// `{ id, raw, live, layouts }` for each pack, its bytes one `Blob` of its messages'.
+    /// `{ id, raw, live }` for each pack, its bytes copied once into one `Uint8Array`.
     fn records(self) -> Result<Vec<JsValue>, StoreError> {
         self.packs
             .into_iter()
-            .map(|(id, _, raws, layouts)| {
-                let parts: Array = raws.iter().map(|raw| Uint8Array::from(*raw)).collect();
-                let bytes = Blob::new_with_u8_array_sequence(&parts).map_err(js_error)?;
+            .map(|(id, size, raws, layouts)| {
+                let bytes = Uint8Array::new_with_length(size as u32);
+                let mut offset = 0u32;
+                for raw in &raws {
+                    let end = offset + raw.len() as u32;
+                    bytes.subarray(offset, end).copy_from(raw);
+                    offset = end;
+                }
                 let record = Object::new();
                 Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
                 Reflect::set(&record, &"raw".into(), &bytes).map_err(js_error)?;
@@ -328,74 +333,8 @@ fn place(summary: &JsValue) -> Option<(String, u32, u32)> {
 }
 
 /// The bytes of a `{ id, raw }` record (a message or a pack), if it has them.
-fn raw_of(record: &JsValue) -> Option<Bytes> {
-    let raw = Reflect::get(record, &"raw".into()).ok()?;
-    match raw.dyn_into::<Blob>() {
-        Ok(blob) => Some(Bytes::Blob(blob)),
-        Err(raw) => raw.dyn_into().ok().map(Bytes::Array),
-    }
-}
-
-/// A record's bytes: a `Blob` as this version stores them, a `Uint8Array` as earlier ones did
-/// (both read). A Blob costs the
-/// engine's thread about half as much to put as the same bytes in an array (which Chromium
-/// serialises, then wraps in a blob of its own past 64 KiB: `tests/bench/idb_cost.mjs`, 256 KiB
-/// records: 273-295 ms against 445-682 ms for 52 MB, and about a quarter less CPU).
-enum Bytes {
-    Array(Uint8Array),
-    Blob(Blob),
-}
-
-impl Bytes {
-    fn len(&self) -> u32 {
-        match self {
-            Bytes::Array(a) => a.length(),
-            Bytes::Blob(b) => b.size() as u32,
-        }
-    }
-
-    /// Bytes `start..end` (within [`Bytes::len`]); a Blob's are read from the disk.
-    async fn read(&self, start: u32, end: u32) -> Result<Vec<u8>, StoreError> {
-        match self {
-            Bytes::Array(a) => Ok(a.subarray(start, end).to_vec()),
-            Bytes::Blob(b) => {
-                let part = b
-                    .slice_with_f64_and_f64(f64::from(start), f64::from(end))
-                    .map_err(js_error)?;
-                let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer())
-                    .await
-                    .map_err(js_error)?;
-                Ok(Uint8Array::new(&buffer).to_vec())
-            }
-        }
-    }
-
-    /// The same bytes with `start..end` zeroed, without reading them: a new Blob of the parts
-    /// around and zeros between (synchronous, so it fits in a transaction).
-    fn zeroed(&self, start: u32, end: u32) -> Result<JsValue, StoreError> {
-        let end = end.min(self.len());
-        let start = start.min(end);
-        match self {
-            Bytes::Array(a) => {
-                a.fill(0, start, end);
-                Ok(a.clone().into())
-            }
-            Bytes::Blob(b) => {
-                let parts: Array = [
-                    b.slice_with_f64_and_f64(0.0, f64::from(start))
-                        .map_err(js_error)?
-                        .into(),
-                    JsValue::from(Uint8Array::new_with_length(end - start)),
-                    b.slice_with_f64(f64::from(end)).map_err(js_error)?.into(),
-                ]
-                .into_iter()
-                .collect();
-                Ok(Blob::new_with_blob_sequence(&parts)
-                    .map_err(js_error)?
-                    .into())
-            }
-        }
-    }
+fn raw_of(record: &JsValue) -> Option<Uint8Array> {
+    Reflect::get(record, &"raw".into()).ok()?.dyn_into().ok()
 }
 
 impl Store for IdbStore {
@@ -524,8 +463,8 @@ impl Store for IdbStore {
                         packs.delete(&key).map_err(js_error)?;
                     } else {
                         if let Some(raw) = raw_of(&record) {
-                            let zeroed = raw.zeroed(offset, offset.saturating_add(length))?;
-                            Reflect::set(&record, &"raw".into(), &zeroed).map_err(js_error)?;
+                            let end = offset.saturating_add(length).min(raw.length());
+                            raw.fill(0, offset.min(end), end);
                         }
                         // Its layout names its sender and attachments: it goes too.
                         if let Ok(layouts) = Reflect::get(&record, &LAYOUTS.into()) {
@@ -710,9 +649,7 @@ async fn with_digests(batch: &[Incoming]) -> Result<Vec<LedgerEntry>, StoreError
 fn message_record(id: &str, raw: &[u8], layout: Option<JsValue>) -> Result<JsValue, StoreError> {
     let record = Object::new();
     Reflect::set(&record, &"id".into(), &id.into()).map_err(js_error)?;
-    let bytes =
-        Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(raw))).map_err(js_error)?;
-    Reflect::set(&record, &"raw".into(), &bytes).map_err(js_error)?;
+    Reflect::set(&record, &"raw".into(), &Uint8Array::from(raw)).map_err(js_error)?;
     if let Some(layout) = layout {
         Reflect::set(&record, &LAYOUT.into(), &layout).map_err(js_error)?;
     }
