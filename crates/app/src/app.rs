@@ -98,6 +98,7 @@ pub fn app() -> Html {
                 focus("search");
             }
             spawn_local(start(cell, d));
+            crate::message_view::warm_date_formats();
         });
     }
 

@@ -285,7 +285,7 @@ fn receive(engine: &Rc<Engine>, event: Event) {
         Event::Progress { id, progress } => call_back(engine, id, |p| &mut p.progress, progress),
         Event::Waiting { id } => call_back(engine, id, |p| &mut p.waiting, true),
         Event::Started { id } => call_back(engine, id, |p| &mut p.waiting, false),
-        Event::Stored(summaries) => tell(engine, News::Stored(summaries)),
+        Event::Stored(summaries) => tell(engine, News::Stored(summaries.0)),
         Event::IndexPending(n) => tell(engine, News::IndexPending(n)),
         Event::Failed(text) => tell(engine, News::Failed(text)),
     }

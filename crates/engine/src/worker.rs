@@ -349,7 +349,7 @@ async fn account_locked(id: u32, account: &Account, cancel: &Cancel) -> Result<L
 fn post_stored(store: &IdbStore) {
     let stored = store.take_stored();
     if !stored.is_empty() {
-        post(&Event::Stored(stored));
+        post(&Event::Stored(crate::protocol::Json(stored)));
     }
 }
 
