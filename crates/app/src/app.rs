@@ -98,7 +98,6 @@ pub fn app() -> Html {
                 focus("search");
             }
             spawn_local(start(cell, d));
-            crate::message_view::warm_date_formats();
         });
     }
 
@@ -449,7 +448,7 @@ pub fn app() -> Html {
                 .messages
                 .iter()
                 .find(|m| m.id == id && !m.read)
-                .cloned();
+                .map(|m| Summary::clone(m));
             spawn_local(async move {
                 match open_stored(&store, &id).await {
                     Ok(Some(view)) => {
@@ -489,7 +488,7 @@ pub fn app() -> Html {
             let d = d.clone();
             spawn_local(async move {
                 match delete_stored(&store, &summary).await {
-                    Ok(()) => d.dispatch(Action::Deleted(summary.id)),
+                    Ok(()) => d.dispatch(Action::Deleted(summary.id.clone())),
                     Err(e) => d.dispatch(Action::Check(CheckAction::Error(fill(
                         t().delete_message_failed,
                         &[("e", &e)],

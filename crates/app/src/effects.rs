@@ -436,8 +436,12 @@ pub async fn start(cell: StoreCell, d: Dispatcher) {
                 .find(|a| !a.remember_password)
                 .map(|a| a.id.clone());
             d.dispatch(Action::Loaded { accounts, messages });
-            // After this render: the rows first, then the engine (crates/app/src/engine.rs).
-            after_render(engine::load);
+            // After this render: the rows first, then the engine (crates/app/src/engine.rs)
+            // and the date formatters the list has not made yet.
+            after_render(|| {
+                engine::load();
+                crate::message_view::warm_date_formats();
+            });
             for account in remembered {
                 match vault::recall(&store, &account).await {
                     Ok(Some(password)) => d.dispatch(Action::Account(AccountAction::Password {

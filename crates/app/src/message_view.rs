@@ -183,10 +183,11 @@ fn formatter(style: DateStyle) -> js_sys::Function {
     })
 }
 
-/// Makes the date formatters of the UI's language before the list needs them, each in a task
-/// of its own. The page's first `Intl.DateTimeFormat` costs 25-30 ms (its locale data): made
-/// by the list's first render of new mail during a download, it made that render one of the
-/// page's longest tasks (a profile of the page during a 3,000-message download).
+/// Makes the date formatters of the UI's language that the list has not made yet, each in a
+/// task of its own; called once the first rows are painted, so that it never delays them. The
+/// page's first `Intl.DateTimeFormat` costs 25-30 ms (its locale data): made by the list's
+/// first render of new mail during a download, it made that render one of the page's longest
+/// tasks (a profile of the page during a 3,000-message download).
 pub fn warm_date_formats() {
     use wasm_bindgen::JsCast;
     let Some(window) = web_sys::window() else {

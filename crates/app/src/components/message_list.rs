@@ -11,7 +11,7 @@ use postino_i18n::{fill, t};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub messages: Rc<Vec<Summary>>,
+    pub messages: Rc<Vec<Rc<Summary>>>,
     /// What to show, in order: positions in `messages`.
     pub view: Rc<Vec<u32>>,
     /// The search whose results are shown, if any.
