@@ -21,9 +21,10 @@ const ALL_GOAL: u64 = 450 * 1024;
 /// figures); lowered the same evening to 397 and 985 KB (a compact table of HTML's character
 /// references and one sort routine: UI 404.4 -> 389.6 KB), and in session 9 to 350 and 947 KB
 /// (no MIME parser in the page: the reader reads stored mail through the layout the engine
-/// keeps, and the engine writes mbox exports: UI 395.0 -> 346.7 KB, both 976.9 -> 942.6 KB).
+/// keeps, and the engine writes mbox exports: UI 395.0 -> 346.7 KB, both 976.9 -> 942.6 KB);
+/// both to 950 KB once new mail crossed as JSON (945.3 KB: a little room kept).
 const UI_LIMIT: u64 = 350 * 1024;
-const ALL_LIMIT: u64 = 947 * 1024;
+const ALL_LIMIT: u64 = 950 * 1024;
 
 struct File {
     name: String,
