@@ -802,6 +802,11 @@ test('an engine that does not load: stored mail lists and opens, Check mail says
     await page.click('#password-ok');
     await page.locator('#status .error', { hasText: 'mail engine is not ready' }).waitFor({ timeout: APP_START_MS });
     assert.equal(await check.getAttribute('data-engine'), 'unavailable');
+    // The mbox export is the engine's too: it says so rather than saving nothing in silence.
+    await page.click('#export');
+    await page
+      .locator('#status .error', { hasText: /could not export: .*mail engine is not ready/ })
+      .waitFor({ timeout: APP_START_MS });
 
     // The wasm is back: the next press loads the engine and checks.
     restore();
