@@ -114,11 +114,6 @@ fn image_data_url(raw: &[u8], part: &Part) -> Option<String> {
     ))
 }
 
-/// The bytes of an attachment of a stored message.
-pub fn attachment_bytes(raw: &[u8], part: &Part) -> Option<Vec<u8>> {
-    part.bytes(raw)
-}
-
 /// A size for people, in the UI's language: `812 B`, `14 KB`, `3.2 MB` (`3,2 MB` in Italian).
 pub fn format_size(bytes: u64) -> String {
     postino_i18n::lang().format_size(bytes)
@@ -382,9 +377,6 @@ Content-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Transfer-Encoding
             .find(|a| a.name == "r.pdf")
             .expect("listed");
         assert_eq!(pdf.content_type, "application/pdf");
-        assert_eq!(
-            attachment_bytes(raw, &pdf.part).as_deref(),
-            Some(&b"%PDF-"[..])
-        );
+        assert_eq!(pdf.part.bytes(raw).as_deref(), Some(&b"%PDF-"[..]));
     }
 }

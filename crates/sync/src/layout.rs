@@ -68,8 +68,9 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout of `message`, parsed from `raw`.
-    pub fn of(message: &mail_parser::Message<'_>, raw: &[u8]) -> Layout {
+    /// The layout of `message`, whose topmost Authentication-Results header (the receiving
+    /// server's, [`crate::auth_results::topmost`]) is `results`.
+    pub fn of(message: &mail_parser::Message<'_>, results: Option<&str>) -> Layout {
         use mail_parser::MimeHeaders;
         let sender = message
             .from()
@@ -126,15 +127,16 @@ impl Layout {
             from: addresses(message.from()),
             to: addresses(message.to()),
             sender: sender.to_lowercase(),
-            sender_verified: crate::auth_results::topmost(message, raw)
-                .is_some_and(|results| crate::auth_results::vouches_for(&results, sender)),
+            sender_verified: results
+                .is_some_and(|results| crate::auth_results::vouches_for(results, sender)),
         }
     }
 
     /// The layout of `raw`, or `None` if it does not parse as a message.
     pub fn parse(raw: &[u8]) -> Option<Layout> {
         let message = mail_parser::MessageParser::default().parse(raw)?;
-        Some(Layout::of(&message, raw))
+        let results = crate::auth_results::topmost(&message, raw);
+        Some(Layout::of(&message, results.as_deref()))
     }
 }
 
@@ -175,12 +177,7 @@ fn addresses(addr: Option<&mail_parser::Address<'_>>) -> String {
         return String::new();
     };
     addr.iter()
-        .map(|a| match (a.name(), a.address()) {
-            (Some(n), Some(e)) => format!("{n} <{e}>"),
-            (Some(n), None) => n.to_string(),
-            (None, Some(e)) => e.to_string(),
-            (None, None) => String::new(),
-        })
+        .map(crate::summary::display)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -254,7 +251,8 @@ mod tests {
     fn every_fixture_reads_through_its_layout_as_mail_parser_reads_it() {
         for (name, raw) in corpus() {
             let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            let layout = Layout::of(&m, &raw);
+            let results = crate::auth_results::topmost(&m, &raw);
+            let layout = Layout::of(&m, results.as_deref());
             // Through JSON and back, as IndexedDB keeps it.
             let layout: Layout =
                 serde_json::from_str(&serde_json::to_string(&layout).unwrap()).unwrap();

@@ -39,35 +39,42 @@ impl Summary {
     /// Parse what the list shows. Never fails: a malformed message gets empty fields.
     pub fn from_raw(account: &str, uidl: &str, raw: &[u8]) -> Summary {
         let parsed = mail_parser::MessageParser::default().parse(raw);
-        Summary::of(parsed.as_ref(), account, uidl, raw)
+        let results = parsed
+            .as_ref()
+            .and_then(|m| crate::auth_results::topmost(m, raw));
+        Summary::of(parsed.as_ref(), account, uidl, raw, results.as_deref())
     }
 
     /// The summary, the search terms ([`crate::search::message_terms`]) and the layout of a
     /// message, from one parse: what a store keeps beside the bytes of a message it commits.
     pub fn parsed(account: &str, uidl: &str, raw: &[u8]) -> (Summary, Vec<String>, Layout) {
         let parsed = mail_parser::MessageParser::default().parse(raw);
+        // The receiving server's Authentication-Results, found once for the summary and the
+        // layout.
+        let results = parsed
+            .as_ref()
+            .and_then(|m| crate::auth_results::topmost(m, raw));
         (
-            Summary::of(parsed.as_ref(), account, uidl, raw),
+            Summary::of(parsed.as_ref(), account, uidl, raw, results.as_deref()),
             crate::search::terms_of(parsed.as_ref(), raw),
             parsed
                 .as_ref()
-                .map(|m| Layout::of(m, raw))
+                .map(|m| Layout::of(m, results.as_deref()))
                 .unwrap_or_default(),
         )
     }
 
-    /// The summary of `raw`, parsed as `parsed` (`None`: it did not parse).
+    /// The summary of `raw`, parsed as `parsed` (`None`: it did not parse), whose topmost
+    /// Authentication-Results header is `results`.
     fn of(
         parsed: Option<&mail_parser::Message<'_>>,
         account: &str,
         uidl: &str,
         raw: &[u8],
+        results: Option<&str>,
     ) -> Summary {
         let message_id_header = parsed.and_then(|m| m.message_id()).map(str::to_string);
-        let auth = parsed
-            .and_then(|m| crate::auth_results::topmost(m, raw))
-            .map(|v| AuthResults::parse(&v))
-            .unwrap_or_default();
+        let auth = results.map(AuthResults::parse).unwrap_or_default();
         let (from, to, subject, date, snippet, attachments) = match parsed {
             Some(m) => {
                 let from = m
@@ -128,7 +135,7 @@ pub fn format_size(bytes: u64) -> String {
 }
 
 /// `Name <address>`, or whichever of the two there is.
-fn display(a: &mail_parser::Addr<'_>) -> String {
+pub(crate) fn display(a: &mail_parser::Addr<'_>) -> String {
     match (a.name(), a.address()) {
         (Some(n), Some(addr)) => format!("{n} <{addr}>"),
         (Some(n), None) => n.to_string(),

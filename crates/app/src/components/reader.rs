@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::download;
 use crate::html_mail;
-use crate::message_view::{attachment_bytes, format_date, format_size};
+use crate::message_view::{format_date, format_size};
 use crate::state::ReaderView;
 use postino_i18n::{fill, t};
 
@@ -93,7 +93,7 @@ pub fn reader(props: &Props) -> Html {
                 { for v.attachments.iter().map(|a| {
                     let (raw, a2, save_error) = (v.raw.clone(), a.clone(), save_error.clone());
                     let onclick = Callback::from(move |_: MouseEvent| {
-                        let saved = attachment_bytes(&raw, &a2.part)
+                        let saved = a2.part.bytes(&raw)
                             .ok_or_else(|| t().attachment_unreadable.to_string())
                             // Never the sender's type: the browser would act on it (open, sniff, run).
                             .and_then(|bytes| download::save(&a2.name, download::OPAQUE, &bytes));
