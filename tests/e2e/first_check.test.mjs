@@ -1,7 +1,8 @@
 // End-to-end: the first check of an account asks how much to download (real Chromium, the real
 // relay, a real Dovecot holding 30 messages dated from 88 days ago to yesterday). "The last 30
-// days" downloads exactly the ten within 30 days; the other twenty stay on the server, listed as
-// skipped in "On the server…", and one of them is downloaded from there.
+// days" downloads exactly the ten within 30 days, in the session that asked; the other twenty
+// stay on the server, listed as skipped in "On the server…", and one of them is downloaded from
+// there.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,7 +51,10 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     const password = randomPassword();
     dovecot = await startDovecot({ user: 'alice', password, fixtures: dir });
     cleanups.push(() => dovecot.stop());
-    relay = await startRelay({ allow: [`127.0.0.1:${dovecot.pop3s_port}`] });
+    // Counts the connections to Dovecot.
+    const link = await startRecordingProxy(dovecot.pop3s_port);
+    cleanups.push(() => link.close());
+    relay = await startRelay({ allow: [`127.0.0.1:${link.port}`] });
     cleanups.push(() => relay.stop());
     const browser = await launchBrowser();
     cleanups.push(() => browser.close());
@@ -58,7 +62,7 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     await page.goto(relay.url, { waitUntil: 'load', timeout: APP_START_MS });
     await page.locator('#account-form').waitFor({ state: 'visible', timeout: APP_START_MS });
     await page.fill('#host', '127.0.0.1');
-    await page.fill('#port', String(dovecot.pop3s_port));
+    await page.fill('#port', String(link.port));
     await page.selectOption('#security', 'tls');
     await page.fill('#user', 'alice');
     await page.fill('#password', password);
@@ -75,6 +79,7 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     // 30 messages, a few kilobytes: everything is what Postino suggests.
     assert.equal(await page.isChecked('#first-check-everything'), true);
     assert.equal(await page.locator('#messages .message-row').count(), 0);
+    const surveyed = link.connections;
 
     await page.check('#first-check-recent');
     await page.click('#first-check-go');
@@ -83,6 +88,8 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     const listed = (await page.locator('#messages .message-row .subject').allTextContents()).map((s) => s.trim());
     assert.deepEqual([...listed].sort(), [...recent].sort());
     assert.equal(await page.locator('#first-check').count(), 0);
+    // The download carried on in the question's session: no second connection and login.
+    assert.equal(link.connections, surveyed, 'the download opened a connection of its own');
 
     // "On the server…": the twenty older ones, skipped; one is downloaded from there.
     await page.click('#settings-toggle');

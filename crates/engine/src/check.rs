@@ -1,9 +1,11 @@
 //! "Check mail": relay WebSocket -> POP3 session (TLS in wasm) -> the sync runner -> IndexedDB.
 
+use std::cell::{Cell, RefCell};
+
 use postino_pop3::Secret;
 use postino_sync::{
-    open_session, sync_account, Account, Cancel, Connector, Progress, SyncError, SyncOptions,
-    SyncReport,
+    open_session, sync_account_carrying, Account, Cancel, Connector, LoggedIn, Progress, SyncError,
+    SyncOptions, SyncReport,
 };
 
 use postino_sync::triage::{apply_triage, server_listing, Choice, ServerMessage, TriageReport};
@@ -191,8 +193,80 @@ async fn storage_persisted() -> bool {
     }
 }
 
+/// How long the first check's survey keeps its session open for the answer: the download that
+/// follows within this time carries on in it, with no second connection, handshake and login
+/// (six or seven round trips). Well inside the relay's idle timer (300 s by default) and the
+/// ten minutes RFC 1939 asks of a server's; a session that died sooner is replaced.
+const KEEP_SURVEY_MS: i32 = 60_000;
+
+/// The survey's session waiting for the user's answer, for the account it logged in to.
+struct Kept {
+    serial: u32,
+    account: (String, String, u16, String),
+    session: LoggedIn<WsStream>,
+    close: Option<CloseHandle>,
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+    static KEPT_SERIAL: Cell<u32> = const { Cell::new(0) };
+}
+
+/// What a kept session must match: the same account, server and user.
+fn kept_key(account: &Account) -> (String, String, u16, String) {
+    (
+        account.id.clone(),
+        account.host.clone(),
+        account.port,
+        account.user.clone(),
+    )
+}
+
+/// Keeps the survey's `session` for [`KEEP_SURVEY_MS`], then ends it with QUIT unless a check
+/// took it. A session kept before is dropped (its socket closes; it had changed nothing).
+fn keep(account: &Account, session: LoggedIn<WsStream>, close: Option<CloseHandle>) {
+    let serial = KEPT_SERIAL.with(|s| {
+        s.set(s.get().wrapping_add(1));
+        s.get()
+    });
+    KEPT.with(|k| {
+        *k.borrow_mut() = Some(Kept {
+            serial,
+            account: kept_key(account),
+            session,
+            close,
+        })
+    });
+    wasm_bindgen_futures::spawn_local(async move {
+        crate::transport::sleep(KEEP_SURVEY_MS).await;
+        let expired = KEPT.with(|k| {
+            let mut kept = k.borrow_mut();
+            match kept.as_ref() {
+                Some(k) if k.serial == serial => kept.take(),
+                _ => None,
+            }
+        });
+        if let Some(kept) = expired {
+            let _ = kept.session.client.quit().await;
+        }
+    });
+}
+
+/// The kept survey session for `account`, if there is one.
+fn take_kept(account: &Account) -> Option<(LoggedIn<WsStream>, Option<CloseHandle>)> {
+    let key = kept_key(account);
+    KEPT.with(|k| {
+        let mut kept = k.borrow_mut();
+        match kept.as_ref() {
+            Some(k) if k.account == key => kept.take().map(|k| (k.session, k.close)),
+            _ => None,
+        }
+    })
+}
+
 /// Check one account: download what the ledger lacks into `store`, delete what its policy says.
-/// `cancel` stops it after the message in hand.
+/// `cancel` stops it after the message in hand. The first check carries on in the session its
+/// survey kept, when there is one.
 pub async fn check_account(
     store: &IdbStore,
     account: &Account,
@@ -202,8 +276,21 @@ pub async fn check_account(
 ) -> Result<SyncReport, Failure> {
     let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
+    let carried = take_kept(account).map(|(session, close)| {
+        connector.close = close;
+        session
+    });
     let options = sync_options(cancel).await;
-    let result = sync_account(&mut connector, store, account, password, &options, progress).await;
+    let result = sync_account_carrying(
+        carried,
+        &mut connector,
+        store,
+        account,
+        password,
+        &options,
+        progress,
+    )
+    .await;
     result.map_err(|e| connector.explain(&e, account))
 }
 
@@ -250,7 +337,8 @@ pub async fn list_server(
 }
 
 /// Before the first check: what is on the server for `account` that it lacks, and which of it
-/// is dated within the last `days`.
+/// is dated within the last `days`. The session stays open for the check that follows the
+/// answer ([`KEEP_SURVEY_MS`]).
 pub async fn survey(
     store: &IdbStore,
     account: &Account,
@@ -260,7 +348,7 @@ pub async fn survey(
 ) -> Result<postino_sync::first_check::FirstCheck, Failure> {
     let account = &*without_provider_pin(account);
     let mut connector = RelayConnector::for_account(account)?;
-    let result = postino_sync::first_check::survey(
+    let result = postino_sync::first_check::survey_session(
         &mut connector,
         store,
         account,
@@ -270,7 +358,9 @@ pub async fn survey(
         progress,
     )
     .await;
-    result.map_err(|e| connector.explain(&e, account))
+    let (found, session) = result.map_err(|e| connector.explain(&e, account))?;
+    keep(account, session, connector.close.take());
+    Ok(found)
 }
 
 /// Carries out the user's choices for messages on the server.

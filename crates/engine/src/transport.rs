@@ -53,6 +53,17 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
+/// Resolves after `ms` milliseconds (the global `setTimeout`, in a page or a worker).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        // Without timers nothing would wake it: resolve at once rather than never.
+        if set_timeout(&resolve, ms).is_err() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// How the WebSocket closed: the relay's code and reason (4401, 4403, 4429, 4502, 4504 and the
 /// reason to show the user), or what the browser reports (1006: the connection dropped).
 #[derive(Clone, Debug, PartialEq, Eq)]

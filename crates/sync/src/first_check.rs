@@ -18,7 +18,7 @@ use postino_pop3::Secret;
 use serde::{Deserialize, Serialize};
 
 use crate::triage::{empty_summary, listed_session, read_headers, ServerMessage, ServerState};
-use crate::{Account, Connector, LedgerEntry, Progress, Store, SyncError};
+use crate::{Account, Connector, LedgerEntry, LoggedIn, Progress, Store, SyncError};
 
 /// How much of what is on the server the first check brings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +106,32 @@ where
     C: Connector,
     St: Store,
 {
-    let (mut client, uidls, sizes) = listed_session(connector, account, password, progress).await?;
+    let (found, session) =
+        survey_session(connector, store, account, password, now, days, progress).await?;
+    progress(Progress::Finishing);
+    session.client.quit().await?;
+    Ok(found)
+}
+
+/// As [`survey`], and the session still open instead of ended by QUIT, for the download that
+/// follows the answer ([`crate::runner::sync_account_carrying`]). Nothing was sent in it but
+/// listings and `TOP n 0`: dropping it loses nothing.
+pub async fn survey_session<C, St>(
+    connector: &mut C,
+    store: &St,
+    account: &Account,
+    password: &Secret<String>,
+    now: i64,
+    days: u32,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(FirstCheck, LoggedIn<C::Stream>), SyncError>
+where
+    C: Connector,
+    St: Store,
+{
+    let (mut session, uidls, sizes) =
+        listed_session(connector, account, password, progress).await?;
+    let client = &mut session.client;
     let known: HashSet<String> = store
         .ledger(&account.id)
         .await?
@@ -138,7 +163,7 @@ where
         while end > 0 && old_run < OLD_RUN {
             let start = end.saturating_sub(CHUNK);
             read_headers(
-                &mut client,
+                client,
                 &account.id,
                 &numbers[start..end],
                 &mut messages[start..end],
@@ -157,8 +182,6 @@ where
             *r = false;
         }
     }
-    progress(Progress::Finishing);
-    client.quit().await?;
     let messages: Vec<Listed> = messages
         .into_iter()
         .zip(recent)
@@ -171,11 +194,12 @@ where
     let (count, bytes) = messages
         .iter()
         .fold((0, 0), |(n, b), m| (n + 1, b + m.size));
-    Ok(FirstCheck {
+    let found = FirstCheck {
         messages,
         days,
         suggested: suggest(count, bytes),
-    })
+    };
+    Ok((found, session))
 }
 
 /// Records what `scope` leaves out of `survey` as skipped in the ledger. Returns how many.

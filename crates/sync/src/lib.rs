@@ -55,8 +55,8 @@ pub use memory::MemoryStore;
 pub use plan::{Delete, Fetch, PlanInput, SyncPlan, Warning};
 pub use policy::{DeletePolicy, Policy};
 pub use runner::{
-    open_session, sync_account, Cancel, ConnectError, Connector, Progress, SyncError, SyncOptions,
-    SyncReport,
+    open_session, sync_account, sync_account_carrying, Cancel, ConnectError, Connector, LoggedIn,
+    Progress, SyncError, SyncOptions, SyncReport,
 };
 pub use store::{Incoming, Store, StoreError};
 pub use summary::Summary;

@@ -163,6 +163,16 @@ pub struct SyncReport {
     pub ids_from_headers: bool,
 }
 
+/// A session already open and logged in, to carry on with: the first check's survey hands its
+/// session to the download that follows the user's answer ([`sync_account_carrying`]), which
+/// saves a connection, a TLS handshake and a login: several round trips on a slow link.
+pub struct LoggedIn<S: AsyncRead + AsyncWrite + Unpin> {
+    pub client: Client<MaybeTls<S>>,
+    /// The login method that worked, and those the server refused before it.
+    pub method: AuthMethod,
+    pub refused: Vec<AuthMethod>,
+}
+
 /// Connect over `stream` as the account says (TLS, STLS or plain), and log in.
 pub async fn open_session<S>(
     stream: S,
@@ -221,6 +231,27 @@ where
     C: Connector,
     St: Store,
 {
+    sync_account_carrying(None, connector, store, account, password, options, progress).await
+}
+
+/// As [`sync_account`], its first session `carried` when one is given (logged in to the same
+/// account, nothing pipelined in flight). A carried session that no longer answers (the server
+/// or the relay timed it out while it waited) is replaced by a new one: it has sent nothing
+/// but the listing, so nothing is lost or done twice.
+pub async fn sync_account_carrying<C, St>(
+    carried: Option<LoggedIn<C::Stream>>,
+    connector: &mut C,
+    store: &St,
+    account: &Account,
+    password: &Secret<String>,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError>
+where
+    C: Connector,
+    St: Store,
+{
+    let mut carried = carried;
     let mut report = SyncReport::default();
     let mut totals: Option<(usize, u64)> = None;
     // Each session but the last applies at least one deletion, so this bounds the loop even
@@ -228,8 +259,31 @@ where
     let mut sessions_left: Option<usize> = None;
 
     loop {
-        let stream = connector.connect().await?;
-        let (mut client, method, refused) = open_login(stream, account, password).await?;
+        let resumed = carried.take();
+        let was_carried = resumed.is_some();
+        let LoggedIn {
+            mut client,
+            method,
+            refused,
+        } = match resumed {
+            Some(session) => session,
+            None => {
+                let stream = connector.connect().await?;
+                let (client, method, refused) = open_login(stream, account, password).await?;
+                LoggedIn {
+                    client,
+                    method,
+                    refused,
+                }
+            }
+        };
+        progress(Progress::Listing);
+        let (sizes, uidls, from_headers) = match listing(&mut client).await {
+            Ok(listed) => listed,
+            // Whatever the failure, a new session either works or says it again.
+            Err(_) if was_carried => continue,
+            Err(e) => return Err(e),
+        };
         report.sessions += 1;
         // A password method to try first next time; a sign-in with a provider has nothing to
         // learn (its mechanism is chosen from CAPA each time).
@@ -247,8 +301,6 @@ where
             options.expunge_every.max(1)
         };
 
-        progress(Progress::Listing);
-        let (sizes, uidls, from_headers) = listing(&mut client).await?;
         report.ids_from_headers |= from_headers;
         let ledger = store.ledger(&account.id).await?;
         // A server that gave UIDLs before and none now would have every stored message named

@@ -20,11 +20,11 @@ use std::collections::{HashMap, HashSet};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use postino_pop3::command::Command;
-use postino_pop3::{Client, MaybeTls, Secret};
+use postino_pop3::{Client, Secret};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Delete, Fetch};
-use crate::runner::open_session;
+use crate::runner::{open_login, LoggedIn};
 use crate::session::{self, Session, SessionConfig, SessionOutcome};
 use crate::{
     message_id, Account, Connector, EntryState, LedgerEntry, Progress, Store, Summary, SyncError,
@@ -132,7 +132,7 @@ async fn ledger_by_uidl<St: Store>(
 
 /// A triage session: connected, logged in, and listed: (number, id) in the server's order,
 /// ids made from the headers without UIDL as the runner makes them, and sizes by number.
-pub(crate) type Listed<S> = (Client<MaybeTls<S>>, Vec<(u32, String)>, HashMap<u32, u64>);
+pub(crate) type Listed<S> = (LoggedIn<S>, Vec<(u32, String)>, HashMap<u32, u64>);
 
 pub(crate) async fn listed_session<C: Connector>(
     connector: &mut C,
@@ -141,10 +141,15 @@ pub(crate) async fn listed_session<C: Connector>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Listed<C::Stream>, SyncError> {
     let stream = connector.connect().await?;
-    let mut client = open_session(stream, account, password).await?;
+    let (mut client, method, refused) = open_login(stream, account, password).await?;
     progress(Progress::Listing);
     let (listed, uidls, _) = crate::runner::listing(&mut client).await?;
-    Ok((client, uidls, listed.into_iter().collect()))
+    let session = LoggedIn {
+        client,
+        method,
+        refused,
+    };
+    Ok((session, uidls, listed.into_iter().collect()))
 }
 
 /// What is on the server for `account`, in the server's order, with each message's headers
@@ -169,7 +174,8 @@ where
     C: Connector,
     St: Store,
 {
-    let (mut client, uidls, sizes) = listed_session(connector, account, password, progress).await?;
+    let (session, uidls, sizes) = listed_session(connector, account, password, progress).await?;
+    let mut client = session.client;
     let ledger = ledger_by_uidl(store, &account.id).await?;
 
     let mut seen = HashSet::with_capacity(uidls.len());
@@ -345,7 +351,8 @@ where
         return Ok(report);
     }
 
-    let (mut client, uidls, sizes) = listed_session(connector, account, password, progress).await?;
+    let (session, uidls, sizes) = listed_session(connector, account, password, progress).await?;
+    let mut client = session.client;
     // Numbers of this session, by UIDL; the first, if a broken server lists one twice.
     let mut numbers: HashMap<&str, u32> = HashMap::with_capacity(uidls.len());
     for (number, uidl) in &uidls {

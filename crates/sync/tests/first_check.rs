@@ -5,8 +5,11 @@
 
 mod support;
 
-use postino_sync::first_check::{record_left_out, survey, Scope};
-use postino_sync::{sync_account, EntryState, MemoryStore, Policy, Security, Store, SyncOptions};
+use postino_sync::first_check::{record_left_out, survey, survey_session, Scope};
+use postino_sync::{
+    sync_account, sync_account_carrying, EntryState, MemoryStore, Policy, Security, Store,
+    SyncOptions,
+};
 use postino_testkit::{Dovecot, DovecotOptions};
 use support::{account, RecordingProxy, Tcp, PASSWORD};
 
@@ -204,4 +207,88 @@ async fn the_date_scan_stops_after_a_run_of_old_messages() {
     let tops = sent.lines().filter(|l| l.starts_with("TOP ")).count();
     assert!(tops <= 128, "{tops} header blocks read for 200 messages");
     assert!(!sent.contains("TOP 1 0\r\n"), "the oldest were not read");
+}
+
+#[tokio::test]
+async fn the_survey_s_session_carries_on_into_the_download() {
+    let (_d, proxy, acc) = setup(dated_mail(30, 3)).await;
+    let store = MemoryStore::default();
+    let mut tcp = Tcp::loopback(proxy.port);
+    let (found, session) = survey_session(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        NOW,
+        30,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let recent = Scope::Recent { days: 30 };
+    assert_eq!(found.count(recent).0, 10);
+    record_left_out(&store, &acc.id, &found, recent, NOW)
+        .await
+        .unwrap();
+    let report = sync_account_carrying(
+        Some(session),
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &SyncOptions::new(NOW),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.downloaded, 10);
+    assert_eq!(report.sessions, 1);
+    assert!(report.auth_used.is_some());
+    // One connection, one login and one QUIT for the question and the download.
+    assert_eq!(proxy.connections(), 1);
+    let sent = proxy.client_bytes_when_closed().await;
+    assert_eq!(sent.matches("QUIT\r\n").count(), 1, "{sent}");
+    assert_eq!(
+        sent.matches("AUTH ").count() + sent.matches("PASS ").count(),
+        1,
+        "{sent}"
+    );
+    assert_eq!(store.summaries().await.unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn a_carried_session_that_died_while_waiting_is_replaced() {
+    let (_d, proxy, acc) = setup(dated_mail(30, 3)).await;
+    let store = MemoryStore::default();
+    let mut tcp = Tcp::loopback(proxy.port);
+    let (found, session) = survey_session(
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        NOW,
+        30,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.messages.len(), 30);
+    // The user took long to answer: the server (or the relay) ended the idle session.
+    proxy.cut_open().await;
+    let report = sync_account_carrying(
+        Some(session),
+        &mut tcp,
+        &store,
+        &acc,
+        &support::password(),
+        &SyncOptions::new(NOW),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.downloaded, 30);
+    assert_eq!(report.sessions, 1, "the dead session is not counted");
+    assert_eq!(proxy.connections(), 2);
+    assert_eq!(store.summaries().await.unwrap().len(), 30);
+    assert_eq!(store.ledger(&acc.id).await.unwrap().len(), 30);
 }

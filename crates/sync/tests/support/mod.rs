@@ -96,6 +96,8 @@ pub struct RecordingProxy {
     client_bytes: Arc<Mutex<Vec<u8>>>,
     cut_next: Arc<Mutex<Option<u64>>>,
     open: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
+    cut_all: Arc<tokio::sync::Notify>,
 }
 
 impl RecordingProxy {
@@ -105,14 +107,21 @@ impl RecordingProxy {
         let client_bytes = Arc::new(Mutex::new(Vec::new()));
         let cut_next: Arc<Mutex<Option<u64>>> = Arc::new(Mutex::new(None));
         let open = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let cut_all = Arc::new(tokio::sync::Notify::new());
         let (record, cuts, count) = (client_bytes.clone(), cut_next.clone(), open.clone());
+        let (total, kill) = (accepted.clone(), cut_all.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let cut = cuts.lock().unwrap().take();
-                let (record, count) = (record.clone(), count.clone());
+                let (record, count, kill) = (record.clone(), count.clone(), kill.clone());
                 count.fetch_add(1, Ordering::SeqCst);
+                total.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
-                    relay(client, upstream, record, cut).await;
+                    tokio::select! {
+                        _ = relay(client, upstream, record, cut) => {},
+                        _ = kill.notified() => {},
+                    }
                     count.fetch_sub(1, Ordering::SeqCst);
                 });
             }
@@ -122,7 +131,27 @@ impl RecordingProxy {
             client_bytes,
             cut_next,
             open,
+            accepted,
+            cut_all,
         }
+    }
+
+    /// How many connections clients opened through the proxy.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Drops every open connection (as a server's or a relay's idle timer would), and returns
+    /// once they are gone.
+    pub async fn cut_open(&self) {
+        self.cut_all.notify_waiters();
+        for _ in 0..300 {
+            if self.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the proxy's connections did not close");
     }
 
     /// The next connection is dropped once the server has sent `bytes` bytes through it.
