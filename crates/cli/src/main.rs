@@ -572,7 +572,12 @@ async fn serverinfo(account: &AccountConfig) -> Result<(), String> {
         }
         .map_err(|e| explain(&e.into()))?;
         println!("  logged in with {method}");
-        print_capabilities("after login", client.capabilities());
+        let after = client
+            .refresh_capabilities()
+            .await
+            .map_err(|e| e.to_string())?
+            .clone();
+        print_capabilities("after login", &after);
         let stat = client.stat().await.map_err(|e| e.to_string())?;
         println!(
             "  mailbox: {} messages, {:.1} MB",

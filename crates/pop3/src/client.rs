@@ -281,6 +281,10 @@ pub struct Client<S> {
     sasl_two_step: bool,
     /// The longest AUTH line with an initial response, CRLF included.
     max_auth_line: usize,
+    /// The CAPA after login is queued (the oldest command in flight) and not read yet: it goes
+    /// out with the session's first commands, and is read before their responses
+    /// ([`Client::after_login`]).
+    capa_owed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
@@ -314,6 +318,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             refused: Vec::new(),
             sasl_two_step: false,
             max_auth_line: MAX_AUTH_LINE,
+            capa_owed: false,
         }
     }
 
@@ -371,6 +376,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.utf8
     }
 
+    /// What the server's last CAPA listed. Right after a login they are still those of before
+    /// it until the next response is read ([`Client::after_login`]), or
+    /// [`Client::refresh_capabilities`] is called.
     pub fn capabilities(&self) -> &Capabilities {
         &self.capabilities
     }
@@ -387,19 +395,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// Commands queued or sent whose response was not read yet.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.in_flight.len() - usize::from(self.capa_owed)
     }
 
     /// The command whose response [`Client::next_response`] reads next.
     pub fn next_in_flight(&self) -> Option<&Command> {
-        self.in_flight.front()
+        self.in_flight.get(usize::from(self.capa_owed))
     }
 
     /// Ask CAPA again. A server without CAPA (RFC 1939 only) gets the USER/UIDL/TOP defaults.
+    /// Right after login, this reads the CAPA already queued ([`Client::after_login`]).
     pub async fn refresh_capabilities(&mut self) -> Result<&Capabilities, Error> {
+        if self.capa_owed {
+            self.flush().await?;
+            self.read_owed_capa().await?;
+            return Ok(&self.capabilities);
+        }
+        self.ensure_idle()?;
+        self.queue(Command::Capa)?;
+        self.flush().await?;
+        self.read_capa().await?;
+        Ok(&self.capabilities)
+    }
+
+    /// Reads the response to the CAPA oldest in flight into the capabilities.
+    async fn read_capa(&mut self) -> Result<(), Error> {
         let mut caps = Capabilities::default();
         let status = self
-            .listing(Command::Capa, ListingKind::Capa, &mut |line| {
+            .read_listing(ListingKind::Capa, &mut |line| {
                 caps.add_line(&line);
                 Ok(())
             })
@@ -410,7 +433,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             caps.top = true;
         }
         self.capabilities = caps;
-        Ok(&self.capabilities)
+        Ok(())
+    }
+
+    /// Reads the CAPA queued after login, if it is still owed (it was flushed with the commands
+    /// after it): before any response to those.
+    async fn read_owed_capa(&mut self) -> Result<(), Error> {
+        if self.capa_owed {
+            self.capa_owed = false;
+            self.read_capa().await?;
+        }
+        Ok(())
+    }
+
+    /// After a login: CAPA again, as servers announce more (PIPELINING, TOP, EXPIRE) once the
+    /// user is known (RFC 2449 section 5). Where the server pipelines, the CAPA is only queued:
+    /// it goes out with the session's first commands (LIST and UIDL) and is read before their
+    /// responses, which saves a round trip on every check. Until then [`Client::capabilities`]
+    /// are those of before the login.
+    async fn after_login(&mut self) -> Result<(), Error> {
+        if self.window() >= 2 {
+            self.queue(Command::Capa)?;
+            self.capa_owed = true;
+            Ok(())
+        } else {
+            self.refresh_capabilities().await.map(|_| ())
+        }
     }
 
     /// Log in with [`AuthChoice::Automatic`] and nothing learned: see [`Client::login_with`].
@@ -561,8 +609,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.command(Command::Pass(password.clone()))
             .await
             .map_err(login_failed)?;
-        self.refresh_capabilities().await?;
-        Ok(())
+        self.after_login().await
     }
 
     /// APOP (RFC 1939 section 7): MD5 of the greeting's timestamp and the secret, so the
@@ -584,8 +631,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         })
         .await
         .map_err(login_failed)?;
-        self.refresh_capabilities().await?;
-        Ok(())
+        self.after_login().await
     }
 
     /// SASL authentication with `mechanism` (RFC 5034), then CAPA again. For XOAUTH2 and
@@ -662,8 +708,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 Err(status) if status.ok => {
                     self.broken = false;
                     sasl.finish()?;
-                    self.refresh_capabilities().await?;
-                    return Ok(());
+                    return self.after_login().await;
                 }
                 Err(status) => {
                     self.broken = false;
@@ -749,6 +794,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.queue(Command::List(None))?;
         self.queue(Command::Uidl(None))?;
         self.flush().await?;
+        self.read_owed_capa().await?;
         let mut sizes = Vec::new();
         let list = self
             .read_listing(ListingKind::List, &mut |line| {
@@ -821,7 +867,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Responses still in flight are read (and bodies dropped) first. A `-ERR` to QUIT means the
     /// deletions may not have happened: it is an [`Error::Server`].
     pub async fn quit(mut self) -> Result<(), Error> {
-        while !self.in_flight.is_empty() {
+        while self.in_flight() > 0 {
             self.next_response(&mut |_| Ok(())).await?;
         }
         self.command(Command::Quit).await?;
@@ -843,7 +889,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if matches!(command, Command::Stls | Command::Auth { .. }) {
             return Err(Error::Usage("STLS and AUTH cannot be pipelined"));
         }
-        if self.in_flight.len() >= self.window() {
+        // The CAPA owed after login is not the caller's: it does not count.
+        if self.in_flight() >= self.window() {
             return Err(Error::Usage(
                 "more commands in flight than window() allows: read a response first",
             ));
@@ -871,10 +918,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
     ) -> Result<PipelinedResponse, Error> {
         self.check_usable()?;
-        if self.in_flight.is_empty() {
+        if self.in_flight() == 0 {
             return Err(Error::Usage("next_response with no command in flight"));
         }
         self.flush().await?;
+        self.read_owed_capa().await?;
         self.broken = true;
         let status = self.status().await?;
         let Some(command) = self.in_flight.pop_front() else {
@@ -924,6 +972,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.ensure_idle()?;
         self.queue(command)?;
         self.flush().await?;
+        self.read_owed_capa().await?;
         self.read_listing(kind, each).await
     }
 
@@ -968,7 +1017,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     fn ensure_idle(&self) -> Result<(), Error> {
         self.check_usable()?;
-        if !self.in_flight.is_empty() {
+        // The CAPA owed after login is read before the next response: it does not count.
+        if self.in_flight.len() > usize::from(self.capa_owed) {
             return Err(Error::Usage(
                 "pipelined responses are still unread: call next_response first",
             ));

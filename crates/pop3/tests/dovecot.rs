@@ -422,3 +422,101 @@ async fn dovecot_with_hashed_passwords_refuses_scram_and_plain_logs_in() {
         "the server refused the login: Authentication failed. (tried SCRAM-SHA-256 and PLAIN)"
     );
 }
+
+/// A stream that keeps a copy of each write, to see what went out together.
+struct Writes<S> {
+    inner: S,
+    log: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl<S: futures::AsyncRead + Unpin> futures::AsyncRead for Writes<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: futures::AsyncWrite + Unpin> futures::AsyncWrite for Writes<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &poll {
+            self.log.lock().unwrap().push(buf[..*n].to_vec());
+        }
+        poll
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[tokio::test]
+async fn the_capa_after_login_goes_out_with_list_and_uidl() {
+    let d = dovecot("s3cret");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stream = Writes {
+        inner: tcp(d.pop3_port()).await,
+        log: log.clone(),
+    };
+    let mut client = connect(stream, &ConnectOptions::new("127.0.0.1", Security::None))
+        .await
+        .unwrap();
+    client.login("alice", &secret("s3cret")).await.unwrap();
+    let (sizes, uidls) = client.list_and_uidl_all().await.unwrap();
+    assert_eq!(sizes.len(), mails().len());
+    assert_eq!(uidls.unwrap().len(), mails().len());
+    let writes: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    // Before the login CAPA goes alone (what it says decides the login); after it, in one
+    // write with the listing: one round trip, not two.
+    assert_eq!(
+        writes.first().map(String::as_str),
+        Some("CAPA\r\n"),
+        "{writes:?}"
+    );
+    assert_eq!(
+        writes.iter().filter(|w| w.contains("CAPA")).count(),
+        2,
+        "{writes:?}"
+    );
+    assert_eq!(
+        writes.last().map(String::as_str),
+        Some("CAPA\r\nLIST\r\nUIDL\r\n"),
+        "{writes:?}"
+    );
+    // What that CAPA said is what the client holds now.
+    let held = client.capabilities().clone();
+    assert!(held.pipelining && held.uidl && held.top);
+    assert_eq!(&held, client.refresh_capabilities().await.unwrap());
+    client.quit().await.unwrap();
+
+    // QUIT right after a login reads the CAPA first, and ends the session cleanly.
+    let stream = tcp(d.pop3_port()).await;
+    let mut client = connect(stream, &ConnectOptions::new("127.0.0.1", Security::None))
+        .await
+        .unwrap();
+    client.login("alice", &secret("s3cret")).await.unwrap();
+    assert_eq!(client.in_flight(), 0, "the owed CAPA is not the caller's");
+    client.quit().await.unwrap();
+}
