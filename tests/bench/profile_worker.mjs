@@ -23,7 +23,7 @@
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),
 // DURABILITY (strict | relaxed: overrides what the app asks, an experiment), RELAY_BIN and
 // TESTKIT_BIN (default target/debug/...), CHROMIUM, CHROMIUM_ARGS (more flags, an experiment),
-// DELAY_MS (see below), TAIL_MS (see below), TRACE (Chromium trace categories, e.g.
+// DELAY_MS (see below), TAIL_MS (see below), PROBE_MS (see below), TRACE (Chromium trace categories, e.g.
 // "toplevel,ipc,mojom": a trace of every process during the download, OUT/NAME.trace.json, and
 // a table of the longest-running task sources per thread).
 // Writes OUT/NAME.worker.cpuprofile, OUT/NAME.page.cpuprofile and OUT/NAME.json; prints a summary.
@@ -336,6 +336,27 @@ try {
   if (TRACE) await browser.startTracing(TRACE.split(','));
   const roots = [process.pid]; // this driver, Chromium, the relay, Dovecot: all its descendants
   const [proc0, machine0] = [procSnapshot(roots), machine()];
+  // PROBE_MS: every PROBE_MS from the page, one read of the stores a reader opens a message
+  // from (a key that is not there: the read itself costs nothing), timed from the request to
+  // its success: how long the page's reads wait behind the engine's commits.
+  const PROBE_MS = Number(process.env.PROBE_MS || 0);
+  if (PROBE_MS) {
+    await page.evaluate((every) => {
+      window.__probe = [];
+      const open = indexedDB.open('postino');
+      open.onsuccess = () => {
+        const db = open.result;
+        const tick = () => {
+          if (window.__probeStop) return db.close();
+          const t0 = performance.now();
+          const r = db.transaction(['summaries', 'packs', 'messages']).objectStore('packs').get('none');
+          r.onsuccess = () => { window.__probe.push([t0, performance.now() - t0]); setTimeout(tick, every); };
+          r.onerror = () => setTimeout(tick, every);
+        };
+        tick();
+      };
+    }, PROBE_MS);
+  }
   const clickAt = await page.evaluate(() => performance.timeOrigin + performance.now());
   await page.click('#trust-cert');
   // A first check of more than 25 messages asks how much: everything.
@@ -360,6 +381,18 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stoppedAt = Date.now();
+  if (PROBE_MS) {
+    // The reads made while messages were being committed (after the first commit began).
+    const firstCommit = await workerEval(
+      "Math.min(...self.__prof.tx.filter((t) => t.stores.startsWith('ledger,summaries,messages')).map((t) => t.start))");
+    const probe = await page.evaluate((since) => {
+      window.__probeStop = true;
+      return window.__probe.filter(([t0]) => performance.timeOrigin + t0 >= since).map(([, ms]) => ms);
+    }, firstCommit);
+    const sorted = [...probe].sort((a, b) => a - b);
+    const at = (q) => +sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))].toFixed(1);
+    result.page_read_wait_ms = { reads: sorted.length, median: at(0.5), p90: at(0.9), max: at(1) };
+  }
   // TAIL_MS: go on (profiling) this long after the last commit, to see the check's end in the
   // page (the list read again and rendered).
   await new Promise((r) => setTimeout(r, Number(process.env.TAIL_MS || 0)));
