@@ -17,7 +17,8 @@ use postino_engine::explain::Failure;
 use postino_engine::locks;
 use postino_engine::oauth::OAuthError;
 use postino_engine::protocol::{
-    from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Login, OAuthCall, Reply, Request,
+    from_js, life_lock, to_js, Envelope, Event, Hello, Imported, Json, Login, OAuthCall, Reply,
+    Request,
 };
 use postino_pop3::Secret;
 use postino_sync::triage::{Choice, ServerMessage, TriageReport};
@@ -513,7 +514,7 @@ pub async fn list_server(
     )
     .await
     {
-        Some(Reply::Listed(r)) => r,
+        Some(Reply::Listed(r)) => r.map(|Json(listed)| listed),
         other => Err(failure_of(other)),
     }
 }
@@ -556,7 +557,7 @@ pub async fn survey(
     )
     .await
     {
-        Some(Reply::Surveyed(r)) => r,
+        Some(Reply::Surveyed(r)) => r.map(|Json(survey)| survey),
         other => Err(failure_of(other)),
     }
 }
@@ -569,7 +570,7 @@ pub async fn leave_out(
 ) -> Result<usize, String> {
     let request = Request::LeaveOut {
         account_id: account_id.to_string(),
-        survey,
+        survey: Json(survey),
         scope,
     };
     match ask(request, None, None, None).await {

@@ -16,10 +16,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::explain::Failure;
 
 /// A value that crosses as one JSON string rather than as a JS object per field: for the long
-/// lists the page receives during a download. Field by field, 700 summaries cost the page's
-/// thread about 15 ms to read, and as much again to collect the garbage (a profile of the
-/// page during a 3,000-message download: its longest tasks were these); JSON is parsed once,
-/// in wasm, from one string.
+/// lists the page receives during a download, and the listings of what is on the server.
+/// Field by field, 700 summaries cost the page's thread about 15 ms to read, and as much again
+/// to collect the garbage (a profile of the page during a 3,000-message download: its longest
+/// tasks were these); a first check's survey of 3,000 messages, 25 ms read and more to send
+/// back with the answer. JSON is parsed once, in wasm, from one string.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Json<T>(pub T);
 
@@ -127,7 +128,7 @@ pub enum Request {
     /// `survey` as skipped (it stays on the server, listed in "On the server…").
     LeaveOut {
         account_id: String,
-        survey: FirstCheck,
+        survey: Json<FirstCheck>,
         scope: Scope,
     },
     /// Sign-in with a provider, and the relay's lists.
@@ -151,9 +152,10 @@ pub enum Reply {
         was_running: bool,
     },
     Tested(Result<String, Failure>),
-    Listed(Result<Vec<ServerMessage>, Failure>),
+    Listed(Result<Json<Vec<ServerMessage>>, Failure>),
     Triaged(Result<TriageReport, Failure>),
-    Surveyed(Result<FirstCheck, Failure>),
+    /// One entry per message on the server: tens of thousands for a large mailbox.
+    Surveyed(Result<Json<FirstCheck>, Failure>),
     /// How many messages were recorded as skipped.
     LeftOut(Result<usize, String>),
     SignedIn(Result<SignedIn, crate::oauth::OAuthError>),
@@ -280,5 +282,41 @@ mod tests {
         // Not JSON: an error, not a panic.
         let bad = serde_json::json!({ "Stored": "[{" });
         assert!(serde_json::from_value::<Event>(bad).is_err());
+    }
+
+    #[test]
+    fn a_survey_crosses_as_one_json_string_both_ways() {
+        use postino_sync::first_check::Listed;
+        let survey = FirstCheck {
+            messages: (0..3)
+                .map(|i| Listed {
+                    uidl: format!("u{i}"),
+                    size: 10 * i,
+                    recent: i % 2 == 0,
+                })
+                .collect(),
+            days: 30,
+            suggested: Scope::Everything,
+        };
+        let reply = Reply::Surveyed(Ok(Json(survey.clone())));
+        let value = serde_json::to_value(&reply).unwrap();
+        assert!(value["Surveyed"]["Ok"].is_string(), "{value}");
+        match serde_json::from_value::<Reply>(value).unwrap() {
+            Reply::Surveyed(Ok(Json(back))) => assert_eq!(back, survey),
+            other => panic!("{other:?}"),
+        }
+        let request = Request::LeaveOut {
+            account_id: "a".into(),
+            survey: Json(survey.clone()),
+            scope: Scope::Recent { days: 30 },
+        };
+        let value = serde_json::to_value(&request).unwrap();
+        assert!(value["LeaveOut"]["survey"].is_string(), "{value}");
+        match serde_json::from_value::<Request>(value).unwrap() {
+            Request::LeaveOut {
+                survey: Json(back), ..
+            } => assert_eq!(back, survey),
+            other => panic!("{other:?}"),
+        }
     }
 }

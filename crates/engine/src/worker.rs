@@ -21,8 +21,8 @@ use crate::explain::Failure;
 use crate::idb::IdbStore;
 use crate::locks::{self, LockGuard};
 use crate::protocol::{
-    account_lock, from_js, life_lock, to_js, Envelope, Event, Hello, Login, OAuthCall, Renewed,
-    Reply, Request, SignedIn,
+    account_lock, from_js, life_lock, to_js, Envelope, Event, Hello, Json, Login, OAuthCall,
+    Renewed, Reply, Request, SignedIn,
 };
 use crate::{check, import, indexer};
 
@@ -168,9 +168,11 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
         Request::TestConnection(login) => {
             Reply::Tested(check::test_connection(&login.account, &login.password).await)
         }
-        Request::ListServer(login) => {
-            Reply::Listed(check::list_server(&store, &login.account, &login.password).await)
-        }
+        Request::ListServer(login) => Reply::Listed(
+            check::list_server(&store, &login.account, &login.password)
+                .await
+                .map(Json),
+        ),
         Request::ApplyTriage { login, choices } => {
             let outcome = async {
                 let Running(cancel) = &Running::start();
@@ -202,12 +204,13 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
                     postino_sync::first_check::RECENT_DAYS,
                     &mut progress,
                 )
-                .await,
+                .await
+                .map(Json),
             )
         }
         Request::LeaveOut {
             account_id,
-            survey,
+            survey: Json(survey),
             scope,
         } => Reply::LeftOut(
             postino_sync::first_check::record_left_out(
