@@ -14,7 +14,9 @@
 //!    scroll frame time, search index build, offline search (tests/bench/app.mjs).
 //!
 //! Every download contender runs as its own process under `/usr/bin/time`, for wall time and
-//! peak RSS. The relay and the app run as programs of their own, once per run.
+//! peak RSS, turn about: one run of each, then the next round, so that the machine's drift
+//! during a scenario (it was 5-10% between the first contender's runs and the last's) weighs on
+//! all alike. The relay and the app run as programs of their own, once per run.
 //!
 //! `--only A,B,..` runs what the comma-separated list names: `relay` and `app` name those
 //! scenarios; any other item names the download contenders whose name contains it (so
@@ -275,14 +277,32 @@ fn run(args: &Args) -> Result<(), String> {
             .into_iter()
             .filter(|c| args.selects(&c.name))
             .collect();
-        for (i, mut c) in selected.into_iter().enumerate() {
-            eprintln!("postino-bench:   {}", c.name);
-            if i == 0 {
-                // Untimed: warms the server's page cache, so the first contender pays nothing
-                // the others do not.
-                let _ = measure(&mut c, 1);
+        let mut selected = selected;
+        // Untimed: warms the server's page cache, so the first contender pays nothing the
+        // others do not.
+        if let Some(first) = selected.first_mut() {
+            eprintln!("postino-bench:   {} (warming up, untimed)", first.name);
+            let _ = run_once(first);
+        }
+        // Turn about (one run of each, then the next round), so that a drift of the machine
+        // during the scenario weighs on every contender alike.
+        let mut runs_of: Vec<Result<Vec<Run>, String>> =
+            selected.iter().map(|_| Ok(Vec::new())).collect();
+        for round in 1..=runs {
+            for (c, done) in selected.iter_mut().zip(runs_of.iter_mut()) {
+                let Ok(list) = done else { continue };
+                eprintln!("postino-bench:   {} (run {round} of {runs})", c.name);
+                match run_once(c) {
+                    Ok(run) => list.push(run),
+                    Err(e) => *done = Err(e),
+                }
             }
-            scenario.figures.push(measure(&mut c, runs));
+        }
+        for (c, done) in selected.iter().zip(runs_of) {
+            scenario.figures.push(match done {
+                Ok(list) => figure_of(&c.name, list),
+                Err(e) => Figure::failed(&c.name, e),
+            });
         }
         report.scenarios.push(scenario);
         drop(proxy);
@@ -312,84 +332,90 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Run a contender `runs` times under /usr/bin/time; any failed check fails the figure.
-fn measure(c: &mut Contender, runs: usize) -> Figure {
-    let mut secs = Vec::new();
-    let mut rss = Vec::new();
-    let mut details = Vec::new();
-    for _ in 0..runs {
-        if let Err(e) = (c.prepare)() {
-            return Figure::failed(&c.name, e);
-        }
-        let mut timed = Command::new("/usr/bin/time");
-        timed.arg("-f").arg("POSTINO-BENCH-TIME %e %M");
-        timed
-            .arg(c.command.get_program())
-            .args(c.command.get_args());
-        for (k, v) in c.command.get_envs() {
-            if let Some(v) = v {
-                timed.env(k, v);
-            }
-        }
-        if let Some(d) = c.command.get_current_dir() {
-            timed.current_dir(d);
-        }
-        let started = std::time::Instant::now();
-        let out = match timed.output() {
-            Ok(o) => o,
-            Err(e) => return Figure::failed(&c.name, format!("could not start: {e}")),
-        };
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if !out.status.success() {
-            // The cause: status, time, the end of standard error in order (without /usr/bin/time's
-            // own line), and what it is known to mean.
-            let lines: Vec<&str> = stderr
-                .lines()
-                .filter(|l| !l.starts_with("POSTINO-BENCH-TIME ") && !l.trim().is_empty())
-                .collect();
-            let tail = lines[lines.len().saturating_sub(6)..].join(" / ");
-            let mut why = format!(
-                "{} after {:.0} s: {tail}",
-                out.status,
-                started.elapsed().as_secs_f64()
-            );
-            if let Some(meaning) = children::diagnose(&stderr) {
-                why.push_str(&format!(" ({meaning})"));
-            }
-            return Figure::failed(&c.name, why);
-        }
-        if let Err(e) = (c.check)(&stdout) {
-            return Figure::failed(&c.name, format!("wrong result: {e}"));
-        }
-        let Some(line) = stderr
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("POSTINO-BENCH-TIME "))
-        else {
-            return Figure::failed(&c.name, "no timing from /usr/bin/time".into());
-        };
-        let mut parts = line.split_whitespace().skip(1);
-        let wall: f64 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(f64::NAN);
-        // A contender that times itself (the browser: without Chromium's start-up) says so.
-        let own = serde_json::from_str::<serde_json::Value>(stdout.trim())
-            .ok()
-            .and_then(|v| v["seconds"].as_f64());
-        secs.push(own.unwrap_or(wall));
-        // The browser's figures besides its time (long tasks, opening a message, memory).
-        if own.is_some() {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
-                details.push(v);
-            }
-        }
-        rss.push(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0u64));
-    }
-    let mut figure = Figure::measured(&c.name, secs, rss);
-    figure.details = details;
+/// One timed run of a contender: seconds, peak RSS in KB, and what the browser contender says
+/// besides its time (long tasks, opening a message, memory).
+struct Run {
+    seconds: f64,
+    peak_rss_kb: u64,
+    details: Option<serde_json::Value>,
+}
+
+/// The figure of a contender's runs.
+fn figure_of(name: &str, runs: Vec<Run>) -> Figure {
+    let secs = runs.iter().map(|r| r.seconds).collect();
+    let rss = runs.iter().map(|r| r.peak_rss_kb).collect();
+    let mut figure = Figure::measured(name, secs, rss);
+    figure.details = runs.into_iter().filter_map(|r| r.details).collect();
     figure
+}
+
+/// Run a contender once under /usr/bin/time; a failed check is the error.
+fn run_once(c: &mut Contender) -> Result<Run, String> {
+    (c.prepare)()?;
+    let mut timed = Command::new("/usr/bin/time");
+    timed.arg("-f").arg("POSTINO-BENCH-TIME %e %M");
+    timed
+        .arg(c.command.get_program())
+        .args(c.command.get_args());
+    for (k, v) in c.command.get_envs() {
+        if let Some(v) = v {
+            timed.env(k, v);
+        }
+    }
+    if let Some(d) = c.command.get_current_dir() {
+        timed.current_dir(d);
+    }
+    let started = std::time::Instant::now();
+    let out = match timed.output() {
+        Ok(o) => o,
+        Err(e) => return Err(format!("could not start: {e}")),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        // The cause: status, time, the end of standard error in order (without /usr/bin/time's
+        // own line), and what it is known to mean.
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("POSTINO-BENCH-TIME ") && !l.trim().is_empty())
+            .collect();
+        let tail = lines[lines.len().saturating_sub(6)..].join(" / ");
+        let mut why = format!(
+            "{} after {:.0} s: {tail}",
+            out.status,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(meaning) = children::diagnose(&stderr) {
+            why.push_str(&format!(" ({meaning})"));
+        }
+        return Err(why);
+    }
+    if let Err(e) = (c.check)(&stdout) {
+        return Err(format!("wrong result: {e}"));
+    }
+    let Some(line) = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("POSTINO-BENCH-TIME "))
+    else {
+        return Err("no timing from /usr/bin/time".into());
+    };
+    let mut parts = line.split_whitespace().skip(1);
+    let wall: f64 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    // A contender that times itself (the browser: without Chromium's start-up) says so.
+    let own = serde_json::from_str::<serde_json::Value>(stdout.trim())
+        .ok()
+        .and_then(|v| v["seconds"].as_f64());
+    // The browser's figures besides its time (long tasks, opening a message, memory).
+    let details = own.and_then(|_| serde_json::from_str(stdout.trim()).ok());
+    Ok(Run {
+        seconds: own.unwrap_or(wall),
+        peak_rss_kb: parts.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+        details,
+    })
 }
 
 /// The app's wasm and JS in `dist`, raw and gzipped (`gzip -9`).
