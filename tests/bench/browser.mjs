@@ -5,8 +5,10 @@
 //                                           starts) until IndexedDB holds N more summaries
 //    "longest_task_ms":T,"long_tasks":C,    main-thread tasks of the page during the download
 //                                           (PerformanceObserver 'longtask': over 50 ms each)
+//    "long_task_list":[[s,ms],..],          each: seconds from the start, its length
 //    "open_ms":{"median","max","tries"},    click on a stored message's row -> the reader shows
 //                                           it and a frame went by, while the download runs
+//    "open_list":[[s,ms],..],               each open in turn: seconds from the start to its click
 //    "peak_memory_mb":{"total","page_js_heap","page_wasm","worker_js_heap","worker_wasm"},
 //    "memory_samples":K, "seed":M, "errors":[..]}
 //
@@ -198,6 +200,7 @@ try {
 
   // Opens a stored message's row with a real click, OPEN_TRIES times during the download.
   const opens = [];
+  const openAt = [];
   const opener = (async () => {
     try {
       // The seed account's mailbox only. New mail now shows in the list while it downloads, so
@@ -239,6 +242,7 @@ try {
             && window.__bench.opened - window.__bench.clickAt);
         if (!downloading) break; // the download ended meanwhile: not "during"
         opens.push(value);
+        openAt.push((await page.evaluate(() => window.__bench.clickAt) - since) / 1000);
         await page.click('#reader button.close', 30_000);
         await page.waitFor('#reader', 30_000, true);
       }
@@ -273,6 +277,10 @@ try {
     first_stored_s: firstStoredAt === null ? null : round((firstStoredAt - started) / 1000),
     longest_task_ms: tasks.error ? null : round(Math.max(0, ...durations)),
     long_tasks: tasks.error ? null : durations.length,
+    // Each long task: seconds from the start, and milliseconds.
+    long_task_list: tasks.error ? null : (tasks.list ?? []).map(([start, d]) => [round((start - since) / 1000), round(d)]),
+    // Each open in turn: seconds from the start to its click, and milliseconds.
+    open_list: opens.map((ms, i) => [round(openAt[i]), round(ms)]),
     open_ms: sorted.length
       ? { median: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)), tries: sorted.map(round) }
       : null,
