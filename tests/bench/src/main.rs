@@ -15,8 +15,8 @@
 //!
 //! Every download contender runs as its own process under `/usr/bin/time`, for wall time and
 //! peak RSS, turn about: one run of each, then the next round, so that the machine's drift
-//! during a scenario (it was 5-10% between the first contender's runs and the last's) weighs on
-//! all alike. The relay and the app run as programs of their own, once per run.
+//! during a scenario weighs on all alike (run back to back, two builds of the app came out 10%
+//! apart; turn about, even). The relay and the app run as programs of their own, once per run.
 //!
 //! `--only A,B,..` runs what the comma-separated list names: `relay` and `app` name those
 //! scenarios; any other item names the download contenders whose name contains it (so
