@@ -84,7 +84,9 @@ test('first check: the last 30 days downloads exactly those; the rest is skipped
     await page.check('#first-check-recent');
     await page.click('#first-check-go');
     const recent = subjects.filter((s) => s.recent).map((s) => s.subject);
-    await page.locator('#status', { hasText: /Downloaded 10|10 new/ }).waitFor({ timeout: SYNC_MS });
+    // The check's end ("10 new messages for …"), not its progress ("Downloading 0 of 10 new
+    // messages for …", which shows before anything is stored).
+    await page.locator('#status', { hasText: /^(?!.*Downloading).*10 new messages for/s }).waitFor({ timeout: SYNC_MS });
     const listed = (await page.locator('#messages .message-row .subject').allTextContents()).map((s) => s.trim());
     assert.deepEqual([...listed].sort(), [...recent].sort());
     assert.equal(await page.locator('#first-check').count(), 0);

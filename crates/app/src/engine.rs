@@ -568,10 +568,14 @@ pub async fn leave_out(
     survey: postino_sync::first_check::FirstCheck,
     scope: postino_sync::first_check::Scope,
 ) -> Result<usize, String> {
+    let left_out = survey
+        .left_out(scope)
+        .into_iter()
+        .map(|m| (m.uidl.clone(), m.size))
+        .collect();
     let request = Request::LeaveOut {
         account_id: account_id.to_string(),
-        survey: Json(survey),
-        scope,
+        left_out,
     };
     match ask(request, None, None, None).await {
         Some(Reply::LeftOut(r)) => r,

@@ -210,14 +210,12 @@ async fn run(id: u32, request: Request, files: Option<Array>, store: Rc<IdbStore
         }
         Request::LeaveOut {
             account_id,
-            survey: Json(survey),
-            scope,
+            left_out,
         } => Reply::LeftOut(
-            postino_sync::first_check::record_left_out(
+            postino_sync::first_check::record_skipped(
                 &*store,
                 &account_id,
-                &survey,
-                scope,
+                &left_out,
                 check::now_unix(),
             )
             .await

@@ -210,13 +210,28 @@ pub async fn record_left_out<St: Store>(
     scope: Scope,
     now: i64,
 ) -> Result<usize, SyncError> {
-    let left_out = survey.left_out(scope);
-    for m in &left_out {
+    let left_out: Vec<(&str, u64)> = survey
+        .left_out(scope)
+        .into_iter()
+        .map(|m| (m.uidl.as_str(), m.size))
+        .collect();
+    record_skipped(store, account_id, &left_out, now).await
+}
+
+/// Records each `(uidl, size)` of `messages` as skipped in the ledger: what the answer to the
+/// first check's question leaves on the server ([`FirstCheck::left_out`]). Returns how many.
+pub async fn record_skipped<St: Store, U: AsRef<str>>(
+    store: &St,
+    account_id: &str,
+    messages: &[(U, u64)],
+    now: i64,
+) -> Result<usize, SyncError> {
+    for (uidl, size) in messages {
         store
-            .record_skip(&LedgerEntry::skipped(account_id, &m.uidl, m.size, now))
+            .record_skip(&LedgerEntry::skipped(account_id, uidl.as_ref(), *size, now))
             .await?;
     }
-    Ok(left_out.len())
+    Ok(messages.len())
 }
 
 #[cfg(test)]
