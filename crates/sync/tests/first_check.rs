@@ -209,38 +209,50 @@ async fn the_date_scan_stops_after_a_run_of_old_messages() {
     assert!(!sent.contains("TOP 1 0\r\n"), "the oldest were not read");
 }
 
-#[tokio::test]
-async fn the_survey_s_session_carries_on_into_the_download() {
-    let (_d, proxy, acc) = setup(dated_mail(30, 3)).await;
-    let store = MemoryStore::default();
-    let mut tcp = Tcp::loopback(proxy.port);
-    let (found, session) = survey_session(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        NOW,
-        30,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
-    let recent = Scope::Recent { days: 30 };
-    assert_eq!(found.count(recent).0, 10);
-    record_left_out(&store, &acc.id, &found, recent, NOW)
-        .await
-        .unwrap();
-    let report = sync_account_carrying(
+/// The survey of `acc` through `tcp`; then, once `answer` (the user's choice, and whatever
+/// happens while they make it) has run, the download in the survey's session.
+async fn survey_then_download<F>(
+    tcp: &mut Tcp,
+    store: &MemoryStore,
+    acc: &postino_sync::Account,
+    answer: impl FnOnce(postino_sync::first_check::FirstCheck) -> F,
+) -> postino_sync::SyncReport
+where
+    F: std::future::Future<Output = ()>,
+{
+    let (found, session) =
+        survey_session(tcp, store, acc, &support::password(), NOW, 30, &mut |_| {})
+            .await
+            .unwrap();
+    answer(found).await;
+    sync_account_carrying(
         Some(session),
-        &mut tcp,
-        &store,
-        &acc,
+        tcp,
+        store,
+        acc,
         &support::password(),
         &SyncOptions::new(NOW),
         &mut |_| {},
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_survey_s_session_carries_on_into_the_download() {
+    let (_d, proxy, acc) = setup(dated_mail(30, 3)).await;
+    let store = MemoryStore::default();
+    let recent = Scope::Recent { days: 30 };
+    let report = survey_then_download(&mut Tcp::loopback(proxy.port), &store, &acc, |found| {
+        let (store, acc) = (&store, &acc);
+        async move {
+            assert_eq!(found.count(recent).0, 10);
+            record_left_out(store, &acc.id, &found, recent, NOW)
+                .await
+                .unwrap();
+        }
+    })
+    .await;
     assert_eq!(report.downloaded, 10);
     assert_eq!(report.sessions, 1);
     assert!(report.auth_used.is_some());
@@ -260,32 +272,15 @@ async fn the_survey_s_session_carries_on_into_the_download() {
 async fn a_carried_session_that_died_while_waiting_is_replaced() {
     let (_d, proxy, acc) = setup(dated_mail(30, 3)).await;
     let store = MemoryStore::default();
-    let mut tcp = Tcp::loopback(proxy.port);
-    let (found, session) = survey_session(
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        NOW,
-        30,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(found.messages.len(), 30);
-    // The user took long to answer: the server (or the relay) ended the idle session.
-    proxy.cut_open().await;
-    let report = sync_account_carrying(
-        Some(session),
-        &mut tcp,
-        &store,
-        &acc,
-        &support::password(),
-        &SyncOptions::new(NOW),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = survey_then_download(&mut Tcp::loopback(proxy.port), &store, &acc, |found| {
+        let proxy = &proxy;
+        async move {
+            assert_eq!(found.messages.len(), 30);
+            // The user took long to answer: the server (or the relay) ended the idle session.
+            proxy.cut_open().await;
+        }
+    })
+    .await;
     assert_eq!(report.downloaded, 30);
     assert_eq!(report.sessions, 1, "the dead session is not counted");
     assert_eq!(proxy.connections(), 2);
