@@ -406,20 +406,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Ask CAPA again. A server without CAPA (RFC 1939 only) gets the USER/UIDL/TOP defaults.
     /// Right after login, this reads the CAPA already queued ([`Client::after_login`]).
     pub async fn refresh_capabilities(&mut self) -> Result<&Capabilities, Error> {
-        if self.capa_owed {
-            self.flush().await?;
-            self.read_owed_capa().await?;
-            return Ok(&self.capabilities);
+        if !self.capa_owed {
+            self.ensure_idle()?;
+            self.queue(Command::Capa)?;
+            self.capa_owed = true;
         }
-        self.ensure_idle()?;
-        self.queue(Command::Capa)?;
         self.flush().await?;
-        self.read_capa().await?;
+        self.read_owed_capa().await?;
         Ok(&self.capabilities)
     }
 
-    /// Reads the response to the CAPA oldest in flight into the capabilities.
-    async fn read_capa(&mut self) -> Result<(), Error> {
+    /// Reads the response to the owed CAPA (queued after login, or by
+    /// [`Client::refresh_capabilities`]), if there is one, into the capabilities: before any
+    /// response to the commands queued after it. It must have been flushed.
+    async fn read_owed_capa(&mut self) -> Result<(), Error> {
+        if !self.capa_owed {
+            return Ok(());
+        }
+        self.capa_owed = false;
         let mut caps = Capabilities::default();
         let status = self
             .read_listing(ListingKind::Capa, &mut |line| {
@@ -433,16 +437,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             caps.top = true;
         }
         self.capabilities = caps;
-        Ok(())
-    }
-
-    /// Reads the CAPA queued after login, if it is still owed (it was flushed with the commands
-    /// after it): before any response to those.
-    async fn read_owed_capa(&mut self) -> Result<(), Error> {
-        if self.capa_owed {
-            self.capa_owed = false;
-            self.read_capa().await?;
-        }
         Ok(())
     }
 

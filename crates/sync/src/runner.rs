@@ -182,7 +182,7 @@ pub async fn open_session<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    Ok(open_login(stream, account, password).await?.0)
+    Ok(open_login(stream, account, password).await?.client)
 }
 
 /// As [`open_session`], and which login method worked, and which the server refused first.
@@ -191,7 +191,7 @@ pub async fn open_login<S>(
     stream: S,
     account: &Account,
     password: &Secret<String>,
-) -> Result<(Client<MaybeTls<S>>, AuthMethod, Vec<AuthMethod>), SyncError>
+) -> Result<LoggedIn<S>, SyncError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -214,7 +214,11 @@ where
             .await?
     };
     let refused = client.refused_before_login().to_vec();
-    Ok((client, method, refused))
+    Ok(LoggedIn {
+        client,
+        method,
+        refused,
+    })
 }
 
 /// Download what the ledger lacks, delete what the policy says, in as many sessions as the
@@ -239,7 +243,7 @@ where
 /// or the relay timed it out while it waited) is replaced by a new one: it has sent nothing
 /// but the listing, so nothing is lost or done twice.
 pub async fn sync_account_carrying<C, St>(
-    carried: Option<LoggedIn<C::Stream>>,
+    mut carried: Option<LoggedIn<C::Stream>>,
     connector: &mut C,
     store: &St,
     account: &Account,
@@ -251,7 +255,6 @@ where
     C: Connector,
     St: Store,
 {
-    let mut carried = carried;
     let mut report = SyncReport::default();
     let mut totals: Option<(usize, u64)> = None;
     // Each session but the last applies at least one deletion, so this bounds the loop even
@@ -267,15 +270,7 @@ where
             refused,
         } = match resumed {
             Some(session) => session,
-            None => {
-                let stream = connector.connect().await?;
-                let (client, method, refused) = open_login(stream, account, password).await?;
-                LoggedIn {
-                    client,
-                    method,
-                    refused,
-                }
-            }
+            None => open_login(connector.connect().await?, account, password).await?,
         };
         progress(Progress::Listing);
         let (sizes, uidls, from_headers) = match listing(&mut client).await {

@@ -141,14 +141,9 @@ pub(crate) async fn listed_session<C: Connector>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Listed<C::Stream>, SyncError> {
     let stream = connector.connect().await?;
-    let (mut client, method, refused) = open_login(stream, account, password).await?;
+    let mut session = open_login(stream, account, password).await?;
     progress(Progress::Listing);
-    let (listed, uidls, _) = crate::runner::listing(&mut client).await?;
-    let session = LoggedIn {
-        client,
-        method,
-        refused,
-    };
+    let (listed, uidls, _) = crate::runner::listing(&mut session.client).await?;
     Ok((session, uidls, listed.into_iter().collect()))
 }
 

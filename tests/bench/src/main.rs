@@ -273,11 +273,10 @@ fn run(args: &Args) -> Result<(), String> {
                 ));
             }
         }
-        let selected: Vec<Contender> = contenders
+        let mut selected: Vec<Contender> = contenders
             .into_iter()
             .filter(|c| args.selects(&c.name))
             .collect();
-        let mut selected = selected;
         // Untimed: warms the server's page cache, so the first contender pays nothing the
         // others do not.
         if let Some(first) = selected.first_mut() {
@@ -406,11 +405,10 @@ fn run_once(c: &mut Contender) -> Result<Run, String> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(f64::NAN);
     // A contender that times itself (the browser: without Chromium's start-up) says so.
-    let own = serde_json::from_str::<serde_json::Value>(stdout.trim())
-        .ok()
-        .and_then(|v| v["seconds"].as_f64());
+    let said = serde_json::from_str::<serde_json::Value>(stdout.trim()).ok();
+    let own = said.as_ref().and_then(|v| v["seconds"].as_f64());
     // The browser's figures besides its time (long tasks, opening a message, memory).
-    let details = own.and_then(|_| serde_json::from_str(stdout.trim()).ok());
+    let details = own.and(said);
     Ok(Run {
         seconds: own.unwrap_or(wall),
         peak_rss_kb: parts.next().and_then(|s| s.parse().ok()).unwrap_or(0),
