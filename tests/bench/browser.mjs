@@ -28,7 +28,11 @@
 // Network domain in the worker would copy every WebSocket frame to this process.
 //
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
-// MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7).
+// MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7);
+// for finding where an open's time goes (not set by the bench): PAGE_PROFILE (a file: a CPU
+// profile of the page's main thread during the timed download, 500 µs sampling) and
+// OPEN_DETAIL=1 (each open's read transaction: from the click to its creation, to its
+// `complete`, and from there to the reader shown, as "open_detail" in the JSON line).
 
 import { launch } from './cdp.mjs';
 import { CHROMIUM, env, startRelay } from './common.mjs';
@@ -65,6 +69,24 @@ try {
     // a click waiting behind a busy main thread counts.
     addEventListener('click', (e) => { window.__bench.clickAt = e.timeStamp; }, true);
   });
+  const OPEN_DETAIL = process.env.OPEN_DETAIL === '1';
+  if (OPEN_DETAIL) {
+    // The page's readonly transactions over `packs` (the reader's reads): created, completed.
+    await page.addInitScript(() => {
+      window.__bench.reads = [];
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
+        const tx = transaction.call(this, stores, mode, ...rest);
+        const names = [].concat(stores);
+        if ((mode ?? 'readonly') === 'readonly' && names.includes('packs')) {
+          const read = [performance.now(), null];
+          window.__bench.reads.push(read);
+          tx.addEventListener('complete', () => { read[1] = performance.now(); });
+        }
+        return tx;
+      };
+    });
+  }
   // The engine's worker (the page's session auto-attaches to its workers): started from
   // web/engine-loader.js (Trunk's postino-engine_loader.js in older builds).
   const engine = () => page.worker(/engine-loader|postino-engine/);
@@ -156,6 +178,11 @@ try {
   console.error('browser.mjs: the timed download starts');
 
   downloading = true;
+  if (process.env.PAGE_PROFILE) {
+    await page.send('Profiler.enable');
+    await page.send('Profiler.setSamplingInterval', { interval: 500 });
+    await page.send('Profiler.start');
+  }
   const since = await page.evaluate(() => performance.now());
   const started = performance.now();
   await page.click('#trust-cert');
@@ -201,6 +228,7 @@ try {
   // Opens a stored message's row with a real click, OPEN_TRIES times during the download.
   const opens = [];
   const openAt = [];
+  const openDetail = [];
   const opener = (async () => {
     try {
       // The seed account's mailbox only. New mail now shows in the list while it downloads, so
@@ -243,6 +271,16 @@ try {
         if (!downloading) break; // the download ended meanwhile: not "during"
         opens.push(value);
         openAt.push((await page.evaluate(() => window.__bench.clickAt) - since) / 1000);
+        if (OPEN_DETAIL) {
+          // The first read after the click: [click to created, created to complete, complete
+          // to shown], milliseconds.
+          openDetail.push(await page.evaluate(() => {
+            const b = window.__bench;
+            const read = b.reads.find(([created]) => created >= b.clickAt);
+            if (!read || read[1] === null) return null;
+            return [read[0] - b.clickAt, read[1] - read[0], b.opened - read[1]].map((v) => Math.round(v));
+          }));
+        }
         await page.click('#reader button.close', 30_000);
         await page.waitFor('#reader', 30_000, true);
       }
@@ -259,6 +297,11 @@ try {
   }
   const seconds = (performance.now() - started) / 1000;
   await Promise.all([sampler, opener]);
+  if (process.env.PAGE_PROFILE) {
+    const { profile } = await page.send('Profiler.stop');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.PAGE_PROFILE, JSON.stringify(profile));
+  }
   const tasks = await page.evaluate((since) => {
     if (window.__bench.observerError) return { error: window.__bench.observerError };
     return { list: window.__bench.tasks.filter(([start, duration]) => start + duration >= since) };
@@ -281,6 +324,7 @@ try {
     long_task_list: tasks.error ? null : (tasks.list ?? []).map(([start, d]) => [round((start - since) / 1000), round(d)]),
     // Each open in turn: seconds from the start to its click, and milliseconds.
     open_list: opens.map((ms, i) => [round(openAt[i]), round(ms)]),
+    ...(OPEN_DETAIL ? { open_detail: openDetail } : {}),
     open_ms: sorted.length
       ? { median: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)), tries: sorted.map(round) }
       : null,
