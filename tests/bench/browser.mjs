@@ -29,10 +29,11 @@
 //
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
 // MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7);
-// for finding where an open's time goes (not set by the bench): PAGE_PROFILE (a file: a CPU
-// profile of the page's main thread during the timed download, 500 µs sampling) and
+// for finding where an open's time goes (not set by the bench): PAGE_PROFILE (a path prefix:
+// PREFIX-MESSAGES.cpuprofile, a CPU profile of the page's main thread during the timed download, 500 µs sampling) and
 // OPEN_DETAIL=1 (each open's read transaction: from the click to its creation, to its
-// `complete`, and from there to the reader shown, as "open_detail" in the JSON line).
+// `complete`, and from there to the reader shown, then each get in it: its store, and when it
+// was asked and answered from the transaction's creation; as "open_detail" in the JSON line).
 
 import { launch } from './cdp.mjs';
 import { CHROMIUM, env, startRelay } from './common.mjs';
@@ -79,11 +80,24 @@ try {
         const tx = transaction.call(this, stores, mode, ...rest);
         const names = [].concat(stores);
         if ((mode ?? 'readonly') === 'readonly' && names.includes('packs')) {
-          const read = [performance.now(), null];
+          const read = [performance.now(), null, []];
           window.__bench.reads.push(read);
+          tx.__read = read;
           tx.addEventListener('complete', () => { read[1] = performance.now(); });
         }
         return tx;
+      };
+      // Each get of such a transaction: its store, when asked, when answered.
+      const get = IDBObjectStore.prototype.get;
+      IDBObjectStore.prototype.get = function (...args) {
+        const request = get.apply(this, args);
+        const read = this.transaction.__read;
+        if (read) {
+          const one = [this.name, performance.now(), null];
+          read[2].push(one);
+          request.addEventListener('success', () => { one[2] = performance.now(); });
+        }
+        return request;
       };
     });
   }
@@ -278,7 +292,9 @@ try {
             const b = window.__bench;
             const read = b.reads.find(([created]) => created >= b.clickAt);
             if (!read || read[1] === null) return null;
-            return [read[0] - b.clickAt, read[1] - read[0], b.opened - read[1]].map((v) => Math.round(v));
+            const ms = (v) => Math.round(v - read[0]);
+            return [read[0] - b.clickAt, read[1] - read[0], b.opened - read[1]].map((v) => Math.round(v))
+              .concat([read[2].map(([store, asked, answered]) => [store, ms(asked), answered === null ? null : ms(answered)])]);
           }));
         }
         await page.click('#reader button.close', 30_000);
@@ -300,7 +316,7 @@ try {
   if (process.env.PAGE_PROFILE) {
     const { profile } = await page.send('Profiler.stop');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env.PAGE_PROFILE, JSON.stringify(profile));
+    writeFileSync(`${process.env.PAGE_PROFILE}-${messages}.cpuprofile`, JSON.stringify(profile));
   }
   const tasks = await page.evaluate((since) => {
     if (window.__bench.observerError) return { error: window.__bench.observerError };
