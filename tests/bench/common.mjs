@@ -1,5 +1,6 @@
-// What the bench's browser programs (browser.mjs, app.mjs) share: their settings from the
-// environment, the relay serving the built app, and how Chromium is launched.
+// What the bench's browser programs (browser.mjs, app.mjs, the IndexedDB experiments) share:
+// their settings from the environment, the relay serving the built app, and how Chromium is
+// launched.
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -38,3 +39,22 @@ export const CHROMIUM = {
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 };
+
+/**
+ * Serves `page` at / and `worker` at /w.js on 127.0.0.1, launches headless Chromium and opens
+ * the page: for the IndexedDB experiments (idb_cost.mjs, idb_read.mjs). Returns { page,
+ * close() }.
+ */
+export async function workerPage(page, worker) {
+  const { createServer } = await import('node:http');
+  const { launch } = await import('./cdp.mjs');
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
+    res.end(req.url === '/w.js' ? worker : page);
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const browser = await launch(CHROMIUM);
+  const p = await browser.newPage();
+  await p.goto(`http://127.0.0.1:${server.address().port}/`);
+  return { page: p, close: async () => { await browser.close(); server.close(); } };
+}

@@ -28,9 +28,7 @@
 // 2.9-3.6), although the engine's put() time fell from about 1.1 s to 0.1 s: the Blob's bytes
 // cross to the browser process apart from the transaction, at more cost in total than the
 // wrapping Chromium does itself, on a machine whose two cores are already full. Left as arrays.
-import { createServer } from 'node:http';
-import { launch } from './cdp.mjs';
-import { CHROMIUM } from './common.mjs';
+import { workerPage } from './common.mjs';
 import { readFileSync, readdirSync } from 'node:fs';
 const page = `<!doctype html><script>
 const w = new Worker('/w.js'); w.onmessage = (e) => { window.__done = e.data; };
@@ -61,15 +59,7 @@ onmessage = async (e) => {
   const ms = performance.now() - t0; db.close(); await new Promise((r) => setTimeout(r, 2000)); const est = await navigator.storage.estimate();
   postMessage({ ms, putMs, usage: est.usage });
 };`;
-const server = createServer((req, res) => {
-  res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
-  res.end(req.url === '/w.js' ? worker : page);
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await launch(CHROMIUM);
-const p = await browser.newPage();
-await p.goto(url);
+const { page: p, close } = await workerPage(page, worker);
 // CPU seconds of every Chromium process (utime + stime; ticks of 1/100 s).
 const cpu = () => {
   let t = 0; for (const d of readdirSync('/proc')) { if (!/^\d+$/.test(d)) continue;
@@ -83,4 +73,4 @@ for (const [size, chunk, n, per, mode] of JSON.parse(process.argv[2])) {
   const r = await p.waitForFunction(120000, () => window.__done);
   console.log(JSON.stringify({ mode, size, chunk, n, per, MB: +(n * size / 1e6).toFixed(1), ms: Math.round(r.ms), putMs: Math.round(r.putMs), chromiumCpuS: +(cpu() - c0).toFixed(2), usageMB: +(r.usage / 1e6).toFixed(1) }));
 }
-await browser.close(); server.close();
+await close();

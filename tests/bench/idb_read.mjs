@@ -9,9 +9,7 @@
 //   e.g. '[[0,0,1,262144,"strict"],[600,262144,16,262144,"strict"],[600,262144,4,262144,"strict"]]'
 // Environment: CHROMIUM. Prints a JSON line per configuration: the reads' median, p90 and max,
 // and the writer's wall time.
-import { createServer } from 'node:http';
-import { launch } from './cdp.mjs';
-import { CHROMIUM } from './common.mjs';
+import { workerPage } from './common.mjs';
 
 const bytes = `const bytes = (len) => { const out = new Uint8Array(len); const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'; const r = new Uint8Array(65536); crypto.getRandomValues(r); for (let i = 0; i < len; i++) out[i] = (i % 78 === 77) ? 10 : abc.charCodeAt(r[i % 65536] & 63); return out; };`;
 const open = `const openDb = (name) => new Promise((res, rej) => { const o = indexedDB.open(name, 1);
@@ -58,15 +56,7 @@ onmessage = async (e) => {
   postMessage({ ms: performance.now() - t0 });
   db.close();
 };`;
-const server = createServer((req, res) => {
-  res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
-  res.end(req.url === '/w.js' ? worker : page);
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await launch(CHROMIUM);
-const p = await browser.newPage();
-await p.goto(url);
+const { page: p, close } = await workerPage(page, worker);
 let k = 0;
 for (const [n, size, per, read, durability] of JSON.parse(process.argv[2])) {
   await p.evaluate((cfg) => { window.__done = null; window.go(cfg).catch((e) => { window.__done = { error: String(e) }; }); },
@@ -79,5 +69,4 @@ for (const [n, size, per, read, durability] of JSON.parse(process.argv[2])) {
     reads: s.length, median_ms: at(0.5), p90_ms: at(0.9), max_ms: Math.round(s.at(-1)),
     writer_ms: r.writer ? Math.round(r.writer.ms) : null }));
 }
-await browser.close();
-server.close();
+await close();
