@@ -30,11 +30,13 @@
 // Environment: POSTINO_RELAY_BIN, POSTINO_DIST, POP_PORT, POP_USER, POP_PASSWORD, FINGERPRINT,
 // MESSAGES, CHROMIUM (default /usr/bin/chromium), SEED (default 12), OPEN_TRIES (default 7);
 // for finding where an open's time goes (not set by the bench): PAGE_PROFILE (a path prefix:
-// PREFIX-MESSAGES.cpuprofile, a CPU profile of the page's main thread during the timed download, 500 µs sampling) and
-// OPEN_DETAIL=1 (each open's read transaction: from the click to its creation, to its
-// `complete`, and from there to the reader shown, then each get in it: its store, and when it
-// was asked and answered from the transaction's creation; as "open_detail" in the JSON line).
+// PREFIX-MESSAGES.cpuprofile, a CPU profile of the page's main thread during the timed
+// download, 500 µs sampling) and OPEN_DETAIL=1 (each open's read transaction: from the click
+// to its creation, to its `complete`, and from there to the reader shown, then each get in it:
+// its store, and when it was asked and answered from the transaction's creation; as
+// "open_detail" in the JSON line).
 
+import { writeFileSync } from 'node:fs';
 import { launch } from './cdp.mjs';
 import { CHROMIUM, env, startRelay } from './common.mjs';
 const messages = Number(env('MESSAGES'));
@@ -287,7 +289,7 @@ try {
         openAt.push((await page.evaluate(() => window.__bench.clickAt) - since) / 1000);
         if (OPEN_DETAIL) {
           // The first read after the click: [click to created, created to complete, complete
-          // to shown], milliseconds.
+          // to shown, [[store, asked, answered] of each get, from created]], milliseconds.
           openDetail.push(await page.evaluate(() => {
             const b = window.__bench;
             const read = b.reads.find(([created]) => created >= b.clickAt);
@@ -315,7 +317,6 @@ try {
   await Promise.all([sampler, opener]);
   if (process.env.PAGE_PROFILE) {
     const { profile } = await page.send('Profiler.stop');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(`${process.env.PAGE_PROFILE}-${messages}.cpuprofile`, JSON.stringify(profile));
   }
   const tasks = await page.evaluate((since) => {

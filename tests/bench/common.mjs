@@ -3,7 +3,9 @@
 // launched.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
+import { launch } from './cdp.mjs';
 
 /** Environment variable `name`; its absence is an error. */
 export const env = (name) => {
@@ -41,13 +43,21 @@ export const CHROMIUM = {
 };
 
 /**
+ * Source of `bytes(len)` for a page or a worker of the IndexedDB experiments: `len` bytes of
+ * base64-like text from random bytes, in lines of 78, as attachments are.
+ */
+export const BYTES_JS = `const bytes = (len) => { const out = new Uint8Array(len);
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const r = new Uint8Array(65536); crypto.getRandomValues(r);
+  for (let i = 0; i < len; i++) out[i] = (i % 78 === 77) ? 10 : abc.charCodeAt(r[i % 65536] & 63);
+  return out; };`;
+
+/**
  * Serves `page` at / and `worker` at /w.js on 127.0.0.1, launches headless Chromium and opens
  * the page: for the IndexedDB experiments (idb_cost.mjs, idb_read.mjs). Returns { page,
  * close() }.
  */
 export async function workerPage(page, worker) {
-  const { createServer } = await import('node:http');
-  const { launch } = await import('./cdp.mjs');
   const server = createServer((req, res) => {
     res.setHeader('content-type', req.url === '/w.js' ? 'text/javascript' : 'text/html');
     res.end(req.url === '/w.js' ? worker : page);

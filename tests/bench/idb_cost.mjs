@@ -28,19 +28,19 @@
 // 2.9-3.6), although the engine's put() time fell from about 1.1 s to 0.1 s: the Blob's bytes
 // cross to the browser process apart from the transaction, at more cost in total than the
 // wrapping Chromium does itself, on a machine whose two cores are already full. Left as arrays.
-import { workerPage } from './common.mjs';
+import { BYTES_JS, workerPage } from './common.mjs';
 import { readFileSync, readdirSync } from 'node:fs';
 const page = `<!doctype html><script>
 const w = new Worker('/w.js'); w.onmessage = (e) => { window.__done = e.data; };
 window.go = (cfg) => { window.__done = null; w.postMessage(cfg); };
 </script>`;
-const worker = `
+const worker = `${BYTES_JS}
 onmessage = async (e) => {
   const { n, size, chunk, name, per = 57, mode = 'array' } = e.data;
   const db = await new Promise((res, rej) => { const o = indexedDB.open(name, 1);
     o.onupgradeneeded = () => { o.result.createObjectStore('m', { keyPath: 'id' }); o.result.createObjectStore('p'); };
     o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });
-  const text = (() => { const len = size + 200; const out = new Uint8Array(len); const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'; const r = new Uint8Array(65536); crypto.getRandomValues(r); for (let i = 0; i < len; i++) out[i] = (i % 78 === 77) ? 10 : abc.charCodeAt(r[i % 65536] & 63); return out; })();
+  const text = bytes(size + 200);
   const t0 = performance.now(); let putMs = 0;
   for (let i = 0; i < n; i += per) {
     const tx = db.transaction(['m', 'p'], 'readwrite', { durability: 'strict' });

@@ -9,13 +9,12 @@
 //   e.g. '[[0,0,1,262144,"strict"],[600,262144,16,262144,"strict"],[600,262144,4,262144,"strict"]]'
 // Environment: CHROMIUM. Prints a JSON line per configuration: the reads' median, p90 and max,
 // and the writer's wall time.
-import { workerPage } from './common.mjs';
+import { BYTES_JS, workerPage } from './common.mjs';
 
-const bytes = `const bytes = (len) => { const out = new Uint8Array(len); const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'; const r = new Uint8Array(65536); crypto.getRandomValues(r); for (let i = 0; i < len; i++) out[i] = (i % 78 === 77) ? 10 : abc.charCodeAt(r[i % 65536] & 63); return out; };`;
 const open = `const openDb = (name) => new Promise((res, rej) => { const o = indexedDB.open(name, 1);
   o.onupgradeneeded = () => { o.result.createObjectStore('m', { keyPath: 'id' }); o.result.createObjectStore('seed', { keyPath: 'id' }); };
   o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });`;
-const page = `<!doctype html><script>${bytes}${open}
+const page = `<!doctype html><script>${BYTES_JS}${open}
 const w = new Worker('/w.js');
 window.go = async (cfg) => {
   const { name, n, read } = cfg;
@@ -42,7 +41,7 @@ window.go = async (cfg) => {
   window.__done = { reads, writer };
 };
 </script>`;
-const worker = `${bytes}${open}
+const worker = `${BYTES_JS}${open}
 onmessage = async (e) => {
   const { name, n, size, per, durability } = e.data;
   const db = await openDb(name);
