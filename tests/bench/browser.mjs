@@ -34,7 +34,9 @@
 // download, 500 µs sampling) and OPEN_DETAIL=1 (each open's read transaction: from the click
 // to its creation, to its `complete`, and from there to the reader shown, then each get in it:
 // its store, and when it was asked and answered from the transaction's creation; as
-// "open_detail" in the JSON line).
+// "open_detail" in the JSON line), PAGE_TRACE (a path prefix: PREFIX-MESSAGES.trace.json, a
+// Chromium trace of every process during the timed download, with the timeline categories
+// that DevTools' Performance panel shows: what the page's long tasks are made of).
 
 import { writeFileSync } from 'node:fs';
 import { launch } from './cdp.mjs';
@@ -199,6 +201,12 @@ try {
     await page.send('Profiler.setSamplingInterval', { interval: 500 });
     await page.send('Profiler.start');
   }
+  if (process.env.PAGE_TRACE) {
+    await browser.startTracing([
+      'toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute',
+      'blink.user_timing', 'loading',
+    ]);
+  }
   const since = await page.evaluate(() => performance.now());
   const started = performance.now();
   await page.click('#trust-cert');
@@ -318,6 +326,10 @@ try {
   if (process.env.PAGE_PROFILE) {
     const { profile } = await page.send('Profiler.stop');
     writeFileSync(`${process.env.PAGE_PROFILE}-${messages}.cpuprofile`, JSON.stringify(profile));
+  }
+  if (process.env.PAGE_TRACE) {
+    const traceEvents = await browser.stopTracing();
+    writeFileSync(`${process.env.PAGE_TRACE}-${messages}.trace.json`, JSON.stringify({ traceEvents }));
   }
   const tasks = await page.evaluate((since) => {
     if (window.__bench.observerError) return { error: window.__bench.observerError };

@@ -17,7 +17,8 @@
 // Also reported, from /proc (Linux): CPU seconds and seconds runnable-but-waiting-for-a-CPU of
 // every thread of this process's descendants (Chromium, relay, Dovecot), and the machine's.
 //
-// Usage: node tests/bench/profile_worker.mjs   (from the repository root)
+// Usage: node tests/bench/profile_worker.mjs   (from the repository root; MAIL from
+//   `target/release/postino-bench --write-mail target/mail3000 3000`, the bench's own mailbox)
 // Environment: MAIL (folder of .eml, required), DIST (default dist), OUT (default
 // target/profile-worker), NAME (file prefix, default "run"), INTERVAL_US (sampling, default 200),
 // CPU (1: profile, 0: only time and instrument), INSTRUMENT (light | full, see below),

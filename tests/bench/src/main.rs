@@ -48,6 +48,8 @@ use report::{Figure, Report, Scenario};
 
 pub const USER: &str = "bench";
 pub const PASSWORD: &str = "bench-password";
+/// Every download scenario's mailbox comes from this seed.
+const MAILBOX_SEED: u64 = 0x0905_71e0;
 
 struct Args {
     quick: bool,
@@ -60,10 +62,14 @@ struct Args {
     app_messages: Option<usize>,
     out: PathBuf,
     runs: usize,
+    /// Write this many generated messages into this folder as .eml files, and nothing else.
+    write_mail: Option<(PathBuf, usize)>,
 }
 
 const USAGE: &str = "usage: postino-bench [--quick] [--runs N] [--only relay|app|NAME,..] \
-     [--messages DIRECT,DELAYED] [--app-messages N] [--out DIR]\n  \
+     [--messages DIRECT,DELAYED] [--app-messages N] [--out DIR]\n       \
+     postino-bench --write-mail DIR N   (the bench's mailbox as N .eml files, e.g. for \
+     tests/bench/profile_worker.mjs's MAIL)\n  \
      --only A,B,..  run only what the list names: `relay`, `app` (those scenarios), or any part of \
      download contenders' names (e.g. --only Chromium,fetchmail); the floor runs with any \
      download contender; an item that names nothing is an error\n  \
@@ -78,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
         app_messages: None,
         out: PathBuf::from("target/bench"),
         runs: 3,
+        write_mail: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -119,6 +126,14 @@ fn parse_args() -> Result<Args, String> {
                     .next()
                     .and_then(|r| r.parse().ok())
                     .ok_or("--runs needs a number")?
+            }
+            "--write-mail" => {
+                let dir = it.next().ok_or("--write-mail needs DIR N")?;
+                let n = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--write-mail needs DIR N")?;
+                args.write_mail = Some((dir.into(), n));
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -184,10 +199,26 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some((dir, n)) = &args.write_mail {
+        if let Err(e) = write_mail(dir, *n) {
+            eprintln!("postino-bench: {}: {e}", dir.display());
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Err(e) = run(&args) {
         eprintln!("postino-bench: {e}");
         std::process::exit(1);
     }
+}
+
+/// The mailbox the download scenarios serve, `n` messages of it, as `dir/00001.eml`...
+fn write_mail(dir: &Path, n: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (i, mail) in mailbox::generate(n, MAILBOX_SEED).iter().enumerate() {
+        std::fs::write(dir.join(format!("{:05}.eml", i + 1)), mail)?;
+    }
+    Ok(())
 }
 
 /// Checks a run's result, given its standard output.
@@ -233,7 +264,7 @@ fn run(args: &Args) -> Result<(), String> {
 
     for (title, n, delay) in downloads {
         eprintln!("postino-bench: {title}: generating {n} messages");
-        let mails = mailbox::generate(n, 0x0905_71e0);
+        let mails = mailbox::generate(n, MAILBOX_SEED);
         let bytes: u64 = mails.iter().map(|m| m.len() as u64).sum();
         let mut sizes: Vec<usize> = mails.iter().map(Vec::len).collect();
         sizes.sort_unstable();
