@@ -146,6 +146,36 @@ test('skeleton: add a pop3s account through the relay, read mail, reload, TLS en
       }
     }
 
+    // A long plain-text body (06-large.eml: 300 KB, 3,900 lines) is all in the reader, in blocks
+    // past the first laid out only as they near the screen (content-visibility: auto).
+    const large = mail.find((m) => m.file === '06-large.eml');
+    await page.locator('#messages .message-row', { hasText: large.subject }).first().click();
+    await page.locator('#reader .body', { hasText: large.marker }).waitFor({ timeout: 30_000 });
+    const long = await page.evaluate(async () => {
+      const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const body = document.querySelector('#reader .body');
+      const last = body.lastElementChild;
+      await frames();
+      // innerText is what is laid out: nothing of a block that is skipped.
+      const before = [body.firstElementChild.innerText.length > 0, last.innerText];
+      // Select all and copy takes the whole text, laid out or not.
+      const selection = window.getSelection();
+      selection.selectAllChildren(body);
+      const selected = selection.toString();
+      selection.removeAllRanges();
+      last.scrollIntoView();
+      await frames();
+      return { blocks: body.children.length, text: body.textContent, before, selected, after: last.innerText };
+    });
+    assert.ok(long.blocks > 100, `${long.blocks} blocks`);
+    assert.match(long.text, /^This message is about 300 KB of generated text\. Marker: marker-fjord\.\r?\n/);
+    assert.match(long.text, /\n03928 mike oscar victor zulu yankee alpha victor tango whiskey foxtrot zulu\r?\n/);
+    assert.match(long.text, /Last line of the large message: marker-fjord again\.\s*$/);
+    assert.ok(long.text.split('\n').length >= 3930, 'every line is there');
+    assert.deepEqual(long.before, [true, ''], 'the first block is laid out, the last not yet');
+    assert.match(long.selected, /Last line of the large message: marker-fjord again\.\s*$/);
+    assert.match(long.after, /marker-fjord again/, 'scrolled to, the last block is laid out');
+
     // Stored mail survives a reload (IndexedDB), before any new check.
     await page.reload({ waitUntil: 'load', timeout: APP_START_MS });
     await waitForSubjects(page, subjects, APP_START_MS);

@@ -22,8 +22,10 @@ const ALL_GOAL: u64 = 450 * 1024;
 /// references and one sort routine: UI 404.4 -> 389.6 KB), and in session 9 to 350 and 947 KB
 /// (no MIME parser in the page: the reader reads stored mail through the layout the engine
 /// keeps, and the engine writes mbox exports: UI 395.0 -> 346.7 KB, both 976.9 -> 942.6 KB);
-/// both to 950 KB once new mail crossed as JSON (945.3 KB: a little room kept).
-const UI_LIMIT: u64 = 350 * 1024;
+/// both to 950 KB once new mail crossed as JSON (945.3 KB: a little room kept); the UI to
+/// 351 KB in session 12 for the reader's plain text in blocks laid out as they near the screen
+/// (350.2 KB: opening a 300 KB message took 95-158 ms of layout and a frame, now 21-33 ms).
+const UI_LIMIT: u64 = 351 * 1024;
 const ALL_LIMIT: u64 = 950 * 1024;
 
 struct File {
