@@ -443,14 +443,11 @@ pub fn app() -> Html {
         Callback::from(move |id: String| {
             let Some(store) = store.clone() else { return };
             let d = d.clone();
-            let unread = state
-                .list
-                .messages
-                .iter()
-                .find(|m| m.id == id && !m.read)
-                .map(|m| Summary::clone(m));
+            let listed = state.list.messages.iter().find(|m| m.id == id);
+            let pack = listed.and_then(|m| m.pack.clone());
+            let unread = listed.filter(|m| !m.read).map(|m| Summary::clone(m));
             spawn_local(async move {
-                match open_stored(&store, &id).await {
+                match open_stored(&store, &id, pack.as_deref()).await {
                     Ok(Some(view)) => {
                         d.dispatch(Action::Read(ReadAction::Open(view)));
                         if let Some(summary) = unread {

@@ -79,13 +79,16 @@ fn decode_text(bytes: &[u8], part: &Part) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Stored message `id` as the reader shows it; `None` if it is no longer stored. A message
-/// stored before layouts were kept gets its layout from the engine, once.
+/// Stored message `id` as the reader shows it; `None` if it is no longer stored. `pack`: where
+/// the list's summary says its bytes are. A message stored before layouts were kept gets its
+/// layout from the engine, once.
 pub async fn open_stored(
     store: &postino_engine::idb::IdbStore,
     id: &str,
+    pack: Option<&str>,
 ) -> Result<Option<ReaderView>, String> {
-    let Some(opened) = store.open_message(id).await.map_err(|e| e.to_string())? else {
+    let opened = store.open_message(id, pack).await;
+    let Some(opened) = opened.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     let layout = match opened.layout {

@@ -39,7 +39,10 @@ async fn a_second_connection_sees_what_the_first_committed() {
 
     let second = IdbStore::open(name).await.unwrap();
     assert_eq!(second.accounts().await.unwrap(), vec![account]);
-    assert_eq!(second.summaries().await.unwrap(), vec![summary]);
+    let mut summaries = second.summaries().await.unwrap();
+    // A small message: in a pack, which its summary names.
+    assert!(summaries[0].pack.take().is_some());
+    assert_eq!(summaries, vec![summary]);
     assert_eq!(
         second.raw_message(&entry.message_id).await.unwrap(),
         Some(raw)
@@ -524,9 +527,16 @@ async fn layouts_are_kept_beside_the_bytes_and_go_with_them() {
     assert_eq!(keys(record_keys(name, "messages").await), ["acct/big"]);
     for message in &batch {
         let id = &message.entry.message_id;
-        let opened = store.open_message(id).await.unwrap().unwrap();
+        let opened = store.open_message(id, None).await.unwrap().unwrap();
         assert_eq!(opened.raw, message.raw, "{id}");
-        assert_eq!(opened.summary.as_ref(), Some(&message.summary), "{id}");
+        let summary = opened.summary.clone().expect("a summary");
+        // Packed messages' summaries name their pack; the large one's does not.
+        assert_eq!(summary.pack.is_some(), message.raw.len() < 65_536, "{id}");
+        let placed = postino_sync::Summary {
+            pack: summary.pack.clone(),
+            ..message.summary.clone()
+        };
+        assert_eq!(summary, placed, "{id}");
         let layout = opened.layout.expect("a layout");
         assert_eq!(Some(&layout), message.layout.as_ref(), "{id}");
         let attachment = &layout.attachments[0];
@@ -556,20 +566,78 @@ async fn layouts_are_kept_beside_the_bytes_and_go_with_them() {
         ..batch[1].summary.clone()
     };
     store.put_summary(&summary).await.unwrap();
-    let opened = store.open_message("acct/p2").await.unwrap().unwrap();
+    let opened = store.open_message("acct/p2", None).await.unwrap().unwrap();
     assert_eq!(opened.layout.as_ref(), batch[1].layout.as_ref());
     assert!(opened.summary.unwrap().read);
 
     // A deleted packed message's layout (its sender, its file names) goes with its bytes.
     store.delete_message(&batch[0].entry).await.unwrap();
-    assert!(store.open_message("acct/p1").await.unwrap().is_none());
+    assert!(store.open_message("acct/p1", None).await.unwrap().is_none());
     let pack = keys(record_keys(name, "packs").await).remove(0);
     let layouts =
         js_sys::Reflect::get(&record(name, "packs", &pack).await, &"layouts".into()).unwrap();
     let offsets = js_sys::Object::keys(layouts.unchecked_ref::<js_sys::Object>());
     assert_eq!(offsets.length(), 1, "only the neighbour's layout is left");
-    let opened = store.open_message("acct/p2").await.unwrap().unwrap();
+    let opened = store.open_message("acct/p2", None).await.unwrap().unwrap();
     assert_eq!(opened.layout.as_ref(), batch[1].layout.as_ref());
+    drop(store);
+    delete_database(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_list_s_pack_hint_is_read_with_the_summary_and_never_trusted() {
+    let name = "postino-test-pack-hint";
+    let store = fresh(name).await;
+    // Two commits, two packs; one large message apart.
+    let first = [sized_message("p1", 3_000), sized_message("p2", 4_000)];
+    let second = [sized_message("q1", 5_000), sized_message("big", 90_000)];
+    store.commit_messages(&first).await.unwrap();
+    store.commit_messages(&second).await.unwrap();
+
+    // What the engine tells the page is what the list reads at start-up, places included.
+    let mut told = store.take_stored();
+    let mut listed = store.summaries().await.unwrap();
+    told.sort_by(|a, b| a.id.cmp(&b.id));
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(told, listed);
+    let place = |id: &str| listed.iter().find(|s| s.id == id).unwrap().pack.clone();
+    let (p1, q1) = (place("acct/p1").unwrap(), place("acct/q1").unwrap());
+    assert_eq!(place("acct/p2").as_ref(), Some(&p1), "one commit, one pack");
+    assert_ne!(p1, q1);
+    assert_eq!(place("acct/big"), None, "a large message is stored apart");
+
+    // The right pack, another one, one that does not exist, none: the same bytes.
+    for message in first.iter().chain(&second) {
+        let id = &message.entry.message_id;
+        for hint in [
+            place(id).as_deref(),
+            Some(p1.as_str()),
+            Some(q1.as_str()),
+            Some("acct/x#0"),
+            None,
+        ] {
+            let opened = store.open_message(id, hint).await.unwrap().unwrap();
+            assert!(opened.raw == message.raw, "{id} with hint {hint:?}");
+        }
+    }
+
+    // The page's copy of a summary never moves the record's place: a read mark with a stale one.
+    let stale = postino_sync::Summary {
+        read: true,
+        pack: Some(q1.clone()),
+        ..listed.iter().find(|s| s.id == "acct/p1").unwrap().clone()
+    };
+    store.put_summary(&stale).await.unwrap();
+    let after = store.summaries().await.unwrap();
+    let p1_now = after.iter().find(|s| s.id == "acct/p1").unwrap();
+    assert!(p1_now.read);
+    assert_eq!(p1_now.pack.as_ref(), Some(&p1));
+    let opened = store
+        .open_message("acct/p1", Some(&q1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(opened.raw == first[0].raw);
     drop(store);
     delete_database(name).await.unwrap();
 }
@@ -591,16 +659,16 @@ async fn a_message_stored_without_a_layout_gets_one_later() {
         .unwrap();
     for message in [&small, &large] {
         let id = &message.entry.message_id;
-        let opened = store.open_message(id).await.unwrap().unwrap();
+        let opened = store.open_message(id, None).await.unwrap().unwrap();
         assert_eq!(opened.layout, None, "{id}");
         let layout = postino_sync::layout::Layout::parse(&message.raw).unwrap();
         store.set_layout(id, &layout).await.unwrap();
-        let opened = store.open_message(id).await.unwrap().unwrap();
+        let opened = store.open_message(id, None).await.unwrap().unwrap();
         assert_eq!(opened.layout, Some(layout), "{id}");
         assert_eq!(opened.raw, message.raw, "{id}");
     }
     let text = store
-        .open_message("acct/old")
+        .open_message("acct/old", None)
         .await
         .unwrap()
         .unwrap()
@@ -617,7 +685,11 @@ async fn a_message_stored_without_a_layout_gets_one_later() {
         .set_layout("acct/gone", &Default::default())
         .await
         .unwrap();
-    assert!(store.open_message("acct/gone").await.unwrap().is_none());
+    assert!(store
+        .open_message("acct/gone", None)
+        .await
+        .unwrap()
+        .is_none());
     drop(store);
     delete_database(name).await.unwrap();
 }

@@ -170,6 +170,7 @@ pub fn sample_message(account: &str, uidl: &str, raw: Vec<u8>) -> Incoming {
         },
         to: "Bob <bob@example.org>, …".to_owned(),
         attachments: 2,
+        pack: None,
         read: false,
     };
     Incoming {
@@ -243,6 +244,10 @@ async fn check_commits<S: Store>(store: &S, summaries: Summaries) {
 async fn check_contents<S: Store>(store: &S, messages: &[Incoming], kind: Summaries) {
     let mut summaries = store.summaries().await.unwrap();
     summaries.sort_by(|x, y| x.id.cmp(&y.id));
+    // Where a store keeps the bytes (the app's IndexedDB: `pack`) is its own to say.
+    for s in &mut summaries {
+        s.pack = None;
+    }
     let mut expected: Vec<Summary> = messages
         .iter()
         .map(|m| match kind {

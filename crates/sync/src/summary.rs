@@ -33,6 +33,11 @@ pub struct Summary {
     /// The user opened it in Postino.
     #[serde(default)]
     pub read: bool,
+    /// The key of the pack in which the app's IndexedDB store keeps the bytes of a small
+    /// message (its record also says where in it: `at`); `None` elsewhere. Set by that store
+    /// alone; the page reads it from the list to ask for the pack with the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<String>,
 }
 
 impl Summary {
@@ -114,6 +119,7 @@ impl Summary {
             auth,
             attachments,
             read: false,
+            pack: None,
         }
     }
 }

