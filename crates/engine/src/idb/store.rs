@@ -32,16 +32,18 @@ impl IdbStore {
         for (entry, summary, layout, raw) in records {
             let layout = layout.map(to_js).transpose()?;
             let mut summary = Summary::clone(summary);
-            summary.pack = None;
-            let value = to_js(&summary)?;
-            let message = if raw.len() < PACK_FROM {
+            let (at, message) = if raw.len() < PACK_FROM {
                 let (pack, offset) = packs.add(&entry.message_id, raw, layout);
-                set_place(&value, pack, offset, raw.len())?;
                 summary.pack = Some(pack.to_string());
-                None
+                (Some((offset, raw.len())), None)
             } else {
-                Some(message_record(&entry.message_id, raw, layout)?)
+                summary.pack = None;
+                (None, Some(message_record(&entry.message_id, raw, layout)?))
             };
+            let value = to_js(&summary)?;
+            if let Some((offset, length)) = at {
+                set_at(&value, offset, length)?;
+            }
             values.push((to_js(*entry)?, value, message));
             stored.push(summary);
         }
@@ -331,19 +333,13 @@ impl<'a> Packing<'a> {
     }
 }
 
-/// Writes a packed message's place into its summary's record: its pack's key and
-/// `[offset, length]` in it.
-fn set_place(
-    summary: &JsValue,
-    pack: &str,
-    offset: usize,
-    length: usize,
-) -> Result<(), StoreError> {
+/// Writes where a packed message lies in its pack (the summary names the pack: `pack`) into
+/// its summary's record: `at: [offset, length]`.
+fn set_at(summary: &JsValue, offset: usize, length: usize) -> Result<(), StoreError> {
     let at: Array = [offset as u32, length as u32]
         .iter()
         .map(|&n| JsValue::from(n))
         .collect();
-    Reflect::set(summary, &"pack".into(), &pack.into()).map_err(js_error)?;
     Reflect::set(summary, &"at".into(), &at).map_err(js_error)?;
     Ok(())
 }
